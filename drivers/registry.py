@@ -1,0 +1,38 @@
+"""Which driver class serves which ``(role, driver name)``; imported lazily."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from drivers.base import Instrument
+
+#: role -> driver name -> "module:Class". Extend here when adding a model.
+DRIVERS: dict[str, dict[str, str]] = {
+    "ev_simulator": {},
+    "energy_meter": {},
+    "power_analyser": {},
+    "network_switch": {},
+    "identification": {},
+    "power_relay": {},
+}
+
+
+def driver_class(role: str, name: str) -> type[Instrument]:
+    """The driver class for ``role`` / ``name``; ValueError lists the known names."""
+    try:
+        models = DRIVERS[role]
+    except KeyError:
+        raise ValueError(f"unknown instrument role {role!r}; known: {', '.join(DRIVERS)}") from None
+    try:
+        target = models[name]
+    except KeyError:
+        known = ", ".join(sorted(models)) or "(none yet)"
+        raise ValueError(f"unknown {role} driver {name!r}; known: {known}") from None
+    module_name, _, cls_name = target.partition(":")
+    return getattr(importlib.import_module(module_name), cls_name)
+
+
+def create_driver(role: str, name: str, address: str, options: dict[str, Any]) -> Instrument:
+    """Instantiate (not open) the driver for one configured instrument."""
+    return driver_class(role, name)(address, **options)

@@ -1,0 +1,269 @@
+"""The lab config: which bench, which station, which instruments, which timings.
+
+A lab config is YAML validated with pydantic. Every model forbids unknown fields, so a typo
+is an error, and :func:`load_lab_config` turns pydantic's report into one line that names the
+file, the field and the offending value.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+
+class LabConfigError(ValueError):
+    """A lab config that cannot be used; the message names file, field and value."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+
+class Capabilities(_Strict):
+    """What the station can do by design; a step it cannot do ends as SKIP (N/A)."""
+
+    firmware_update: Literal["ocpp", "maker_cloud", "none"] = "ocpp"
+    diagnostics: bool = True
+    smart_charging: bool = True
+    signed_meter_values: bool = False
+    authorization_cache: bool = True
+    trigger_message: bool = True
+    reservation: bool = False
+
+
+class StationMeter(_Strict):
+    """The station's own (billing) meter."""
+
+    accuracy_class_percent: float = Field(1.0, gt=0, le=10)
+    register_resolution_wh: float = Field(1.0, gt=0)
+    public_key: str | None = None  # hex SPKI of the Eichrecht meter, if known up front
+
+
+class Dut(_Strict):
+    """The device under test."""
+
+    station_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")
+    vendor: str = Field(min_length=1, max_length=20)
+    model: str = Field(min_length=1, max_length=20)
+    firmware: str = Field(min_length=1, max_length=50)
+    serial: str | None = Field(None, max_length=25)
+    connectors: int = Field(1, ge=1, le=8)
+    cable: Literal["socket", "tethered"] = "socket"
+    max_current_a: float = Field(32.0, ge=6, le=80)
+    phases: int = Field(3, ge=1, le=3)
+    capabilities: Capabilities = Capabilities()
+    meter: StationMeter = StationMeter()
+    #: Measurands the lab asks for in MeterValuesSampledData (step 4).
+    measurands: list[str] = [
+        "Energy.Active.Import.Register",
+        "Power.Active.Import",
+        "Current.Offered",
+        "Current.Import",
+    ]
+
+
+class BackOffice(_Strict):
+    """Where the simulated central system listens. Port 0 picks a free port."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(0, ge=0, le=65535)
+    heartbeat_interval_s: int = Field(10, ge=1)  # returned in BootNotification.conf
+    call_timeout_s: float = Field(10.0, gt=0)
+    ping_interval_s: float | None = Field(5.0, gt=0)
+
+
+class Tags(_Strict):
+    """idTags the lab presents; the back office answers Authorize accordingly."""
+
+    valid: list[str] = Field(min_length=1)
+    invalid: list[str] = []
+    blocked: list[str] = []
+    expired: list[str] = []
+
+    @field_validator("valid", "invalid", "blocked", "expired")
+    @classmethod
+    def _max_len(cls, tags: list[str]) -> list[str]:
+        for tag in tags:
+            if not 1 <= len(tag) <= 20:
+                raise ValueError(f"idTag {tag!r} must be 1-20 characters (OCPP IdToken)")
+        return tags
+
+
+class Timings(_Strict):
+    """Intervals and tolerances; real benches use longer ones than the virtual bench."""
+
+    boot_timeout_s: float = Field(60.0, gt=0)
+    message_timeout_s: float = Field(15.0, gt=0)
+    heartbeat_interval_s: int = Field(60, ge=1)
+    heartbeat_tolerance_s: float = Field(2.0, ge=0)
+    heartbeat_count: int = Field(3, ge=2)
+    boot_retry_interval_s: int = Field(10, ge=1)  # interval sent with Pending / Rejected
+    meter_sample_interval_s: int = Field(10, ge=1)
+    offline_duration_s: float = Field(60.0, gt=0)
+    connection_timeout_s: int = Field(60, ge=1)
+    silence_window_s: float = Field(3.0, gt=0)  # how long "nothing arrives" is watched
+
+
+class Energy(_Strict):
+    """Tolerance of the energy reconciliation: percent of the reference plus an absolute."""
+
+    tolerance_percent: float | None = Field(None, gt=0)  # default: DUT accuracy class
+    tolerance_wh: float | None = Field(None, ge=0)  # default: DUT register resolution
+    min_session_wh: float = Field(100.0, gt=0)
+
+
+class Instrument(_Strict):
+    """One instrument role on the bench: which driver, at which address.
+
+    ``address`` is a URL or VISA resource string (``socket://host:port``,
+    ``/dev/ttyUSB0``, ``modbus-tcp://host:502``, ``TCPIP0::host::port::SOCKET``,
+    ``snmp://host:161``). On the virtual bench it may be ``virtual``: the bench launcher
+    fills in the address the virtual instrument listens on.
+    """
+
+    driver: str = Field(min_length=1)
+    address: str = Field(min_length=1)
+    options: dict[str, Any] = {}
+
+
+class Instruments(_Strict):
+    """Instrument roles. Each is optional: a step needing a missing role is skipped."""
+
+    ev_simulator: Instrument | None = None
+    energy_meter: Instrument | None = None
+    power_analyser: Instrument | None = None
+    network_switch: Instrument | None = None
+    identification: Instrument | None = None
+    power_relay: Instrument | None = None
+
+
+class FileServer(_Strict):
+    """The lab's own firmware / diagnostics server. Port 0 picks a free port."""
+
+    host: str = "127.0.0.1"
+    advertised_host: str | None = None  # the address the station uses to reach the lab
+    http_port: int = Field(0, ge=0, le=65535)
+    ftp_port: int = Field(0, ge=0, le=65535)
+    ftp_user: str = "hil"
+    ftp_password: str = "hil"
+
+
+class Virtual(_Strict):
+    """Settings of the virtual bench only: its timings and the deviations switched on."""
+
+    deviations: list[str] = []
+    boot_delay_s: float = Field(0.3, ge=0)
+    websocket_ping_interval_s: float = Field(1.0, gt=0)
+    deviation_options: dict[str, Any] = {}
+
+    @field_validator("deviations")
+    @classmethod
+    def _known(cls, names: list[str]) -> list[str]:
+        from hil.lab.deviations import KNOWN_DEVIATIONS
+
+        for name in names:
+            if name not in KNOWN_DEVIATIONS:
+                known = ", ".join(sorted(KNOWN_DEVIATIONS))
+                raise ValueError(f"unknown deviation {name!r}; known: {known}")
+        return names
+
+
+class Lab(_Strict):
+    name: str = "unnamed lab"
+    bench: Literal["virtual", "real"] = "virtual"
+    #: What a step does when it needs an instrument the bench lacks: skip, or ask an operator.
+    missing_instrument: Literal["skip", "prompt"] = "skip"
+
+
+class LabConfig(_Strict):
+    """A whole lab config file."""
+
+    lab: Lab = Lab()
+    dut: Dut
+    back_office: BackOffice = BackOffice()
+    tags: Tags
+    timings: Timings = Timings()
+    energy: Energy = Energy()
+    instruments: Instruments = Instruments()
+    file_server: FileServer = FileServer()
+    virtual: Virtual = Virtual()
+    source: str = Field("", exclude=True)  # the file it came from, for messages
+
+    @model_validator(mode="after")
+    def _virtual_addresses_only_on_virtual_bench(self) -> LabConfig:
+        for role, inst in self.instruments:
+            if inst is not None and inst.address == "virtual" and self.lab.bench != "virtual":
+                raise ValueError(
+                    f"instruments.{role}.address is 'virtual' but lab.bench is "
+                    f"{self.lab.bench!r}; give the instrument's real address"
+                )
+        return self
+
+    @property
+    def is_virtual(self) -> bool:
+        return self.lab.bench == "virtual"
+
+    def energy_tolerance(self) -> tuple[float, float]:
+        """(percent, absolute Wh) allowed between energy sources."""
+        pct = self.energy.tolerance_percent
+        if pct is None:
+            pct = self.dut.meter.accuracy_class_percent
+        wh = self.energy.tolerance_wh
+        if wh is None:
+            wh = self.dut.meter.register_resolution_wh
+        return pct, wh
+
+
+def _locate(data: Any, loc: tuple[Any, ...]) -> Any:
+    for part in loc:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
+
+
+def _describe(err: dict[str, Any], raw: Any) -> str:
+    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    field = ".".join(str(p) for p in loc) or "(top level)"
+    if err["type"] == "extra_forbidden":
+        return f"field {field}: unknown field (value {err.get('input')!r}); check the spelling"
+    if err["type"] == "missing":
+        return f"field {field}: required field is missing"
+    value = _locate(raw, loc)
+    msg = err["msg"].removeprefix("Value error, ")
+    return f"field {field}: {msg} (value {value!r})"
+
+
+def parse_lab_config(raw: Any, source: str = "<memory>") -> LabConfig:
+    """Validate an already-parsed YAML document."""
+    if not isinstance(raw, dict):
+        raise LabConfigError(f"{source}: a lab config must be a mapping, got {type(raw).__name__}")
+    try:
+        cfg = LabConfig.model_validate(raw)
+    except ValidationError as exc:
+        errors = exc.errors()
+        first = _describe(errors[0], raw)
+        more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+        raise LabConfigError(f"{source}: {first}{more}") from None
+    cfg.source = source
+    return cfg
+
+
+def load_lab_config(path: str | Path) -> LabConfig:
+    """Read and validate a lab config file; errors name the file, field and value."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise LabConfigError(f"{path}: cannot read lab config: {exc.strerror}") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise LabConfigError(f"{path}:{where} is not valid YAML: {exc}") from None
+    return parse_lab_config(raw, str(path))
