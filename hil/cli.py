@@ -1,0 +1,45 @@
+"""The ``hil`` command: the virtual bench, lab preflight, OCMF verification."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from hil.lab.config import LabConfigError, load_lab_config
+
+
+def _cmd_sim(args: argparse.Namespace) -> int:
+    from hil.sim.bench import main as bench_main
+
+    cfg = load_lab_config(args.lab)
+    if not cfg.is_virtual:
+        print(f"{args.lab}: lab.bench is {cfg.lab.bench!r}; 'hil sim' runs only a virtual bench",
+              file=sys.stderr)
+        return 2
+    return bench_main(cfg, args.csms_url)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hil", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sim = sub.add_parser("sim", help="run the virtual bench (station and instruments)")
+    sim.add_argument("--lab", required=True, help="lab config YAML (lab.bench: virtual)")
+    sim.add_argument("--csms-url", required=True,
+                     help="back office URL without the station id, e.g. ws://127.0.0.1:9000")
+    sim.set_defaults(func=_cmd_sim)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except LabConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

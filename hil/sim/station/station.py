@@ -1,0 +1,342 @@
+"""The virtual charge station: power-up, connection, registration, heartbeat, reset.
+
+It behaves as OCPP 1.6 describes a charge point, not as the suites happen to check:
+BootNotification first and nothing unasked until Accepted, the Pending/Rejected interval
+honoured, StatusNotification for connector 0 and every connector after boot, heartbeats at
+``HeartbeatInterval``, transaction messages kept across outages and reboots. Deviations
+from the lab config (``virtual.deviations``) switch on specific, realistic defects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidHandshake, InvalidURI
+
+from hil.lab.config import LabConfig
+from hil.sim.physics import BenchPhysics
+from hil.sim.station.config_store import ConfigStore
+from hil.sim.station.link import StationLink
+from hil.sim.station.outbox import CallFailed, Outbox, OutMsg
+
+LOG = logging.getLogger("hil.sim.station")
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass
+class ConnectorState:
+    """What the station knows about one connector (0 = the station as a whole)."""
+
+    id: int
+    status: str = "Available"
+    error_code: str = "NoError"
+    reported: tuple[str, str] | None = None  # last (status, errorCode) sent
+
+
+@dataclass
+class Nvram:
+    """Everything that survives a reboot."""
+
+    config: ConfigStore
+    firmware: str
+    outbox: Outbox
+    inoperative: set[int] = field(default_factory=set)
+    scheduled: dict[int, str] = field(default_factory=dict)  # connector -> availability type
+
+
+class VirtualStation:
+    def __init__(self, cfg: LabConfig, physics: BenchPhysics, csms_url: str) -> None:
+        self.cfg = cfg
+        self.physics = physics
+        self.csms_url = csms_url.rstrip("/") + "/" + cfg.dut.station_id
+        self.station_id = cfg.dut.station_id
+        self.deviations = set(cfg.virtual.deviations)
+        self.n_connectors = cfg.dut.connectors
+        profiles = ["Core", "RemoteTrigger"]
+        if cfg.dut.capabilities.firmware_update == "ocpp" or cfg.dut.capabilities.diagnostics:
+            profiles.append("FirmwareManagement")
+        if cfg.dut.capabilities.smart_charging:
+            profiles.append("SmartCharging")
+        self.nv = Nvram(
+            config=ConfigStore(
+                self.n_connectors,
+                heartbeat_interval=cfg.back_office.heartbeat_interval_s,
+                sample_interval=cfg.timings.meter_sample_interval_s,
+                connection_timeout=cfg.timings.connection_timeout_s,
+                ping_interval=max(1, round(cfg.virtual.websocket_ping_interval_s)),
+                profiles=profiles,
+                smart_charging=cfg.dut.capabilities.smart_charging,
+            ),
+            firmware=cfg.dut.firmware,
+            outbox=Outbox(),
+        )
+        self.connectors: dict[int, ConnectorState] = {}
+        self.link: StationLink | None = None
+        self.accepted = False
+        self.online = False
+        self.boot_interval = 0
+        self._reset_kind: str | None = None
+        self._reset_event = asyncio.Event()
+        self._hb_changed = asyncio.Event()
+        self._stopping = False
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Power up, serve until a reset, power down, and again — until cancelled."""
+        while not self._stopping:
+            await asyncio.sleep(self.cfg.virtual.boot_delay_s)
+            self._power_on()
+            kind = await self._run_until_reset()
+            self._power_off(kind)
+
+    def _power_on(self) -> None:
+        LOG.info("power on, firmware %s", self.nv.firmware)
+        if "unavailable_lost_after_reboot" in self.deviations:
+            self.nv.inoperative.clear()
+        self.accepted = False
+        self.online = False
+        self._reset_kind = None
+        self._reset_event.clear()
+        self.nv.outbox.drop_volatile()
+        self.connectors = {c: ConnectorState(c) for c in range(self.n_connectors + 1)}
+        self.refresh_status(report=False)
+
+    def _power_off(self, kind: str | None) -> None:
+        LOG.info("rebooting (%s reset)", kind)
+        self.physics.set_pilot(None)
+        self.physics.set_contactor(False)
+
+    async def _run_until_reset(self) -> str:
+        while True:
+            if self._reset_kind is not None:
+                return self._reset_kind
+            ping = self.nv.config.get_int("WebSocketPingInterval") or None
+            try:
+                ws = await connect(self.csms_url, subprotocols=["ocpp1.6"], open_timeout=5,
+                                   ping_interval=ping, ping_timeout=ping, close_timeout=1)
+            except (OSError, TimeoutError, InvalidHandshake, InvalidURI) as exc:
+                LOG.info("cannot reach the back office (%s); retrying", exc)
+                await self._wait_reset_or(1.0)
+                continue
+            link = StationLink(self, ws, response_timeout=self.cfg.back_office.call_timeout_s)
+            self.link = link
+            try:
+                kind = await self._serve(link)
+            finally:
+                self.link = None
+                self.online = False
+                self.nv.outbox.drop_volatile()
+            if kind is not None:
+                return kind
+            LOG.info("connection lost; reconnecting")
+            await self._wait_reset_or(0.5)
+
+    async def _wait_reset_or(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._reset_event.wait(), seconds)
+
+    async def _serve(self, link: StationLink) -> str | None:
+        """Run one connection; return the reset kind if a reset ended it."""
+        receive = asyncio.create_task(link.start())
+        online = asyncio.create_task(self._online(link))
+        reset = asyncio.create_task(self._reset_event.wait())
+        tasks = {receive, online, reset}
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for task in done - {reset}:
+                if not task.cancelled() and task.exception() is not None:
+                    LOG.info("link task ended: %r", task.exception())
+            if reset in done:
+                kind = self._reset_kind or "Hard"
+                await self._close_for_reset(link, kind)
+                return kind
+            return None
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            if link.ws.transport is not None and not link.ws.transport.is_closing():
+                link.ws.transport.abort()
+
+    async def _close_for_reset(self, link: StationLink, kind: str) -> None:
+        if kind == "Soft":
+            # graceful: deliver what is queued (e.g. StopTransaction), then close cleanly
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.nv.outbox.flushed(),
+                                       self.cfg.back_office.call_timeout_s)
+            with contextlib.suppress(Exception):
+                await link.ws.close(1000, "soft reset")
+        else:
+            link.ws.transport.abort()  # power is cut: no closing handshake
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._reset_kind = "Hard"
+        self._reset_event.set()
+
+    # -- registration and the online phase -------------------------------------------
+
+    async def _online(self, link: StationLink) -> None:
+        first_since_boot = not self.accepted
+        if first_since_boot:
+            if "message_before_accepted" in self.deviations:
+                await link.send("StatusNotification", self._status_payload(0))
+            await self._register(link)
+        elif "boot_on_reconnect" in self.deviations:
+            await link.send("BootNotification", self._boot_payload())
+        self.online = True
+        self._report_all(everything=first_since_boot)
+        heartbeat = asyncio.create_task(self._heartbeat_loop())
+        try:
+            await self.nv.outbox.drain(
+                link.send,
+                attempts=lambda: self.nv.config.get_int("TransactionMessageAttempts"),
+                retry_interval=lambda: self.nv.config.get_int("TransactionMessageRetryInterval"),
+            )
+        finally:
+            heartbeat.cancel()
+
+    def _boot_payload(self) -> dict[str, Any]:
+        dut = self.cfg.dut
+        payload: dict[str, Any] = {"chargePointVendor": dut.vendor, "chargePointModel": dut.model,
+                                   "firmwareVersion": self.nv.firmware}
+        if dut.serial:
+            payload["chargePointSerialNumber"] = dut.serial
+        return payload
+
+    async def _register(self, link: StationLink) -> None:
+        """BootNotification until Accepted, honouring the Pending/Rejected interval."""
+        while True:
+            try:
+                answer = await link.send("BootNotification", self._boot_payload())
+            except (CallFailed, TimeoutError) as exc:
+                LOG.warning("BootNotification failed: %s", exc)
+                await asyncio.sleep(5)
+                continue
+            status, interval = answer["status"], int(answer["interval"])
+            LOG.info("BootNotification answered %s, interval %s", status, interval)
+            if status == "Accepted":
+                self.accepted = True
+                self.boot_interval = interval
+                if interval > 0:
+                    self.nv.config.force("HeartbeatInterval", str(interval))
+                return
+            wait = interval if interval > 0 else 30
+            if "boot_retry_ignores_interval" in self.deviations:
+                wait = 0.3
+            await asyncio.sleep(wait)
+
+    async def _heartbeat_loop(self) -> None:
+        while True:
+            interval = self.nv.config.get_int("HeartbeatInterval")
+            if "heartbeat_interval_ignored" in self.deviations:
+                interval = self.boot_interval
+            self._hb_changed.clear()
+            if interval <= 0:
+                await self._hb_changed.wait()
+                continue
+            try:
+                await asyncio.wait_for(self._hb_changed.wait(), interval)
+            except TimeoutError:
+                self.enqueue("Heartbeat", lambda: {})
+
+    def enqueue(self, action: str, build: Any, *, transactional: bool = False,
+                on_result: Any = None) -> None:
+        self.nv.outbox.put(OutMsg(action, build, transactional, on_result), self.online)
+
+    # -- status ----------------------------------------------------------------------
+
+    def derive_status(self, connector: int) -> tuple[str, str]:
+        """The OCPP status a connector is in now, from availability (and, later, sessions)."""
+        inoperative = connector in self.nv.inoperative or 0 in self.nv.inoperative
+        return ("Unavailable" if inoperative else "Available"), "NoError"
+
+    def refresh_status(self, report: bool = True) -> None:
+        """Recompute every connector's status; report the ones that changed."""
+        for cid, state in self.connectors.items():
+            status, error = self.derive_status(cid)
+            if (status, error) != (state.status, state.error_code):
+                state.status, state.error_code = status, error
+                if report and self.online:
+                    self._report(cid)
+
+    def _status_payload(self, cid: int) -> dict[str, Any]:
+        state = self.connectors[cid]
+        return {"connectorId": cid, "status": state.status, "errorCode": state.error_code,
+                "timestamp": utc_now()}
+
+    def _report(self, cid: int) -> None:
+        state = self.connectors[cid]
+        state.reported = (state.status, state.error_code)
+        payload = self._status_payload(cid)
+        self.enqueue("StatusNotification", lambda: payload)
+
+    def _report_all(self, everything: bool) -> None:
+        """After boot: every connector; after a reconnect: only what changed meanwhile."""
+        for cid, state in self.connectors.items():
+            if cid == 0 and everything and "no_status_connector_0" in self.deviations:
+                continue
+            if everything or state.reported != (state.status, state.error_code):
+                self._report(cid)
+
+    # -- operations the back office asks for ------------------------------------------
+
+    def get_configuration(self, keys: list[str] | None) -> tuple[list[dict[str, Any]], list[str]]:
+        from ocpp.exceptions import OccurenceConstraintViolationError
+
+        if keys and len(keys) > self.nv.config.max_keys:
+            raise OccurenceConstraintViolationError(
+                description=f"at most {self.nv.config.max_keys} keys per request")
+        hide = {"HeartbeatInterval"} if "required_key_missing" in self.deviations else set()
+        known, unknown = self.nv.config.entries(keys, hide=hide)
+        if "unknown_key_dropped" in self.deviations:
+            unknown = []
+        return known, unknown
+
+    def change_configuration(self, key: str, value: str) -> str:
+        cfg = self.nv.config
+        if "readonly_key_accepted" in self.deviations and key in cfg and cfg.is_readonly(key):
+            return "Accepted"
+        if "config_not_applied" in self.deviations and key == "HeartbeatInterval":
+            return "Accepted" if value.isdigit() else "Rejected"
+        return cfg.change(key, value)
+
+    def configuration_changed(self, key: str) -> None:
+        if key == "HeartbeatInterval":
+            self._hb_changed.set()
+
+    def change_availability(self, connector_id: int, kind: str) -> str:
+        if connector_id < 0 or connector_id > self.n_connectors:
+            return "Rejected"
+        targets = list(self.connectors) if connector_id == 0 else [connector_id]
+        if any(self.transaction_on(c) for c in targets if c > 0):
+            self.nv.scheduled[connector_id] = kind
+            return "Scheduled"
+        self._apply_availability(connector_id, kind)
+        return "Accepted"
+
+    def _apply_availability(self, connector_id: int, kind: str) -> None:
+        if kind == "Inoperative":
+            self.nv.inoperative.add(connector_id)
+        else:
+            self.nv.inoperative.discard(connector_id)
+        self.refresh_status(report="no_availability_status" not in self.deviations)
+
+    def transaction_on(self, connector_id: int) -> bool:
+        """Whether a transaction runs on the connector (sessions come with the EV)."""
+        return False
+
+    def request_reset(self, kind: str) -> None:
+        LOG.info("%s reset requested", kind)
+        self._reset_kind = kind
+        self._reset_event.set()
