@@ -9,11 +9,18 @@ from drivers.base import Instrument
 
 #: role -> driver name -> "module:Class". Extend here when adding a model.
 DRIVERS: dict[str, dict[str, str]] = {
-    "ev_simulator": {},
+    "ev_simulator": {
+        "hil-evsim": "drivers.ev_simulator.hil_evsim:HilEvSim",
+    },
     "energy_meter": {},
     "power_analyser": {},
-    "network_switch": {},
-    "identification": {},
+    "network_switch": {
+        "snmp-ifmib": "drivers.network_switch.snmp_ifmib:SnmpIfMib",
+    },
+    "identification": {
+        "virtual": "drivers.identification.line_reader:LineRfidReader",
+        "operator": "drivers.identification.operator:OperatorPrompt",
+    },
     "power_relay": {},
 }
 

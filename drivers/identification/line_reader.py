@@ -1,0 +1,42 @@
+"""An RFID reader that takes tags over the ``PRESENT <idTag>`` line protocol ("virtual").
+
+The virtual station's reader serves this protocol on a ``socket://`` URL; a tag emulator box
+with a serial port could speak it too (docs/ev-simulator-protocol.md, "RFID reader").
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drivers.ev_simulator.serial_line import SerialLinePort, reject_unknown_options
+from drivers.identification.base import Identification
+
+
+class LineRfidReader(Identification):
+    """Options: ``baudrate`` (115200; ignored on ``socket://``), ``timeout`` (s, 1.0)."""
+
+    def __init__(
+        self, address: str, *, baudrate: int = 115200, timeout: float = 1.0, **unknown: Any
+    ) -> None:
+        super().__init__(address, baudrate=baudrate, timeout=timeout)
+        reject_unknown_options(self, unknown, "baudrate, timeout")
+        self._link = SerialLinePort(self, baudrate=int(baudrate), timeout=float(timeout))
+
+    def open(self) -> None:
+        self._link.open()
+        try:
+            self.identify()
+        except Exception:
+            self._link.close()
+            raise
+
+    def close(self) -> None:
+        self._link.close()
+
+    def identify(self) -> str:
+        return self._link.query("*IDN?")
+
+    def present(self, tag: str) -> None:
+        if not tag or any(c.isspace() for c in tag):
+            raise ValueError(f"idTag must be non-empty and without spaces, got {tag!r}")
+        self._link.command(f"PRESENT {tag}")

@@ -1,0 +1,1 @@
+"""Virtual instruments of the virtual bench: real wire protocols, values from the physics."""
