@@ -14,8 +14,10 @@ def _cmd_sim(args: argparse.Namespace) -> int:
 
     cfg = load_lab_config(args.lab)
     if not cfg.is_virtual:
-        print(f"{args.lab}: lab.bench is {cfg.lab.bench!r}; 'hil sim' runs only a virtual bench",
-              file=sys.stderr)
+        print(
+            f"{args.lab}: lab.bench is {cfg.lab.bench!r}; 'hil sim' runs only a virtual bench",
+            file=sys.stderr,
+        )
         return 2
     return bench_main(cfg, args.csms_url)
 
@@ -26,8 +28,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     sim = sub.add_parser("sim", help="run the virtual bench (station and instruments)")
     sim.add_argument("--lab", required=True, help="lab config YAML (lab.bench: virtual)")
-    sim.add_argument("--csms-url", required=True,
-                     help="back office URL without the station id, e.g. ws://127.0.0.1:9000")
+    sim.add_argument(
+        "--csms-url",
+        required=True,
+        help="back office URL without the station id, e.g. ws://127.0.0.1:9000",
+    )
     sim.set_defaults(func=_cmd_sim)
     return parser
 

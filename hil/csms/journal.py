@@ -81,8 +81,12 @@ def classify(raw: str) -> tuple[str, str | None, str | None, Any]:
     if kind == CALLRESULT and len(msg) == 3:
         return CALLRESULT, uid, None, msg[2]
     if kind == CALLERROR and len(msg) == 5:
-        return CALLERROR, uid, None, {"errorCode": msg[2], "errorDescription": msg[3],
-                                       "errorDetails": msg[4]}
+        return (
+            CALLERROR,
+            uid,
+            None,
+            {"errorCode": msg[2], "errorDescription": msg[3], "errorDetails": msg[4]},
+        )
     return MALFORMED, uid, None, None
 
 
@@ -127,8 +131,16 @@ class Journal:
         with self._cond:
             return self._append(EVENT, "", event, None, None, None, info)
 
-    def _append(self, direction: str, raw: str, kind: str, action: str | None,
-                uid: str | None, payload: Any, info: dict[str, Any]) -> Frame:
+    def _append(
+        self,
+        direction: str,
+        raw: str,
+        kind: str,
+        action: str | None,
+        uid: str | None,
+        payload: Any,
+        info: dict[str, Any],
+    ) -> Frame:
         frame = Frame(
             seq=len(self._frames) + 1,
             wall=datetime.now(UTC).isoformat(timespec="microseconds"),
@@ -280,8 +292,12 @@ def message_matcher(
     return predicate
 
 
-def describe_expectation(action: str | None, fields: dict[str, Any] | None,
-                         direction: str = RX, kinds: Iterable[str] = (CALL,)) -> str:
+def describe_expectation(
+    action: str | None,
+    fields: dict[str, Any] | None,
+    direction: str = RX,
+    kinds: Iterable[str] = (CALL,),
+) -> str:
     who = "from the station" if direction == RX else "to the station"
     what = "/".join(kinds) + (f" {action}" if action else "")
     if fields:

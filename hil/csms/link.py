@@ -65,18 +65,24 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-_SCHEMA_ERRORS = ("FormationViolation", "FormatViolation", "TypeConstraintViolation",
-                  "PropertyConstraintViolation", "OccurenceConstraintViolation",
-                  "OccurrenceConstraintViolation", "ProtocolError")
+_SCHEMA_ERRORS = (
+    "FormationViolation",
+    "FormatViolation",
+    "TypeConstraintViolation",
+    "PropertyConstraintViolation",
+    "OccurenceConstraintViolation",
+    "OccurrenceConstraintViolation",
+    "ProtocolError",
+)
 
 
 class CentralSystemLink(ChargePoint):
     """The back office's side of one station connection."""
 
-    def __init__(self, session: StationSession, connection: JournalingConnection,
-                 call_timeout: float) -> None:
-        super().__init__(session.station_id, connection, response_timeout=call_timeout,
-                         logger=LOG)
+    def __init__(
+        self, session: StationSession, connection: JournalingConnection, call_timeout: float
+    ) -> None:
+        super().__init__(session.station_id, connection, response_timeout=call_timeout, logger=LOG)
         self.session = session
         self.jconn = connection
 
@@ -84,14 +90,17 @@ class CentralSystemLink(ChargePoint):
 
     def _finding(self, kind: str, detail: str, frame: Frame | None) -> None:
         self.session.record_finding(
-            Finding(self.session.station_id, frame.seq if frame else 0, kind, detail))
+            Finding(self.session.station_id, frame.seq if frame else 0, kind, detail)
+        )
 
     async def route_message(self, raw_msg: str) -> None:
         frame = self.jconn.last_rx
         if frame is not None and frame.kind == "MALFORMED":
-            self._finding("malformed-frame",
-                          "not an OCPP-J message (a JSON array [2|3|4, id, ...]); ignored",
-                          frame)
+            self._finding(
+                "malformed-frame",
+                "not an OCPP-J message (a JSON array [2|3|4, id, ...]); ignored",
+                frame,
+            )
             return
         await super().route_message(raw_msg)
 
@@ -100,14 +109,16 @@ class CentralSystemLink(ChargePoint):
         try:
             return await super()._handle_call(msg)
         except (OcppNotImplemented, NotSupportedError) as exc:
-            self._finding("unexpected-call",
-                          f"station sent {msg.action}, which a central system does not accept "
-                          f"from a charge point ({exc.code})", frame)
+            self._finding(
+                "unexpected-call",
+                f"station sent {msg.action}, which a central system does not accept "
+                f"from a charge point ({exc.code})",
+                frame,
+            )
             raise
         except OCPPError as exc:
             kind = "schema-violation" if exc.code in _SCHEMA_ERRORS else "protocol-error"
-            self._finding(kind, f"{msg.action}: {exc.code}: {exc.description} {exc.details}",
-                          frame)
+            self._finding(kind, f"{msg.action}: {exc.code}: {exc.description} {exc.details}", frame)
             raise
 
     # -- back-office-initiated calls -------------------------------------------------
@@ -124,18 +135,24 @@ class CentralSystemLink(ChargePoint):
             result = await self.call(request, suppress=False, unique_id=uid)
         except TimeoutError:
             raise AssertionError(
-                f"Station did not answer {action} within {self._response_timeout:g} s") from None
+                f"Station did not answer {action} within {self._response_timeout:g} s"
+            ) from None
         except OCPPError as exc:
             response = self.session.journal.find(
-                lambda f: f.dir == RX and f.unique_id == uid and f.kind != "CALL")
+                lambda f: f.dir == RX and f.unique_id == uid and f.kind != "CALL"
+            )
             frame = response[-1] if response else None
             if frame is not None and frame.kind == CALLERROR:
                 raise CallErrorReceived(action, exc.code, exc.description, frame) from None
-            self._finding("bad-response", f"{action} response: {exc.code}: {exc.description} "
-                          f"{exc.details}", frame)
+            self._finding(
+                "bad-response",
+                f"{action} response: {exc.code}: {exc.description} {exc.details}",
+                frame,
+            )
             raise AssertionError(
                 f"Station's {action} response breaks the OCPP 1.6 schema: {exc.description} "
-                f"{exc.details}" + (f" ({frame.describe()})" if frame else "")) from None
+                f"{exc.details}" + (f" ({frame.describe()})" if frame else "")
+            ) from None
         return result_to_dict(result)
 
     # -- station-initiated calls -----------------------------------------------------
@@ -143,8 +160,9 @@ class CentralSystemLink(ChargePoint):
     @on(Action.boot_notification)
     def on_boot_notification(self, **_: Any) -> call_result.BootNotification:
         answer = self.session.policy.next_boot_answer()
-        return call_result.BootNotification(current_time=now_iso(), interval=answer.interval,
-                                            status=answer.status)
+        return call_result.BootNotification(
+            current_time=now_iso(), interval=answer.interval, status=answer.status
+        )
 
     @on(Action.heartbeat)
     def on_heartbeat(self, **_: Any) -> call_result.Heartbeat:
@@ -166,12 +184,14 @@ class CentralSystemLink(ChargePoint):
         )
 
     @on(Action.stop_transaction)
-    def on_stop_transaction(self, id_tag: str | None = None, **_: Any
-                            ) -> call_result.StopTransaction:
+    def on_stop_transaction(
+        self, id_tag: str | None = None, **_: Any
+    ) -> call_result.StopTransaction:
         if id_tag is None:
             return call_result.StopTransaction()
         return call_result.StopTransaction(
-            id_tag_info={"status": self.session.policy.tag_status(id_tag)})
+            id_tag_info={"status": self.session.policy.tag_status(id_tag)}
+        )
 
     @on(Action.meter_values)
     def on_meter_values(self, **_: Any) -> call_result.MeterValues:

@@ -76,8 +76,11 @@ class ResponsePolicy:
             return next(self._tx_ids)
 
     def set_data_transfer_status(self, status: str) -> None:
-        _check(status, ("Accepted", "Rejected", "UnknownMessageId", "UnknownVendorId"),
-               "DataTransfer status")
+        _check(
+            status,
+            ("Accepted", "Rejected", "UnknownMessageId", "UnknownVendorId"),
+            "DataTransfer status",
+        )
         with self._lock:
             self._data_transfer_status = status
 

@@ -79,7 +79,8 @@ class BackOffice:
         except OSError as exc:
             reason = "address already in use" if exc.errno == errno.EADDRINUSE else exc.strerror
             raise BackOfficeError(
-                f"back office cannot listen on {self.host}:{self.port}: {reason}") from None
+                f"back office cannot listen on {self.host}:{self.port}: {reason}"
+            ) from None
         sock = next(iter(self._server.sockets))
         self.port = sock.getsockname()[1]
         LOG.info("back office listening on ws://%s:%s/<station id>", self.host, self.port)
@@ -108,40 +109,51 @@ class BackOffice:
             if self.journal_dir is not None:
                 safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in station_id)
                 path = self.journal_dir / f"{safe or '_'}.jsonl"
-            session = StationSession(station_id, Journal(station_id, path), self.policy,
-                                     self.findings)
+            session = StationSession(
+                station_id, Journal(station_id, path), self.policy, self.findings
+            )
             self.sessions[station_id] = session
         return session
 
     # -- handshake and connections -------------------------------------------------
 
-    def _check_handshake(self, connection: ServerConnection, request: Request
-                         ) -> Response | None:
+    def _check_handshake(self, connection: ServerConnection, request: Request) -> Response | None:
         station_id = station_id_from_path(request.path)
-        offered = [p.strip() for h in request.headers.get_all("Sec-WebSocket-Protocol")
-                   for p in h.split(",") if p.strip()]
+        offered = [
+            p.strip()
+            for h in request.headers.get_all("Sec-WebSocket-Protocol")
+            for p in h.split(",")
+            if p.strip()
+        ]
         reason = None
         if not station_id:
             reason = f"no station id in the URL path {request.path!r}"
         elif SUBPROTOCOL not in offered:
-            reason = (f"subprotocol {SUBPROTOCOL} not offered (offered: "
-                      f"{', '.join(offered) or 'none'})")
+            reason = (
+                f"subprotocol {SUBPROTOCOL} not offered (offered: {', '.join(offered) or 'none'})"
+            )
         if reason is None:
             return None
         remote = _remote(connection)
         LOG.warning("refused connection from %s to %s: %s", remote, request.path, reason)
         self.session(station_id or "_unidentified").journal.record_event(
-            "refused", path=request.path, remote=remote, reason=reason, offered=offered)
+            "refused", path=request.path, remote=remote, reason=reason, offered=offered
+        )
         return connection.respond(HTTPStatus.BAD_REQUEST, f"Refused: {reason}\n")
 
     async def _handle(self, ws: ServerConnection) -> None:
         station_id = station_id_from_path(ws.request.path)
         session = self.session(station_id)
         session.journal.record_event(
-            "connect", path=ws.request.path, subprotocol=ws.subprotocol, remote=_remote(ws),
-            offered=ws.request.headers.get_all("Sec-WebSocket-Protocol"))
-        link = CentralSystemLink(session, JournalingConnection(ws, session.journal),
-                                 self.call_timeout)
+            "connect",
+            path=ws.request.path,
+            subprotocol=ws.subprotocol,
+            remote=_remote(ws),
+            offered=ws.request.headers.get_all("Sec-WebSocket-Protocol"),
+        )
+        link = CentralSystemLink(
+            session, JournalingConnection(ws, session.journal), self.call_timeout
+        )
         await session.attach(link)
         task = asyncio.current_task()
         if task is not None:
@@ -150,8 +162,9 @@ class BackOffice:
             await serve_link(link)
         finally:
             session.detach(link)
-            session.journal.record_event("disconnect", code=ws.close_code,
-                                         reason=ws.close_reason or "")
+            session.journal.record_event(
+                "disconnect", code=ws.close_code, reason=ws.close_reason or ""
+            )
             if task is not None:
                 self._tasks.discard(task)
 

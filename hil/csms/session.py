@@ -20,8 +20,9 @@ class StationNotConnected(AssertionError):
 
 
 class StationSession:
-    def __init__(self, station_id: str, journal: Journal, policy: ResponsePolicy,
-                 findings: FindingLog) -> None:
+    def __init__(
+        self, station_id: str, journal: Journal, policy: ResponsePolicy, findings: FindingLog
+    ) -> None:
         self.station_id = station_id
         self.journal = journal
         self.policy = policy
@@ -30,8 +31,9 @@ class StationSession:
 
     def record_finding(self, finding: Finding) -> None:
         self.findings.record(finding)
-        self.journal.record_event("finding", kind=finding.kind, detail=finding.detail,
-                                  frame=finding.seq)
+        self.journal.record_event(
+            "finding", kind=finding.kind, detail=finding.detail, frame=finding.seq
+        )
 
     @property
     def connected(self) -> bool:
@@ -53,5 +55,6 @@ class StationSession:
         if link is None:
             raise StationNotConnected(
                 f"Station {self.station_id} is not connected to the back office; "
-                f"cannot send {action}")
+                f"cannot send {action}"
+            )
         return await link.call_action(action, payload)

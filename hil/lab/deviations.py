@@ -20,92 +20,138 @@ class Deviation:
 
 _CATALOGUE = [
     # step 1 - boot
-    Deviation("message_before_accepted", "1",
-              "sends StatusNotification before its BootNotification is Accepted"),
-    Deviation("no_status_connector_0", "1",
-              "sends no StatusNotification for connector 0 after boot"),
-    Deviation("boot_retry_ignores_interval", "1",
-              "retries a Pending/Rejected BootNotification without waiting for the interval"),
+    Deviation(
+        "message_before_accepted",
+        "1",
+        "sends StatusNotification before its BootNotification is Accepted",
+    ),
+    Deviation(
+        "no_status_connector_0", "1", "sends no StatusNotification for connector 0 after boot"
+    ),
+    Deviation(
+        "boot_retry_ignores_interval",
+        "1",
+        "retries a Pending/Rejected BootNotification without waiting for the interval",
+    ),
     # step 2 - availability
-    Deviation("no_availability_status", "2",
-              "accepts ChangeAvailability but sends no StatusNotification"),
-    Deviation("unavailable_lost_after_reboot", "2",
-              "forgets an Inoperative connector when it reboots"),
+    Deviation(
+        "no_availability_status", "2", "accepts ChangeAvailability but sends no StatusNotification"
+    ),
+    Deviation(
+        "unavailable_lost_after_reboot", "2", "forgets an Inoperative connector when it reboots"
+    ),
     # step 3 - get configuration
-    Deviation("unknown_key_dropped", "3",
-              "drops unknown keys instead of listing them in unknownKey"),
-    Deviation("required_key_missing", "3",
-              "leaves the required key HeartbeatInterval out of GetConfiguration"),
+    Deviation(
+        "unknown_key_dropped", "3", "drops unknown keys instead of listing them in unknownKey"
+    ),
+    Deviation(
+        "required_key_missing",
+        "3",
+        "leaves the required key HeartbeatInterval out of GetConfiguration",
+    ),
     # step 4 - change configuration
-    Deviation("readonly_key_accepted", "4",
-              "answers Accepted when a read-only key is changed"),
-    Deviation("config_not_applied", "4",
-              "answers Accepted for HeartbeatInterval but keeps the old value"),
+    Deviation("readonly_key_accepted", "4", "answers Accepted when a read-only key is changed"),
+    Deviation(
+        "config_not_applied", "4", "answers Accepted for HeartbeatInterval but keeps the old value"
+    ),
     # step 5 - heartbeat
-    Deviation("heartbeat_interval_ignored", "5",
-              "keeps its original heartbeat cadence after HeartbeatInterval changes"),
+    Deviation(
+        "heartbeat_interval_ignored",
+        "5",
+        "keeps its original heartbeat cadence after HeartbeatInterval changes",
+    ),
     # step 6 - local session
-    Deviation("energy_register_skew", "6",
-              "its own meter register runs 3 % fast (deviation_options.energy_skew)"),
-    Deviation("available_without_finishing", "6",
-              "goes from Charging straight to Available after the session, no Finishing"),
-    Deviation("power_after_stop", "6",
-              "keeps the contactor closed and the pilot offering after StopTransaction"),
+    Deviation(
+        "energy_register_skew",
+        "6",
+        "its own meter register runs 3 % fast (deviation_options.energy_skew)",
+    ),
+    Deviation(
+        "available_without_finishing",
+        "6",
+        "goes from Charging straight to Available after the session, no Finishing",
+    ),
+    Deviation(
+        "power_after_stop",
+        "6",
+        "keeps the contactor closed and the pilot offering after StopTransaction",
+    ),
     # step 7 - connection loss
-    Deviation("offline_queue_drops_old", "7",
-              "drops queued transaction messages older than deviation_options.queue_max_age_s"),
-    Deviation("offline_queue_out_of_order", "7",
-              "delivers queued transaction messages newest first"),
-    Deviation("boot_on_reconnect", "7",
-              "sends a new BootNotification after every reconnect"),
+    Deviation(
+        "offline_queue_drops_old",
+        "7",
+        "drops queued transaction messages older than deviation_options.queue_max_age_s",
+    ),
+    Deviation(
+        "offline_queue_out_of_order", "7", "delivers queued transaction messages newest first"
+    ),
+    Deviation("boot_on_reconnect", "7", "sends a new BootNotification after every reconnect"),
     # step 8 - connection timeout
-    Deviation("connection_timeout_ignored", "8",
-              "stays Preparing forever when no cable is plugged after authorization"),
+    Deviation(
+        "connection_timeout_ignored",
+        "8",
+        "stays Preparing forever when no cable is plugged after authorization",
+    ),
     # step 13 - unauthorized
-    Deviation("charges_when_invalid", "13",
-              "starts charging even when Authorize answers Invalid"),
+    Deviation("charges_when_invalid", "13", "starts charging even when Authorize answers Invalid"),
     # step 14 / 15 - remote
-    Deviation("remote_stop_wrong_reason", "14",
-              "reports StopTransaction reason Local for a RemoteStopTransaction"),
-    Deviation("remote_stop_ignored", "14",
-              "answers RemoteStopTransaction Accepted but keeps charging"),
-    Deviation("unlock_wrong_reason", "15",
-              "reports StopTransaction reason Local for an UnlockConnector"),
+    Deviation(
+        "remote_stop_wrong_reason",
+        "14",
+        "reports StopTransaction reason Local for a RemoteStopTransaction",
+    ),
+    Deviation(
+        "remote_stop_ignored", "14", "answers RemoteStopTransaction Accepted but keeps charging"
+    ),
+    Deviation(
+        "unlock_wrong_reason", "15", "reports StopTransaction reason Local for an UnlockConnector"
+    ),
     # step 16 - fault
-    Deviation("no_faulted_status", "16",
-              "stops charging on a pilot fault but never reports Faulted"),
+    Deviation(
+        "no_faulted_status", "16", "stops charging on a pilot fault but never reports Faulted"
+    ),
     # steps 9-12 - resets
-    Deviation("reset_wrong_reason", "9",
-              "reports StopTransaction reason Other on Hard and Soft reset"),
-    Deviation("reset_stop_lost", "9",
-              "never sends the StopTransaction of a session ended by a reset"),
-    Deviation("reset_stop_duplicated", "9",
-              "sends the StopTransaction of a reset session twice"),
-    Deviation("reset_keeps_power", "9",
-              "keeps energy flowing through a reset"),
-    Deviation("soft_reset_stop_after_boot", "11",
-              "sends the StopTransaction of a soft reset only after rebooting"),
+    Deviation(
+        "reset_wrong_reason", "9", "reports StopTransaction reason Other on Hard and Soft reset"
+    ),
+    Deviation(
+        "reset_stop_lost", "9", "never sends the StopTransaction of a session ended by a reset"
+    ),
+    Deviation("reset_stop_duplicated", "9", "sends the StopTransaction of a reset session twice"),
+    Deviation("reset_keeps_power", "9", "keeps energy flowing through a reset"),
+    Deviation(
+        "soft_reset_stop_after_boot",
+        "11",
+        "sends the StopTransaction of a soft reset only after rebooting",
+    ),
     # firmware / diagnostics
-    Deviation("firmware_version_unchanged", "19",
-              "reports Installed but boots with the old firmware version"),
-    Deviation("installed_without_reboot", "19",
-              "reports Installed without rebooting"),
-    Deviation("download_failed_not_reported", "17",
-              "never reports DownloadFailed when a download fails"),
-    Deviation("diagnostics_no_file", "20",
-              "reports Uploaded although no file was uploaded"),
+    Deviation(
+        "firmware_version_unchanged",
+        "19",
+        "reports Installed but boots with the old firmware version",
+    ),
+    Deviation("installed_without_reboot", "19", "reports Installed without rebooting"),
+    Deviation(
+        "download_failed_not_reported", "17", "never reports DownloadFailed when a download fails"
+    ),
+    Deviation("diagnostics_no_file", "20", "reports Uploaded although no file was uploaded"),
     # cache / trigger
-    Deviation("no_authorization_cache", "22",
-              "has no authorization cache: ClearCache is Rejected"),
-    Deviation("trigger_boot_not_sent", "23",
-              "answers TriggerMessage BootNotification Accepted but never sends it"),
+    Deviation("no_authorization_cache", "22", "has no authorization cache: ClearCache is Rejected"),
+    Deviation(
+        "trigger_boot_not_sent",
+        "23",
+        "answers TriggerMessage BootNotification Accepted but never sends it",
+    ),
     # smart charging
-    Deviation("limit_not_applied", "SC1",
-              "reports charging limits but does not apply them to the pilot"),
-    Deviation("stack_level_ignored", "SC1",
-              "applies the most recently set profile instead of the highest stack level"),
-    Deviation("profiles_lost_after_reboot", "SC2",
-              "forgets charging profiles when it reboots"),
+    Deviation(
+        "limit_not_applied", "SC1", "reports charging limits but does not apply them to the pilot"
+    ),
+    Deviation(
+        "stack_level_ignored",
+        "SC1",
+        "applies the most recently set profile instead of the highest stack level",
+    ),
+    Deviation("profiles_lost_after_reboot", "SC2", "forgets charging profiles when it reboots"),
     # Eichrecht
     Deviation("ocmf_bad_signature", "EI1", "signs the end reading with a corrupted signature"),
     Deviation("ocmf_serial_changed", "EI1", "reports a different meter serial at the end"),

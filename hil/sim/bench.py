@@ -85,8 +85,11 @@ async def serve(cfg: LabConfig, csms_url: str) -> None:
 
 
 def main(cfg: LabConfig, csms_url: str) -> int:
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.basicConfig(
+        level=logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+    )
     logging.getLogger("websockets").setLevel(logging.WARNING)
     logging.getLogger("ocpp").setLevel(logging.WARNING)
     asyncio.run(serve(cfg, csms_url))

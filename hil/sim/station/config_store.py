@@ -19,30 +19,6 @@ SUPPORTED_MEASURANDS = (
     "Voltage",
 )
 
-#: Keys OCPP 1.6 marks "required" for the Core profile.
-REQUIRED_CORE_KEYS = (
-    "AuthorizeRemoteTxRequests",
-    "ClockAlignedDataInterval",
-    "ConnectionTimeOut",
-    "ConnectorPhaseRotation",
-    "GetConfigurationMaxKeys",
-    "HeartbeatInterval",
-    "LocalAuthorizeOffline",
-    "LocalPreAuthorize",
-    "MeterValuesAlignedData",
-    "MeterValuesSampledData",
-    "MeterValueSampleInterval",
-    "NumberOfConnectors",
-    "ResetRetries",
-    "StopTransactionOnEVSideDisconnect",
-    "StopTransactionOnInvalidId",
-    "StopTxnAlignedData",
-    "StopTxnSampledData",
-    "SupportedFeatureProfiles",
-    "TransactionMessageAttempts",
-    "TransactionMessageRetryInterval",
-    "UnlockConnectorOnEVSideDisconnect",
-)
 
 Validator = Callable[[str], bool]
 
@@ -91,9 +67,18 @@ class ConfigStore:
 
     MAX_LEN = 8
 
-    def __init__(self, connectors: int, *, heartbeat_interval: int, sample_interval: int,
-                 connection_timeout: int, ping_interval: int, profiles: list[str],
-                 smart_charging: bool, meter_public_key: str | None = None) -> None:
+    def __init__(
+        self,
+        connectors: int,
+        *,
+        heartbeat_interval: int,
+        sample_interval: int,
+        connection_timeout: int,
+        ping_interval: int,
+        profiles: list[str],
+        smart_charging: bool,
+        meter_public_key: str | None = None,
+    ) -> None:
         ml = self.MAX_LEN
         defs = [
             KeyDef("AllowOfflineTxForUnknownId", "false", validator=is_bool),
@@ -101,19 +86,28 @@ class ConfigStore:
             KeyDef("AuthorizeRemoteTxRequests", "false", validator=is_bool),
             KeyDef("ClockAlignedDataInterval", "0", validator=is_uint),
             KeyDef("ConnectionTimeOut", str(connection_timeout), validator=is_uint),
-            KeyDef("ConnectorPhaseRotation",
-                   ",".join(f"{i}.RST" for i in range(connectors + 1)),
-                   validator=is_phase_rotation, reboot_required=True),
+            KeyDef(
+                "ConnectorPhaseRotation",
+                ",".join(f"{i}.RST" for i in range(connectors + 1)),
+                validator=is_phase_rotation,
+                reboot_required=True,
+            ),
             KeyDef("ConnectorPhaseRotationMaxLength", str(connectors + 1), readonly=True),
             KeyDef("GetConfigurationMaxKeys", "40", readonly=True),
             KeyDef("HeartbeatInterval", str(heartbeat_interval), validator=is_uint),
             KeyDef("LocalAuthorizeOffline", "true", validator=is_bool),
             KeyDef("LocalPreAuthorize", "false", validator=is_bool),
-            KeyDef("MeterValuesAlignedData", "Energy.Active.Import.Register",
-                   validator=measurand_list(ml)),
+            KeyDef(
+                "MeterValuesAlignedData",
+                "Energy.Active.Import.Register",
+                validator=measurand_list(ml),
+            ),
             KeyDef("MeterValuesAlignedDataMaxLength", str(ml), readonly=True),
-            KeyDef("MeterValuesSampledData", "Energy.Active.Import.Register",
-                   validator=measurand_list(ml)),
+            KeyDef(
+                "MeterValuesSampledData",
+                "Energy.Active.Import.Register",
+                validator=measurand_list(ml),
+            ),
             KeyDef("MeterValuesSampledDataMaxLength", str(ml), readonly=True),
             KeyDef("MeterValueSampleInterval", str(sample_interval), validator=is_uint),
             KeyDef("MinimumStatusDuration", "0", validator=is_uint),
@@ -134,15 +128,16 @@ class ConfigStore:
         if smart_charging:
             defs += [
                 KeyDef("ChargeProfileMaxStackLevel", "10", readonly=True),
-                KeyDef("ChargingScheduleAllowedChargingRateUnit", "Current,Power",
-                       readonly=True),
+                KeyDef("ChargingScheduleAllowedChargingRateUnit", "Current,Power", readonly=True),
                 KeyDef("ChargingScheduleMaxPeriods", "24", readonly=True),
                 KeyDef("ConnectorSwitch3to1PhaseSupported", "false", readonly=True),
                 KeyDef("MaxChargingProfilesInstalled", "10", readonly=True),
             ]
         if meter_public_key:
-            defs += [KeyDef(f"MeterPublicKey[{c}]", meter_public_key, readonly=True)
-                     for c in range(1, connectors + 1)]
+            defs += [
+                KeyDef(f"MeterPublicKey[{c}]", meter_public_key, readonly=True)
+                for c in range(1, connectors + 1)
+            ]
         self._defs = {d.name: d for d in defs}
 
     # -- access --------------------------------------------------------------------
@@ -175,8 +170,9 @@ class ConfigStore:
 
     # -- OCPP operations -------------------------------------------------------------
 
-    def entries(self, keys: list[str] | None, hide: set[str] = frozenset()
-                ) -> tuple[list[dict[str, object]], list[str]]:
+    def entries(
+        self, keys: list[str] | None, hide: set[str] = frozenset()
+    ) -> tuple[list[dict[str, object]], list[str]]:
         """(configurationKey, unknownKey) for GetConfiguration."""
         known, unknown = [], []
         names = keys if keys else [k for k in self._defs if k not in hide]

@@ -26,8 +26,7 @@ LOG = logging.getLogger("hil.sim.station")
 
 class StationLink(ChargePoint):
     def __init__(self, station: VirtualStation, ws: Any, response_timeout: float) -> None:
-        super().__init__(station.station_id, ws, response_timeout=response_timeout,
-                         logger=LOG)
+        super().__init__(station.station_id, ws, response_timeout=response_timeout, logger=LOG)
         self.station = station
         self.ws = ws
 
@@ -42,16 +41,17 @@ class StationLink(ChargePoint):
     # -- configuration ---------------------------------------------------------------
 
     @on(Action.get_configuration)
-    def on_get_configuration(self, key: list[str] | None = None, **_: Any
-                             ) -> call_result.GetConfiguration:
+    def on_get_configuration(
+        self, key: list[str] | None = None, **_: Any
+    ) -> call_result.GetConfiguration:
         known, unknown = self.station.get_configuration(key)
         return call_result.GetConfiguration(configuration_key=known, unknown_key=unknown)
 
     @on(Action.change_configuration)
-    def on_change_configuration(self, key: str, value: str, **_: Any
-                                ) -> call_result.ChangeConfiguration:
-        return call_result.ChangeConfiguration(status=self.station.change_configuration(key,
-                                                                                         value))
+    def on_change_configuration(
+        self, key: str, value: str, **_: Any
+    ) -> call_result.ChangeConfiguration:
+        return call_result.ChangeConfiguration(status=self.station.change_configuration(key, value))
 
     @after(Action.change_configuration)
     def after_change_configuration(self, key: str, **_: Any) -> None:
@@ -60,10 +60,12 @@ class StationLink(ChargePoint):
     # -- availability and reset ------------------------------------------------------
 
     @on(Action.change_availability)
-    def on_change_availability(self, connector_id: int, type: str, **_: Any
-                               ) -> call_result.ChangeAvailability:
+    def on_change_availability(
+        self, connector_id: int, type: str, **_: Any
+    ) -> call_result.ChangeAvailability:
         return call_result.ChangeAvailability(
-            status=self.station.change_availability(connector_id, type))
+            status=self.station.change_availability(connector_id, type)
+        )
 
     @on(Action.reset)
     def on_reset(self, type: str, **_: Any) -> call_result.Reset:

@@ -10,6 +10,7 @@ station reports its current state anew when it reconnects.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import deque
@@ -70,8 +71,9 @@ class Outbox:
     def pending_transactional(self) -> int:
         return sum(1 for m in self.items if m.transactional)
 
-    async def drain(self, send: Sender, attempts: Callable[[], int],
-                    retry_interval: Callable[[], float]) -> None:
+    async def drain(
+        self, send: Sender, attempts: Callable[[], int], retry_interval: Callable[[], float]
+    ) -> None:
         """Send queued messages in order until cancelled or the connection breaks.
 
         A CALLERROR answer to a transactional message is retried up to ``attempts()``
@@ -89,8 +91,9 @@ class Outbox:
             except CallFailed as exc:
                 msg.attempts += 1
                 if msg.transactional and msg.attempts < attempts():
-                    LOG.warning("%s answered with CALLERROR (%s); retry %d", msg.action, exc,
-                                msg.attempts)
+                    LOG.warning(
+                        "%s answered with CALLERROR (%s); retry %d", msg.action, exc, msg.attempts
+                    )
                     await asyncio.sleep(retry_interval() * msg.attempts)
                     continue
                 LOG.warning("%s dropped after CALLERROR: %s", msg.action, exc)
@@ -104,10 +107,8 @@ class Outbox:
         if self.items and self.items[0] is msg:
             self.items.popleft()
         else:
-            try:
+            with contextlib.suppress(ValueError):
                 self.items.remove(msg)
-            except ValueError:
-                pass
         self._update_empty()
 
     def wake(self) -> None:

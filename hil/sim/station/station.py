@@ -122,8 +122,14 @@ class VirtualStation:
                 return self._reset_kind
             ping = self.nv.config.get_int("WebSocketPingInterval") or None
             try:
-                ws = await connect(self.csms_url, subprotocols=["ocpp1.6"], open_timeout=5,
-                                   ping_interval=ping, ping_timeout=ping, close_timeout=1)
+                ws = await connect(
+                    self.csms_url,
+                    subprotocols=["ocpp1.6"],
+                    open_timeout=5,
+                    ping_interval=ping,
+                    ping_timeout=ping,
+                    close_timeout=1,
+                )
             except (OSError, TimeoutError, InvalidHandshake, InvalidURI) as exc:
                 LOG.info("cannot reach the back office (%s); retrying", exc)
                 await self._wait_reset_or(1.0)
@@ -172,8 +178,9 @@ class VirtualStation:
         if kind == "Soft":
             # graceful: deliver what is queued (e.g. StopTransaction), then close cleanly
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.nv.outbox.flushed(),
-                                       self.cfg.back_office.call_timeout_s)
+                await asyncio.wait_for(
+                    self.nv.outbox.flushed(), self.cfg.back_office.call_timeout_s
+                )
             with contextlib.suppress(Exception):
                 await link.ws.close(1000, "soft reset")
         else:
@@ -208,8 +215,11 @@ class VirtualStation:
 
     def _boot_payload(self) -> dict[str, Any]:
         dut = self.cfg.dut
-        payload: dict[str, Any] = {"chargePointVendor": dut.vendor, "chargePointModel": dut.model,
-                                   "firmwareVersion": self.nv.firmware}
+        payload: dict[str, Any] = {
+            "chargePointVendor": dut.vendor,
+            "chargePointModel": dut.model,
+            "firmwareVersion": self.nv.firmware,
+        }
         if dut.serial:
             payload["chargePointSerialNumber"] = dut.serial
         return payload
@@ -250,8 +260,9 @@ class VirtualStation:
             except TimeoutError:
                 self.enqueue("Heartbeat", lambda: {})
 
-    def enqueue(self, action: str, build: Any, *, transactional: bool = False,
-                on_result: Any = None) -> None:
+    def enqueue(
+        self, action: str, build: Any, *, transactional: bool = False, on_result: Any = None
+    ) -> None:
         self.nv.outbox.put(OutMsg(action, build, transactional, on_result), self.online)
 
     # -- status ----------------------------------------------------------------------
@@ -272,8 +283,12 @@ class VirtualStation:
 
     def _status_payload(self, cid: int) -> dict[str, Any]:
         state = self.connectors[cid]
-        return {"connectorId": cid, "status": state.status, "errorCode": state.error_code,
-                "timestamp": utc_now()}
+        return {
+            "connectorId": cid,
+            "status": state.status,
+            "errorCode": state.error_code,
+            "timestamp": utc_now(),
+        }
 
     def _report(self, cid: int) -> None:
         state = self.connectors[cid]
@@ -296,7 +311,8 @@ class VirtualStation:
 
         if keys and len(keys) > self.nv.config.max_keys:
             raise OccurenceConstraintViolationError(
-                description=f"at most {self.nv.config.max_keys} keys per request")
+                description=f"at most {self.nv.config.max_keys} keys per request"
+            )
         hide = {"HeartbeatInterval"} if "required_key_missing" in self.deviations else set()
         known, unknown = self.nv.config.entries(keys, hide=hide)
         if "unknown_key_dropped" in self.deviations:

@@ -1,0 +1,132 @@
+"""A lab opened for one run: back office, virtual bench (if any), instruments.
+
+This is the only place that decides *which* implementation serves a role: the lab config
+names a driver and an address; on the virtual bench the launcher fills in the addresses the
+virtual instruments listen on. Everything above it (keywords, suites) sees drivers only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from pathlib import Path
+from typing import Any
+
+from drivers.base import Instrument, InstrumentError
+from drivers.registry import create_driver
+from hil.csms.loop import BackgroundLoop
+from hil.csms.policy import ResponsePolicy
+from hil.csms.server import BackOffice
+from hil.csms.session import StationSession
+from hil.lab.config import LabConfig, LabConfigError
+from hil.lab.launcher import VirtualBenchProcess
+
+LOG = logging.getLogger("hil.lab")
+
+
+def make_policy(cfg: LabConfig) -> ResponsePolicy:
+    """The back office's answers as the lab config sets them up: tags and boot interval."""
+    policy = ResponsePolicy(cfg.back_office.heartbeat_interval_s)
+    for status, tags in (
+        ("Accepted", cfg.tags.valid),
+        ("Invalid", cfg.tags.invalid),
+        ("Blocked", cfg.tags.blocked),
+        ("Expired", cfg.tags.expired),
+    ):
+        for tag in tags:
+            policy.set_tag(tag, status)
+    return policy
+
+
+class Bench:
+    def __init__(self, cfg: LabConfig, output_dir: Path) -> None:
+        self.cfg = cfg
+        self.output_dir = output_dir
+        self.loop = BackgroundLoop()
+        self.policy = make_policy(cfg)
+        self.back_office = BackOffice(
+            self.policy,
+            journal_dir=output_dir / "journal",
+            host=cfg.back_office.host,
+            port=cfg.back_office.port,
+            call_timeout=cfg.back_office.call_timeout_s,
+            ping_interval=cfg.back_office.ping_interval_s,
+        )
+        self.virtual: VirtualBenchProcess | None = None
+        self.instruments: dict[str, Instrument] = {}
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    def open(self) -> None:
+        """Start everything; on any failure close what was started and re-raise."""
+        try:
+            self.loop.start()
+            self.loop.run(self.back_office.start(), timeout=10)
+            self.station  # noqa: B018 - create the DUT's journal before it connects
+            addresses: dict[str, str] = {}
+            if self.cfg.is_virtual:
+                self.virtual = VirtualBenchProcess(
+                    Path(self.cfg.source),
+                    self.back_office.url(),
+                    self.output_dir / "virtual-bench.log",
+                )
+                addresses = self.virtual.start()
+            self._open_instruments(addresses)
+        except BaseException:
+            self.close()
+            raise
+
+    def _open_instruments(self, virtual_addresses: dict[str, str]) -> None:
+        for role, inst in self.cfg.instruments:
+            if inst is None:
+                continue
+            address = inst.address
+            if address == "virtual":
+                if role not in virtual_addresses:
+                    raise LabConfigError(
+                        f"{self.cfg.source}: field instruments.{role}.address: the virtual "
+                        f"bench has no virtual {role} (value 'virtual')"
+                    )
+                address = virtual_addresses[role]
+            try:
+                driver = create_driver(role, inst.driver, address, dict(inst.options))
+            except ValueError as exc:
+                raise LabConfigError(
+                    f"{self.cfg.source}: field instruments.{role}.driver: {exc} "
+                    f"(value {inst.driver!r})"
+                ) from None
+            driver.open()  # InstrumentError names role and address
+            self.instruments[role] = driver
+            LOG.info("%s: %s at %s", role, inst.driver, address)
+
+    def close(self) -> None:
+        """Stop everything that was started; safe to call more than once."""
+        for role, driver in list(self.instruments.items()):
+            try:
+                driver.close()
+            except InstrumentError as exc:
+                LOG.warning("closing %s: %s", role, exc)
+        self.instruments.clear()
+        if self.virtual is not None:
+            self.virtual.stop()
+            self.virtual = None
+        with contextlib.suppress(RuntimeError):  # the loop never started
+            self.loop.run(self.back_office.stop(), timeout=10)
+        self.loop.stop()
+
+    # -- access ----------------------------------------------------------------------
+
+    @property
+    def station(self) -> StationSession:
+        """The DUT's session in the back office."""
+        return self.back_office.session(self.cfg.dut.station_id)
+
+    def instrument(self, role: str) -> Instrument | None:
+        return self.instruments.get(role)
+
+    def call(
+        self, action: str, payload: dict[str, Any], timeout: float | None = None
+    ) -> dict[str, Any]:
+        """A back-office CALL to the DUT from Robot's thread."""
+        limit = timeout or self.cfg.back_office.call_timeout_s + 5
+        return self.loop.run(self.station.call(action, payload), timeout=limit)

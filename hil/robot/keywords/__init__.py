@@ -1,0 +1,1 @@
+"""Keyword components of the HilLab library, one per area of the checklist."""

@@ -1,0 +1,41 @@
+"""HilLab: the one Robot Framework library of the lab, GLOBAL scope, with a clean close.
+
+Keywords come from components, one per checklist area; they share a :class:`LabContext`.
+The library is also a listener: findings of the back office fail the running test, and
+remarks are attached to it.
+"""
+
+from __future__ import annotations
+
+from robotlibcore import DynamicCore
+
+from hil.robot.context import LabContext
+from hil.robot.keywords.core import CoreKeywords
+from hil.robot.keywords.lab import LabKeywords
+from hil.robot.keywords.messages import MessageKeywords
+from hil.robot.listener import RunListener
+
+
+class HilLab(DynamicCore):
+    """Keywords to certify an OCPP 1.6J charge station on a lab bench.
+
+    Open the lab in the suite setup with `Open Lab` and close it with `Close Lab`. Waits are
+    event-driven on the back office's journal of OCPP frames: each successful wait moves a
+    cursor to the frame it matched, so consecutive waits assert order. Every frame is
+    journaled (JSON lines) in the output folder under ``journal/``.
+    """
+
+    ROBOT_LIBRARY_SCOPE = "GLOBAL"
+    ROBOT_LIBRARY_DOC_FORMAT = "REST"
+
+    def __init__(self) -> None:
+        self.ctx = LabContext()
+        self.listener = RunListener(self.ctx)
+        super().__init__(
+            [
+                LabKeywords(self.ctx, self.listener),
+                MessageKeywords(self.ctx),
+                CoreKeywords(self.ctx),
+                self.listener,
+            ]
+        )

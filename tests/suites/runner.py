@@ -1,0 +1,67 @@
+"""Run the Robot suites on the virtual bench from pytest, through Robot's own API."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from robot import run as robot_run
+from robot.api import ExecutionResult
+
+REPO = Path(__file__).resolve().parents[2]
+SUITES = REPO / "robot_suites"
+VIRTUAL_LAB = REPO / "lab_configs" / "virtual.yaml"
+
+
+@dataclass
+class TestOutcome:
+    name: str
+    status: str
+    message: str
+    tags: list[str]
+
+
+def write_lab(tmp: Path, deviations: list[str] | None = None, **overrides: dict[str, Any]) -> Path:
+    """A copy of the virtual lab config with deviations switched on and sections changed."""
+    data = yaml.safe_load(VIRTUAL_LAB.read_text())
+    data.setdefault("virtual", {})["deviations"] = list(deviations or [])
+    for section, values in overrides.items():
+        data.setdefault(section, {}).update(values)
+    path = tmp / "lab.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def run_steps(tmp: Path, lab: Path, steps: list[str] | None = None) -> dict[str, TestOutcome]:
+    """Run the tests tagged ``step:<n>`` (all when None); outcomes by step."""
+    out = tmp / "out"
+    options: dict[str, Any] = dict(
+        outputdir=str(out),
+        variable=[f"LAB:{lab}"],
+        log="NONE",
+        report="NONE",
+        stdout=io.StringIO(),
+        stderr=io.StringIO(),
+    )
+    if steps:
+        options["include"] = [f"step:{s}" for s in steps]
+    robot_run(str(SUITES), **options)
+    result = ExecutionResult(str(out / "output.xml"))
+    outcomes: dict[str, TestOutcome] = {}
+
+    def visit(suite: Any) -> None:
+        for test in suite.tests:
+            step = next((t[5:] for t in test.tags if t.startswith("step:")), test.name)
+            outcomes[step] = TestOutcome(test.name, test.status, test.message, list(test.tags))
+        for child in suite.suites:
+            visit(child)
+
+    visit(result.suite)
+    if not outcomes:
+        raise AssertionError(
+            f"no tests ran; suite status {result.suite.status}: {result.suite.message}"
+        )
+    return outcomes
