@@ -12,8 +12,15 @@ DRIVERS: dict[str, dict[str, str]] = {
     "ev_simulator": {
         "hil-evsim": "drivers.ev_simulator.hil_evsim:HilEvSim",
     },
-    "energy_meter": {},
-    "power_analyser": {},
+    "energy_meter": {
+        "sdm630": "drivers.energy_meter.sdm630:Sdm630",
+        "abb_b23": "drivers.energy_meter.abb_b23:AbbB23",
+        "em340": "drivers.energy_meter.em340:Em340",
+    },
+    "power_analyser": {
+        "wt300": "drivers.power_analyser.wt300:Wt300",
+        "hmc8015": "drivers.power_analyser.hmc8015:Hmc8015",
+    },
     "network_switch": {
         "snmp-ifmib": "drivers.network_switch.snmp_ifmib:SnmpIfMib",
     },

@@ -1,0 +1,33 @@
+"""The energy meter role: what every reference meter driver offers the lab."""
+
+from __future__ import annotations
+
+import abc
+
+from drivers.base import Instrument
+
+
+class EnergyMeter(Instrument):
+    """A three-phase reference meter. Units are V, A, W and Wh whatever the meter uses."""
+
+    role = "energy_meter"
+
+    @abc.abstractmethod
+    def read_energy_wh(self) -> float:
+        """Total imported active energy register (Wh)."""
+
+    @abc.abstractmethod
+    def read_power_w(self) -> float:
+        """Total active power over all phases (W)."""
+
+    @abc.abstractmethod
+    def read_voltages_v(self) -> tuple[float, float, float]:
+        """Line-to-neutral voltages L1, L2, L3 (V)."""
+
+    @abc.abstractmethod
+    def read_currents_a(self) -> tuple[float, float, float]:
+        """Phase currents L1, L2, L3 (A)."""
+
+    def read_sample(self) -> dict[str, float]:
+        """The figures the lab samples: energy register and total power."""
+        return {"energy_wh": self.read_energy_wh(), "power_w": self.read_power_w()}
