@@ -1,6 +1,6 @@
 """SCPI command sets as data: what a model is sent to set up, read and integrate.
 
-A command set (``commands/<model>.yaml``) lists the setup commands (with ``{option}``
+A command set (``command_sets/<model>.yaml``) lists the setup commands (with ``{option}``
 placeholders filled from the driver options), the one query that returns every figure and
 the order of the figures in its answer, the integrator commands and the error-queue query.
 """
@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-COMMANDS_DIR = Path(__file__).with_name("commands")
+COMMANDS_DIR = Path(__file__).with_name("command_sets")
 FIELDS = ("voltage_v", "current_a", "power_w", "energy_wh")
 
 
@@ -83,7 +83,7 @@ def parse_command_set(name: str, data: Any, origin: str = "<memory>") -> Command
 
 @cache
 def load_command_set(name: str) -> CommandSet:
-    """The bundled command set ``commands/<name>.yaml``."""
+    """The bundled command set ``command_sets/<name>.yaml``."""
     path = COMMANDS_DIR / f"{name}.yaml"
     if not path.is_file():
         known = ", ".join(sorted(p.stem for p in COMMANDS_DIR.glob("*.yaml")))

@@ -1,4 +1,4 @@
-"""Rohde & Schwarz HMC8015: command set ``commands/hmc8015.yaml``."""
+"""Rohde & Schwarz HMC8015: command set ``command_sets/hmc8015.yaml``."""
 
 from __future__ import annotations
 

@@ -27,7 +27,7 @@ _SCPI_NAN = 9.9e37
 class ScpiPowerAnalyser(PowerAnalyser):
     """Reads voltage, current, power and the integral with the model's command set."""
 
-    #: bundled command set (``commands/<COMMAND_SET>.yaml``) of the model a subclass drives
+    #: bundled command set (``command_sets/<COMMAND_SET>.yaml``) of the model a subclass drives
     COMMAND_SET: ClassVar[str] = ""
 
     def __init__(self, address: str, **options: Any) -> None:

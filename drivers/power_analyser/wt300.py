@@ -1,4 +1,4 @@
-"""Yokogawa WT300 series (WT310/WT332/WT333): command set ``commands/wt300.yaml``."""
+"""Yokogawa WT300 series (WT310/WT332/WT333): command set ``command_sets/wt300.yaml``."""
 
 from __future__ import annotations
 
