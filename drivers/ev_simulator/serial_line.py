@@ -71,6 +71,8 @@ class SerialLinePort:
         """
         import serial
 
+        if not (command.isascii() and command.isprintable()):
+            raise ValueError(f"commands are printable ASCII, got {command!r}")
         with self._lock:
             if self._port is None:
                 raise self._inst.error(f"port not open (sending {command!r})")

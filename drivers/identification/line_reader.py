@@ -37,6 +37,6 @@ class LineRfidReader(Identification):
         return self._link.query("*IDN?")
 
     def present(self, tag: str) -> None:
-        if not tag or any(c.isspace() for c in tag):
-            raise ValueError(f"idTag must be non-empty and without spaces, got {tag!r}")
+        if not tag or not tag.isascii() or any(c.isspace() for c in tag):
+            raise ValueError(f"idTag must be non-empty ASCII without spaces, got {tag!r}")
         self._link.command(f"PRESENT {tag}")

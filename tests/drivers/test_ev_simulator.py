@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import socket
 import threading
 from collections.abc import Iterator
@@ -14,42 +13,18 @@ from drivers.ev_simulator import EvSimulator, PilotReading
 from drivers.registry import create_driver
 from hil.sim.instruments.ev_serial import VirtualEvSimulator
 from hil.sim.physics import BenchPhysics
-
-
-class _BenchLoop:
-    """The virtual bench's asyncio loop on a background thread."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-
-    def run(self, coro: Any, timeout: float = 5.0) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
-
-    def call(self, fn: Any, *args: Any) -> Any:
-        async def _call() -> Any:
-            return fn(*args)
-
-        return self.run(_call())
-
-    def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(5)
-        self.loop.close()
+from tests.drivers.conftest import SimLoop
 
 
 @pytest.fixture(scope="module")
-def bench_loop() -> Iterator[_BenchLoop]:
-    bench = _BenchLoop()
+def bench_loop() -> Iterator[SimLoop]:
+    bench = SimLoop()
     yield bench
     bench.close()
 
 
 @pytest.fixture(scope="module", params=["socket", "pty"])
-def _open_bench(
-    request: pytest.FixtureRequest, bench_loop: _BenchLoop
-) -> Iterator[tuple[Any, ...]]:
+def _open_bench(request: pytest.FixtureRequest, bench_loop: SimLoop) -> Iterator[tuple[Any, ...]]:
     # One link per transport for the whole module: pyserial's socket:// close sleeps 0.3 s.
     physics = bench_loop.call(BenchPhysics)
     sim = VirtualEvSimulator(physics, use_pty=request.param == "pty")
@@ -208,7 +183,7 @@ def test_concurrent_callers_get_their_own_replies(bench: tuple[Any, ...]) -> Non
 
 
 @pytest.fixture
-def raw_link(bench_loop: _BenchLoop) -> Iterator[tuple[Any, BenchPhysics]]:
+def raw_link(bench_loop: SimLoop) -> Iterator[tuple[Any, BenchPhysics]]:
     physics = bench_loop.call(BenchPhysics)
     sim = VirtualEvSimulator(physics)
     host, port = bench_loop.run(sim.start()).removeprefix("socket://").split(":")

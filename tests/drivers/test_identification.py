@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -13,23 +12,7 @@ from drivers.base import InstrumentError
 from drivers.identification import Identification
 from drivers.registry import create_driver
 from hil.sim.instruments.rfid_reader import VirtualRfidReader
-
-
-class _BenchLoop:
-    """The virtual bench's asyncio loop on a background thread."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-
-    def run(self, coro: Any, timeout: float = 5.0) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
-
-    def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(5)
-        self.loop.close()
+from tests.drivers.conftest import SimLoop
 
 
 class _Station:
@@ -48,8 +31,8 @@ class _Station:
 
 
 @pytest.fixture(scope="module")
-def reader_bench() -> Iterator[tuple[_BenchLoop, _Station, Any]]:
-    loop = _BenchLoop()
+def reader_bench() -> Iterator[tuple[SimLoop, _Station, Any]]:
+    loop = SimLoop()
     station = _Station()
     reader = VirtualRfidReader(station.on_tag)
     address = loop.run(reader.start())
@@ -62,7 +45,7 @@ def reader_bench() -> Iterator[tuple[_BenchLoop, _Station, Any]]:
 
 
 @pytest.fixture
-def bench(reader_bench: tuple[_BenchLoop, _Station, Any]) -> tuple[_BenchLoop, _Station, Any]:
+def bench(reader_bench: tuple[SimLoop, _Station, Any]) -> tuple[SimLoop, _Station, Any]:
     station = reader_bench[1]
     station.tags.clear()
     station.threads.clear()
@@ -78,7 +61,8 @@ def test_present_hands_the_tag_to_the_station_on_the_bench_loop(bench: Any) -> N
     driver.present("04A2B3C4D5")
     driver.present("TAG-2")
     assert station.tags == ["04A2B3C4D5", "TAG-2"]
-    assert station.threads == [loop.thread, loop.thread]
+    loop_thread = loop.call(threading.current_thread)
+    assert station.threads == [loop_thread, loop_thread]
 
 
 def test_overlong_tag_is_refused_by_the_reader(bench: Any) -> None:
@@ -100,6 +84,8 @@ def test_tag_with_spaces_is_rejected_before_sending(bench: Any) -> None:
     _, station, driver = bench
     with pytest.raises(ValueError, match="without spaces"):
         driver.present("A B")
+    with pytest.raises(ValueError, match="ASCII"):
+        driver.present("TÄG")
     assert station.threads == []
 
 
@@ -118,12 +104,10 @@ def test_reader_protocol(line: str, reply: str | None) -> None:
     assert reader.handle_line(line) == reply
 
 
-def test_reader_gone() -> None:
-    loop = _BenchLoop()
+def test_reader_gone(sim_loop: SimLoop) -> None:
     reader = VirtualRfidReader(lambda tag: None)
-    address = loop.run(reader.start())
-    loop.run(reader.stop())
-    loop.close()
+    address = sim_loop.run(reader.start())
+    sim_loop.run(reader.stop())
     driver = create_driver("identification", "virtual", address, {"timeout": 0.3})
     with pytest.raises(InstrumentError, match=f"identification at {address}: cannot open"):
         driver.open()

@@ -16,32 +16,16 @@ from drivers.network_switch import NetworkSwitch
 from drivers.registry import create_driver
 from hil.sim.instruments.snmp_switch import VirtualSwitch
 from hil.sim.network import BlackholeRelay
+from tests.drivers.conftest import SimLoop
 
 SYS_DESCR = "Test bench switch 8-port"
 ADMIN = "1.3.6.1.2.1.2.2.1.7"
 
 
-class _BenchLoop:
-    """The virtual bench's asyncio loop on a background thread."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-
-    def run(self, coro: Any, timeout: float = 10.0) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
-
-    def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(5)
-        self.loop.close()
-
-
 @pytest.fixture(scope="module")
-def bench() -> Iterator[tuple[_BenchLoop, dict[int, BlackholeRelay], str]]:
+def bench() -> Iterator[tuple[SimLoop, dict[int, BlackholeRelay], str]]:
     """A virtual switch with ports 3 and 5, each a relay (to a port nobody listens on)."""
-    loop = _BenchLoop()
+    loop = SimLoop()
     relays = {3: BlackholeRelay("127.0.0.1", 9), 5: BlackholeRelay("127.0.0.1", 9)}
     switch = VirtualSwitch(relays, sys_descr=SYS_DESCR)
 

@@ -284,7 +284,7 @@ class VirtualEvSimulator:
         amps = _number(self._one(args))
         if not 0.0 <= amps <= 80.0:
             raise _ProtocolError(102, f"EV limit must be 0-80 A, got {amps:g}")
-        self.physics.set_ev_limits(max_current_a=amps)
+        self.physics.set_ev_limits(max_current_a=round(amps, 1))  # 0.1 A resolution
         return "OK"
 
     def _evlimit_q(self, args: list[str]) -> str:
