@@ -189,8 +189,10 @@ class _UploadFile:
     can answer 452 instead of the client hitting a reset connection or a hang.
     """
 
-    def __init__(self, raw: Any, server: LabFileServer, client: str) -> None:
+    def __init__(self, raw: Any, server: LabFileServer, client: str, fresh: bool) -> None:
         self._raw = raw
+        #: a new file (STOR, STOU), not APPE / REST onto existing data: deletable on failure
+        self.fresh = fresh
         self._server = server
         self.name: str = raw.name
         self.client = client
@@ -266,11 +268,12 @@ def _ftp_classes() -> tuple[type, type, type]:
             if "r" in mode and "+" not in mode:
                 return open(filename, mode)  # noqa: SIM115 - pyftpdlib closes it
             raw = open(filename, mode, buffering=0)  # noqa: SIM115 - unbuffered: ENOSPC now
-            return _UploadFile(raw, self.cmd_channel.lab, self.cmd_channel.client)
+            fresh = "w" in mode
+            return _UploadFile(raw, self.cmd_channel.lab, self.cmd_channel.client, fresh)
 
         def mkstemp(self, *args: Any, **kwargs: Any) -> Any:  # STOU
             raw = super().mkstemp(*args, **kwargs)
-            return _UploadFile(raw, self.cmd_channel.lab, self.cmd_channel.client)
+            return _UploadFile(raw, self.cmd_channel.lab, self.cmd_channel.client, True)
 
     class LabDTP(DTPHandler):
         _lab_offset = 0
@@ -303,7 +306,7 @@ def _ftp_classes() -> tuple[type, type, type]:
                         f"452 Insufficient storage space: {fobj.failure}; upload discarded.",
                         ftp_logger.warning,
                     )
-                if failure is not None:
+                if failure is not None and fobj.fresh:
                     _remove_quietly(fobj.name)
                 channel.lab.record_ftp(
                     kind="upload",
@@ -380,7 +383,8 @@ def _ftp_classes() -> tuple[type, type, type]:
             super().close()
             if queued is not None and isinstance(queued[0], _UploadFile):
                 upload = queued[0]
-                _remove_quietly(upload.name)
+                if upload.fresh:
+                    _remove_quietly(upload.name)
                 self.lab.record_ftp(
                     kind="upload",
                     client=self.client,
@@ -471,17 +475,22 @@ class _HttpServer(http.server.ThreadingHTTPServer):
             name=f"{THREAD_PREFIX}-http-conn",
             daemon=True,
         )
+        # tracked here, in the accept loop, so once shutdown() returns every accepted
+        # connection is known to drop_connections()
         with self._conn_lock:
             self._conn_threads = [t for t in self._conn_threads if t.is_alive()]
             self._conn_threads.append(thread)
+            self._connections.add(request)
         thread.start()
 
-    def track(self, conn: socket.socket, add: bool) -> None:
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # socketserver prints tracebacks to stderr; a dropped client is not worth one
+        log.debug("file server http: error serving %s", client_address, exc_info=True)
+
+    def shutdown_request(self, request: Any) -> None:
         with self._conn_lock:
-            if add:
-                self._connections.add(conn)
-            else:
-                self._connections.discard(conn)
+            self._connections.discard(request)
+        super().shutdown_request(request)
 
     def drop_connections(self) -> None:
         """Cut every open client connection so its thread ends now, not at its timeout."""
@@ -505,17 +514,9 @@ class _HttpHandler(http.server.BaseHTTPRequestHandler):
     server_version = "HILLabFileServer/1"
     timeout = _HTTP_SOCKET_TIMEOUT_S
 
-    def setup(self) -> None:
-        super().setup()
-        self.server.track(self.connection, add=True)
-
     def finish(self) -> None:
-        try:
+        with contextlib.suppress(OSError):  # the client may be gone already
             super().finish()
-        except OSError:
-            pass
-        finally:
-            self.server.track(self.connection, add=False)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
         log.debug("file server http %s: %s", self.address_string(), format % args)

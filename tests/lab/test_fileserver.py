@@ -247,12 +247,24 @@ def test_full_disk_upload_gets_error_reply_and_server_keeps_serving(
     assert [t.ok for t in server.transfers()] == [True, False, True, True]
 
 
+def test_failed_append_keeps_the_existing_file(server: LabFileServer) -> None:
+    ftp, path = ftp_login(server.upload_url())
+    ftp.storbinary(f"STOR {path}log.txt", io.BytesIO(b"first part\n"))
+    server.upload_quota_bytes = 20
+    with pytest.raises(ftplib.error_temp, match="^452"):
+        ftp.storbinary(f"APPE {path}log.txt", io.BytesIO(b"x" * 100))
+    ftp.quit()
+    assert (server.uploads_dir / "diagnostics" / "log.txt").read_bytes() == b"first part\n"
+    t = server.wait_for_transfer(lambda t: not t.ok, timeout=5)
+    assert t.kind == "upload" and t.path == "uploads/diagnostics/log.txt"
+
+
 def test_real_enospc_is_handled_like_the_quota(server: LabFileServer) -> None:
     try:
         raw = open("/dev/full", "wb", buffering=0)  # noqa: SIM115 - closed by the wrapper
     except OSError:
         pytest.skip("no /dev/full here")
-    upload = _UploadFile(raw, server, "127.0.0.1:1")
+    upload = _UploadFile(raw, server, "127.0.0.1:1", fresh=True)
     assert upload.write(b"x" * 1000) == 1000  # the DTP keeps draining
     assert upload.write(b"y" * 10) == 10
     upload.close()
@@ -348,6 +360,13 @@ def _refused(port: int) -> bool:
     return False
 
 
+def _closed_by_peer(conn: socket.socket) -> bool:
+    try:
+        return conn.recv(1) == b""
+    except ConnectionResetError:
+        return True
+
+
 def test_stop_frees_ports_and_threads(tmp_path: Path) -> None:
     srv = LabFileServer(tmp_path / "root", tmp_path / "j.jsonl")
     srv.start()
@@ -359,7 +378,9 @@ def test_stop_frees_ports_and_threads(tmp_path: Path) -> None:
             assert resp.read() == b"a"
         assert our_threads()
         # clients still connected at stop: an idle HTTP connection, a logged-in FTP session
-        idle_http = socket.create_connection(("127.0.0.1", srv.http_port), timeout=5)
+        idle_http = [
+            socket.create_connection(("127.0.0.1", srv.http_port), timeout=5) for _ in range(5)
+        ]
         ftp, _ = ftp_login(srv.ftp_url(""))
     finally:
         t0 = time.monotonic()
@@ -372,8 +393,9 @@ def test_stop_frees_ports_and_threads(tmp_path: Path) -> None:
         with socket.socket() as s:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             s.bind(("127.0.0.1", port))
-    assert idle_http.recv(1) == b""
-    idle_http.close()
+    for conn in idle_http:
+        assert _closed_by_peer(conn)
+        conn.close()
     ftp.close()
     with pytest.raises(RuntimeError, match="not running"):
         srv.http_url("fw.bin")
