@@ -34,6 +34,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="back office URL without the station id, e.g. ws://127.0.0.1:9000",
     )
     sim.set_defaults(func=_cmd_sim)
+
+    ocmf = sub.add_parser("ocmf", help="Eichrecht: signed meter readings (OCMF)")
+    ocmf_sub = ocmf.add_subparsers(dest="ocmf_command", required=True)
+    verify = ocmf_sub.add_parser(
+        "verify", help="verify a record, a file of records or a saved OCPP journal"
+    )
+    from hil.verify.ocmf import cli as ocmf_cli
+
+    ocmf_cli.add_arguments(verify)
+    verify.set_defaults(func=ocmf_cli.run)
     return parser
 
 

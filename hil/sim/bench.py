@@ -16,8 +16,15 @@ import signal
 import sys
 import threading
 from typing import Any
+from urllib.parse import urlsplit
 
 from hil.lab.config import LabConfig
+from hil.sim.instruments.ev_serial import VirtualEvSimulator
+from hil.sim.instruments.modbus_meter import VirtualEnergyMeter
+from hil.sim.instruments.rfid_reader import VirtualRfidReader
+from hil.sim.instruments.scpi_analyser import VirtualPowerAnalyser
+from hil.sim.instruments.snmp_switch import VirtualSwitch
+from hil.sim.network import BlackholeRelay
 from hil.sim.physics import BenchPhysics
 from hil.sim.station.station import VirtualStation
 
@@ -38,10 +45,39 @@ class VirtualBench:
         self._station_task: asyncio.Task[None] | None = None
 
     async def start(self) -> dict[str, str]:
-        station_url = self.csms_url
-        self.station = VirtualStation(self.cfg, self.physics, station_url)
+        """Start the station and every virtual instrument the lab config asks for."""
+        wanted = {
+            role
+            for role, inst in self.cfg.instruments
+            if inst is not None and inst.address == "virtual"
+        }
+        csms = urlsplit(self.csms_url)
+        relay = BlackholeRelay(csms.hostname or "127.0.0.1", csms.port or 80)
+        await self._started(relay)
+        host, port = relay.address or ("127.0.0.1", 0)
+        self.station = VirtualStation(self.cfg, self.physics, f"ws://{host}:{port}")
+        instruments: dict[str, Any] = {
+            "ev_simulator": lambda: VirtualEvSimulator(self.physics),
+            "energy_meter": lambda: VirtualEnergyMeter(self.physics),
+            "power_analyser": lambda: VirtualPowerAnalyser(self.physics),
+            "network_switch": lambda: VirtualSwitch({self._switch_port(): relay}),
+            "identification": lambda: VirtualRfidReader(self.station.charging.present_tag),
+        }
+        for role in sorted(wanted):
+            if role not in instruments:
+                raise ValueError(f"the virtual bench has no virtual {role}")
+            self.addresses[role] = await self._started(instruments[role]())
         self._station_task = asyncio.create_task(self.station.run(), name="virtual-station")
         return self.addresses
+
+    def _switch_port(self) -> int:
+        switch = self.cfg.instruments.network_switch
+        return int(switch.options.get("port", 1)) if switch else 1
+
+    async def _started(self, server: Any) -> Any:
+        address = await server.start()
+        self._servers.append(server)
+        return address
 
     async def stop(self) -> None:
         if self.station is not None:

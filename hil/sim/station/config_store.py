@@ -157,6 +157,10 @@ class ConfigStore:
     def get_list(self, key: str) -> list[str]:
         return [v.strip() for v in self._defs[key].value.split(",") if v.strip()]
 
+    def add_key(self, key: KeyDef) -> None:
+        """Add a key an extension brings (e.g. MeterPublicKey[1])."""
+        self._defs[key.name] = key
+
     def is_readonly(self, key: str) -> bool:
         return self._defs[key].readonly
 

@@ -67,6 +67,10 @@ class StationLink(ChargePoint):
             status=self.station.change_availability(connector_id, type)
         )
 
+    @after(Action.change_availability)
+    def after_change_availability(self, **_: Any) -> None:
+        self.station.availability_answered()
+
     @on(Action.reset)
     def on_reset(self, type: str, **_: Any) -> call_result.Reset:
         return call_result.Reset(status="Accepted")
@@ -74,3 +78,37 @@ class StationLink(ChargePoint):
     @after(Action.reset)
     def after_reset(self, type: str, **_: Any) -> None:
         self.station.request_reset(type)
+
+    # -- sessions --------------------------------------------------------------------
+
+    @on(Action.remote_start_transaction)
+    def on_remote_start(
+        self, id_tag: str, connector_id: int | None = None, **_: Any
+    ) -> call_result.RemoteStartTransaction:
+        ok = self.station.charging.can_remote_start(connector_id)
+        return call_result.RemoteStartTransaction(status="Accepted" if ok else "Rejected")
+
+    @after(Action.remote_start_transaction)
+    async def after_remote_start(
+        self, id_tag: str, connector_id: int | None = None, **_: Any
+    ) -> None:
+        if self.station.charging.can_remote_start(connector_id):
+            await self.station.charging.remote_start(id_tag, connector_id)
+
+    @on(Action.remote_stop_transaction)
+    def on_remote_stop(self, transaction_id: int, **_: Any) -> call_result.RemoteStopTransaction:
+        ok = self.station.charging.can_remote_stop(transaction_id)
+        return call_result.RemoteStopTransaction(status="Accepted" if ok else "Rejected")
+
+    @after(Action.remote_stop_transaction)
+    def after_remote_stop(self, transaction_id: int, **_: Any) -> None:
+        self.station.charging.remote_stop(transaction_id)
+
+    @on(Action.unlock_connector)
+    def on_unlock(self, connector_id: int, **_: Any) -> call_result.UnlockConnector:
+        return call_result.UnlockConnector(status=self.station.charging.unlock_status(connector_id))
+
+    @after(Action.unlock_connector)
+    def after_unlock(self, connector_id: int, **_: Any) -> None:
+        if self.station.charging.unlock_status(connector_id) == "Unlocked":
+            self.station.charging.unlock(connector_id)

@@ -68,6 +68,22 @@ class Outbox:
         """Return once everything queued has been answered."""
         await self._empty.wait()
 
+    def drop_older_than(self, action: str, age_s: float) -> int:
+        """Drop queued ``action`` messages older than ``age_s`` (a defect some stations have)."""
+        limit = time.monotonic() - age_s
+        keep = deque(m for m in self.items if not (m.action == action and m.created < limit))
+        dropped = len(self.items) - len(keep)
+        self.items = keep
+        self._update_empty()
+        return dropped
+
+    def reverse(self, action: str) -> None:
+        """Deliver queued ``action`` messages newest first (a defect some stations have)."""
+        positions = [i for i, m in enumerate(self.items) if m.action == action]
+        picked = [self.items[i] for i in positions]
+        for i, msg in zip(positions, reversed(picked), strict=True):
+            self.items[i] = msg
+
     def pending_transactional(self) -> int:
         return sum(1 for m in self.items if m.transactional)
 

@@ -21,7 +21,9 @@ from websockets.exceptions import InvalidHandshake, InvalidURI
 
 from hil.lab.config import LabConfig
 from hil.sim.physics import BenchPhysics
+from hil.sim.station.charging import Charging, Transaction
 from hil.sim.station.config_store import ConfigStore
+from hil.sim.station.extensions import EXTENSIONS, StationExtension
 from hil.sim.station.link import StationLink
 from hil.sim.station.outbox import CallFailed, Outbox, OutMsg
 
@@ -39,6 +41,7 @@ class ConnectorState:
     id: int
     status: str = "Available"
     error_code: str = "NoError"
+    vendor_error: str | None = None
     reported: tuple[str, str] | None = None  # last (status, errorCode) sent
 
 
@@ -88,6 +91,9 @@ class VirtualStation:
         self._reset_event = asyncio.Event()
         self._hb_changed = asyncio.Event()
         self._stopping = False
+        self._availability_pending: tuple[int, str] | None = None
+        self.charging = Charging(self)
+        self.extensions = [ext(self) for ext in EXTENSIONS]
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -109,12 +115,14 @@ class VirtualStation:
         self._reset_event.clear()
         self.nv.outbox.drop_volatile()
         self.connectors = {c: ConnectorState(c) for c in range(self.n_connectors + 1)}
+        self.charging.power_on()
+        for ext in self.extensions:
+            ext.power_on()
         self.refresh_status(report=False)
 
     def _power_off(self, kind: str | None) -> None:
         LOG.info("rebooting (%s reset)", kind)
-        self.physics.set_pilot(None)
-        self.physics.set_contactor(False)
+        self.charging.outputs_off()
 
     async def _run_until_reset(self) -> str:
         while True:
@@ -125,7 +133,7 @@ class VirtualStation:
                 ws = await connect(
                     self.csms_url,
                     subprotocols=["ocpp1.6"],
-                    open_timeout=5,
+                    open_timeout=3,
                     ping_interval=ping,
                     ping_timeout=ping,
                     close_timeout=1,
@@ -175,7 +183,7 @@ class VirtualStation:
                 link.ws.transport.abort()
 
     async def _close_for_reset(self, link: StationLink, kind: str) -> None:
-        if kind == "Soft":
+        if kind == "Soft" and "soft_reset_stop_after_boot" not in self.deviations:
             # graceful: deliver what is queued (e.g. StopTransaction), then close cleanly
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(
@@ -190,6 +198,7 @@ class VirtualStation:
         self._stopping = True
         self._reset_kind = "Hard"
         self._reset_event.set()
+        await self.charging.close()
 
     # -- registration and the online phase -------------------------------------------
 
@@ -199,10 +208,14 @@ class VirtualStation:
             if "message_before_accepted" in self.deviations:
                 await link.send("StatusNotification", self._status_payload(0))
             await self._register(link)
-        elif "boot_on_reconnect" in self.deviations:
-            await link.send("BootNotification", self._boot_payload())
+        else:
+            self._apply_offline_queue_deviations()
+            if "boot_on_reconnect" in self.deviations:
+                await link.send("BootNotification", self._boot_payload())
         self.online = True
         self._report_all(everything=first_since_boot)
+        for ext in self.extensions:
+            ext.registered(first_since_boot)
         heartbeat = asyncio.create_task(self._heartbeat_loop())
         try:
             await self.nv.outbox.drain(
@@ -260,35 +273,67 @@ class VirtualStation:
             except TimeoutError:
                 self.enqueue("Heartbeat", lambda: {})
 
+    def _apply_offline_queue_deviations(self) -> None:
+        outbox = self.nv.outbox
+        if "offline_queue_drops_old" in self.deviations:
+            age = float(self.cfg.virtual.deviation_options.get("queue_max_age_s", 3))
+            dropped = outbox.drop_older_than("MeterValues", age)
+            LOG.info("dropped %d queued MeterValues older than %g s", dropped, age)
+        if "offline_queue_out_of_order" in self.deviations:
+            outbox.reverse("MeterValues")
+
     def enqueue(
         self, action: str, build: Any, *, transactional: bool = False, on_result: Any = None
     ) -> None:
         self.nv.outbox.put(OutMsg(action, build, transactional, on_result), self.online)
 
+    async def call_and_wait(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Queue a CALL behind what is already queued and wait for its answer."""
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+
+        def done(answer: dict[str, Any]) -> None:
+            if not future.done():
+                future.set_result(answer)
+
+        self.enqueue(action, lambda: payload, on_result=done)
+        return await asyncio.wait_for(future, self.cfg.back_office.call_timeout_s * 2)
+
+    @staticmethod
+    def timestamp() -> str:
+        return utc_now()
+
     # -- status ----------------------------------------------------------------------
 
-    def derive_status(self, connector: int) -> tuple[str, str]:
-        """The OCPP status a connector is in now, from availability (and, later, sessions)."""
-        inoperative = connector in self.nv.inoperative or 0 in self.nv.inoperative
-        return ("Unavailable" if inoperative else "Available"), "NoError"
+    def operative(self, connector: int) -> bool:
+        return connector not in self.nv.inoperative and 0 not in self.nv.inoperative
+
+    def derive_status(self, connector: int) -> tuple[str, str, str | None]:
+        """The OCPP status a connector is in now: availability, sessions, faults."""
+        if connector == 0:
+            return ("Available" if 0 not in self.nv.inoperative else "Unavailable"), "NoError", None
+        return self.charging.status_of(connector, not self.operative(connector))
 
     def refresh_status(self, report: bool = True) -> None:
         """Recompute every connector's status; report the ones that changed."""
         for cid, state in self.connectors.items():
-            status, error = self.derive_status(cid)
+            status, error, vendor = self.derive_status(cid)
             if (status, error) != (state.status, state.error_code):
-                state.status, state.error_code = status, error
+                state.status, state.error_code, state.vendor_error = status, error, vendor
+                LOG.info("connector %s: %s (%s)", cid, status, error)
                 if report and self.online:
                     self._report(cid)
 
     def _status_payload(self, cid: int) -> dict[str, Any]:
         state = self.connectors[cid]
-        return {
+        payload: dict[str, Any] = {
             "connectorId": cid,
             "status": state.status,
             "errorCode": state.error_code,
             "timestamp": utc_now(),
         }
+        if state.vendor_error:
+            payload["vendorErrorCode"] = state.vendor_error[:50]
+        return payload
 
     def _report(self, cid: int) -> None:
         state = self.connectors[cid]
@@ -335,11 +380,17 @@ class VirtualStation:
         if connector_id < 0 or connector_id > self.n_connectors:
             return "Rejected"
         targets = list(self.connectors) if connector_id == 0 else [connector_id]
-        if any(self.transaction_on(c) for c in targets if c > 0):
+        if any(self.charging.transaction(c) for c in targets if c > 0):
             self.nv.scheduled[connector_id] = kind
             return "Scheduled"
-        self._apply_availability(connector_id, kind)
+        self._availability_pending = (connector_id, kind)
         return "Accepted"
+
+    def availability_answered(self) -> None:
+        """After the answer went out: apply an accepted availability change."""
+        pending, self._availability_pending = self._availability_pending, None
+        if pending is not None:
+            self._apply_availability(*pending)
 
     def _apply_availability(self, connector_id: int, kind: str) -> None:
         if kind == "Inoperative":
@@ -348,11 +399,37 @@ class VirtualStation:
             self.nv.inoperative.discard(connector_id)
         self.refresh_status(report="no_availability_status" not in self.deviations)
 
-    def transaction_on(self, connector_id: int) -> bool:
-        """Whether a transaction runs on the connector (sessions come with the EV)."""
-        return False
-
     def request_reset(self, kind: str) -> None:
         LOG.info("%s reset requested", kind)
+        self.charging.stop_all("HardReset" if kind == "Hard" else "SoftReset")
         self._reset_kind = kind
         self._reset_event.set()
+
+    # -- hooks for sessions ------------------------------------------------------------
+
+    def charging_limit_a(self, connector: int) -> float | None:
+        """The smart-charging limit in A per phase now, or None when there is none."""
+        return None
+
+    def transaction_started(self, tx: Transaction) -> None:
+        for ext in self.extensions:
+            ext.transaction_started(tx)
+
+    def transaction_ending(
+        self, tx: Transaction, meter_stop: int, stamp: str
+    ) -> list[dict[str, Any]]:
+        """Extra sampled values for StopTransaction.transactionData (e.g. signed readings)."""
+        extra: list[dict[str, Any]] = []
+        for ext in self.extensions:
+            extra += ext.transaction_ending(tx, meter_stop, stamp)
+        return extra
+
+    def extension(self, kind: type[StationExtension]) -> StationExtension | None:
+        return next((e for e in self.extensions if isinstance(e, kind)), None)
+
+    def transaction_ended(self, connector: int) -> None:
+        """Apply an availability change that was Scheduled until the session ended."""
+        for target in (connector, 0):
+            kind = self.nv.scheduled.pop(target, None)
+            if kind is not None:
+                self._apply_availability(target, kind)
