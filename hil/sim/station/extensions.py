@@ -38,3 +38,7 @@ class StationExtension:
 
 #: Extension classes every virtual station gets, in order.
 EXTENSIONS: list[type[StationExtension]] = []
+
+# Built-in extensions append themselves to EXTENSIONS when imported (they subclass
+# StationExtension, so they are imported after it; either import order works).
+from hil.sim.station import eichrecht  # noqa: E402, F401  (EichrechtMeter, step EI1)
