@@ -22,6 +22,20 @@ def _cmd_sim(args: argparse.Namespace) -> int:
     return bench_main(cfg, args.csms_url)
 
 
+def _cmd_lab_check(args: argparse.Namespace) -> int:
+    from hil.lab.preflight import check_lab, render
+
+    cfg = load_lab_config(args.lab)
+    results = check_lab(cfg)
+    if not results:
+        print(f"{args.lab}: no instruments configured")
+        return 0
+    print(render(results))
+    failed = [r for r in results if not r.ok]
+    print(f"{len(results) - len(failed)} of {len(results)} instrument(s) OK")
+    return 1 if failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hil", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -34,6 +48,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="back office URL without the station id, e.g. ws://127.0.0.1:9000",
     )
     sim.set_defaults(func=_cmd_sim)
+
+    lab = sub.add_parser("lab", help="lab bench utilities")
+    lab_sub = lab.add_subparsers(dest="lab_command", required=True)
+    check = lab_sub.add_parser("check", help="reach every configured instrument; OK or why not")
+    check.add_argument("--lab", required=True, help="lab config YAML")
+    check.set_defaults(func=_cmd_lab_check)
 
     ocmf = sub.add_parser("ocmf", help="Eichrecht: signed meter readings (OCMF)")
     ocmf_sub = ocmf.add_subparsers(dest="ocmf_command", required=True)

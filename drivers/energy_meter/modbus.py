@@ -266,6 +266,9 @@ class ModbusEnergyMeter(EnergyMeter):
     def read_power_w(self) -> float:
         return self._read(["power_total"])["power_total"]
 
+    def energy_resolution_wh(self, reading_wh: float) -> float:
+        return self.map["energy_import"].resolution(reading_wh)
+
     def read_voltages_v(self) -> tuple[float, float, float]:
         v = self._read(["voltage_l1", "voltage_l2", "voltage_l3"])
         return (v["voltage_l1"], v["voltage_l2"], v["voltage_l3"])

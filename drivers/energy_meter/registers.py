@@ -116,6 +116,14 @@ class Register:
         """Engineering value of ``raw`` in the lab's base unit (V, A, W, Wh)."""
         return float(raw) * self.scale * UNIT_FACTORS[self.unit]
 
+    def resolution(self, value: float) -> float:
+        """The smallest step this register can show near ``value`` (base unit): one count
+        of a scaled integer, or one float32 ulp (a 24-bit significand) at ``value``."""
+        if self.type.startswith("float"):
+            bits = 52 if self.type == "float64" else 23
+            return abs(value) * 2.0**-bits
+        return self.scale * UNIT_FACTORS[self.unit]
+
     def encode_base(self, value: float) -> list[int]:
         """Registers a meter would hold for ``value`` given in the base unit."""
         raw = value / UNIT_FACTORS[self.unit] / self.scale

@@ -20,6 +20,7 @@ from hil.csms.server import BackOffice
 from hil.csms.session import StationSession
 from hil.lab.config import LabConfig, LabConfigError
 from hil.lab.launcher import VirtualBenchProcess
+from hil.lab.sampler import Sampler
 
 LOG = logging.getLogger("hil.lab")
 
@@ -54,6 +55,7 @@ class Bench:
         )
         self.virtual: VirtualBenchProcess | None = None
         self.instruments: dict[str, Instrument] = {}
+        self.sampler: Sampler | None = None
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -72,6 +74,7 @@ class Bench:
                 )
                 addresses = self.virtual.start()
             self._open_instruments(addresses)
+            self._start_sampler()
         except BaseException:
             self.close()
             raise
@@ -99,8 +102,35 @@ class Bench:
             self.instruments[role] = driver
             LOG.info("%s: %s at %s", role, inst.driver, address)
 
+    def _start_sampler(self) -> None:
+        """Poll the reference meter and the analyser for the whole run, as evidence.
+
+        The analyser integrates from the start of the run, so any window's energy is the
+        difference of two samples, like the meter's register.
+        """
+        sources = {
+            role: self.instruments[role]
+            for role in ("energy_meter", "power_analyser")
+            if role in self.instruments
+        }
+        if not sources:
+            return
+        analyser = sources.get("power_analyser")
+        if analyser is not None:
+            analyser.integration_reset()  # type: ignore[attr-defined]
+            analyser.integration_start()  # type: ignore[attr-defined]
+        self.sampler = Sampler(
+            self.output_dir / "samples.jsonl", self.cfg.timings.instrument_poll_s
+        )
+        for role, driver in sources.items():
+            self.sampler.add_source(role, driver.read_sample)  # type: ignore[attr-defined]
+        self.sampler.start()
+
     def close(self) -> None:
         """Stop everything that was started; safe to call more than once."""
+        if self.sampler is not None:
+            self.sampler.stop()
+            self.sampler = None
         for role, driver in list(self.instruments.items()):
             try:
                 driver.close()

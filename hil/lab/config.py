@@ -105,13 +105,19 @@ class Timings(_Strict):
     offline_duration_s: float = Field(60.0, gt=0)
     connection_timeout_s: int = Field(60, ge=1)
     silence_window_s: float = Field(3.0, gt=0)  # how long "nothing arrives" is watched
+    instrument_poll_s: float = Field(1.0, gt=0)  # reference meter / analyser sampling
+    energy_stop_s: float = Field(5.0, gt=0)  # how soon power must stop (after stop, fault)
 
 
 class Energy(_Strict):
-    """Tolerance of the energy reconciliation: percent of the reference plus an absolute."""
+    """Tolerance of the energy reconciliation: percent of the reference plus an absolute.
+
+    Each figure's own resolution (the DUT's register resolution for meterStart/meterStop,
+    the decimals of MeterValues, the reference meter's register) is allowed on top.
+    """
 
     tolerance_percent: float | None = Field(None, gt=0)  # default: DUT accuracy class
-    tolerance_wh: float | None = Field(None, ge=0)  # default: DUT register resolution
+    tolerance_wh: float = Field(0.0, ge=0)  # extra absolute allowance
     min_session_wh: float = Field(100.0, gt=0)
 
 
@@ -149,6 +155,12 @@ class FileServer(_Strict):
     ftp_port: int = Field(0, ge=0, le=65535)
     ftp_user: str = "hil"
     ftp_password: str = "hil"
+    #: Version of the good test image (steps 18, 19); default: dut.firmware with its last
+    #: number counted up (1.0.0 -> 1.0.1).
+    new_firmware_version: str | None = Field(None, min_length=1, max_length=50)
+    #: How long the lab waits for each next firmware / diagnostics status (a download,
+    #: an installation, an upload) before the step fails.
+    transfer_timeout_s: float = Field(180.0, gt=0)
 
 
 class Virtual(_Strict):
@@ -157,6 +169,8 @@ class Virtual(_Strict):
     deviations: list[str] = []
     boot_delay_s: float = Field(0.3, ge=0)
     websocket_ping_interval_s: float = Field(1.0, gt=0)
+    #: The virtual station's socket timeout for firmware downloads and diagnostics uploads.
+    transfer_timeout_s: float = Field(3.0, gt=0)
     deviation_options: dict[str, Any] = {}
 
     @field_validator("deviations")
@@ -211,10 +225,7 @@ class LabConfig(_Strict):
         pct = self.energy.tolerance_percent
         if pct is None:
             pct = self.dut.meter.accuracy_class_percent
-        wh = self.energy.tolerance_wh
-        if wh is None:
-            wh = self.dut.meter.register_resolution_wh
-        return pct, wh
+        return pct, self.energy.tolerance_wh
 
 
 def _locate(data: Any, loc: tuple[Any, ...]) -> Any:

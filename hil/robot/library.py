@@ -11,8 +11,11 @@ from robotlibcore import DynamicCore
 
 from hil.robot.context import LabContext
 from hil.robot.keywords.core import CoreKeywords
+from hil.robot.keywords.instruments import InstrumentKeywords
 from hil.robot.keywords.lab import LabKeywords
 from hil.robot.keywords.messages import MessageKeywords
+from hil.robot.keywords.resets import ResetKeywords
+from hil.robot.keywords.session import SessionKeywords
 from hil.robot.listener import RunListener
 
 
@@ -31,11 +34,15 @@ class HilLab(DynamicCore):
     def __init__(self) -> None:
         self.ctx = LabContext()
         self.listener = RunListener(self.ctx)
+        instruments = InstrumentKeywords(self.ctx)
         super().__init__(
             [
                 LabKeywords(self.ctx, self.listener),
                 MessageKeywords(self.ctx),
                 CoreKeywords(self.ctx),
+                instruments,
+                SessionKeywords(self.ctx, instruments),
+                ResetKeywords(self.ctx),
                 self.listener,
             ]
         )

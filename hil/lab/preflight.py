@@ -1,0 +1,105 @@
+"""``hil lab check``: reach every configured instrument before a run, and say which fail.
+
+Each instrument is opened with its real driver, asked for its identity and one reading
+that proves the link works end to end; nothing that changes the bench (no plug, no tag,
+no port change) is sent. On a virtual bench the virtual bench process is started first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from drivers.base import InstrumentError
+from drivers.registry import create_driver
+from hil.lab.config import LabConfig
+from hil.lab.launcher import VirtualBenchProcess
+
+#: One harmless reading per role, to prove more than a TCP connect.
+PROBES: dict[str, Callable[[Any], str]] = {
+    "ev_simulator": lambda d: _pilot(d.read_pilot()),
+    "energy_meter": lambda d: f"{d.read_energy_wh():.1f} Wh, {d.read_power_w():.0f} W",
+    "power_analyser": lambda d: f"{d.read_power_w():.0f} W",
+    "network_switch": lambda d: (
+        f"port {d.station_port} {'up' if d.port_is_up(d.station_port) else 'DOWN'}"
+    ),
+}
+
+
+def _pilot(reading: Any) -> str:
+    pwm = "no PWM" if reading.duty_percent is None else f"{reading.duty_percent} % duty"
+    return f"pilot state {reading.state}, {pwm}"
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    role: str
+    driver: str
+    address: str
+    ok: bool
+    detail: str
+
+
+def check_instrument(
+    role: str, driver_name: str, address: str, options: dict[str, Any]
+) -> CheckResult:
+    try:
+        driver = create_driver(role, driver_name, address, options)
+    except ValueError as exc:
+        return CheckResult(role, driver_name, address, False, str(exc))
+    try:
+        driver.open()
+        identity = driver.identify()
+        probe = PROBES.get(role)
+        reading = probe(driver) if probe else ""
+        return CheckResult(
+            role, driver_name, address, True, f"{identity}{' | ' + reading if reading else ''}"
+        )
+    except InstrumentError as exc:
+        return CheckResult(role, driver_name, address, False, str(exc))
+    except Exception as exc:  # a driver bug still must not hide the other instruments
+        return CheckResult(
+            role, driver_name, address, False, f"{role} at {address}: {type(exc).__name__}: {exc}"
+        )
+    finally:
+        with contextlib.suppress(InstrumentError):
+            driver.close()
+
+
+def check_lab(cfg: LabConfig) -> list[CheckResult]:
+    """Check every configured instrument; start the virtual bench first if needed."""
+    results: list[CheckResult] = []
+    virtual: VirtualBenchProcess | None = None
+    addresses: dict[str, str] = {}
+    wanted = [(role, inst) for role, inst in cfg.instruments if inst is not None]
+    try:
+        if cfg.is_virtual and any(inst.address == "virtual" for _, inst in wanted):
+            log = Path(tempfile.mkdtemp(prefix="hil-lab-check-")) / "virtual-bench.log"
+            # no back office is needed to reach the instruments: the station just retries
+            virtual = VirtualBenchProcess(Path(cfg.source), "ws://127.0.0.1:9", log)
+            addresses = virtual.start()
+        for role, inst in wanted:
+            address = (
+                addresses.get(role, inst.address) if inst.address == "virtual" else inst.address
+            )
+            results.append(check_instrument(role, inst.driver, address, dict(inst.options)))
+    finally:
+        if virtual is not None:
+            virtual.stop()
+    return results
+
+
+def render(results: list[CheckResult]) -> str:
+    rows = [("ROLE", "DRIVER", "ADDRESS", "RESULT")]
+    rows += [
+        (r.role, r.driver, r.address, ("OK    " if r.ok else "FAIL  ") + r.detail) for r in results
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    return "\n".join(
+        "  ".join(cell.ljust(widths[i]) if i < 3 else cell for i, cell in enumerate(row))
+        for row in rows
+    )

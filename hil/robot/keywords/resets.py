@@ -1,0 +1,113 @@
+"""Resets (steps 9-12): the station reboots, ends a running session with the right
+reason exactly once, and comes back with its boot sequence."""
+
+from __future__ import annotations
+
+from robot.api import logger
+from robot.api.deco import keyword
+from robot.libraries.BuiltIn import BuiltIn
+
+from hil.csms.journal import EVENT, RX, Frame, message_matcher
+from hil.robot.context import LabContext
+
+
+class ResetKeywords:
+    def __init__(self, ctx: LabContext) -> None:
+        self.ctx = ctx
+
+    def _restart_frame(self) -> Frame:
+        """The station's new connection after the reset."""
+        mark = self.ctx.state["reset_mark"]
+        return self.ctx.journal.wait_for(
+            lambda f: f.dir == EVENT and f.kind == "connect",
+            mark,
+            self.ctx.cfg.timings.boot_timeout_s,
+            "the station to connect again after the reset",
+        )
+
+    @keyword
+    def reset_station(self, kind: str, expect: str = "Accepted") -> int:
+        """Send Reset ``Hard`` or ``Soft``; the answer must be ``expect``. Returns the mark
+        taken before the reset."""
+        mark = self.ctx.mark()
+        status = self.ctx.lab.call("Reset", {"type": kind})["status"]
+        logger.info(f"Reset {kind} -> {status}")
+        if status != expect:
+            raise AssertionError(f"Station answered Reset {kind} with {status}, expected {expect}")
+        self.ctx.state["reset_mark"] = mark
+        self.ctx.state["restart_mark"] = mark
+        return mark
+
+    @keyword
+    def station_should_reboot(self) -> None:
+        """After the reset the station reconnects (offering ocpp1.6), sends BootNotification
+        first, is Accepted, and reports connector 0 and every connector."""
+        self._restart_frame()
+        builtin = BuiltIn()
+        builtin.run_keyword("Wait For Accepted Boot")
+        builtin.run_keyword("Status Notification Should Arrive For Every Connector")
+
+    @keyword
+    def unavailable_should_be_reported_before_reboot(self) -> None:
+        """Before rebooting the station SHOULD report its connectors Unavailable; a station
+        that does not gets a remark, not a failure."""
+        restart = self._restart_frame()
+        sent = {
+            f.payload.get("connectorId")
+            for f in self.ctx.journal.frames(self.ctx.state["reset_mark"], restart.seq)
+            if f.dir == RX
+            and f.action == "StatusNotification"
+            and f.payload.get("status") == "Unavailable"
+        }
+        missing = [c for c in range(1, self.ctx.cfg.dut.connectors + 1) if c not in sent]
+        if missing:
+            BuiltIn().run_keyword(
+                "Record Remark",
+                f"No StatusNotification Unavailable for connector(s) {missing} before the reboot",
+            )
+
+    @keyword
+    def stop_transaction_should_be_reported_once(self, reason: str) -> None:
+        """The session ended by the reset gets exactly one StopTransaction with ``reason`` —
+        before the reboot or queued and sent once the new BootNotification is accepted."""
+        session = self.ctx.state.get("session")
+        if not session:
+            raise AssertionError("No transaction was running before the reset")
+        timeout = self.ctx.cfg.timings.boot_timeout_s + self.ctx.cfg.timings.message_timeout_s
+        BuiltIn().run_keyword("Transaction Should Stop", reason, timeout)
+        stop = self.ctx.journal.frame(session["stop_seq"])
+        restart = self._restart_frame()
+        if stop.seq > restart.seq:
+            boot_ok = [
+                f
+                for f in self.ctx.journal.frames(restart.seq, stop.seq)
+                if f.action == "BootNotification"
+                and f.kind == "CALLRESULT"
+                and (f.payload or {}).get("status") == "Accepted"
+            ]
+            if not boot_ok:
+                raise AssertionError(
+                    f"StopTransaction was sent after the reboot but before "
+                    f"BootNotification was accepted ({stop.describe()})"
+                )
+        self.ctx.journal.expect_none(
+            message_matcher("StopTransaction", fields={"transactionId": session["transaction_id"]}),
+            stop.seq,
+            self.ctx.cfg.timings.silence_window_s,
+            f"second StopTransaction for transaction {session['transaction_id']}",
+        )
+        when = "before" if stop.seq < restart.seq else "after"
+        logger.info(f"StopTransaction ({reason}) sent once, {when} the reboot")
+
+    @keyword
+    def stop_transaction_should_precede_the_restart(self) -> None:
+        """A soft reset is graceful: StopTransaction is sent before the station restarts."""
+        session = self.ctx.state["session"]
+        restart = self._restart_frame()
+        if session.get("stop_seq", 0) > restart.seq:
+            stop = self.ctx.journal.frame(session["stop_seq"])
+            raise AssertionError(
+                f"StopTransaction came after the restart ({stop.describe()} "
+                f"after {restart.describe()}); a soft reset must stop the "
+                f"transaction first"
+            )

@@ -1,0 +1,772 @@
+"""Charging sessions in OCPP: transactions, remote control, connection loss and timeout,
+and the energy reconciliation that ties the messages to what the instruments measured."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from robot.api import logger
+from robot.api.deco import keyword
+from robot.libraries.BuiltIn import BuiltIn
+
+from hil.csms.journal import CALL, EVENT, RX, Frame
+from hil.robot.context import LabContext
+from hil.robot.keywords.instruments import POWER_FLOWING_W, InstrumentKeywords
+from hil.robot.plot import power_plot
+from hil.verify.energy import EnergyFigure, compare, decimals_resolution, interpolate
+from hil.verify.meter_values import delivery_problems, parse_time, readings, register_problems
+
+#: ConnectionTimeOut values tried, in order, when a station refuses the lab's value.
+CONNECTION_TIMEOUT_LADDER = (10, 15, 20, 30, 45, 60, 90, 120, 180, 300)
+
+
+class SessionKeywords:
+    def __init__(self, ctx: LabContext, instruments: InstrumentKeywords) -> None:
+        self.ctx = ctx
+        self.instruments = instruments
+
+    # -- helpers ---------------------------------------------------------------------
+
+    def _session(self, session: dict[str, Any] | None = None) -> dict[str, Any]:
+        found = session or self.ctx.state.get("session")
+        if not found:
+            raise AssertionError("No transaction has started in this test")
+        return found
+
+    def _call(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
+        answer = self.ctx.lab.call(action, payload)
+        logger.info(f"{action} {payload} -> {answer}")
+        return answer
+
+    def _config_value(self, key: str) -> str | None:
+        answer = self._call("GetConfiguration", {"key": [key]})
+        for entry in answer.get("configurationKey", []):
+            if entry["key"] == key:
+                return entry.get("value")
+        return None
+
+    def _tx_frames(self, action: str, transaction_id: int, after: int) -> list[Frame]:
+        return self.ctx.frames_after(
+            after,
+            lambda f: (
+                f.dir == RX
+                and f.kind == CALL
+                and f.action == action
+                and f.payload.get("transactionId") == transaction_id
+            ),
+        )
+
+    # -- preparation -------------------------------------------------------------------
+
+    @keyword
+    def prepare_station_for_sessions(self) -> None:
+        """Set MeterValueSampleInterval to the lab's sample interval and the sampled
+        measurands to what the lab needs (refusals are remarks, as in step 4)."""
+        interval = self.ctx.cfg.timings.meter_sample_interval_s
+        status = self._call(
+            "ChangeConfiguration", {"key": "MeterValueSampleInterval", "value": str(interval)}
+        )["status"]
+        if status not in ("Accepted", "RebootRequired"):
+            raise AssertionError(f"Station refused MeterValueSampleInterval={interval}: {status}")
+        if "measurands" not in self.ctx.state:
+            BuiltIn().run_keyword("Configure Sampled Measurands")
+
+    @keyword
+    def station_should_be_idle(self, connector: int = 1) -> None:
+        """The connector is Available and the bench is at rest (no power flowing)."""
+        self._wait_status(int(connector), "Available")
+        if self.instruments._power_sources():
+            self.instruments.energy_should_not_flow(hold=0.5)
+
+    def _wait_status(self, connector: int, status: str, timeout: float | None = None) -> None:
+        """The latest StatusNotification of ``connector`` is ``status``, or becomes it."""
+        latest = self.ctx.frames_after(
+            0,
+            lambda f: (
+                f.dir == RX
+                and f.action == "StatusNotification"
+                and f.payload.get("connectorId") == connector
+            ),
+        )
+        if latest and latest[-1].payload.get("status") == status:
+            return
+        self.ctx.wait_message(
+            "StatusNotification",
+            {"connectorId": connector, "status": status},
+            timeout,
+            after=latest[-1].seq if latest else 0,
+            advance=False,
+        )
+
+    @keyword
+    def return_bench_to_idle(self) -> None:
+        """Teardown: clear faults, reconnect the network, stop a running transaction, unplug
+        the EV, and wait until connector 1 is Available again — so one failed step does
+        not break the next."""
+        lab = self.ctx.lab
+        switch = lab.instrument("network_switch")
+        if switch is not None and not switch.port_is_up(switch.station_port):  # type: ignore[attr-defined]
+            switch.set_port(switch.station_port, True)  # type: ignore[attr-defined]
+        ev = lab.instrument("ev_simulator")
+        if ev is not None:
+            ev.clear_fault()  # type: ignore[attr-defined]
+        session = self.ctx.state.get("session")
+        if session and "meter_stop" not in session:
+            try:
+                self._call("RemoteStopTransaction", {"transactionId": session["transaction_id"]})
+            except AssertionError as exc:
+                logger.warn(f"Teardown could not stop transaction: {exc}")
+        if ev is not None:
+            ev.unplug()  # type: ignore[attr-defined]
+        self._wait_status(1, "Available", self.ctx.cfg.timings.boot_timeout_s)
+
+    # -- authorization and transactions -------------------------------------------------
+
+    @keyword
+    def authorize_should_be_sent(self, tag: str, status: str = "Accepted") -> None:
+        """The station asks the back office about ``tag`` (Authorize), answered ``status``."""
+        frame = self.ctx.wait_message("Authorize", {"idTag": tag})
+        answer = self.ctx.answer_to(frame)
+        got = (answer.payload or {}).get("idTagInfo", {}).get("status")
+        if got != status:
+            raise AssertionError(
+                f"Authorize for {tag} was answered {got}, expected {status}; "
+                f"check the lab's tags ({answer.describe()})"
+            )
+
+    @keyword
+    def no_authorize_should_have_been_sent(self, after: int, tag: str | None = None) -> None:
+        """No Authorize (for ``tag``) in the journal since the mark ``after``."""
+        sent = self.ctx.frames_after(
+            int(after),
+            lambda f: (
+                f.dir == RX
+                and f.kind == CALL
+                and f.action == "Authorize"
+                and (tag is None or f.payload.get("idTag") == tag)
+            ),
+        )
+        if sent:
+            raise AssertionError(
+                "The station sent Authorize although it must not: "
+                + "; ".join(f.describe() for f in sent)
+            )
+
+    @keyword
+    def transaction_should_start(
+        self, tag: str, connector: int = 1, after: int | None = None
+    ) -> dict[str, Any]:
+        """StartTransaction for ``tag`` on ``connector`` with an integer Wh ``meterStart``;
+        the back office's answer gives the transaction id. Returns the session."""
+        frame = self.ctx.wait_message(
+            "StartTransaction", {"idTag": tag, "connectorId": int(connector)}, after=after
+        )
+        meter_start = frame.payload.get("meterStart")
+        if not isinstance(meter_start, int) or isinstance(meter_start, bool):
+            raise AssertionError(
+                f"meterStart {meter_start!r} is not an integer Wh value ({frame.describe()})"
+            )
+        answer = self.ctx.answer_to(frame)
+        session = {
+            "transaction_id": answer.payload["transactionId"],
+            "id_tag": tag,
+            "connector": int(connector),
+            "meter_start": meter_start,
+            "start_seq": frame.seq,
+            "start_mono": frame.mono,
+            "start_wall": frame.wall,
+        }
+        self.ctx.state["session"] = session
+        logger.info(f"Transaction {session['transaction_id']} started, meterStart {meter_start} Wh")
+        return session
+
+    @keyword
+    def no_transaction_should_start(
+        self, within: float | None = None, after: int | None = None
+    ) -> None:
+        """No StartTransaction arrives within ``within`` seconds (from the mark ``after``)."""
+        from hil.csms.journal import message_matcher
+
+        window = self.ctx.cfg.timings.silence_window_s if within is None else float(within)
+        start = self.ctx.cursor if after is None else int(after)
+        self.ctx.journal.expect_none(
+            message_matcher("StartTransaction"), start, window, "StartTransaction"
+        )
+
+    @keyword
+    def transaction_should_stop(
+        self, reason: str = "Local", timeout: float | None = None
+    ) -> dict[str, Any]:
+        """StopTransaction for the running transaction with ``reason`` (``Local`` also
+        accepts an absent reason) and ``meterStop >= meterStart``. Returns the session."""
+        session = self._session()
+        frame = self.ctx.wait_message(
+            "StopTransaction",
+            {"transactionId": session["transaction_id"]},
+            timeout,
+            after=session["start_seq"],
+        )
+        actual = frame.payload.get("reason")
+        if (reason == "Local" and actual not in (None, "Local")) or (
+            reason != "Local" and actual != reason
+        ):
+            raise AssertionError(
+                f"StopTransaction reason is {actual or '(absent = Local)'}, "
+                f"expected {reason} ({frame.describe()})"
+            )
+        meter_stop = frame.payload["meterStop"]
+        if meter_stop < session["meter_start"]:
+            raise AssertionError(
+                f"meterStop {meter_stop} is below meterStart "
+                f"{session['meter_start']} ({frame.describe()})"
+            )
+        session.update(
+            meter_stop=meter_stop,
+            stop_seq=frame.seq,
+            stop_mono=frame.mono,
+            reason=actual or "Local",
+        )
+        logger.info(
+            f"Transaction {session['transaction_id']} stopped ({actual or 'Local'}), "
+            f"meterStop {meter_stop} Wh: {meter_stop - session['meter_start']} Wh"
+        )
+        return session
+
+    @keyword
+    def meter_values_should_arrive_during_the_session(self, count: int = 2) -> None:
+        """``count`` MeterValues with the transaction id arrive, spaced by
+        MeterValueSampleInterval, with a monotonic energy register."""
+        session = self._session()
+        interval = self.ctx.cfg.timings.meter_sample_interval_s
+        tol = max(self.ctx.cfg.timings.heartbeat_tolerance_s, 0.1 * interval)
+        frames = []
+        after = session["start_seq"]
+        for _ in range(int(count)):
+            frame = self.ctx.wait_message(
+                "MeterValues",
+                {"transactionId": session["transaction_id"]},
+                timeout=interval + tol + self.ctx.cfg.timings.message_timeout_s,
+                after=after,
+                advance=False,
+            )
+            frames.append(frame)
+            after = frame.seq
+        series = [r for r in readings(frames) if r.context == "Sample.Periodic"]
+        problems = register_problems(series) + delivery_problems(series, interval, tol)
+        if series and series[0].register_wh is None:
+            problems.append("MeterValues carry no Energy.Active.Import.Register")
+        if problems:
+            raise AssertionError("MeterValues during the session: " + "; ".join(problems))
+        logger.info(
+            f"{len(frames)} MeterValues every {interval} s: "
+            + ", ".join(f"{r.register_text} Wh" for r in series)
+        )
+
+    # -- remote control ------------------------------------------------------------------
+
+    @keyword
+    def remote_start_transaction(
+        self, tag: str, connector: int = 1, expect: str | None = "Accepted"
+    ) -> str:
+        """RemoteStartTransaction for ``tag`` on ``connector``; fails unless ``expect``."""
+        self.ctx.state["remote_start_mark"] = self.ctx.mark()
+        status = self._call(
+            "RemoteStartTransaction", {"idTag": tag, "connectorId": int(connector)}
+        )["status"]
+        if expect and status != expect:
+            raise AssertionError(f"RemoteStartTransaction was answered {status}, expected {expect}")
+        return status
+
+    @keyword
+    def authorize_should_follow_authorize_remote_tx_requests(self, tag: str) -> None:
+        """Between RemoteStartTransaction and StartTransaction, an Authorize is sent if and
+        only if ``AuthorizeRemoteTxRequests`` is true."""
+        session = self._session()
+        wanted = (self._config_value("AuthorizeRemoteTxRequests") or "false").lower() == "true"
+        mark = self.ctx.state.get("remote_start_mark", 0)
+        sent = [
+            f
+            for f in self.ctx.journal.frames(mark, session["start_seq"])
+            if f.dir == RX and f.action == "Authorize" and f.payload.get("idTag") == tag
+        ]
+        if wanted and not sent:
+            raise AssertionError(
+                "AuthorizeRemoteTxRequests is true but no Authorize came before StartTransaction"
+            )
+        if not wanted and sent:
+            raise AssertionError(
+                f"AuthorizeRemoteTxRequests is false but the station sent {sent[0].describe()}"
+            )
+
+    @keyword
+    def remote_stop_transaction(
+        self, transaction_id: int | None = None, expect: str | None = "Accepted"
+    ) -> str:
+        """RemoteStopTransaction for ``transaction_id`` (default: the running one)."""
+        tx = self._session()["transaction_id"] if transaction_id is None else int(transaction_id)
+        status = self._call("RemoteStopTransaction", {"transactionId": tx})["status"]
+        if expect and status != expect:
+            raise AssertionError(
+                f"RemoteStopTransaction({tx}) was answered {status}, expected {expect}"
+            )
+        return status
+
+    @keyword
+    def unknown_transaction_should_be_rejected(self) -> None:
+        """RemoteStopTransaction for a transaction id that does not exist is Rejected."""
+        known = {
+            f.payload.get("transactionId")
+            for f in self.ctx.frames_after(0)
+            if f.action == "StartTransaction" and f.kind == "CALLRESULT"
+        }
+        unknown = max([k for k in known if isinstance(k, int)] + [0]) + 100_000
+        self.remote_stop_transaction(unknown, expect="Rejected")
+
+    @keyword
+    def require_socket_connector(self) -> None:
+        """SKIP (N/A) when the DUT has a tethered cable: nothing to unlock."""
+        if self.ctx.cfg.dut.cable == "tethered":
+            BuiltIn().skip(
+                "N/A: the DUT has a tethered cable (dut.cable: tethered); "
+                "UnlockConnector does not apply"
+            )
+
+    @keyword
+    def unlock_connector(self, connector: int = 1, expect: str | None = "Unlocked") -> str:
+        status = self._call("UnlockConnector", {"connectorId": int(connector)})["status"]
+        if expect and status != expect:
+            raise AssertionError(
+                f"UnlockConnector({connector}) was answered {status}, expected {expect}"
+            )
+        return status
+
+    # -- faults ------------------------------------------------------------------------
+
+    @keyword
+    def connector_should_report_fault(self, connector: int = 1) -> str:
+        """StatusNotification Faulted with an errorCode other than NoError. A generic
+        OtherError without a vendorErrorCode is a remark. Returns the errorCode."""
+        payload = self.ctx.wait_message(
+            "StatusNotification", {"connectorId": int(connector), "status": "Faulted"}
+        ).payload
+        code = payload.get("errorCode")
+        if code == "NoError":
+            raise AssertionError(f"Faulted is reported with errorCode NoError: {payload}")
+        if code == "OtherError" and not payload.get("vendorErrorCode"):
+            BuiltIn().run_keyword(
+                "Record Remark",
+                "Fault reported as OtherError without a "
+                "vendorErrorCode; a specific errorCode is expected",
+            )
+        logger.info(f"Fault reported: {code} {payload.get('vendorErrorCode', '')}")
+        return code
+
+    @keyword
+    def connector_should_recover(self, status: str, connector: int = 1) -> None:
+        """After the fault: back to ``status`` with errorCode NoError."""
+        self.ctx.wait_message(
+            "StatusNotification",
+            {"connectorId": int(connector), "status": status, "errorCode": "NoError"},
+        )
+
+    # -- connection timeout -------------------------------------------------------------
+
+    @keyword
+    def set_connection_timeout(self, seconds: int | None = None) -> int:
+        """Set ConnectionTimeOut; if the station refuses the value, use the lowest it
+        accepts and record that as a remark. Returns the value in force."""
+        wanted = self.ctx.cfg.timings.connection_timeout_s if seconds is None else int(seconds)
+        for value in (wanted, *(v for v in CONNECTION_TIMEOUT_LADDER if v > wanted)):
+            status = self._call(
+                "ChangeConfiguration", {"key": "ConnectionTimeOut", "value": str(value)}
+            )["status"]
+            if status in ("Accepted", "RebootRequired"):
+                if value != wanted:
+                    BuiltIn().run_keyword(
+                        "Record Remark",
+                        f"Station refused ConnectionTimeOut={wanted}; the "
+                        f"step uses {value} s, the lowest value it accepted",
+                    )
+                self.ctx.state["connection_timeout"] = value
+                return value
+        raise AssertionError(
+            f"Station refused every ConnectionTimeOut from {wanted} to "
+            f"{CONNECTION_TIMEOUT_LADDER[-1]} s"
+        )
+
+    @keyword
+    def connector_should_return_to_available_after_connection_timeout(
+        self, connector: int = 1
+    ) -> float:
+        """From Preparing, the connector returns to Available once ConnectionTimeOut has
+        passed — not before — and no StartTransaction is sent. Returns the seconds taken."""
+        timeout = float(
+            self.ctx.state.get("connection_timeout", self.ctx.cfg.timings.connection_timeout_s)
+        )
+        tol = self.ctx.cfg.timings.heartbeat_tolerance_s + 1.0
+        preparing = self.ctx.wait_message(
+            "StatusNotification", {"connectorId": int(connector), "status": "Preparing"}
+        )
+        try:
+            back = self.ctx.wait_message(
+                "StatusNotification",
+                {"connectorId": int(connector), "status": "Available"},
+                timeout=timeout + tol,
+                after=preparing.seq,
+            )
+        except AssertionError as exc:
+            raise AssertionError(
+                f"ConnectionTimeOut is {timeout:g} s but the connector did not "
+                f"return to Available within {timeout + tol:g} s:\n{exc}"
+            ) from None
+        took = back.mono - preparing.mono
+        if took < timeout - tol:
+            raise AssertionError(
+                f"The connector returned to Available after {took:.1f} s, "
+                f"before ConnectionTimeOut ({timeout:g} s)"
+            )
+        started = self.ctx.journal.frames(preparing.seq, back.seq)
+        started = [f for f in started if f.action == "StartTransaction" and f.dir == RX]
+        if started:
+            raise AssertionError(f"A StartTransaction was sent: {started[0].describe()}")
+        logger.info(
+            f"Back to Available {took:.1f} s after Preparing (ConnectionTimeOut {timeout:g} s)"
+        )
+        return took
+
+    # -- connection loss -----------------------------------------------------------------
+
+    def _switch(self) -> Any:
+        switch = self.ctx.lab.instrument("network_switch")
+        if switch is None:
+            raise AssertionError(
+                "The bench has no network_switch; add 'Require Instrument    "
+                "network_switch' to the test"
+            )
+        return switch
+
+    @keyword
+    def disconnect_station_from_network(self) -> None:
+        """Take the station's switch port down: its traffic silently stops, as with a pulled
+        cable."""
+        switch = self._switch()
+        switch.set_port(switch.station_port, False)
+        if switch.port_is_up(switch.station_port):
+            raise AssertionError(
+                f"Switch port {switch.station_port} still reads up after setting it down"
+            )
+        self.ctx.state["offline"] = {
+            "down_mono": time.monotonic(),
+            "down_wall": datetime.now(UTC),
+            "down_mark": self.ctx.mark(),
+        }
+        logger.info(f"Switch port {switch.station_port} down: station offline")
+
+    @keyword
+    def mark_session_stopped_offline(self) -> None:
+        """The session was ended while offline: its StopTransaction is among the queued."""
+        self._session()["stopped_offline"] = True
+
+    @keyword
+    def reconnect_station_to_network(self) -> None:
+        switch = self._switch()
+        switch.set_port(switch.station_port, True)
+        offline = self.ctx.state.setdefault("offline", {})
+        offline.update(up_mono=time.monotonic(), up_wall=datetime.now(UTC), up_mark=self.ctx.mark())
+        logger.info(
+            f"Switch port {switch.station_port} up after "
+            f"{offline['up_mono'] - offline.get('down_mono', offline['up_mono']):.1f} s"
+        )
+
+    @keyword
+    def station_should_reconnect_without_boot_notification(self) -> None:
+        """After the network returns the station opens a new WebSocket and carries on —
+        its first message is not a BootNotification."""
+        offline = self.ctx.state["offline"]
+        connect = self.ctx.journal.wait_for(
+            lambda f: f.dir == EVENT and f.kind == "connect",
+            offline["up_mark"],
+            self.ctx.cfg.timings.boot_timeout_s,
+            "the station to reconnect",
+        )
+        first = self.ctx.wait_message(None, after=connect.seq, advance=False)
+        if first.action == "BootNotification":
+            raise AssertionError(
+                f"The station sent a BootNotification after reconnecting "
+                f"(not rebooting): {first.describe()}"
+            )
+        offline["connect_seq"] = connect.seq
+        logger.info(f"Reconnected ({connect.describe()}); first message {first.action}")
+
+    @keyword
+    def queued_messages_should_be_delivered_in_order(self) -> None:
+        """After the reconnect the station delivers what it queued while offline —
+        MeterValues (and StopTransaction if the session ended offline) — in chronological
+        order, before anything newer, spaced by the sample interval, none missing; its
+        StatusNotifications report only the current state."""
+        session = self._session()
+        offline = self.ctx.state["offline"]
+        interval = self.ctx.cfg.timings.meter_sample_interval_s
+        tol = max(self.ctx.cfg.timings.heartbeat_tolerance_s, 0.1 * interval)
+        connect_seq = offline["connect_seq"]
+        stopped_offline = bool(session.get("stopped_offline"))
+        if stopped_offline:
+            end = self.ctx.wait_message(
+                "StopTransaction",
+                {"transactionId": session["transaction_id"]},
+                after=connect_seq,
+                advance=False,
+            )
+            session.update(
+                meter_stop=end.payload["meterStop"],
+                stop_seq=end.seq,
+                stop_mono=end.mono,
+                reason=end.payload.get("reason", "Local"),
+            )
+        else:  # delivery is complete once a reading taken after the reconnect arrives
+            up = offline["up_wall"]
+            end = self.ctx.journal.wait_for(
+                lambda f: (
+                    f.dir == RX
+                    and f.action == "MeterValues"
+                    and f.payload.get("transactionId") == session["transaction_id"]
+                    and any(parse_time(mv["timestamp"]) > up for mv in f.payload["meterValue"])
+                ),
+                connect_seq,
+                interval * 2 + self.ctx.cfg.timings.message_timeout_s,
+                "a MeterValues sampled after the reconnect",
+            )
+        problems: list[str] = []
+        after_reconnect = self.ctx.journal.frames(connect_seq, end.seq)
+        boots = [f for f in after_reconnect if f.dir == RX and f.action == "BootNotification"]
+        if boots:
+            problems.append(f"BootNotification after reconnecting: {boots[0].describe()}")
+        frames = self._tx_frames("MeterValues", session["transaction_id"], session["start_seq"])
+        frames = [f for f in frames if f.seq <= end.seq]
+        series = [r for r in readings(frames) if r.context == "Sample.Periodic"]
+        problems += delivery_problems(series, interval, tol)
+        problems += register_problems(series)
+        down, up = offline["down_wall"], offline["up_wall"]
+        if stopped_offline:  # readings are taken while the session runs, not after it
+            up = min(up, parse_time(end.payload["timestamp"]))
+        queued = {r.timestamp for r in series if down <= r.timestamp <= up}
+        expected = int((up - down).total_seconds() // interval) - 1
+        if len(queued) < expected:
+            problems.append(
+                f"only {len(queued)} reading(s) taken while offline were delivered; "
+                f"{(up - down).total_seconds():.0f} s of charging offline at {interval} s "
+                f"means at least {expected}"
+            )
+        if stopped_offline:
+            stop_time = parse_time(end.payload["timestamp"])
+            late = [
+                r
+                for r in readings(
+                    self._tx_frames("MeterValues", session["transaction_id"], end.seq)
+                )
+                if r.timestamp < stop_time
+            ]
+            if late:
+                problems.append(
+                    f"MeterValues of {late[0].timestamp.isoformat()} arrived after "
+                    f"the later StopTransaction (#{end.seq})"
+                )
+        problems += self._status_replay_problems(after_reconnect)
+        if problems:
+            raise AssertionError(
+                "Queued messages after the connection loss: " + "; ".join(problems)
+            )
+        logger.info(
+            f"{len(queued)} readings taken offline delivered in order after the "
+            f"reconnect; {len(series)} periodic readings in the session, none missing"
+        )
+
+    def _status_replay_problems(self, frames: list[Frame]) -> list[str]:
+        """After a reconnect only the current state counts: at most one StatusNotification
+        per connector, unless the state really changed meanwhile."""
+        seen: dict[int, list[Frame]] = {}
+        for f in frames:
+            if f.dir == RX and f.action == "StatusNotification":
+                seen.setdefault(f.payload.get("connectorId"), []).append(f)
+        return [
+            f"connector {c} replayed {len(fs)} StatusNotifications after reconnecting: "
+            + ", ".join(f.payload.get("status") for f in fs)
+            for c, fs in seen.items()
+            if len(fs) > 1
+        ]
+
+    # -- energy ------------------------------------------------------------------------
+
+    def _window_energy(self, source: str, start_mono: float, stop_mono: float) -> float:
+        """Energy counted by ``source`` from the last sample before the start to the first
+        sample at rest after the stop — exact, since nothing flows outside a session."""
+        sampler = self.ctx.lab.sampler
+        sampler.wait_for(
+            source,
+            lambda v: v["power_w"] <= POWER_FLOWING_W,
+            self.ctx.cfg.timings.energy_stop_s + 2,
+            since_mono=stop_mono,
+        )
+        samples = sampler.samples(source)
+        before = [s for s in samples if s.mono <= start_mono] or samples[:1]
+        after = [
+            s for s in samples if s.mono >= stop_mono and s.values["power_w"] <= POWER_FLOWING_W
+        ]
+        return after[0].values["energy_wh"] - before[-1].values["energy_wh"]
+
+    def _points(self, source: str) -> list[tuple[float, float]]:
+        return [(s.mono, s.values["energy_wh"]) for s in self.ctx.lab.sampler.samples(source)]
+
+    @keyword
+    def verify_session_energy(self, session: dict[str, Any] | None = None) -> dict[str, float]:
+        """Reconcile the session's energy: ``meterStop - meterStart``, the MeterValues energy
+        register, the reference meter's delta and the analyser's integral must agree over
+        the same window within the lab's tolerance. Logs every figure and a power plot.
+        Returns the figures (Wh)."""
+        s = self._session(session)
+        if "meter_stop" not in s:
+            raise AssertionError("The session has not stopped yet")
+        sources = self.instruments._require_power_source()
+        pct, extra_wh = self.ctx.cfg.energy_tolerance()
+        lab = self.ctx.lab
+        window = "StartTransaction to StopTransaction"
+        refs: dict[str, EnergyFigure] = {}
+        for source in sources:
+            wh = self._window_energy(source, s["start_mono"], s["stop_mono"])
+            resolution = 0.0
+            if source == "energy_meter":
+                meter = lab.instrument("energy_meter")
+                resolution = 2 * meter.energy_resolution_wh(  # type: ignore[attr-defined]
+                    self._points(source)[-1][1]
+                )
+            refs[source] = EnergyFigure(f"{source} delta", wh, window, resolution)
+        reference = refs.get("energy_meter") or refs["power_analyser"]
+        reference_source = "energy_meter" if "energy_meter" in refs else "power_analyser"
+        figures = [
+            EnergyFigure(
+                "meterStop - meterStart",
+                s["meter_stop"] - s["meter_start"],
+                window,
+                self.ctx.cfg.dut.meter.register_resolution_wh,
+            )
+        ]
+        figures += [f for f in refs.values() if f is not reference]
+        checks = [compare(f, reference, pct, extra_wh) for f in figures]
+        mv = self._meter_values_figure(s, reference_source)
+        if mv is not None:  # the register between two readings vs the reference then
+            checks.append(compare(mv[0], mv[1], pct, extra_wh))
+        s["reference_wh"] = refs["energy_meter"].wh if "energy_meter" in refs else None
+        s["analyser_wh"] = refs["power_analyser"].wh if "power_analyser" in refs else None
+        table = [
+            f"Energy reconciliation of transaction {s['transaction_id']} "
+            f"(tolerance {pct:g} % + {extra_wh:g} Wh + resolutions):",
+            f"  reference: {reference.source} {reference.wh:.2f} Wh over {window}",
+        ]
+        table += ["  " + c.describe() for c in checks]
+        logger.info("\n".join(table))
+        self._plot(s)
+        bad = [c for c in checks if not c.ok]
+        if bad:
+            raise AssertionError(
+                "Energy does not reconcile: " + "; ".join(c.describe() for c in bad)
+            )
+        return {"reference_wh": reference.wh, **{c.source: c.source_wh for c in checks}}
+
+    def _meter_values_figure(
+        self, s: dict[str, Any], reference_source: str
+    ) -> tuple[EnergyFigure, EnergyFigure] | None:
+        """The MeterValues register's increase between its first and last live reading,
+        and the reference over exactly those moments (interpolated at their arrival)."""
+        frames = self._tx_frames("MeterValues", s["transaction_id"], s["start_seq"])
+        live = [
+            r
+            for r in readings(f for f in frames if f.seq <= s["stop_seq"])
+            if r.register_wh is not None
+            and abs(
+                (
+                    datetime.fromisoformat(self.ctx.journal.frame(r.seq).wall) - r.timestamp
+                ).total_seconds()
+            )
+            < 2.0
+        ]
+        if len(live) < 2:
+            return None
+        first, last = live[0], live[-1]
+        resolution = max(
+            decimals_resolution(first.register_text or "1"),
+            decimals_resolution(last.register_text or "1"),
+        )
+        points = self._points(reference_source)
+        ref_wh = interpolate(points, last.arrival) - interpolate(points, first.arrival)
+        window = f"MeterValues #{first.seq} to #{last.seq}"
+        return (
+            EnergyFigure(
+                "MeterValues register", last.register_wh - first.register_wh, window, resolution
+            ),
+            EnergyFigure(f"{reference_source} interpolated", ref_wh, window, 0.0),
+        )
+
+    def _plot(self, s: dict[str, Any]) -> None:
+        sampler = self.ctx.lab.sampler
+        t0 = s["start_mono"]
+        t1 = s["stop_mono"]
+        series = []
+        for source in self.instruments._power_sources():
+            pts = [x for x in sampler.samples(source) if t0 - 3 <= x.mono <= t1 + 3]
+            series.append((source, [x.mono - t0 for x in pts], [x.values["power_w"] for x in pts]))
+        frames = self._tx_frames("MeterValues", s["transaction_id"], s["start_seq"])
+        mv = [
+            (f.mono - t0, r.values["Power.Active.Import"])
+            for f in frames
+            for r in readings([f])
+            if "Power.Active.Import" in r.values
+        ]
+        series.append(("station MeterValues", [m[0] for m in mv], [m[1] for m in mv]))
+        out = Path(BuiltIn().get_variable_value("${OUTPUT DIR}", "."))
+        name = f"power-tx{s['transaction_id']}.png"
+        img = power_plot(
+            out / "plots" / name,
+            f"Transaction {s['transaction_id']}: power",
+            series,
+            [(0.0, "StartTransaction"), (t1 - t0, "StopTransaction")],
+        )
+        logger.info(img, html=True)
+
+    # -- a whole session -----------------------------------------------------------------
+
+    @keyword
+    def run_charging_session(
+        self, tag: str | None = None, energy_wh: float | None = None
+    ) -> dict[str, Any]:
+        """A complete local session, plug-in first: plug, request charge, present ``tag``,
+        charge until ``energy_wh`` (default: the lab's minimum session energy), present the
+        tag again, unplug. Returns the session (transaction id, meterStart/Stop, journal
+        positions, reference and analyser energy)."""
+        self.instruments.require_instrument("ev_simulator", "identification")
+        tag = tag or self.ctx.cfg.tags.valid[0]
+        self.station_should_be_idle()
+        mark = self.ctx.mark()
+        self.instruments.plug_in_ev()
+        self.instruments.ev_requests_charge()
+        self.instruments.present_tag(tag)
+        session = self.transaction_should_start(tag, after=mark)
+        if self.instruments._power_sources():
+            self.instruments.energy_should_flow()
+            self.instruments.wait_until_energy_delivered(energy_wh, since=session["start_mono"])
+        self.instruments.present_tag(tag)
+        self.transaction_should_stop("Local")
+        if self.instruments._power_sources():
+            self.instruments.energy_should_stop(after="StopTransaction")
+            for source in self.instruments._power_sources():
+                key = "reference_wh" if source == "energy_meter" else "analyser_wh"
+                session[key] = self._window_energy(
+                    source, session["start_mono"], session["stop_mono"]
+                )
+        session.setdefault("reference_wh", None)
+        session.setdefault("analyser_wh", None)
+        self.instruments.unplug_ev()
+        self._wait_status(1, "Available")
+        return session

@@ -1,0 +1,70 @@
+"""Power-over-time plots for the Robot log: every source on one time axis.
+
+matplotlib is imported lazily (it is slow to import) and drawn off-screen.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Sequence
+from pathlib import Path
+
+Series = tuple[str, Sequence[float], Sequence[float]]  # label, seconds, values
+
+
+def power_plot(
+    path: Path,
+    title: str,
+    series: list[Series],
+    markers: list[tuple[float, str]],
+    limits: Series | None = None,
+) -> str:
+    """Draw power (kW) over seconds; save a PNG at ``path``; return an <img> tag for the log."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 3.6), dpi=100)
+    try:
+        for label, xs, ys in series:
+            if xs:
+                style = "o" if len(xs) < 30 else "-"
+                ax.plot(
+                    list(xs),
+                    [y / 1000.0 for y in ys],
+                    style,
+                    label=label,
+                    markersize=3,
+                    drawstyle="steps-post" if style == "-" else "default",
+                )
+        for x, text in markers:
+            ax.axvline(x, color="grey", linestyle=":", linewidth=1)
+            ax.annotate(text, (x, 0), rotation=90, fontsize=7, va="bottom", ha="right")
+        ax.set_xlabel("s since session start")
+        ax.set_ylabel("power (kW)")
+        if limits is not None and limits[1]:
+            lim = ax.twinx()
+            lim.step(
+                list(limits[1]),
+                list(limits[2]),
+                where="post",
+                color="red",
+                linestyle="--",
+                label=limits[0],
+            )
+            lim.set_ylabel("limit (A)")
+            lim.legend(loc="upper right", fontsize=7)
+        ax.set_title(title, fontsize=9)
+        ax.legend(loc="upper left", fontsize=7)
+        ax.grid(True, alpha=0.3)
+        fig.tight_layout()
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png")
+    finally:
+        plt.close(fig)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(buf.getvalue())
+    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    return f'<img src="data:image/png;base64,{data}" alt="{title}" width="800">'

@@ -1,0 +1,148 @@
+*** Settings ***
+Documentation       Charging sessions (steps 6, 7, 8, 13, 14, 15, 16), each verified twice: in the
+...                 OCPP messages and physically — the pilot offers current, the reference meter
+...                 and the power analyser see energy flow and stop.
+Library             hil.robot.HilLab
+Resource            resources/sessions.resource
+Suite Setup         Prepare Station For Sessions
+Test Setup          Station Should Be Idle
+Test Teardown       Return Bench To Idle
+Test Tags           profile:Core
+
+*** Test Cases ***
+Charging Session - Local - Plugin First
+    [Documentation]    Plug in → Preparing → tag → Authorize → StartTransaction and Charging →
+    ...    energy flows → MeterValues with the transaction id → the same tag stops it without a
+    ...    new Authorize → StopTransaction (Local) → energy stops → Finishing → unplug → Available.
+    ...    meterStop − meterStart, MeterValues, reference meter and analyser must agree.
+    [Tags]    step:6
+    Require Instrument    ev_simulator    identification
+    ${tag}=    Lab Tag    valid
+    Plug In EV
+    Status Notification Should Arrive    1    Preparing
+    EV Requests Charge
+    Present Tag    ${tag}
+    Authorize Should Be Sent    ${tag}
+    Session Should Start Charging    ${tag}
+    Meter Values Should Arrive During The Session
+    Wait Until Energy Delivered
+    ${mark}=    Mark Journal
+    Present Tag    ${tag}
+    Transaction Should Stop    Local
+    No Authorize Should Have Been Sent    after=${mark}
+    Energy Should Stop    after=StopTransaction
+    Status Notification Should Arrive    1    Finishing
+    Unplug EV
+    Status Notification Should Arrive    1    Available
+    Verify Session Energy
+
+Charging Session - Local - Identification First - Connection Loss
+    [Documentation]    Tag first → plug → charging. The switch takes the station's port down; the
+    ...    station keeps charging (the meter proves it) and ends the session offline. Port up →
+    ...    it reconnects without a BootNotification and delivers the queued MeterValues and the
+    ...    StopTransaction in chronological order, spaced by the sample interval, none missing.
+    [Tags]    step:7
+    Require Instrument    ev_simulator    identification    network_switch
+    ${tag}=    Lab Tag    valid
+    Present Tag    ${tag}
+    Authorize Should Be Sent    ${tag}
+    Status Notification Should Arrive    1    Preparing
+    Plug In EV
+    EV Requests Charge
+    Session Should Start Charging    ${tag}
+    Meter Values Should Arrive During The Session    count=1
+    Disconnect Station From Network
+    ${offline}=    Lab Setting    timings.offline_duration_s
+    Energy Should Keep Flowing For    ${offline}
+    Stop Session While Offline    ${tag}
+    Reconnect Station To Network
+    Station Should Reconnect Without Boot Notification
+    Queued Messages Should Be Delivered In Order
+    Unplug EV
+    Status Notification Should Arrive    1    Available
+
+Charging Session - Local - Identification First - Connection TimeOut
+    [Documentation]    A valid tag makes the connector Preparing; without a cable it returns to
+    ...    Available after ConnectionTimeOut (not before) and sends no StartTransaction. A
+    ...    station refusing the lab's value is tested with the lowest it accepts (a remark).
+    [Tags]    step:8
+    Require Instrument    identification
+    Set Connection Timeout
+    ${tag}=    Lab Tag    valid
+    Present Tag    ${tag}
+    Authorize Should Be Sent    ${tag}
+    Connector Should Return To Available After Connection Timeout
+    Energy Should Not Flow
+
+Charging Session - Local - Unauthorized
+    [Documentation]    An invalid, a blocked and an expired tag are each refused: Authorize is not
+    ...    Accepted, no StartTransaction, the pilot offers no current, the meter and the analyser
+    ...    stay at zero; unplugged, the connector is Available again.
+    [Tags]    step:13
+    Require Instrument    ev_simulator    identification
+    FOR    ${kind}    IN    invalid    blocked    expired
+        Refused Tag Should Not Charge    ${kind}
+    END
+
+Charging Session - Remote Start And Stop Transaction - Cable First
+    [Documentation]    Plug → Preparing → RemoteStartTransaction → Accepted → Authorize only if
+    ...    AuthorizeRemoteTxRequests → StartTransaction with the same tag → Charging, energy flows →
+    ...    RemoteStopTransaction → StopTransaction (Remote) → energy stops → Finishing → unplug →
+    ...    Available. An unknown transaction id is Rejected.
+    [Tags]    step:14
+    Require Instrument    ev_simulator
+    ${tag}=    Lab Tag    valid
+    Plug In EV
+    Status Notification Should Arrive    1    Preparing
+    EV Requests Charge
+    Remote Start Transaction    ${tag}    1
+    Session Should Start Charging    ${tag}
+    Authorize Should Follow Authorize Remote Tx Requests    ${tag}
+    Unknown Transaction Should Be Rejected
+    Remote Stop Transaction
+    Transaction Should Stop    Remote
+    Energy Should Stop    after=StopTransaction
+    Status Notification Should Arrive    1    Finishing
+    Unplug EV
+    Status Notification Should Arrive    1    Available
+
+Charging Session - Remote Start Transaction - Request First - Unlock Connector
+    [Documentation]    RemoteStartTransaction before the plug → Preparing → plug within
+    ...    ConnectionTimeOut → StartTransaction → Charging → UnlockConnector → Unlocked →
+    ...    StopTransaction (UnlockCommand) → energy stops → Finishing → Available. N/A for a
+    ...    tethered cable.
+    [Tags]    step:15
+    Require Socket Connector
+    Require Instrument    ev_simulator
+    ${tag}=    Lab Tag    valid
+    Remote Start Transaction    ${tag}    1
+    Status Notification Should Arrive    1    Preparing
+    Plug In EV
+    EV Requests Charge
+    Session Should Start Charging    ${tag}
+    Unlock Connector    1
+    Transaction Should Stop    UnlockCommand
+    Energy Should Stop    after=StopTransaction
+    Status Notification Should Arrive    1    Finishing
+    Unplug EV
+    Status Notification Should Arrive    1    Available
+
+Hardware Related Notification / Error Condition
+    [Documentation]    During a session the EV simulator shorts CP to PE (state E): Faulted with a
+    ...    specific errorCode, energy stops; fault cleared → back to Charging with NoError and
+    ...    energy flows again.
+    [Tags]    step:16
+    Require Instrument    ev_simulator    identification
+    ${tag}=    Lab Tag    valid
+    Plug In EV
+    EV Requests Charge
+    Present Tag    ${tag}
+    Session Should Start Charging    ${tag}
+    Inject Pilot Fault    E
+    Connector Should Report Fault    1
+    Energy Should Stop    after=the pilot fault
+    Clear Pilot Fault
+    Connector Should Recover    Charging    1
+    Energy Should Flow
+    Present Tag    ${tag}
+    Transaction Should Stop    Local

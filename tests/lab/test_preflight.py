@@ -1,0 +1,35 @@
+"""``hil lab check`` reaches every instrument of the virtual bench over its real protocol,
+and names the instrument and address that cannot be reached."""
+
+from __future__ import annotations
+
+import socket
+
+import yaml
+
+from hil.cli import main
+from tests.suites.runner import VIRTUAL_LAB
+
+
+def test_virtual_bench_instruments_all_ok(capsys):
+    assert main(["lab", "check", "--lab", str(VIRTUAL_LAB)]) == 0
+    out = capsys.readouterr().out
+    assert "5 of 5 instrument(s) OK" in out
+    for role in ("ev_simulator", "energy_meter", "power_analyser", "network_switch",
+                 "identification"):
+        assert any(line.startswith(role) and " OK " in line for line in out.splitlines()), out
+
+
+def test_unreachable_instrument_is_named_with_its_address(tmp_path, capsys):
+    with socket.socket() as sock:  # a port that is certainly closed
+        sock.bind(("127.0.0.1", 0))
+        dead = f"modbus-tcp://127.0.0.1:{sock.getsockname()[1]}"
+    data = yaml.safe_load(VIRTUAL_LAB.read_text())
+    data["instruments"]["energy_meter"]["address"] = dead
+    lab = tmp_path / "lab.yaml"
+    lab.write_text(yaml.safe_dump(data))
+    assert main(["lab", "check", "--lab", str(lab)]) == 1
+    out = capsys.readouterr().out
+    line = next(x for x in out.splitlines() if x.startswith("energy_meter"))
+    assert "FAIL" in line and f"energy_meter at {dead}" in line
+    assert "4 of 5 instrument(s) OK" in out
