@@ -85,8 +85,18 @@ def register_problems(series: list[Reading]) -> list[str]:
     return problems
 
 
-def delivery_problems(series: list[Reading], interval_s: float, tolerance_s: float) -> list[str]:
-    """Order, spacing and completeness of periodic readings in arrival order."""
+def delivery_problems(
+    series: list[Reading],
+    interval_s: float,
+    tolerance_s: float,
+    start: tuple[datetime, str] | None = None,
+    end: tuple[datetime, str] | None = None,
+) -> list[str]:
+    """Order, spacing and completeness of periodic readings in arrival order.
+
+    ``start`` and ``end`` (time, label) are the transaction's own bounds: readings missing
+    right after the start or right before the stop count as missing too.
+    """
     periodic = [r for r in series if r.context == "Sample.Periodic"]
     problems: list[str] = []
     seen: set[datetime] = set()
@@ -96,23 +106,30 @@ def delivery_problems(series: list[Reading], interval_s: float, tolerance_s: flo
             continue  # an exact re-delivery (at-least-once) is not a defect
         seen.add(r.timestamp)
         unique.append(r)
-    for a, b in zip(unique, unique[1:], strict=False):
-        gap = (b.timestamp - a.timestamp).total_seconds()
+    points = [(r.timestamp, f"#{r.seq}") for r in unique]
+    for (a, a_label), (b, b_label) in zip(points, points[1:], strict=False):
+        gap = (b - a).total_seconds()
         if gap < 0:
             problems.append(
-                f"out of order: reading of {b.timestamp.isoformat()} (#{b.seq}) arrived after "
-                f"the newer one of {a.timestamp.isoformat()} (#{a.seq})"
-            )
-        elif gap > interval_s + tolerance_s:
-            missing = round(gap / interval_s) - 1
-            problems.append(
-                f"missing readings: {gap:.1f} s between {a.timestamp.isoformat()} (#{a.seq}) "
-                f"and {b.timestamp.isoformat()} (#{b.seq}), about {missing} sample(s) of "
-                f"{interval_s:g} s missing"
+                f"out of order: reading of {b.isoformat()} ({b_label}) arrived after "
+                f"the newer one of {a.isoformat()} ({a_label})"
             )
         elif gap < interval_s - tolerance_s:
             problems.append(
-                f"readings {gap:.1f} s apart ({a.timestamp.isoformat()} #{a.seq}, "
-                f"{b.timestamp.isoformat()} #{b.seq}); the sample interval is {interval_s:g} s"
+                f"readings {gap:.1f} s apart ({a.isoformat()} {a_label}, {b.isoformat()} "
+                f"{b_label}); the sample interval is {interval_s:g} s"
+            )
+    ordered = sorted(points)
+    if start is not None:
+        ordered.insert(0, start)
+    if end is not None:
+        ordered.append(end)
+    for (a, a_label), (b, b_label) in zip(ordered, ordered[1:], strict=False):
+        gap = (b - a).total_seconds()
+        if gap > interval_s + tolerance_s:
+            problems.append(
+                f"missing readings: {gap:.1f} s between {a.isoformat()} ({a_label}) and "
+                f"{b.isoformat()} ({b_label}), about {round(gap / interval_s) - 1} sample(s) "
+                f"of {interval_s:g} s missing"
             )
     return problems

@@ -245,12 +245,16 @@ class SessionKeywords:
         frames = []
         after = session["start_seq"]
         for _ in range(int(count)):
-            frame = self.ctx.wait_message(
-                "MeterValues",
-                {"transactionId": session["transaction_id"]},
-                timeout=interval + tol + self.ctx.cfg.timings.message_timeout_s,
-                after=after,
-                advance=False,
+            frame = self.ctx.journal.wait_for(
+                lambda f: (
+                    f.dir == RX
+                    and f.action == "MeterValues"
+                    and f.payload.get("transactionId") == session["transaction_id"]
+                    and any(r.context == "Sample.Periodic" for r in readings([f]))
+                ),
+                after,
+                interval + tol + self.ctx.cfg.timings.message_timeout_s,
+                f"periodic MeterValues of transaction {session['transaction_id']}",
             )
             frames.append(frame)
             after = frame.seq
@@ -547,7 +551,13 @@ class SessionKeywords:
         frames = self._tx_frames("MeterValues", session["transaction_id"], session["start_seq"])
         frames = [f for f in frames if f.seq <= end.seq]
         series = [r for r in readings(frames) if r.context == "Sample.Periodic"]
-        problems += delivery_problems(series, interval, tol)
+        start = self.ctx.journal.frame(session["start_seq"])
+        bounds = {
+            "start": (parse_time(start.payload["timestamp"]), f"StartTransaction #{start.seq}")
+        }
+        if stopped_offline:
+            bounds["end"] = (parse_time(end.payload["timestamp"]), f"StopTransaction #{end.seq}")
+        problems += delivery_problems(series, interval, tol, **bounds)
         problems += register_problems(series)
         down, up = offline["down_wall"], offline["up_wall"]
         if stopped_offline:  # readings are taken while the session runs, not after it

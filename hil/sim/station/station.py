@@ -92,6 +92,7 @@ class VirtualStation:
         self._hb_changed = asyncio.Event()
         self._stopping = False
         self._availability_pending: tuple[int, str] | None = None
+        self._shutting_down = False
         self.charging = Charging(self)
         self.extensions = [ext(self) for ext in EXTENSIONS]
 
@@ -112,6 +113,7 @@ class VirtualStation:
         self.accepted = False
         self.online = False
         self._reset_kind = None
+        self._shutting_down = False
         self._reset_event.clear()
         self.nv.outbox.drop_volatile()
         self.connectors = {c: ConnectorState(c) for c in range(self.n_connectors + 1)}
@@ -309,6 +311,8 @@ class VirtualStation:
 
     def derive_status(self, connector: int) -> tuple[str, str, str | None]:
         """The OCPP status a connector is in now: availability, sessions, faults."""
+        if self._shutting_down:
+            return "Unavailable", "NoError", None
         if connector == 0:
             return ("Available" if 0 not in self.nv.inoperative else "Unavailable"), "NoError", None
         return self.charging.status_of(connector, not self.operative(connector))
@@ -402,6 +406,9 @@ class VirtualStation:
     def request_reset(self, kind: str) -> None:
         LOG.info("%s reset requested", kind)
         self.charging.stop_all("HardReset" if kind == "Hard" else "SoftReset")
+        if kind == "Soft":  # graceful: tell the back office the connectors go away
+            self._shutting_down = True
+            self.refresh_status()
         self._reset_kind = kind
         self._reset_event.set()
 
