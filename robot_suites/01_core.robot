@@ -23,8 +23,9 @@ Boot Charging Station
 Change Availability
     [Documentation]    Inoperative makes a connector Unavailable, Operative makes it Available;
     ...    connector 0 applies to all; asking for the current state is Accepted; Unavailable
-    ...    survives a reboot.
+    ...    survives a reboot; during a transaction the change is Scheduled until it ends.
     [Tags]    step:2
+    [Teardown]    Return Bench To Idle
     Change Availability    1    Inoperative    expect=Accepted
     Status Notification Should Arrive    1    Unavailable
     Change Availability    1    Inoperative    expect=Accepted
@@ -38,6 +39,7 @@ Change Availability
     Change Availability    0    Operative    expect=Accepted
     Status Notification Should Arrive For Every Connector    Available    after=${mark}
     Unavailable Should Survive A Reboot    1
+    Availability Change Should Wait For The Session
 
 Get Configuration
     [Documentation]    All keys with their read-only flags and string values; every required

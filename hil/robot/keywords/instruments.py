@@ -56,6 +56,11 @@ class InstrumentKeywords:
                     f"which the lab config {self.ctx.cfg.source} does not have"
                 )
 
+    @keyword
+    def bench_has_instruments(self, *roles: str) -> bool:
+        """True when the bench has every one of ``roles`` (for optional parts of a step)."""
+        return all(self.ctx.lab.instrument(role) is not None for role in roles)
+
     def _driver(self, role: str) -> Any:
         driver = self.ctx.lab.instrument(role)
         if driver is None and not self._prompting(role):
