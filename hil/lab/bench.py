@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,8 @@ from hil.csms.policy import ResponsePolicy
 from hil.csms.server import BackOffice
 from hil.csms.session import StationSession
 from hil.lab.config import LabConfig, LabConfigError
+from hil.lab.fileserver import LabFileServer
+from hil.lab.firmware_image import write_test_images
 from hil.lab.launcher import VirtualBenchProcess
 from hil.lab.sampler import Sampler
 
@@ -39,6 +42,19 @@ def make_policy(cfg: LabConfig) -> ResponsePolicy:
     return policy
 
 
+def new_firmware_version(cfg: LabConfig) -> str:
+    """The version of the good test image: configured, or the DUT's with its last number
+    counted up (``1.0.0`` -> ``1.0.1``; ``R5`` -> ``R6``; ``beta`` -> ``beta.1``)."""
+    if cfg.file_server.new_firmware_version:
+        return cfg.file_server.new_firmware_version
+    current = cfg.dut.firmware
+    match = re.search(r"(\d+)(\D*)$", current)
+    if match is None:
+        return f"{current}.1"[-50:]
+    bumped = str(int(match.group(1)) + 1).zfill(len(match.group(1)))
+    return current[: match.start()] + bumped + match.group(2)
+
+
 class Bench:
     def __init__(self, cfg: LabConfig, output_dir: Path) -> None:
         self.cfg = cfg
@@ -55,6 +71,12 @@ class Bench:
         )
         self.virtual: VirtualBenchProcess | None = None
         self.instruments: dict[str, Instrument] = {}
+        #: the lab's firmware / diagnostics server (steps 17-21), files under <output>/files
+        self.file_server = LabFileServer.from_config(
+            cfg.file_server, output_dir / "files", output_dir / "transfers.jsonl"
+        )
+        self.new_firmware_version = new_firmware_version(cfg)
+        self.firmware_images: dict[str, Path] = {}  # "good" / "corrupt" -> served file
         self.sampler: Sampler | None = None
 
     # -- lifecycle -------------------------------------------------------------------
@@ -64,6 +86,10 @@ class Bench:
         try:
             self.loop.start()
             self.loop.run(self.back_office.start(), timeout=10)
+            self.file_server.start()
+            self.firmware_images = write_test_images(
+                self.file_server.root / "firmware", self.new_firmware_version
+            )
             self.station  # noqa: B018 - create the DUT's journal before it connects
             addresses: dict[str, str] = {}
             if self.cfg.is_virtual:
@@ -140,6 +166,7 @@ class Bench:
         if self.virtual is not None:
             self.virtual.stop()
             self.virtual = None
+        self.file_server.stop()
         with contextlib.suppress(RuntimeError):  # the loop never started
             self.loop.run(self.back_office.stop(), timeout=10)
         self.loop.stop()

@@ -10,9 +10,11 @@ from __future__ import annotations
 from robotlibcore import DynamicCore
 
 from hil.robot.context import LabContext
+from hil.robot.keywords.cache_trigger import CacheTriggerKeywords
 from hil.robot.keywords.core import CoreKeywords
 from hil.robot.keywords.instruments import InstrumentKeywords
 from hil.robot.keywords.lab import LabKeywords
+from hil.robot.keywords.maintenance import MaintenanceKeywords
 from hil.robot.keywords.messages import MessageKeywords
 from hil.robot.keywords.resets import ResetKeywords
 from hil.robot.keywords.session import SessionKeywords
@@ -40,6 +42,8 @@ class HilLab(DynamicCore):
                 LabKeywords(self.ctx, self.listener),
                 MessageKeywords(self.ctx),
                 CoreKeywords(self.ctx),
+                MaintenanceKeywords(self.ctx),
+                CacheTriggerKeywords(self.ctx),
                 instruments,
                 SessionKeywords(self.ctx, instruments),
                 ResetKeywords(self.ctx),

@@ -16,6 +16,9 @@ def test_all_steps_pass_on_the_virtual_bench(tmp_path):
     failed = {s: o.message for s, o in outcomes.items() if o.status == "FAIL"}
     assert not failed, failed
     assert {"1", "2", "3", "4", "5"} <= set(outcomes)
+    firmware_cache_trigger = {"17", "18", "19", "20", "21", "22", "23"}
+    assert firmware_cache_trigger <= set(outcomes)
+    assert {o.status for s, o in outcomes.items() if s in firmware_cache_trigger} == {"PASS"}
     journal = tmp_path / "out" / "journal" / "VIRTUAL-CP-001.jsonl"
     frames = [json.loads(line) for line in journal.read_text().splitlines()]
     assert frames[0]["kind"] == "connect"

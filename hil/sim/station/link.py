@@ -16,6 +16,9 @@ from ocpp.v16 import ChargePoint, call_result
 from ocpp.v16.enums import Action
 
 from hil.ocppj import build_request, result_to_dict
+from hil.sim.station.diagnostics import DiagnosticsHandlers
+from hil.sim.station.firmware import FirmwareHandlers
+from hil.sim.station.maintenance import MaintenanceHandlers
 from hil.sim.station.outbox import CallFailed
 
 if TYPE_CHECKING:
@@ -24,7 +27,7 @@ if TYPE_CHECKING:
 LOG = logging.getLogger("hil.sim.station")
 
 
-class StationLink(ChargePoint):
+class StationLink(FirmwareHandlers, DiagnosticsHandlers, MaintenanceHandlers, ChargePoint):
     def __init__(self, station: VirtualStation, ws: Any, response_timeout: float) -> None:
         super().__init__(station.station_id, ws, response_timeout=response_timeout, logger=LOG)
         self.station = station

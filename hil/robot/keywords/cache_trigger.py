@@ -1,0 +1,338 @@
+"""Clear cache (step 22, Core) and TriggerMessage (step 23, Remote Trigger).
+
+Step 22 makes the cache matter first: with ``LocalPreAuthorize`` on, a tag the station has
+cached is accepted without an Authorize; after ClearCache the same tag must be authorized
+online again. Step 23 checks, for each message type, that the station answers the
+TriggerMessage before it sends the message. Configuration the steps change is restored by
+``Restore Station Configuration``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ocpp.exceptions import OCPPError
+from ocpp.v16 import call
+from robot.api import logger
+from robot.api.deco import keyword
+from robot.libraries.BuiltIn import BuiltIn
+
+from hil.csms.journal import CALL, RX, TX, Frame, WaitTimeout
+from hil.robot.context import LabContext
+
+#: A requestedMessage no OCPP 1.6 station knows, for the NotImplemented probe.
+UNKNOWN_MESSAGE = "HilUnknownMessage"
+#: Messages whose connectorId the triggered message must carry.
+PER_CONNECTOR = ("StatusNotification", "MeterValues")
+
+
+def _remark(text: str) -> None:
+    BuiltIn().run_keyword("Record Remark", text)
+
+
+class CacheTriggerKeywords:
+    def __init__(self, ctx: LabContext) -> None:
+        self.ctx = ctx
+
+    # -- configuration the steps change ------------------------------------------------
+
+    def _get(self, key: str) -> str | None:
+        answer = self.ctx.lab.call("GetConfiguration", {"key": [key]})
+        for entry in answer.get("configurationKey", []):
+            if entry["key"] == key:
+                return entry.get("value")
+        return None
+
+    def _set(self, key: str, value: str) -> str:
+        """ChangeConfiguration, remembering the old value once for the restore."""
+        saved: dict[str, str | None] = self.ctx.state.setdefault("saved_configuration", {})
+        old = self._get(key)
+        if key not in saved:
+            saved[key] = old
+        status = self.ctx.lab.call("ChangeConfiguration", {"key": key, "value": value})["status"]
+        logger.info(f"ChangeConfiguration {key}={value} (was {old}) -> {status}")
+        return status
+
+    @keyword
+    def restore_station_configuration(self) -> None:
+        """Put back every configuration value changed by these steps (test teardown)."""
+        saved: dict[str, str | None] = self.ctx.state.pop("saved_configuration", {})
+        failed = []
+        for key, value in saved.items():
+            if value is None:
+                continue
+            status = self.ctx.lab.call("ChangeConfiguration", {"key": key, "value": value})
+            if status["status"] not in ("Accepted", "RebootRequired"):
+                failed.append(f"{key}={value}: {status['status']}")
+        if failed:
+            raise AssertionError("Could not restore configuration: " + "; ".join(failed))
+
+    # -- step 22: clear cache ------------------------------------------------------------
+
+    @keyword
+    def use_local_authorization_cache(self, connection_timeout: int | None = None) -> None:
+        """Let the cache decide: ``LocalPreAuthorize`` and (if the station has the key)
+        ``AuthorizationCacheEnabled`` true. With ``connection_timeout`` the step shortens
+        ``ConnectionTimeOut`` so a presented tag without a cable lapses quickly (a station
+        that refuses the value keeps its own). The connector must be idle: a plugged EV is
+        unplugged first."""
+        status = self._set("LocalPreAuthorize", "true")
+        if status not in ("Accepted", "RebootRequired"):
+            _remark(
+                f"LocalPreAuthorize could not be set ({status}): the cache cannot be shown "
+                "to decide, only that ClearCache forces a new Authorize"
+            )
+        if self._get("AuthorizationCacheEnabled") is not None:
+            self._set("AuthorizationCacheEnabled", "true")
+        if connection_timeout is not None:
+            self._set("ConnectionTimeOut", str(int(connection_timeout)))
+        self.ctx.state["connection_timeout"] = int(self._get("ConnectionTimeOut") or 60)
+        ev = self.ctx.lab.instrument("ev_simulator")
+        if ev is not None and ev.read_pilot().state != "A":  # type: ignore[attr-defined]
+            mark = self.ctx.mark()
+            BuiltIn().run_keyword("Unplug EV")
+            self.ctx.wait_message(
+                "StatusNotification", {"connectorId": 1, "status": "Available"}, after=mark
+            )
+
+    def _present(self, tag: str) -> tuple[list[Frame], Frame]:
+        """Present ``tag``; wait for Preparing and for the connector to lapse back to
+        Available (no cable). Returns (Authorize CALLs before Preparing, Preparing)."""
+        mark = self.ctx.mark()
+        BuiltIn().run_keyword("Present Tag", tag)
+        timeout = self.ctx.cfg.timings.message_timeout_s
+        try:
+            preparing = self.ctx.wait_message(
+                "StatusNotification", {"status": "Preparing"}, after=mark, timeout=timeout
+            )
+        except WaitTimeout as exc:
+            raise AssertionError(
+                f"The station did not accept tag {tag} (no Preparing after presenting it): {exc}"
+            ) from None
+        authorizes = [
+            f
+            for f in self.ctx.journal.frames(mark, preparing.seq)
+            if f.dir == RX and f.kind == CALL and f.action == "Authorize"
+        ]
+        lapse = self.ctx.state.get("connection_timeout", 60) + timeout
+        self.ctx.wait_message(
+            "StatusNotification",
+            {"connectorId": preparing.payload["connectorId"], "status": "Available"},
+            after=preparing.seq,
+            timeout=lapse,
+        )
+        return authorizes, preparing
+
+    @keyword
+    def tag_should_be_served_from_the_cache(self, tag: str) -> None:
+        """Present ``tag`` (twice if it was not cached yet): the station accepts it from its
+        cache, without an Authorize. A station that asks the back office anyway gets a
+        remark: its cache is not in use, so clearing it cannot be told apart."""
+        authorizes, _ = self._present(tag)
+        if authorizes:
+            logger.info(f"Tag {tag} was not cached yet: {authorizes[0].describe()}")
+            authorizes, _ = self._present(tag)
+        if authorizes:
+            _remark(
+                f"With LocalPreAuthorize true the station sent Authorize for tag {tag}, which "
+                f"it had just authorized: its cache does not decide ({authorizes[0].describe()})"
+            )
+        else:
+            logger.info(f"Tag {tag} accepted from the cache, no Authorize")
+
+    @keyword
+    def clear_authorization_cache(self, expect: str = "Accepted") -> str:
+        """ClearCache; fails unless the answer is ``expect``. Returns the status."""
+        status = self.ctx.lab.call("ClearCache", {})["status"]
+        logger.info(f"ClearCache -> {status}")
+        if status != expect:
+            raise AssertionError(
+                f"The station answered ClearCache with {status}, expected {expect}"
+                + (
+                    ": it has no authorization cache (or will not clear it)"
+                    if status == "Rejected"
+                    else ""
+                )
+            )
+        return status
+
+    @keyword
+    def presented_tag_should_be_authorized_online(self, tag: str) -> None:
+        """Present ``tag``: the station must send Authorize for it before it accepts it,
+        since its cache was cleared."""
+        authorizes, preparing = self._present(tag)
+        mine = [f for f in authorizes if (f.payload or {}).get("idTag") == tag]
+        if not mine:
+            raise AssertionError(
+                f"After ClearCache the station accepted tag {tag} without an Authorize: the "
+                f"cache still decided ({preparing.describe()})"
+            )
+        logger.info(f"Tag {tag} authorized online after ClearCache: {mine[0].describe()}")
+
+    # -- step 23: trigger message ---------------------------------------------------------
+
+    def _require_trigger(self) -> None:
+        if not self.ctx.cfg.dut.capabilities.trigger_message:
+            BuiltIn().skip(
+                "N/A by DUT capability: the station does not support TriggerMessage "
+                "(dut.capabilities.trigger_message: false)"
+            )
+
+    def _expected_answer(self, message: str) -> str:
+        caps = self.ctx.cfg.dut.capabilities
+        if message == "FirmwareStatusNotification" and caps.firmware_update != "ocpp":
+            return "NotImplemented"
+        if message == "DiagnosticsStatusNotification" and not caps.diagnostics:
+            return "NotImplemented"
+        return "Accepted"
+
+    @keyword
+    def keep_heartbeats_out_of_the_way(self, seconds: int = 3600) -> None:
+        """Set a long ``HeartbeatInterval`` so that no periodic Heartbeat can pass for a
+        triggered one (restored by ``Restore Station Configuration``)."""
+        self._set("HeartbeatInterval", str(int(seconds)))
+
+    def _trigger(self, message: str, connector: int | None) -> str:
+        payload: dict[str, Any] = {"requestedMessage": message}
+        if connector not in (None, ""):
+            payload["connectorId"] = int(connector)  # type: ignore[arg-type]
+        mark = self.ctx.mark()
+        status = self.ctx.lab.call("TriggerMessage", payload)["status"]
+        logger.info(f"TriggerMessage {payload} -> {status}")
+        request = self.ctx.journal.wait_for(
+            lambda f: f.dir == TX and f.kind == CALL and f.action == "TriggerMessage",
+            mark,
+            1.0,
+            "the TriggerMessage CALL",
+        )
+        self.ctx.state["trigger"] = {
+            "message": message,
+            "connector": payload.get("connectorId"),
+            "status": status,
+            "request": request,
+        }
+        return status
+
+    @keyword
+    def trigger_message(
+        self, message: str, connector: int | None = None, expect: str | None = None
+    ) -> str:
+        """TriggerMessage for ``message`` (on ``connector`` if given); fails unless the
+        answer is ``expect`` (default: Accepted, or NotImplemented for what the DUT config
+        says it cannot do). Returns the status."""
+        self._require_trigger()
+        status = self._trigger(message, connector)
+        want = expect or self._expected_answer(message)
+        if status != want:
+            raise AssertionError(
+                f"The station answered TriggerMessage {message} with {status}, expected {want}"
+            )
+        return status
+
+    @keyword
+    def triggered_message_should_follow_the_answer(
+        self, message: str, connector: int | None = None, **fields: str
+    ) -> dict[str, Any] | None:
+        """After the Accepted answer to the last TriggerMessage, the station sends
+        ``message`` — never before the answer. On a connector, it carries that connectorId;
+        MeterValues carry context Trigger; ``fields`` (e.g. ``status=Idle``) must match.
+        Returns the payload (None when the trigger was NotImplemented as expected)."""
+        trig = self.ctx.state.get("trigger")
+        if trig is None or trig["message"] != message:
+            raise AssertionError(f"Send 'Trigger Message    {message}' first")
+        if trig["status"] != "Accepted":
+            logger.info(f"{message} not triggered: the station answered {trig['status']}")
+            return None
+        request: Frame = trig["request"]
+        answer = self.ctx.answer_to(request)
+        wanted = {"connectorId": int(connector)} if connector not in (None, "") else {}
+        if message not in PER_CONNECTOR:
+            wanted = {}
+        try:
+            frame = self.ctx.wait_message(message, wanted, after=request.seq)
+        except WaitTimeout as exc:
+            raise AssertionError(
+                f"The station answered TriggerMessage {message} Accepted "
+                f"({answer.describe()}) but never sent {message}: {exc}"
+            ) from None
+        if frame.seq < answer.seq:
+            raise AssertionError(
+                f"The triggered {message} came before the answer to TriggerMessage:\n"
+                f"  {frame.describe()}\n  {answer.describe()}"
+            )
+        payload = frame.payload or {}
+        wrong = {k: payload.get(k) for k, v in fields.items() if str(payload.get(k)) != str(v)}
+        if wrong:
+            raise AssertionError(
+                f"Triggered {message} has {wrong}, expected {fields} ({frame.describe()})"
+            )
+        if message == "MeterValues":
+            contexts = {
+                sv.get("context", "Sample.Periodic (absent)")
+                for mv in payload.get("meterValue", [])
+                for sv in mv.get("sampledValue", [])
+            }
+            if contexts != {"Trigger"}:
+                raise AssertionError(
+                    f"Triggered MeterValues carry context {sorted(contexts)}, expected "
+                    f"Trigger ({frame.describe()})"
+                )
+        if message == "BootNotification":
+            expected = self.ctx.state.get("expected_firmware", self.ctx.cfg.dut.firmware)
+            if payload.get("firmwareVersion") != expected:
+                raise AssertionError(
+                    f"Triggered BootNotification names firmware {payload.get('firmwareVersion')!r}"
+                    f", expected {expected!r} ({frame.describe()})"
+                )
+        logger.info(f"Triggered {message} after the answer: {frame.describe(300)}")
+        return payload
+
+    @keyword
+    def unknown_trigger_should_be_answered_not_implemented(self) -> None:
+        """A requestedMessage the station cannot know is answered NotImplemented (§5.17).
+        A CALLERROR instead (the station rejects the value as a schema violation) is a
+        remark; Accepted fails."""
+        self._require_trigger()
+        link = self.ctx.lab.station.link
+        if link is None:
+            raise AssertionError("The station is not connected")
+        request = call.TriggerMessage(requested_message=UNKNOWN_MESSAGE)
+        timeout = self.ctx.cfg.back_office.call_timeout_s + 5
+        try:
+            result = self.ctx.lab.loop.run(
+                link.call(request, suppress=False, skip_schema_validation=True), timeout=timeout
+            )
+        except OCPPError as exc:
+            _remark(
+                f"TriggerMessage {UNKNOWN_MESSAGE} was answered with CALLERROR {exc.code} "
+                "instead of status NotImplemented"
+            )
+            return
+        status = getattr(result, "status", None)
+        logger.info(f"TriggerMessage {UNKNOWN_MESSAGE} -> {status}")
+        if status != "NotImplemented":
+            raise AssertionError(
+                f"The station answered TriggerMessage {UNKNOWN_MESSAGE} with {status}, "
+                "expected NotImplemented"
+            )
+
+    @keyword
+    def trigger_for_a_missing_connector_should_be_rejected(self) -> None:
+        """StatusNotification for a connector the station does not have: Rejected, and
+        nothing is sent for it. Another answer is a remark."""
+        self._require_trigger()
+        missing = self.ctx.cfg.dut.connectors + 1
+        status = self._trigger("StatusNotification", missing)
+        self.ctx.journal.expect_none(
+            lambda f: (
+                f.dir == RX
+                and f.kind == CALL
+                and f.action == "StatusNotification"
+                and (f.payload or {}).get("connectorId") == missing
+            ),
+            self.ctx.state["trigger"]["request"].seq,
+            self.ctx.cfg.timings.silence_window_s,
+            f"StatusNotification for connector {missing}",
+        )
+        if status != "Rejected":
+            _remark(f"TriggerMessage for the missing connector {missing} was answered {status}")

@@ -1,0 +1,471 @@
+"""Firmware update and diagnostics upload (steps 17-21, Firmware Management profile).
+
+The lab serves the firmware images and receives the diagnostics itself (its file server),
+so every step is checked twice: in the station's status notifications, and in what the
+file server saw cross the wire (downloads, uploads, refused logins, full disk). A step the
+DUT cannot do by design (``dut.capabilities``) ends as SKIP, N/A in the report.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from robot.api import logger
+from robot.api.deco import keyword
+from robot.libraries.BuiltIn import BuiltIn
+
+from hil.csms.journal import CALL, RX, Frame, WaitTimeout
+from hil.lab.fileserver import LabFileServer, Transfer, TransferTimeout
+from hil.robot.context import LabContext
+
+FIRMWARE = "FirmwareStatusNotification"
+DIAGNOSTICS = "DiagnosticsStatusNotification"
+#: How far the lab lets the station's start of a download precede retrieveDate (clocks).
+CLOCK_TOLERANCE_S = 1.0
+#: After Uploaded, how long the upload's record may take to show on the file server.
+UPLOAD_GRACE_S = 2.0
+
+
+def iso(stamp: datetime) -> str:
+    return stamp.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def wait_statuses(
+    ctx: LabContext,
+    action: str,
+    expected: list[str],
+    after: int,
+    windows: list[float],
+    optional_first: bool = False,
+) -> dict[str, Frame]:
+    """Wait for ``action`` notifications with exactly ``expected`` statuses, in order.
+
+    Each next status must come within its window of the previous one; anything else next
+    fails, naming the status that was missing or unexpected and quoting the frames. With
+    ``optional_first`` the first expected status may be left out. Returns status -> frame.
+    """
+    seen: list[Frame] = []
+    cursor = after
+    index = 0
+    while index < len(expected):
+        want = expected[index]
+        path = " -> ".join(f.payload.get("status", "?") for f in seen) or "(none yet)"
+        try:
+            frame = ctx.journal.wait_for(
+                lambda f: f.dir == RX and f.kind == CALL and f.action == action,
+                cursor,
+                windows[index],
+                f"{action} {want}",
+            )
+        except WaitTimeout as exc:
+            raise AssertionError(
+                f"Missing {action} {want}: none within {windows[index]:g} s. Statuses so far: "
+                f"{path}; expected {' -> '.join(expected)}.\n{exc}"
+            ) from None
+        status = (frame.payload or {}).get("status")
+        if status != want and optional_first and index == 0 and status == expected[1]:
+            index = 1  # the optional first status was left out
+            want = expected[1]
+        if status != want:
+            quoted = "\n".join("  " + f.describe() for f in [*seen, frame])
+            raise AssertionError(
+                f"Unexpected {action} {status} where {want} should come next (after: {path}; "
+                f"expected {' -> '.join(expected)}, nothing skipped):\n{quoted}"
+            )
+        seen.append(frame)
+        cursor = frame.seq
+        index += 1
+    ctx.advance(seen[-1])
+    logger.info(
+        f"{action}: " + " -> ".join(f"{f.payload['status']} (#{f.seq}, {f.wall})" for f in seen)
+    )
+    return {f.payload["status"]: f for f in seen}
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+class MaintenanceKeywords:
+    def __init__(self, ctx: LabContext) -> None:
+        self.ctx = ctx
+
+    # -- helpers ---------------------------------------------------------------------
+
+    @property
+    def _files(self) -> LabFileServer:
+        return self.ctx.lab.file_server
+
+    def _transfer_timeout(self) -> float:
+        return self.ctx.cfg.file_server.transfer_timeout_s
+
+    def _require_firmware_update(self) -> None:
+        how = self.ctx.cfg.dut.capabilities.firmware_update
+        if how != "ocpp":
+            reason = "only through its maker's cloud" if how == "maker_cloud" else "not at all"
+            BuiltIn().skip(
+                f"N/A by DUT capability: the station's firmware is updated {reason} "
+                f"(dut.capabilities.firmware_update: {how})"
+            )
+
+    def _require_diagnostics(self) -> None:
+        if not self.ctx.cfg.dut.capabilities.diagnostics:
+            BuiltIn().skip(
+                "N/A by DUT capability: the station cannot upload diagnostics "
+                "(dut.capabilities.diagnostics: false)"
+            )
+
+    def _image(self, kind: str) -> Path:
+        images = self.ctx.lab.firmware_images
+        if kind not in images:
+            raise AssertionError(f"The lab has no {kind} firmware image; it has {sorted(images)}")
+        return images[kind]
+
+    def _firmware_location(self, location: str, protocol: str) -> tuple[str, Path | None]:
+        files = self._files
+        if "://" in location:
+            return location, None
+        if location in ("good", "corrupt"):
+            image = self._image(location)
+            name = files.relative(image)
+            url = files.ftp_url(name) if protocol == "ftp" else files.http_url(name)
+            return url, image
+        if location in ("unreachable", "timeout"):
+            kind = "refused" if location == "unreachable" else "timeout"
+            return files.unreachable_url(kind, "ftp" if protocol == "ftp" else "http"), None
+        if location == "wrong_login":
+            image = self._image("good")
+            return files.wrong_login_ftp_url(files.relative(image)), image
+        raise ValueError(
+            f"location must be good, corrupt, unreachable, timeout, wrong_login or a URL, "
+            f"not {location!r}"
+        )
+
+    def _fw(self) -> dict[str, Any]:
+        state = self.ctx.state.get("firmware_update")
+        if state is None:
+            raise AssertionError("No firmware update was requested: call 'Update Firmware' first")
+        return state
+
+    def _diag(self) -> dict[str, Any]:
+        state = self.ctx.state.get("diagnostics_request")
+        if state is None:
+            raise AssertionError("No diagnostics were requested: call 'Request Diagnostics' first")
+        return state
+
+    def _transfers_since(self, index: int) -> list[Transfer]:
+        return self._files.transfers()[index:]
+
+    # -- firmware: steps 17-19 -------------------------------------------------------
+
+    @keyword
+    def update_firmware(
+        self,
+        location: str = "good",
+        retries: int | None = 0,
+        retry_interval: int | None = 1,
+        retrieve_in: float = 0,
+        protocol: str = "http",
+    ) -> str:
+        """Send UpdateFirmware for a location on the lab's file server and return its URL.
+
+        ``location``: ``good`` (an image with a new version), ``corrupt`` (one whose checksum
+        does not match), ``unreachable`` (connection refused), ``timeout`` (a server that
+        never answers), ``wrong_login`` (FTP refuses the login) or a URL. ``protocol``:
+        ``http`` or ``ftp``. ``retrieve_in`` seconds from now is the retrieveDate.
+        SKIPs when the DUT's firmware is not updated over OCPP.
+        """
+        self._require_firmware_update()
+        url, image = self._firmware_location(location, protocol)
+        retrieve = datetime.now(UTC) + timedelta(seconds=float(retrieve_in))
+        payload: dict[str, Any] = {"location": url, "retrieveDate": iso(retrieve)}
+        if retries is not None:
+            payload["retries"] = int(retries)
+        if retry_interval is not None:
+            payload["retryInterval"] = int(retry_interval)
+        mark = self.ctx.mark()
+        transfers = len(self._files.transfers())
+        answer = self.ctx.lab.call("UpdateFirmware", payload)
+        logger.info(f"UpdateFirmware {payload} -> {answer}")
+        self.ctx.state["firmware_update"] = {
+            "mark": mark,
+            "url": url,
+            "image": image,
+            "retrieve": retrieve,
+            "transfers": transfers,
+            "frames": {},
+        }
+        return url
+
+    @keyword
+    def firmware_status_should_go_through(
+        self, *statuses: str, timeout: float | None = None
+    ) -> None:
+        """FirmwareStatusNotification reports exactly ``statuses`` in this order, nothing
+        skipped and nothing in between, e.g. ``Downloading    Downloaded    Installing
+        Installed``. Each status may take ``timeout`` (default
+        ``file_server.transfer_timeout_s``; Installed also gets ``timings.boot_timeout_s``
+        for the reboot)."""
+        fw = self._fw()
+        window = self._transfer_timeout() if timeout is None else float(timeout)
+        windows = [
+            window + (self.ctx.cfg.timings.boot_timeout_s if s == "Installed" else 0)
+            for s in statuses
+        ]
+        fw["frames"] = wait_statuses(self.ctx, FIRMWARE, list(statuses), fw["mark"], windows)
+
+    @keyword
+    def firmware_download_should_not_start_before_retrieve_date(self) -> None:
+        """Neither the Downloading notification nor the transfer on the lab's file server
+        came before the retrieveDate of the UpdateFirmware request."""
+        fw = self._fw()
+        retrieve: datetime = fw["retrieve"]
+        earliest = retrieve - timedelta(seconds=CLOCK_TOLERANCE_S)
+        downloading = fw["frames"].get("Downloading")
+        if downloading is None:
+            raise AssertionError("No Downloading status was seen; check the status sequence first")
+        at = datetime.fromisoformat(downloading.wall)
+        if at < earliest:
+            raise AssertionError(
+                f"Downloading came {(retrieve - at).total_seconds():.2f} s before retrieveDate "
+                f"{iso(retrieve)} ({downloading.describe()})"
+            )
+        early = [
+            t
+            for t in self._transfers_since(fw["transfers"])
+            if t.kind in ("download", "login") and t.started < earliest.timestamp()
+        ]
+        if early:
+            raise AssertionError(
+                f"The station fetched before retrieveDate {iso(retrieve)}: "
+                + "; ".join(t.describe() for t in early)
+            )
+        logger.info(
+            f"Downloading at {downloading.wall}, retrieveDate {iso(retrieve)} "
+            f"({(at - retrieve).total_seconds():+.2f} s)"
+        )
+
+    @keyword
+    def firmware_image_should_have_been_downloaded_whole(self) -> Transfer:
+        """The lab's file server served the whole image to the station: a successful
+        download of the image file with its exact size and SHA-256."""
+        fw = self._fw()
+        image: Path | None = fw["image"]
+        if image is None:
+            raise AssertionError(f"{fw['url']} is not one of the lab's firmware images")
+        rel = self._files.relative(image)
+        try:
+            transfer = self._files.wait_for_transfer(
+                lambda t: t.kind == "download" and t.path == rel,
+                timeout=UPLOAD_GRACE_S,
+                after=fw["transfers"],
+            )
+        except TransferTimeout as exc:
+            raise AssertionError(f"The station never downloaded {rel}: {exc}") from None
+        expected = sha256_of(image)
+        if not transfer.ok or transfer.sha256 != expected:
+            raise AssertionError(
+                f"Download of {rel} incomplete or altered: {transfer.describe()}, sha256 "
+                f"{transfer.sha256}, expected {image.stat().st_size} bytes sha256 {expected}"
+            )
+        logger.info(
+            f"Firmware image {rel}: {transfer.size} bytes over {transfer.protocol}, "
+            f"sha256 {transfer.sha256}"
+        )
+        return transfer
+
+    @keyword
+    def test_firmware_version(self) -> str:
+        """The firmware version inside the lab's good test image."""
+        return self.ctx.lab.new_firmware_version
+
+    @keyword
+    def station_should_boot_with_firmware(self, version: str | None = None) -> None:
+        """Between Installing and Installed the station rebooted: a BootNotification with
+        firmwareVersion ``version`` (default: the good test image's) was answered Accepted
+        before Installed was reported. Later boots are then expected with this version."""
+        fw = self._fw()
+        version = self.ctx.lab.new_firmware_version if version is None else version
+        frames = fw["frames"]
+        if "Installing" not in frames or "Installed" not in frames:
+            raise AssertionError("Installing and Installed were not both seen; check the statuses")
+        installing, installed = frames["Installing"], frames["Installed"]
+        between = self.ctx.journal.frames(installing.seq, installed.seq - 1)
+        boots = [
+            f for f in between if f.dir == RX and f.kind == CALL and f.action == "BootNotification"
+        ]
+        if not boots:
+            raise AssertionError(
+                f"Installed was reported without a reboot: no BootNotification between "
+                f"{installing.describe()} and {installed.describe()}"
+            )
+        boot = boots[-1]
+        actual = (boot.payload or {}).get("firmwareVersion")
+        if actual != version:
+            raise AssertionError(
+                f"The station rebooted with firmware {actual!r}, expected {version!r} from the "
+                f"new image, yet reported Installed ({boot.describe()}; {installed.describe()})"
+            )
+        answer = self.ctx.answer_to(boot)
+        if (answer.payload or {}).get("status") != "Accepted" or answer.seq > installed.seq:
+            raise AssertionError(
+                f"Installed ({installed.describe()}) came before the BootNotification was "
+                f"Accepted ({answer.describe()})"
+            )
+        self.ctx.state["expected_firmware"] = version
+        logger.info(f"Rebooted into firmware {version} ({boot.describe()})")
+
+    @keyword
+    def station_should_still_run_its_firmware(self) -> None:
+        """The old firmware stays and the station is Available: it is restarted, boots with
+        the firmware it had, and reports every connector Available."""
+        builtin = BuiltIn()
+        builtin.run_keyword("Restart Station")
+        builtin.run_keyword("Wait For Accepted Boot")
+        builtin.run_keyword("Status Notification Should Arrive For Every Connector", "Available")
+
+    # -- diagnostics: steps 20-21 ------------------------------------------------------
+
+    def _diagnostics_location(self, location: str) -> str:
+        files = self._files
+        files.upload_quota_bytes = None
+        if "://" in location:
+            return location
+        if location == "lab":
+            return files.upload_url("diagnostics")
+        if location in ("unreachable", "timeout"):
+            kind = "refused" if location == "unreachable" else "timeout"
+            return files.unreachable_url(kind, "ftp", "uploads/diagnostics/")
+        if location == "wrong_login":
+            files.upload_url("diagnostics")
+            return files.wrong_login_ftp_url("uploads/diagnostics/")
+        if location == "full_disk":
+            files.upload_quota_bytes = 0  # every byte is one too many
+            return files.upload_url("diagnostics")
+        raise ValueError(
+            f"location must be lab, unreachable, timeout, wrong_login, full_disk or a URL, "
+            f"not {location!r}"
+        )
+
+    @keyword
+    def request_diagnostics(
+        self,
+        location: str = "lab",
+        retries: int | None = 0,
+        retry_interval: int | None = 1,
+        log_minutes: float | None = None,
+    ) -> str | None:
+        """Send GetDiagnostics for an upload to the lab's file server; return the file name
+        the station announced (None if it gave none).
+
+        ``location``: ``lab`` (the lab's FTP upload directory), ``unreachable`` (connection
+        refused), ``timeout`` (never answers), ``wrong_login`` (login refused, 530),
+        ``full_disk`` (the server's disk is full, 452) or a URL. ``log_minutes`` asks for the
+        last minutes of log only (startTime). SKIPs when the DUT cannot upload diagnostics.
+        """
+        self._require_diagnostics()
+        url = self._diagnostics_location(location)
+        payload: dict[str, Any] = {"location": url}
+        if retries is not None:
+            payload["retries"] = int(retries)
+        if retry_interval is not None:
+            payload["retryInterval"] = int(retry_interval)
+        if log_minutes is not None:
+            payload["startTime"] = iso(datetime.now(UTC) - timedelta(minutes=float(log_minutes)))
+        mark = self.ctx.mark()
+        transfers = len(self._files.transfers())
+        answer = self.ctx.lab.call("GetDiagnostics", payload)
+        logger.info(f"GetDiagnostics {payload} -> {answer}")
+        name = answer.get("fileName")
+        self.ctx.state["diagnostics_request"] = {
+            "mark": mark,
+            "url": url,
+            "file_name": name,
+            "transfers": transfers,
+            "frames": {},
+        }
+        return name
+
+    @keyword
+    def diagnostics_status_should_go_through(
+        self, *statuses: str, timeout: float | None = None
+    ) -> None:
+        """DiagnosticsStatusNotification reports exactly ``statuses`` in this order, e.g.
+        ``Uploading    Uploaded``; each within ``timeout`` (default
+        ``file_server.transfer_timeout_s``)."""
+        diag = self._diag()
+        window = self._transfer_timeout() if timeout is None else float(timeout)
+        diag["frames"] = wait_statuses(
+            self.ctx, DIAGNOSTICS, list(statuses), diag["mark"], [window] * len(statuses)
+        )
+
+    @keyword
+    def diagnostics_file_should_be_on_the_lab_server(self) -> Transfer:
+        """The file the station named in its GetDiagnostics answer arrived whole on the lab's
+        file server: logs its path, size and SHA-256."""
+        diag = self._diag()
+        name = diag["file_name"]
+        if not name:
+            raise AssertionError(
+                "GetDiagnostics was answered without a fileName: the station says it has no "
+                "diagnostics to upload"
+            )
+        reported = diag["frames"].get("Uploaded")
+        wait = UPLOAD_GRACE_S if reported is not None else self._transfer_timeout()
+        try:
+            transfer = self._files.wait_for_transfer(
+                lambda t: t.kind == "upload" and t.path.rsplit("/", 1)[-1] == name,
+                timeout=wait,
+                after=diag["transfers"],
+            )
+        except TransferTimeout as exc:
+            said = f" although it reported Uploaded ({reported.describe()})" if reported else ""
+            raise AssertionError(
+                f"The diagnostics file {name} never reached the lab's file server{said}: {exc}"
+            ) from None
+        if not transfer.ok:
+            raise AssertionError(f"Upload of {name} failed on the server: {transfer.describe()}")
+        path = self._files.root / transfer.path
+        data = path.read_bytes() if path.is_file() else b""
+        digest = hashlib.sha256(data).hexdigest()
+        if not data or digest != transfer.sha256 or len(data) != transfer.size:
+            raise AssertionError(
+                f"Diagnostics file {path} is empty or differs from what was uploaded "
+                f"({len(data)} bytes sha256 {digest}; upload {transfer.size} bytes sha256 "
+                f"{transfer.sha256})"
+            )
+        logger.info(f"Diagnostics file {path}: {transfer.size} bytes, sha256 {transfer.sha256}")
+        return transfer
+
+    @keyword
+    def diagnostics_upload_should_fail(self, timeout: float | None = None) -> None:
+        """The station reports UploadFailed (after Uploading, if it sent that) and nothing
+        reached the lab's file server; logs what the server saw (refused login, full disk)."""
+        diag = self._diag()
+        window = self._transfer_timeout() if timeout is None else float(timeout)
+        diag["frames"] = wait_statuses(
+            self.ctx,
+            DIAGNOSTICS,
+            ["Uploading", "UploadFailed"],
+            diag["mark"],
+            [window, window],
+            optional_first=True,
+        )
+        seen = self._transfers_since(diag["transfers"])
+        stored = [t for t in seen if t.kind == "upload" and t.ok]
+        if stored:
+            raise AssertionError(
+                "UploadFailed was reported, yet the lab's file server stored an upload: "
+                + "; ".join(t.describe() for t in stored)
+            )
+        server = "; ".join(t.describe() for t in seen) or "no connection reached it"
+        logger.info(f"Upload to {diag['url']} failed as expected. The lab's file server: {server}")
+
+    @keyword
+    def restore_lab_file_server(self) -> None:
+        """Undo a simulated full disk."""
+        if self.ctx.bench is not None:
+            self._files.upload_quota_bytes = None

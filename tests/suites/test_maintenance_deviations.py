@@ -1,0 +1,93 @@
+"""Steps 17-23 fail, naming the violation, when the virtual station misbehaves; and end as
+SKIP (N/A) with the reason when the DUT cannot do them by design."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.suites.runner import run_steps, write_lab
+
+pytestmark = pytest.mark.robot
+
+#: The lab waits this long for each next status / message in these runs (the station's
+#: own socket timeout is 2 s), so a missing one fails in seconds.
+QUICK = {"file_server": {"transfer_timeout_s": 4}, "timings": {"message_timeout_s": 4}}
+
+CASES = [
+    (
+        "download_failed_not_reported",
+        "17",
+        r"Missing FirmwareStatusNotification DownloadFailed: none within 4 s\. "
+        r"Statuses so far: Downloading",
+    ),
+    (
+        "firmware_version_unchanged",
+        "18",
+        r"Unexpected FirmwareStatusNotification Installed where InstallationFailed should come",
+    ),
+    (
+        "firmware_version_unchanged",
+        "19",
+        r"rebooted with firmware '1\.0\.0', expected '1\.0\.1' from the new image",
+    ),
+    ("installed_without_reboot", "19", r"Installed was reported without a reboot"),
+    (
+        "diagnostics_no_file",
+        "20",
+        r"diagnostics file diagnostics-\S+ never reached the lab's file server although it "
+        r"reported Uploaded",
+    ),
+    (
+        "diagnostics_no_file",
+        "21",
+        r"Unexpected DiagnosticsStatusNotification Uploaded where UploadFailed should come",
+    ),
+    (
+        "no_authorization_cache",
+        "22",
+        r"answered ClearCache with Rejected, expected Accepted: it has no authorization cache",
+    ),
+    (
+        "trigger_boot_not_sent",
+        "23",
+        r"answered TriggerMessage BootNotification Accepted .* but never sent BootNotification",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("deviation", "step", "violation"), CASES, ids=[f"{c[0]}-step{c[1]}" for c in CASES]
+)
+def test_deviation_fails_its_step(tmp_path, deviation, step, violation):
+    lab = write_lab(tmp_path, [deviation], **QUICK)
+    outcome = run_steps(tmp_path, lab, [step])[step]
+    assert outcome.status == "FAIL", f"step {step} passed despite {deviation}"
+    assert re.search(violation, outcome.message, re.S), outcome.message
+
+
+def test_steps_the_dut_cannot_do_are_na_with_the_reason(tmp_path):
+    caps = {"firmware_update": "maker_cloud", "diagnostics": False, "trigger_message": False}
+    lab = write_lab(tmp_path, [], dut={"capabilities": caps})
+    outcomes = run_steps(tmp_path, lab, ["17", "18", "19", "20", "21", "23"])
+    for step in ("17", "18", "19"):
+        assert outcomes[step].status == "SKIP", outcomes[step]
+        assert "maker's cloud" in outcomes[step].message
+    for step in ("20", "21"):
+        assert outcomes[step].status == "SKIP", outcomes[step]
+        assert "dut.capabilities.diagnostics: false" in outcomes[step].message
+    assert outcomes["23"].status == "SKIP"
+    assert "dut.capabilities.trigger_message: false" in outcomes["23"].message
+
+
+def test_trigger_of_what_the_dut_lacks_is_not_implemented(tmp_path):
+    """A station without diagnostics answers NotImplemented for that trigger; step 23
+    passes, since the DUT config says so."""
+    lab = write_lab(tmp_path, [], dut={"capabilities": {"diagnostics": False}})
+    outcome = run_steps(tmp_path, lab, ["23"])["23"]
+    assert outcome.status == "PASS", outcome.message
+    log = (tmp_path / "out" / "output.xml").read_text()
+    assert "DiagnosticsStatusNotification not triggered: the station answered NotImplemented" in (
+        log
+    )
