@@ -12,6 +12,7 @@ from robotlibcore import DynamicCore
 from hil.robot.context import LabContext
 from hil.robot.keywords.cache_trigger import CacheTriggerKeywords
 from hil.robot.keywords.core import CoreKeywords
+from hil.robot.keywords.eichrecht import EichrechtKeywords
 from hil.robot.keywords.instruments import InstrumentKeywords
 from hil.robot.keywords.lab import LabKeywords
 from hil.robot.keywords.maintenance import MaintenanceKeywords
@@ -44,6 +45,7 @@ class HilLab(DynamicCore):
                 CoreKeywords(self.ctx),
                 MaintenanceKeywords(self.ctx),
                 CacheTriggerKeywords(self.ctx),
+                EichrechtKeywords(self.ctx),
                 instruments,
                 SessionKeywords(self.ctx, instruments),
                 ResetKeywords(self.ctx),
