@@ -19,6 +19,9 @@ CASES = [
     ("reset_keeps_power", "9", r"Energy keeps flowing after the Hard reset"),
     ("reset_wrong_reason", "11", r"StopTransaction reason is Other, expected SoftReset"),
     ("soft_reset_stop_after_boot", "11", r"StopTransaction came after the restart"),
+    ("unavailable_lost_after_reboot", "10",
+     r"After the reboot connector 1 reported Available, expected Unavailable"),
+    ("no_status_connector_0", "12", r"No StatusNotification for connector\(s\) \[0\]"),
 ]
 
 

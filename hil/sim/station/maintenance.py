@@ -65,7 +65,7 @@ def send_triggered(station: VirtualStation, message: str, connector: int | None)
             return
         station.enqueue(
             "BootNotification",
-            station._boot_payload,
+            station.boot_payload,
             on_result=lambda answer: _boot_answered(station, answer),
         )
     elif message == "Heartbeat":
@@ -73,7 +73,7 @@ def send_triggered(station: VirtualStation, message: str, connector: int | None)
     elif message == "StatusNotification":
         targets = sorted(station.connectors) if connector is None else [connector]
         for cid in targets:
-            station._report(cid)
+            station.report_status(cid)
     elif message == "MeterValues":
         charging = station.charging
         measurands = charging.cfg.get_list("MeterValuesSampledData") or [

@@ -213,7 +213,7 @@ class VirtualStation:
         else:
             self._apply_offline_queue_deviations()
             if "boot_on_reconnect" in self.deviations:
-                await link.send("BootNotification", self._boot_payload())
+                await link.send("BootNotification", self.boot_payload())
         self.online = True
         self._report_all(everything=first_since_boot)
         for ext in self.extensions:
@@ -228,7 +228,7 @@ class VirtualStation:
         finally:
             heartbeat.cancel()
 
-    def _boot_payload(self) -> dict[str, Any]:
+    def boot_payload(self) -> dict[str, Any]:
         dut = self.cfg.dut
         payload: dict[str, Any] = {
             "chargePointVendor": dut.vendor,
@@ -243,7 +243,7 @@ class VirtualStation:
         """BootNotification until Accepted, honouring the Pending/Rejected interval."""
         while True:
             try:
-                answer = await link.send("BootNotification", self._boot_payload())
+                answer = await link.send("BootNotification", self.boot_payload())
             except (CallFailed, TimeoutError) as exc:
                 LOG.warning("BootNotification failed: %s", exc)
                 await asyncio.sleep(5)
@@ -325,7 +325,7 @@ class VirtualStation:
                 state.status, state.error_code, state.vendor_error = status, error, vendor
                 LOG.info("connector %s: %s (%s)", cid, status, error)
                 if report and self.online:
-                    self._report(cid)
+                    self.report_status(cid)
 
     def _status_payload(self, cid: int) -> dict[str, Any]:
         state = self.connectors[cid]
@@ -339,7 +339,7 @@ class VirtualStation:
             payload["vendorErrorCode"] = state.vendor_error[:50]
         return payload
 
-    def _report(self, cid: int) -> None:
+    def report_status(self, cid: int) -> None:
         state = self.connectors[cid]
         state.reported = (state.status, state.error_code)
         payload = self._status_payload(cid)
@@ -351,7 +351,7 @@ class VirtualStation:
             if cid == 0 and everything and "no_status_connector_0" in self.deviations:
                 continue
             if everything or state.reported != (state.status, state.error_code):
-                self._report(cid)
+                self.report_status(cid)
 
     # -- operations the back office asks for ------------------------------------------
 
