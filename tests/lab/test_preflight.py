@@ -15,8 +15,13 @@ def test_virtual_bench_instruments_all_ok(capsys):
     assert main(["lab", "check", "--lab", str(VIRTUAL_LAB)]) == 0
     out = capsys.readouterr().out
     assert "5 of 5 instrument(s) OK" in out
-    for role in ("ev_simulator", "energy_meter", "power_analyser", "network_switch",
-                 "identification"):
+    for role in (
+        "ev_simulator",
+        "energy_meter",
+        "power_analyser",
+        "network_switch",
+        "identification",
+    ):
         assert any(line.startswith(role) and " OK " in line for line in out.splitlines()), out
 
 

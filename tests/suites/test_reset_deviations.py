@@ -19,14 +19,18 @@ CASES = [
     ("reset_keeps_power", "9", r"Energy keeps flowing after the Hard reset"),
     ("reset_wrong_reason", "11", r"StopTransaction reason is Other, expected SoftReset"),
     ("soft_reset_stop_after_boot", "11", r"StopTransaction came after the restart"),
-    ("unavailable_lost_after_reboot", "10",
-     r"After the reboot connector 1 reported Available, expected Unavailable"),
+    (
+        "unavailable_lost_after_reboot",
+        "10",
+        r"After the reboot connector 1 reported Available, expected Unavailable",
+    ),
     ("no_status_connector_0", "12", r"No StatusNotification for connector\(s\) \[0\]"),
 ]
 
 
-@pytest.mark.parametrize(("deviation", "step", "violation"), CASES,
-                         ids=[f"{c[0]}-step{c[1]}" for c in CASES])
+@pytest.mark.parametrize(
+    ("deviation", "step", "violation"), CASES, ids=[f"{c[0]}-step{c[1]}" for c in CASES]
+)
 def test_deviation_fails_its_step(tmp_path, deviation, step, violation):
     outcome = run_steps(tmp_path, write_lab(tmp_path, [deviation]), [step])[step]
     assert outcome.status == "FAIL", f"step {step} passed despite {deviation}"

@@ -14,7 +14,11 @@ pytestmark = pytest.mark.robot
 
 CASES = [
     ("energy_register_skew", "6", r"Energy does not reconcile: MISMATCH: meterStop - meterStart"),
-    ("available_without_finishing", "6", r"StatusNotification with connectorId=1, status=Finishing"),
+    (
+        "available_without_finishing",
+        "6",
+        r"StatusNotification with connectorId=1, status=Finishing",
+    ),
     ("power_after_stop", "6", r"Energy keeps flowing after StopTransaction"),
     ("offline_queue_drops_old", "7", r"missing readings"),
     ("offline_queue_out_of_order", "7", r"out of order"),
