@@ -29,6 +29,9 @@ from hil.sim.station.outbox import CallFailed, Outbox, OutMsg
 
 LOG = logging.getLogger("hil.sim.station")
 
+#: Seconds between answering a Hard reset and the power going (the answer gets read).
+HARD_RESET_SHUTDOWN_S = 0.2
+
 
 def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -194,7 +197,11 @@ class VirtualStation:
             with contextlib.suppress(Exception):
                 await link.ws.close(1000, "soft reset")
         else:
-            link.ws.transport.abort()  # power is cut: no closing handshake
+            # Power is cut: no closing handshake. A real station takes a moment to go down
+            # after answering; cutting at once lets the back office's next frame draw an
+            # RST, which can make its kernel drop the Reset answer it has not read yet.
+            await asyncio.sleep(HARD_RESET_SHUTDOWN_S)
+            link.ws.transport.close()
 
     async def stop(self) -> None:
         self._stopping = True
