@@ -32,7 +32,7 @@ class HilLab(DynamicCore):
     """
 
     ROBOT_LIBRARY_SCOPE = "GLOBAL"
-    ROBOT_LIBRARY_DOC_FORMAT = "REST"
+    ROBOT_LIBRARY_DOC_FORMAT = "ROBOT"
 
     def __init__(self) -> None:
         self.ctx = LabContext()

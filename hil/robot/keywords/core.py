@@ -362,6 +362,7 @@ class CoreKeywords:
 
     @keyword
     def configuration_value_should_be(self, key: str, value: str) -> None:
+        """GetConfiguration reports ``key`` with exactly ``value``."""
         actual = self._value(key)
         if actual != str(value):
             raise AssertionError(f"{key} is {actual!r}, expected {value!r}")

@@ -117,6 +117,7 @@ class InstrumentKeywords:
 
     @keyword
     def clear_pilot_fault(self) -> None:
+        """Remove the injected pilot fault; the EV returns to the state it was in."""
         ev = self._driver("ev_simulator")
         if ev is None:
             self._manual("Clear the pilot fault")

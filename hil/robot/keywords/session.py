@@ -340,6 +340,7 @@ class SessionKeywords:
 
     @keyword
     def unlock_connector(self, connector: int = 1, expect: str | None = "Unlocked") -> str:
+        """UnlockConnector; fails unless the answer is ``expect``. Returns the status."""
         status = self._call("UnlockConnector", {"connectorId": int(connector)})["status"]
         if expect and status != expect:
             raise AssertionError(
@@ -476,6 +477,7 @@ class SessionKeywords:
 
     @keyword
     def reconnect_station_to_network(self) -> None:
+        """Bring the station's switch port up again (plug the cable back in)."""
         switch = self._switch()
         switch.set_port(switch.station_port, True)
         offline = self.ctx.state.setdefault("offline", {})
