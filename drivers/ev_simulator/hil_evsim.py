@@ -11,13 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 from drivers.ev_simulator.base import EvSimulator, PilotReading
-from drivers.ev_simulator.serial_line import SerialLinePort, reject_unknown_options
+from drivers.serial_line import LineDevice, reject_unknown_options
 
 _PILOT_STATES = ("A", "B", "C", "D", "E", "F")
 _FAULT_WORDS = {"E": "E", "diode": "DIODE", "F": "F", None: "NONE"}
 
 
-class HilEvSim(EvSimulator):
+class HilEvSim(LineDevice, EvSimulator):
     """The reference EV simulator. Options: ``baudrate`` (115200), ``timeout`` (s, 1.0)."""
 
     def __init__(
@@ -27,22 +27,10 @@ class HilEvSim(EvSimulator):
         reject_unknown_options(self, unknown, "baudrate, timeout")
         if timeout <= 0:
             raise self.error(f"option timeout must be > 0 s, got {timeout!r}")
-        self._link = SerialLinePort(self, baudrate=int(baudrate), timeout=float(timeout))
-
-    def open(self) -> None:
-        """Open the port and check that a simulator answers ``*IDN?``."""
-        self._link.open()
-        try:
-            self.identify()
-        except Exception:
-            self._link.close()
-            raise
-
-    def close(self) -> None:
-        self._link.close()
+        self._attach_link(baudrate, timeout)
 
     def identify(self) -> str:
-        idn = self._link.query("*IDN?")
+        idn = super().identify()
         if idn.count(",") != 3:
             raise self.error(f"*IDN? answered {idn!r}, expected maker,model,serial,firmware")
         return idn

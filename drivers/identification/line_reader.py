@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from drivers.ev_simulator.serial_line import SerialLinePort, reject_unknown_options
 from drivers.identification.base import Identification
+from drivers.serial_line import LineDevice, reject_unknown_options
 
 
-class LineRfidReader(Identification):
+class LineRfidReader(LineDevice, Identification):
     """Options: ``baudrate`` (115200; ignored on ``socket://``), ``timeout`` (s, 1.0)."""
 
     def __init__(
@@ -20,21 +20,7 @@ class LineRfidReader(Identification):
     ) -> None:
         super().__init__(address, baudrate=baudrate, timeout=timeout)
         reject_unknown_options(self, unknown, "baudrate, timeout")
-        self._link = SerialLinePort(self, baudrate=int(baudrate), timeout=float(timeout))
-
-    def open(self) -> None:
-        self._link.open()
-        try:
-            self.identify()
-        except Exception:
-            self._link.close()
-            raise
-
-    def close(self) -> None:
-        self._link.close()
-
-    def identify(self) -> str:
-        return self._link.query("*IDN?")
+        self._attach_link(baudrate, timeout)
 
     def present(self, tag: str) -> None:
         if not tag or not tag.isascii() or any(c.isspace() for c in tag):

@@ -25,6 +25,15 @@ from hil.lab.bench import Bench
 from hil.lab.config import LabConfig
 
 
+def answered(request: str, status: str, expect: str | None) -> str:
+    """Log the station's answer to ``request``; with ``expect`` (``A`` or ``A|B``) fail
+    when the answer is something else. Returns the status."""
+    logger.info(f"{request} -> {status}")
+    if expect and status not in [e.strip() for e in expect.split("|")]:
+        raise AssertionError(f"Station answered {request} with {status}, expected {expect}")
+    return status
+
+
 class LabNotOpen(RuntimeError):
     pass
 

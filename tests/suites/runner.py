@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,3 +66,14 @@ def run_steps(tmp: Path, lab: Path, steps: list[str] | None = None) -> dict[str,
             f"no tests ran; suite status {result.suite.status}: {result.suite.message}"
         )
     return outcomes
+
+
+def assert_step_fails(
+    tmp: Path, deviation: str, step: str, violation: str, **overrides: dict[str, Any]
+) -> TestOutcome:
+    """Run ``step`` against a virtual station showing ``deviation``: the step must FAIL
+    with a message that matches ``violation`` (it names what went wrong)."""
+    outcome = run_steps(tmp, write_lab(tmp, [deviation], **overrides), [step])[step]
+    assert outcome.status == "FAIL", f"step {step} passed despite {deviation}"
+    assert re.search(violation, outcome.message, re.S), outcome.message
+    return outcome

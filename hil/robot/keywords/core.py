@@ -11,11 +11,7 @@ from robot.libraries.BuiltIn import BuiltIn
 
 from hil.csms.journal import CALL, EVENT, RX, Frame, WaitTimeout
 from hil.ocpp16 import REQUIRED_CORE_KEYS
-from hil.robot.context import LabContext
-
-
-def _expected(expect: str | None) -> list[str]:
-    return [e.strip() for e in expect.split("|")] if expect else []
+from hil.robot.context import LabContext, answered
 
 
 class CoreKeywords:
@@ -227,13 +223,7 @@ class CoreKeywords:
         status = self.ctx.lab.call(
             "ChangeAvailability", {"connectorId": int(connector), "type": type}
         )["status"]
-        logger.info(f"ChangeAvailability connector {connector} {type} -> {status}")
-        if expect and status not in _expected(expect):
-            raise AssertionError(
-                f"Station answered ChangeAvailability(connector {connector}, "
-                f"{type}) with {status}, expected {expect}"
-            )
-        return status
+        return answered(f"ChangeAvailability(connector {connector}, {type})", status, expect)
 
     @keyword
     def status_notification_should_arrive(
@@ -352,13 +342,7 @@ class CoreKeywords:
         status = self.ctx.lab.call("ChangeConfiguration", {"key": key, "value": str(value)})[
             "status"
         ]
-        logger.info(f"ChangeConfiguration {key}={value} -> {status}")
-        if expect and status not in _expected(expect):
-            raise AssertionError(
-                f"Station answered ChangeConfiguration({key}={value}) with "
-                f"{status}, expected {expect}"
-            )
-        return status
+        return answered(f"ChangeConfiguration({key}={value})", status, expect)
 
     @keyword
     def configuration_value_should_be(self, key: str, value: str) -> None:

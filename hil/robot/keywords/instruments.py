@@ -108,22 +108,12 @@ class InstrumentKeywords:
     @keyword
     def inject_pilot_fault(self, kind: str = "E") -> None:
         """Inject a pilot fault: ``E`` (CP shorted to PE), ``diode`` (diode fault) or ``F``."""
-        ev = self._driver("ev_simulator")
-        if ev is None:
-            self._manual(f"Inject pilot fault {kind} on the EV side")
-        else:
-            ev.inject_fault(kind)
-        logger.info(f"EV: pilot fault {kind} injected")
+        self._ev("inject_fault", f"Inject pilot fault {kind} on the EV side", kind)
 
     @keyword
     def clear_pilot_fault(self) -> None:
         """Remove the injected pilot fault; the EV returns to the state it was in."""
-        ev = self._driver("ev_simulator")
-        if ev is None:
-            self._manual("Clear the pilot fault")
-        else:
-            ev.clear_fault()
-        logger.info("EV: pilot fault cleared")
+        self._ev("clear_fault", "Clear the pilot fault")
 
     @keyword
     def pilot_should_offer(self, amps: float | None = None, tolerance: float = 0.5) -> float:

@@ -13,7 +13,7 @@ from robot.api.deco import keyword
 from robot.libraries.BuiltIn import BuiltIn
 
 from hil.csms.journal import CALL, EVENT, RX, Frame
-from hil.robot.context import LabContext
+from hil.robot.context import LabContext, answered
 from hil.robot.keywords.instruments import POWER_FLOWING_W, InstrumentKeywords
 from hil.robot.plot import power_plot
 from hil.verify.energy import EnergyFigure, compare, decimals_resolution, interpolate
@@ -280,9 +280,7 @@ class SessionKeywords:
         status = self._call(
             "RemoteStartTransaction", {"idTag": tag, "connectorId": int(connector)}
         )["status"]
-        if expect and status != expect:
-            raise AssertionError(f"RemoteStartTransaction was answered {status}, expected {expect}")
-        return status
+        return answered(f"RemoteStartTransaction({tag}, connector {connector})", status, expect)
 
     @keyword
     def authorize_should_follow_authorize_remote_tx_requests(self, tag: str) -> None:
@@ -312,11 +310,7 @@ class SessionKeywords:
         """RemoteStopTransaction for ``transaction_id`` (default: the running one)."""
         tx = self._session()["transaction_id"] if transaction_id is None else int(transaction_id)
         status = self._call("RemoteStopTransaction", {"transactionId": tx})["status"]
-        if expect and status != expect:
-            raise AssertionError(
-                f"RemoteStopTransaction({tx}) was answered {status}, expected {expect}"
-            )
-        return status
+        return answered(f"RemoteStopTransaction({tx})", status, expect)
 
     @keyword
     def unknown_transaction_should_be_rejected(self) -> None:
@@ -342,11 +336,7 @@ class SessionKeywords:
     def unlock_connector(self, connector: int = 1, expect: str | None = "Unlocked") -> str:
         """UnlockConnector; fails unless the answer is ``expect``. Returns the status."""
         status = self._call("UnlockConnector", {"connectorId": int(connector)})["status"]
-        if expect and status != expect:
-            raise AssertionError(
-                f"UnlockConnector({connector}) was answered {status}, expected {expect}"
-            )
-        return status
+        return answered(f"UnlockConnector({connector})", status, expect)
 
     # -- faults ------------------------------------------------------------------------
 

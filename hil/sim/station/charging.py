@@ -72,7 +72,10 @@ class Charging:
     # -- lifecycle -------------------------------------------------------------------
 
     def power_on(self) -> None:
+        held = self.sessions.get(self.ev_connector)
         self.sessions = {c: ConnectorSession(c) for c in range(1, self.station.n_connectors + 1)}
+        if held is not None and held.latched and self.physics.plugged:
+            self.sessions[self.ev_connector].latched = True  # a held contactor survives boot
         self._last_pilot = self.physics.pilot_state()
         if self._last_pilot in ("E", "F"):
             self.sessions[self.ev_connector].fault = self.physics.fault or "F"
@@ -388,9 +391,9 @@ class Charging:
     def stop_all(self, reason: str) -> None:
         for s in self.sessions.values():
             self._clear_pending(s)
-            self.stop_transaction(s, reason)
             if "reset_keeps_power" in self.deviations and s.id == self.ev_connector:
-                s.latched = True
+                s.latched = True  # the contactor stays as it is, through the reboot
+            self.stop_transaction(s, reason)
 
     # -- back-office requests --------------------------------------------------------
 

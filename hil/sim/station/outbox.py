@@ -42,6 +42,7 @@ class Outbox:
 
     def __init__(self) -> None:
         self.items: deque[OutMsg] = deque()
+        self.held = False
         self._wake = asyncio.Event()
         self._empty = asyncio.Event()
         self._empty.set()
@@ -97,7 +98,7 @@ class Outbox:
         closed connection leaves the message at the head for the next connection.
         """
         while True:
-            if not self.items:
+            if not self.items or self.held:
                 self._wake.clear()
                 await self._wake.wait()
                 continue
@@ -128,4 +129,12 @@ class Outbox:
         self._update_empty()
 
     def wake(self) -> None:
+        self._wake.set()
+
+    def hold(self) -> None:
+        """Send nothing until :meth:`release` (a station busy shutting down)."""
+        self.held = True
+
+    def release(self) -> None:
+        self.held = False
         self._wake.set()

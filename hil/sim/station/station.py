@@ -119,6 +119,7 @@ class VirtualStation:
         self._shutting_down = False
         self._reset_event.clear()
         self.nv.outbox.drop_volatile()
+        self.nv.outbox.release()
         self.connectors = {c: ConnectorState(c) for c in range(self.n_connectors + 1)}
         self.charging.power_on()
         for ext in self.extensions:
@@ -188,12 +189,13 @@ class VirtualStation:
                 link.ws.transport.abort()
 
     async def _close_for_reset(self, link: StationLink, kind: str) -> None:
-        if kind == "Soft" and "soft_reset_stop_after_boot" not in self.deviations:
+        if kind == "Soft":
             # graceful: deliver what is queued (e.g. StopTransaction), then close cleanly
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    self.nv.outbox.flushed(), self.cfg.back_office.call_timeout_s
-                )
+                if not self.nv.outbox.held:
+                    await asyncio.wait_for(
+                        self.nv.outbox.flushed(), self.cfg.back_office.call_timeout_s
+                    )
             with contextlib.suppress(Exception):
                 await link.ws.close(1000, "soft reset")
         else:
@@ -413,6 +415,8 @@ class VirtualStation:
     def request_reset(self, kind: str) -> None:
         LOG.info("%s reset requested", kind)
         self.charging.stop_all("HardReset" if kind == "Hard" else "SoftReset")
+        if kind == "Soft" and "soft_reset_stop_after_boot" in self.deviations:
+            self.nv.outbox.hold()  # the defect: StopTransaction waits for the reboot
         if kind == "Soft":  # graceful: tell the back office the connectors go away
             self._shutting_down = True
             self.refresh_status()

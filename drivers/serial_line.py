@@ -122,3 +122,30 @@ def reject_unknown_options(instrument: Instrument, unknown: dict[str, Any], know
     if unknown:
         names = ", ".join(sorted(unknown))
         raise instrument.error(f"unknown option(s) {names}; this driver takes: {known}")
+
+
+class LineDevice:
+    """Mixin for drivers that talk a line protocol over a :class:`SerialLinePort`.
+
+    Opening also asks ``*IDN?``, so a wrong port or a silent device fails at once, with
+    the role and address named, instead of at the first command.
+    """
+
+    _link: SerialLinePort
+
+    def _attach_link(self, baudrate: int, timeout: float) -> None:
+        self._link = SerialLinePort(self, baudrate=int(baudrate), timeout=float(timeout))  # type: ignore[arg-type]
+
+    def open(self) -> None:
+        self._link.open()
+        try:
+            self.identify()
+        except Exception:
+            self._link.close()
+            raise
+
+    def close(self) -> None:
+        self._link.close()
+
+    def identify(self) -> str:
+        return self._link.query("*IDN?")
