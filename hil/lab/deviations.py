@@ -142,16 +142,6 @@ _CATALOGUE = [
         "23",
         "answers TriggerMessage BootNotification Accepted but never sends it",
     ),
-    # smart charging
-    Deviation(
-        "limit_not_applied", "SC1", "reports charging limits but does not apply them to the pilot"
-    ),
-    Deviation(
-        "stack_level_ignored",
-        "SC1",
-        "applies the most recently set profile instead of the highest stack level",
-    ),
-    Deviation("profiles_lost_after_reboot", "SC2", "forgets charging profiles when it reboots"),
     # Eichrecht
     Deviation("ocmf_bad_signature", "EI1", "signs the end reading with a corrupted signature"),
     Deviation("ocmf_serial_changed", "EI1", "reports a different meter serial at the end"),

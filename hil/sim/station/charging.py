@@ -142,8 +142,6 @@ class Charging:
         if s is None or s.latched:
             return
         offered = self.offered_current_a(self.ev_connector)
-        if "limit_not_applied" in self.deviations and s.transaction is not None and s.fault is None:
-            offered = min(self.station.cfg.dut.max_current_a, self.physics.ev.cable_rating_a)
         duty = current_to_duty(offered) if offered > 0 else None
         closed = duty is not None and self.physics.pilot_state() in ("C", "D")
         if self.physics.pilot_duty != duty:
