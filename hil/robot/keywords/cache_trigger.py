@@ -245,21 +245,33 @@ class CacheTriggerKeywords:
             return None
         request: Frame = trig["request"]
         answer = self.ctx.answer_to(request)
-        wanted = {"connectorId": int(connector)} if connector not in (None, "") else {}
-        if message not in PER_CONNECTOR:
-            wanted = {}
-        try:
-            frame = self.ctx.wait_message(message, wanted, after=request.seq)
-        except WaitTimeout as exc:
-            raise AssertionError(
-                f"The station answered TriggerMessage {message} Accepted "
-                f"({answer.describe()}) but never sent {message}: {exc}"
-            ) from None
-        if frame.seq < answer.seq:
+        if message in PER_CONNECTOR and connector not in (None, ""):
+            targets: list[dict[str, Any]] = [{"connectorId": int(connector)}]
+        elif message == "StatusNotification":
+            # no connectorId means every connector (§5.17): wait for all of them, so
+            # the next trigger is not judged by what this one is still sending
+            targets = [{"connectorId": c} for c in range(self.ctx.cfg.dut.connectors + 1)]
+        else:
+            targets = [{}]
+        frames = []
+        for wanted in targets:
+            try:
+                frames.append(
+                    self.ctx.wait_message(message, wanted, after=request.seq, advance=False)
+                )
+            except WaitTimeout as exc:
+                raise AssertionError(
+                    f"The station answered TriggerMessage {message} Accepted "
+                    f"({answer.describe()}) but never sent {message} {wanted or ''}: {exc}"
+                ) from None
+        early = [f for f in frames if f.seq < answer.seq]
+        if early:
             raise AssertionError(
                 f"The triggered {message} came before the answer to TriggerMessage:\n"
-                f"  {frame.describe()}\n  {answer.describe()}"
+                f"  {early[0].describe()}\n  {answer.describe()}"
             )
+        frame = frames[0]
+        self.ctx.advance(max(frames, key=lambda f: f.seq))
         payload = frame.payload or {}
         wrong = {k: payload.get(k) for k, v in fields.items() if str(payload.get(k)) != str(v)}
         if wrong:
