@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from hil.robot.context import LabContext
+from hil.robot.context import LabContext, Remark
 
 
 def step_of(tags: Any) -> str:
@@ -66,8 +66,6 @@ class RunListener:
             bench.close()
 
     def record_remark(self, text: str, output_dir: Path) -> str:
-        from hil.robot.context import Remark
-
         test, step = self.current_test or ("(outside a test)", "")
         remark = Remark(test=test, step=step, text=text)
         self.ctx.remarks.append(remark)

@@ -166,14 +166,16 @@ class InstrumentKeywords:
 
     # -- energy flow -------------------------------------------------------------------
 
-    def _power_sources(self) -> list[str]:
+    def power_sources(self) -> list[str]:
+        """The sampled instruments that measure power on this bench (not a keyword)."""
         sampler = self.ctx.lab.sampler
         if sampler is None:
             return []
         return [r for r in ("energy_meter", "power_analyser") if r in self.ctx.lab.instruments]
 
-    def _require_power_source(self) -> list[str]:
-        sources = self._power_sources()
+    def require_power_source(self) -> list[str]:
+        """:meth:`power_sources`, or SKIP the test when there is none (not a keyword)."""
+        sources = self.power_sources()
         if not sources:
             BuiltIn().skip(
                 "N/A: this check needs a reference energy meter or a power analyser "
@@ -188,7 +190,7 @@ class InstrumentKeywords:
         wait = self.ctx.cfg.timings.message_timeout_s if timeout is None else float(timeout)
         sampler = self.ctx.lab.sampler
         seen = []
-        for source in self._require_power_source():
+        for source in self.require_power_source():
             try:
                 sample = sampler.wait_for(
                     source,
@@ -200,7 +202,7 @@ class InstrumentKeywords:
                 raise AssertionError(f"No energy flows: {exc}") from None
             seen.append(f"{source} {sample.values['power_w']:.0f} W")
         logger.info("Energy flows: " + ", ".join(seen))
-        return float(sampler.latest(self._power_sources()[0]).values["power_w"])
+        return float(sampler.latest(self.power_sources()[0]).values["power_w"])
 
     @keyword
     def energy_should_stop(
@@ -214,7 +216,7 @@ class InstrumentKeywords:
         sampler = self.ctx.lab.sampler
         since = time.monotonic()
         event = f" after {after}" if after else ""
-        for source in self._require_power_source():
+        for source in self.require_power_source():
             try:
                 sampler.wait_for(
                     source, lambda v: v["power_w"] <= POWER_FLOWING_W, limit, since_mono=since
@@ -222,7 +224,7 @@ class InstrumentKeywords:
             except SamplerTimeout as exc:
                 raise AssertionError(f"Energy keeps flowing{event}: {exc}") from None
         stopped = time.monotonic()
-        for source in self._power_sources():
+        for source in self.power_sources():
             try:
                 sample = sampler.wait_for(
                     source, lambda v: v["power_w"] > POWER_FLOWING_W, keep, since_mono=stopped
@@ -245,7 +247,7 @@ class InstrumentKeywords:
         """Power flows without a break for ``seconds`` (fails as soon as it stops)."""
         sampler = self.ctx.lab.sampler
         since = time.monotonic()
-        for source in self._require_power_source():
+        for source in self.require_power_source():
             try:
                 sample = sampler.wait_for(
                     source,
@@ -270,7 +272,7 @@ class InstrumentKeywords:
         lab's ``energy.min_session_wh``) since the monotonic time ``since`` (default: now).
         Returns the energy counted."""
         target = self.ctx.cfg.energy.min_session_wh if wh is None else float(wh)
-        source = self._require_power_source()[0]
+        source = self.require_power_source()[0]
         sampler = self.ctx.lab.sampler
         start = time.monotonic() if since is None else float(since)
         base = self._energy_at(source, start)

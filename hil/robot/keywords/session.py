@@ -78,7 +78,7 @@ class SessionKeywords:
     def station_should_be_idle(self, connector: int = 1) -> None:
         """The connector is Available and the bench is at rest (no power flowing)."""
         self._wait_status(int(connector), "Available")
-        if self.instruments._power_sources():
+        if self.instruments.power_sources():
             self.instruments.energy_should_not_flow(hold=0.5)
 
     def _wait_status(self, connector: int, status: str, timeout: float | None = None) -> None:
@@ -631,7 +631,7 @@ class SessionKeywords:
         s = self._session(session)
         if "meter_stop" not in s:
             raise AssertionError("The session has not stopped yet")
-        sources = self.instruments._require_power_source()
+        sources = self.instruments.require_power_source()
         pct, extra_wh = self.ctx.cfg.energy_tolerance()
         lab = self.ctx.lab
         window = "StartTransaction to StopTransaction"
@@ -716,7 +716,7 @@ class SessionKeywords:
         t0 = s["start_mono"]
         t1 = s["stop_mono"]
         series = []
-        for source in self.instruments._power_sources():
+        for source in self.instruments.power_sources():
             pts = [x for x in sampler.samples(source) if t0 - 3 <= x.mono <= t1 + 3]
             series.append((source, [x.mono - t0 for x in pts], [x.values["power_w"] for x in pts]))
         frames = self._tx_frames("MeterValues", s["transaction_id"], s["start_seq"])
@@ -755,14 +755,14 @@ class SessionKeywords:
         self.instruments.ev_requests_charge()
         self.instruments.present_tag(tag)
         session = self.transaction_should_start(tag, after=mark)
-        if self.instruments._power_sources():
+        if self.instruments.power_sources():
             self.instruments.energy_should_flow()
             self.instruments.wait_until_energy_delivered(energy_wh, since=session["start_mono"])
         self.instruments.present_tag(tag)
         self.transaction_should_stop("Local")
-        if self.instruments._power_sources():
+        if self.instruments.power_sources():
             self.instruments.energy_should_stop(after="StopTransaction")
-            for source in self.instruments._power_sources():
+            for source in self.instruments.power_sources():
                 key = "reference_wh" if source == "energy_meter" else "analyser_wh"
                 session[key] = self._window_energy(
                     source, session["start_mono"], session["stop_mono"]
