@@ -56,9 +56,6 @@ class BackgroundLoop:
             future.cancel()
             raise
 
-    def call_soon(self, fn: Any, *args: Any) -> None:
-        self.loop.call_soon_threadsafe(fn, *args)
-
     def stop(self, timeout: float = 10.0) -> None:
         if self._thread is None or self._loop is None:
             return

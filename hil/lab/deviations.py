@@ -152,7 +152,3 @@ _CATALOGUE = [
 ]
 
 KNOWN_DEVIATIONS: dict[str, Deviation] = {d.name: d for d in _CATALOGUE}
-
-
-def deviations_for_step(step: str) -> list[Deviation]:
-    return [d for d in _CATALOGUE if d.step == step]

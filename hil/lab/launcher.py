@@ -15,7 +15,8 @@ import threading
 from pathlib import Path
 from typing import IO
 
-READY_PREFIX = "HIL-BENCH-READY "  # keep in step with hil.sim.bench
+#: First word of the line the virtual bench prints once everything listens.
+READY_PREFIX = "HIL-BENCH-READY "
 
 
 class VirtualBenchError(RuntimeError):

@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from hil.lab.config import LabConfig
+from hil.lab.launcher import READY_PREFIX
 from hil.sim.instruments.ev_serial import VirtualEvSimulator
 from hil.sim.instruments.modbus_meter import VirtualEnergyMeter
 from hil.sim.instruments.rfid_reader import VirtualRfidReader
@@ -28,7 +29,6 @@ from hil.sim.network import BlackholeRelay
 from hil.sim.physics import BenchPhysics
 from hil.sim.station.station import VirtualStation
 
-READY_PREFIX = "HIL-BENCH-READY "
 LOG = logging.getLogger("hil.sim")
 
 

@@ -166,3 +166,17 @@ def test_busy_port_is_a_clear_error(tmp_path):
                 loop.run(office.start(), 5)
         finally:
             loop.stop()
+
+
+def test_data_transfer_is_answered_as_the_lab_sets_it(back_office):
+    back_office.policy.set_data_transfer_status("Accepted")
+    (reply,) = run(
+        back_office,
+        exchange(
+            back_office.url("CP-D"),
+            [call("1", "DataTransfer", {"vendorId": "ACME", "messageId": "x"})],
+        ),
+    )
+    assert json.loads(reply)[2] == {"status": "Accepted"}
+    with pytest.raises(ValueError, match="DataTransfer status must be one of"):
+        back_office.policy.set_data_transfer_status("Maybe")

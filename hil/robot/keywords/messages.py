@@ -85,6 +85,12 @@ class MessageKeywords:
         self.ctx.lab.policy.queue_boot_answers(*(BootAnswer(s, int(value)) for s in statuses))
 
     @keyword
+    def set_data_transfer_response(self, status: str) -> None:
+        """Answer every following DataTransfer from the station with ``status``
+        (Accepted, Rejected, UnknownMessageId or UnknownVendorId)."""
+        self.ctx.lab.policy.set_data_transfer_status(status)
+
+    @keyword
     def set_authorization_status(self, id_tag: str, status: str) -> None:
         """Make the back office answer Authorize for ``id_tag`` with ``status``."""
         self.ctx.lab.policy.set_tag(id_tag, status)

@@ -85,9 +85,6 @@ class Outbox:
         for i, msg in zip(positions, reversed(picked), strict=True):
             self.items[i] = msg
 
-    def pending_transactional(self) -> int:
-        return sum(1 for m in self.items if m.transactional)
-
     async def drain(
         self, send: Sender, attempts: Callable[[], int], retry_interval: Callable[[], float]
     ) -> None:
