@@ -107,6 +107,9 @@ class Timings(_Strict):
     silence_window_s: float = Field(3.0, gt=0)  # how long "nothing arrives" is watched
     instrument_poll_s: float = Field(1.0, gt=0)  # reference meter / analyser sampling
     energy_stop_s: float = Field(5.0, gt=0)  # how soon power must stop (after stop, fault)
+    #: An instrument that gives no good reading for this long is lost: the running step
+    #: fails, the lab stops the energy, later steps needing that role are N/A.
+    instrument_grace_s: float = Field(3.0, gt=0)
 
 
 class Energy(_Strict):
@@ -163,6 +166,40 @@ class FileServer(_Strict):
     transfer_timeout_s: float = Field(180.0, gt=0)
 
 
+class StationSettings(_Strict):
+    """Behaviours of the virtual station that OCPP 1.6 allows either way.
+
+    Real stations differ here without breaking a rule, so the lab must pass each of them
+    (with a remark where the lab should know); these settings let the virtual station show
+    them. They are not deviations: a step must PASS with any of them.
+    """
+
+    #: Measurands its meter can sample; None = every one the virtual meter has.
+    supported_measurands: list[str] | None = None
+    #: The lowest ConnectionTimeOut it accepts (some stations refuse anything under 60 s).
+    min_connection_timeout_s: int = Field(0, ge=0)
+    #: Report connectors Unavailable before a Hard reset cuts the power (a SHOULD).
+    unavailable_before_hard_reset: bool = False
+    #: Send every status notification twice (OCPP 1.6 does not forbid repeats).
+    repeat_statuses: bool = False
+    #: Report StatusNotification Finishing before StopTransaction (the order is not fixed).
+    finishing_before_stop: bool = False
+    #: Already registered before the lab started: its first connection carries no
+    #: BootNotification (allowed for a reconnect), until it is reset or power-cycled.
+    registered_before: bool = False
+    #: Connectors left Inoperative in its non-volatile memory when the bench starts.
+    inoperative_connectors: list[int] = []
+
+
+class InstrumentFault(_Strict):
+    """A virtual instrument that stops answering mid-run (it hangs, like a meter whose
+    Modbus gateway lost power), so tests can prove the lab notices."""
+
+    role: Literal["energy_meter", "power_analyser"]
+    #: Once the bench has delivered this much energy (Wh, counted from the bench's start).
+    after_wh: float = Field(0.0, ge=0)
+
+
 class Virtual(_Strict):
     """Settings of the virtual bench only: its timings and the deviations switched on."""
 
@@ -172,6 +209,8 @@ class Virtual(_Strict):
     #: The virtual station's socket timeout for firmware downloads and diagnostics uploads.
     transfer_timeout_s: float = Field(3.0, gt=0)
     deviation_options: dict[str, Any] = {}
+    station: StationSettings = StationSettings()
+    instrument_faults: list[InstrumentFault] = []
 
     @field_validator("deviations")
     @classmethod
