@@ -25,7 +25,6 @@ Change Availability
     ...    connector 0 applies to all; asking for the current state is Accepted; Unavailable
     ...    survives a reboot; during a transaction the change is Scheduled until it ends.
     [Tags]    step:2
-    [Teardown]    Return Bench To Idle
     Change Availability    1    Inoperative    expect=Accepted
     Status Notification Should Arrive    1    Unavailable
     Change Availability    1    Inoperative    expect=Accepted

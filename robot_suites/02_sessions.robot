@@ -5,8 +5,6 @@ Documentation       Charging sessions (steps 6, 7, 8, 13, 14, 15, 16), each veri
 Library             hil.robot.HilLab
 Resource            resources/sessions.resource
 Suite Setup         Prepare Station For Sessions
-Test Setup          Station Should Be Idle
-Test Teardown       Return Bench To Idle
 Test Tags           profile:Core
 
 *** Test Cases ***
@@ -15,8 +13,7 @@ Charging Session - Local - Plugin First
     ...    energy flows → MeterValues with the transaction id → the same tag stops it without a
     ...    new Authorize → StopTransaction (Local) → energy stops → Finishing → unplug → Available.
     ...    meterStop − meterStart, MeterValues, reference meter and analyser must agree.
-    [Tags]    step:6
-    Require Instrument    ev_simulator    identification
+    [Tags]    step:6    requires:ev_simulator    requires:identification
     ${tag}=    Lab Tag    valid
     Plug In EV
     Status Notification Should Arrive    1    Preparing
@@ -28,10 +25,8 @@ Charging Session - Local - Plugin First
     Wait Until Energy Delivered
     ${mark}=    Mark Journal
     Present Tag    ${tag}
-    Transaction Should Stop    Local
+    Session Should End    Local    after=${mark}
     No Authorize Should Have Been Sent    after=${mark}
-    Energy Should Stop    after=StopTransaction
-    Status Notification Should Arrive    1    Finishing
     Unplug EV
     Status Notification Should Arrive    1    Available
     Verify Session Energy
@@ -41,12 +36,12 @@ Charging Session - Local - Identification First - Connection Loss
     ...    station keeps charging (the meter proves it) and ends the session offline. Port up →
     ...    it reconnects without a BootNotification and delivers the queued MeterValues and the
     ...    StopTransaction in chronological order, spaced by the sample interval, none missing.
-    [Tags]    step:7
-    Require Instrument    ev_simulator    identification    network_switch
+    [Tags]    step:7    requires:ev_simulator    requires:identification    requires:network_switch
     ${tag}=    Lab Tag    valid
+    ${mark}=    Mark Journal
     Present Tag    ${tag}
-    Authorize Should Be Sent    ${tag}
-    Status Notification Should Arrive    1    Preparing
+    Authorize Should Be Sent    ${tag}    after=${mark}
+    Status Notification Should Arrive    1    Preparing    after=${mark}
     Plug In EV
     EV Requests Charge
     Session Should Start Charging    ${tag}
@@ -65,21 +60,20 @@ Charging Session - Local - Identification First - Connection TimeOut
     [Documentation]    A valid tag makes the connector Preparing; without a cable it returns to
     ...    Available after ConnectionTimeOut (not before) and sends no StartTransaction. A
     ...    station refusing the lab's value is tested with the lowest it accepts (a remark).
-    [Tags]    step:8
-    Require Instrument    identification
+    [Tags]    step:8    requires:identification
     Set Connection Timeout
     ${tag}=    Lab Tag    valid
+    ${mark}=    Mark Journal
     Present Tag    ${tag}
-    Authorize Should Be Sent    ${tag}
-    Connector Should Return To Available After Connection Timeout
+    Authorize Should Be Sent    ${tag}    after=${mark}
+    Connector Should Return To Available After Connection Timeout    after=${mark}
     Energy Should Not Flow
 
 Charging Session - Local - Unauthorized
     [Documentation]    An invalid, a blocked and an expired tag are each refused: Authorize is not
     ...    Accepted, no StartTransaction, the pilot offers no current, the meter and the analyser
     ...    stay at zero; unplugged, the connector is Available again.
-    [Tags]    step:13
-    Require Instrument    ev_simulator    identification
+    [Tags]    step:13    requires:ev_simulator    requires:identification
     FOR    ${kind}    IN    invalid    blocked    expired
         Refused Tag Should Not Charge    ${kind}
     END
@@ -89,8 +83,7 @@ Charging Session - Remote Start And Stop Transaction - Cable First
     ...    AuthorizeRemoteTxRequests → StartTransaction with the same tag → Charging, energy flows →
     ...    RemoteStopTransaction → StopTransaction (Remote) → energy stops → Finishing → unplug →
     ...    Available. An unknown transaction id is Rejected.
-    [Tags]    step:14
-    Require Instrument    ev_simulator
+    [Tags]    step:14    requires:ev_simulator
     ${tag}=    Lab Tag    valid
     Plug In EV
     Status Notification Should Arrive    1    Preparing
@@ -99,10 +92,9 @@ Charging Session - Remote Start And Stop Transaction - Cable First
     Session Should Start Charging    ${tag}
     Authorize Should Follow Authorize Remote Tx Requests    ${tag}
     Unknown Transaction Should Be Rejected
+    ${mark}=    Mark Journal
     Remote Stop Transaction
-    Transaction Should Stop    Remote
-    Energy Should Stop    after=StopTransaction
-    Status Notification Should Arrive    1    Finishing
+    Session Should End    Remote    after=${mark}
     Unplug EV
     Status Notification Should Arrive    1    Available
 
@@ -111,19 +103,16 @@ Charging Session - Remote Start Transaction - Request First - Unlock Connector
     ...    ConnectionTimeOut → StartTransaction → Charging → UnlockConnector → Unlocked →
     ...    StopTransaction (UnlockCommand) → energy stops → Finishing → Available. N/A for a
     ...    tethered cable.
-    [Tags]    step:15
-    Require Socket Connector
-    Require Instrument    ev_simulator
+    [Tags]    step:15    requires:socket_connector    requires:ev_simulator
     ${tag}=    Lab Tag    valid
     Remote Start Transaction    ${tag}    1
     Status Notification Should Arrive    1    Preparing
     Plug In EV
     EV Requests Charge
     Session Should Start Charging    ${tag}
+    ${mark}=    Mark Journal
     Unlock Connector    1
-    Transaction Should Stop    UnlockCommand
-    Energy Should Stop    after=StopTransaction
-    Status Notification Should Arrive    1    Finishing
+    Session Should End    UnlockCommand    after=${mark}
     Unplug EV
     Status Notification Should Arrive    1    Available
 
@@ -131,8 +120,7 @@ Hardware Related Notification / Error Condition
     [Documentation]    During a session the EV simulator shorts CP to PE (state E): Faulted with a
     ...    specific errorCode, energy stops; fault cleared → back to Charging with NoError and
     ...    energy flows again.
-    [Tags]    step:16
-    Require Instrument    ev_simulator    identification
+    [Tags]    step:16    requires:ev_simulator    requires:identification
     ${tag}=    Lab Tag    valid
     Plug In EV
     EV Requests Charge

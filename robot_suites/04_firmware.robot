@@ -15,7 +15,7 @@ Remote Firmware update - Download failed
     [Documentation]    UpdateFirmware with a location that never answers and retries 0:
     ...    Downloading, then DownloadFailed, nothing else; the old firmware stays (after a
     ...    restart the station boots with it) and every connector is Available.
-    [Tags]    step:17
+    [Tags]    step:17    requires:firmware_update
     Update Firmware    location=timeout    retries=0
     Firmware Status Should Go Through    Downloading    DownloadFailed
     Station Should Still Run Its Firmware
@@ -24,7 +24,7 @@ Remote Firmware update - Installation failed
     [Documentation]    UpdateFirmware with a corrupt image (its checksum does not match): the
     ...    station downloads it whole, then reports Downloading, Downloaded, Installing,
     ...    InstallationFailed in that order; the old firmware stays.
-    [Tags]    step:18
+    [Tags]    step:18    requires:firmware_update
     Update Firmware    location=corrupt    retries=0
     Firmware Status Should Go Through    Downloading    Downloaded    Installing    InstallationFailed
     Firmware Image Should Have Been Downloaded Whole
@@ -34,7 +34,7 @@ Remote Firmware update - Download & install
     [Documentation]    UpdateFirmware with a good image and a retrieveDate in the future:
     ...    nothing before retrieveDate; Downloading, Downloaded, Installing, then a reboot with
     ...    a BootNotification naming the new firmware version, Accepted, and only then Installed.
-    [Tags]    step:19
+    [Tags]    step:19    requires:firmware_update
     ${version}=    Test Firmware Version
     Update Firmware    location=good    retrieve_in=${RETRIEVE_IN}
     Firmware Status Should Go Through    Downloading    Downloaded    Installing    Installed
@@ -46,7 +46,7 @@ Remote get diagnostics report
     [Documentation]    GetDiagnostics for the lab's FTP upload directory: the station names a
     ...    file, reports Uploading then Uploaded, and that file is on the lab's server, whole
     ...    (path, size and SHA-256 are logged).
-    [Tags]    step:20
+    [Tags]    step:20    requires:diagnostics
     ${file}=    Request Diagnostics    location=lab
     Should Not Be Empty    ${file}    GetDiagnostics named no file
     Diagnostics Status Should Go Through    Uploading    Uploaded
@@ -56,11 +56,10 @@ Remote get diagnostics - fail
     [Documentation]    GetDiagnostics where the upload cannot succeed ends in UploadFailed each
     ...    time, with nothing stored on the lab's server: a location that refuses the
     ...    connection, an FTP server that refuses the login (530) and one whose disk is full (452).
-    [Tags]    step:21
+    [Tags]    step:21    requires:diagnostics
     Request Diagnostics    location=unreachable
     Diagnostics Upload Should Fail
     Request Diagnostics    location=wrong_login
     Diagnostics Upload Should Fail
     Request Diagnostics    location=full_disk
     Diagnostics Upload Should Fail
-    [Teardown]    Restore Lab File Server

@@ -2,7 +2,6 @@
 Documentation       Clear cache (step 22, Core) and TriggerMessage (step 23, Remote Trigger).
 ...                 Configuration these steps change is put back in each test's teardown.
 Library             hil.robot.HilLab
-Test Teardown       Restore Station Configuration
 
 *** Variables ***
 ${CONNECTION_TIMEOUT}     2    # s a presented tag without a cable stays valid during step 22
@@ -13,8 +12,7 @@ Clear cache
     ...    (no Authorize; a remark if the station asks anyway). ClearCache is then Accepted (a
     ...    station without a cache answers Rejected and fails), and the same tag must be
     ...    authorized online again: an Authorize is sent before the station accepts it.
-    [Tags]    step:22    profile:Core
-    Require Instrument    identification
+    [Tags]    step:22    profile:Core    requires:identification
     ${tag}=    Lab Tag    valid
     Use Local Authorization Cache    connection_timeout=${CONNECTION_TIMEOUT}
     Tag Should Be Served From The Cache    ${tag}
@@ -27,7 +25,7 @@ TriggerMessage
     ...    the answer (Accepted) comes first, then the message; MeterValues carry context
     ...    Trigger; idle firmware and diagnostics status is Idle. A message the station cannot
     ...    know is NotImplemented; a connector it does not have is Rejected (else a remark).
-    [Tags]    step:23    profile:RemoteTrigger
+    [Tags]    step:23    profile:RemoteTrigger    requires:trigger_message
     Keep Heartbeats Out Of The Way
     Trigger Message    Heartbeat
     Triggered Message Should Follow The Answer    Heartbeat

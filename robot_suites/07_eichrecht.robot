@@ -3,8 +3,6 @@ Documentation       Eichrecht (step EI1): the station's meter signs the begin an
 ...                 session in OCMF; they verify with the meter's public key and agree with
 ...                 meterStart, meterStop and the lab's reference meter.
 Library             hil.robot.HilLab
-Test Setup          Station Should Be Idle
-Test Teardown       Return Bench To Idle
 Test Tags           profile:Eichrecht
 
 *** Test Cases ***
@@ -15,7 +13,6 @@ Signed Meter Values Verify And Match The Reference Meter
     ...    serial, consecutive pagination, the id tag, meter status G, begin = meterStart,
     ...    end = meterStop, signed energy = reference meter within tolerance. N/A when the DUT
     ...    does not sign its meter values.
-    [Tags]    step:EI1
-    Require Signed Meter Values
+    [Tags]    step:EI1    requires:signed_meter_values    requires:ev_simulator    requires:identification
     ${session}=    Run Charging Session
     Signed Meter Values Should Verify    ${session}

@@ -21,6 +21,13 @@ class BootAnswer:
     interval: int
 
 
+@dataclass(frozen=True)
+class PolicyCheckpoint:
+    boot: BootAnswer
+    tags: dict[str, str]
+    data_transfer_status: str
+
+
 class ResponsePolicy:
     """Answers to station-initiated calls: boot, authorization, transaction ids, DataTransfer."""
 
@@ -31,6 +38,21 @@ class ResponsePolicy:
         self._tags: dict[str, str] = {}
         self._tx_ids = itertools.count(first_transaction_id)
         self._data_transfer_status = "UnknownVendorId"
+
+    # -- checkpoints ---------------------------------------------------------------
+
+    def checkpoint(self) -> PolicyCheckpoint:
+        """The answers as they are now, to go back to after a test changed them."""
+        with self._lock:
+            return PolicyCheckpoint(self._boot, dict(self._tags), self._data_transfer_status)
+
+    def restore(self, checkpoint: PolicyCheckpoint) -> None:
+        """Answer as at ``checkpoint`` again; queued boot answers are dropped."""
+        with self._lock:
+            self._boot = checkpoint.boot
+            self._boot_queue.clear()
+            self._tags = dict(checkpoint.tags)
+            self._data_transfer_status = checkpoint.data_transfer_status
 
     # -- boot ----------------------------------------------------------------------
 

@@ -50,7 +50,32 @@ class LabContext:
     bench: Bench | None = None
     cursor: int = 0
     remarks: list[Remark] = field(default_factory=list)
-    state: dict[str, Any] = field(default_factory=dict)  # facts later steps reuse
+    #: what this test did (session, marks, requests); emptied when a test starts, so a
+    #: verdict never rests on an earlier step's frames
+    state: dict[str, Any] = field(default_factory=dict)
+    #: facts of the run later steps reuse (measurands in use, firmware version expected)
+    run: dict[str, Any] = field(default_factory=dict)
+    #: a test is running and has passed its N/A checks: its teardown must clean up
+    step_started: bool = False
+    in_test: bool = False
+    #: configuration keys changed by this test -> the value they had before
+    saved_configuration: dict[str, str | None] = field(default_factory=dict)
+    #: connectors whose availability this test changed -> the last type asked for
+    availability: dict[int, str] = field(default_factory=dict)
+
+    def begin_test(self) -> None:
+        """A test starts: forget the previous test's state and start after the journal."""
+        self.state.clear()
+        self.saved_configuration.clear()
+        self.availability.clear()
+        self.step_started = False
+        self.in_test = True
+        if self.bench is not None:
+            self.cursor = self.mark()
+
+    def end_test(self) -> None:
+        self.in_test = False
+        self.step_started = False
 
     # -- access ----------------------------------------------------------------------
 
@@ -114,3 +139,64 @@ class LabContext:
             wait,
             f"the answer to {request.describe(80)}",
         )
+
+    # -- station state -----------------------------------------------------------------
+
+    def wait_current_status(
+        self, connector: int, status: str, timeout: float | None = None
+    ) -> None:
+        """The latest StatusNotification of ``connector`` is ``status``, or becomes it."""
+        latest = self.journal.find(
+            lambda f: (
+                f.dir == RX
+                and f.kind == CALL
+                and f.action == "StatusNotification"
+                and (f.payload or {}).get("connectorId") == connector
+            )
+        )
+        if latest and latest[-1].payload.get("status") == status:
+            return
+        self.wait_message(
+            "StatusNotification",
+            {"connectorId": connector, "status": status},
+            timeout,
+            after=latest[-1].seq if latest else 0,
+            advance=False,
+        )
+
+    # -- configuration the test changes ----------------------------------------------
+
+    def configuration_value(self, key: str) -> str | None:
+        """The station's value of ``key`` (GetConfiguration), None when it has none."""
+        answer = self.lab.call("GetConfiguration", {"key": [key]})
+        for entry in answer.get("configurationKey", []):
+            if entry.get("key") == key:
+                return entry.get("value")
+        return None
+
+    def change_configuration(self, key: str, value: str) -> str:
+        """ChangeConfiguration; inside a test the value the key had is remembered once, so
+        the teardown puts it back. Returns the status."""
+        if self.in_test and key not in self.saved_configuration:
+            self.saved_configuration[key] = self.configuration_value(key)
+        status = self.lab.call("ChangeConfiguration", {"key": key, "value": str(value)})["status"]
+        logger.info(f"ChangeConfiguration {key}={value} -> {status}")
+        return status
+
+    def keep_configuration(self, key: str) -> None:
+        """The test set ``key`` on purpose for the steps after it: do not put it back."""
+        self.saved_configuration.pop(key, None)
+
+    def restore_configuration(self) -> list[str]:
+        """Put back every key this test changed whose value differs now; returns what could
+        not be restored."""
+        failed = []
+        for key, old in self.saved_configuration.items():
+            if old is None or self.configuration_value(key) == old:
+                continue
+            status = self.lab.call("ChangeConfiguration", {"key": key, "value": old})["status"]
+            logger.info(f"Teardown: ChangeConfiguration {key}={old} (restored) -> {status}")
+            if status not in ("Accepted", "RebootRequired"):
+                failed.append(f"{key}={old}: {status}")
+        self.saved_configuration.clear()
+        return failed

@@ -13,6 +13,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from robot.api import logger
+
 from hil.robot.context import LabContext, Remark
 
 
@@ -38,15 +40,21 @@ class RunListener:
             step_of(data.tags),
         )
         self._remark_mark = len(self.ctx.remarks)
-        if self.ctx.bench is not None:
-            self.ctx.cursor = self.ctx.mark()
+        self.ctx.begin_test()
 
     def end_test(self, data: Any, result: Any) -> None:
         self.current_test = None
+        self.ctx.end_test()
         if self.ctx.bench is not None:
             findings = self.ctx.bench.back_office.findings
-            new = findings.since(self._finding_mark)
+            every = findings.since(self._finding_mark)
             self._finding_mark = findings.mark
+            dut = self.ctx.bench.cfg.dut.station_id
+            new = [f for f in every if f.station == dut]
+            for other in (f for f in every if f.station != dut):
+                # another station's defect is not the DUT's: its journal has it, the log
+                # warns, the DUT's verdict does not change
+                logger.warn(f"Finding of another station (not the DUT): {other.describe()}")
             if new:
                 text = "\n".join("Finding: " + f.describe() for f in new)
                 if result.status != "FAIL":

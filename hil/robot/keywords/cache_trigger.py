@@ -19,6 +19,7 @@ from robot.libraries.BuiltIn import BuiltIn
 
 from hil.csms.journal import CALL, RX, TX, Frame, WaitTimeout
 from hil.robot.context import LabContext
+from hil.robot.keywords.capabilities import require_capability
 
 #: A requestedMessage no OCPP 1.6 station knows, for the NotImplemented probe.
 UNKNOWN_MESSAGE = "HilUnknownMessage"
@@ -34,38 +35,12 @@ class CacheTriggerKeywords:
     def __init__(self, ctx: LabContext) -> None:
         self.ctx = ctx
 
-    # -- configuration the steps change ------------------------------------------------
-
     def _get(self, key: str) -> str | None:
-        answer = self.ctx.lab.call("GetConfiguration", {"key": [key]})
-        for entry in answer.get("configurationKey", []):
-            if entry["key"] == key:
-                return entry.get("value")
-        return None
+        return self.ctx.configuration_value(key)
 
     def _set(self, key: str, value: str) -> str:
-        """ChangeConfiguration, remembering the old value once for the restore."""
-        saved: dict[str, str | None] = self.ctx.state.setdefault("saved_configuration", {})
-        old = self._get(key)
-        if key not in saved:
-            saved[key] = old
-        status = self.ctx.lab.call("ChangeConfiguration", {"key": key, "value": value})["status"]
-        logger.info(f"ChangeConfiguration {key}={value} (was {old}) -> {status}")
-        return status
-
-    @keyword
-    def restore_station_configuration(self) -> None:
-        """Put back every configuration value changed by these steps (test teardown)."""
-        saved: dict[str, str | None] = self.ctx.state.pop("saved_configuration", {})
-        failed = []
-        for key, value in saved.items():
-            if value is None:
-                continue
-            status = self.ctx.lab.call("ChangeConfiguration", {"key": key, "value": value})
-            if status["status"] not in ("Accepted", "RebootRequired"):
-                failed.append(f"{key}={value}: {status['status']}")
-        if failed:
-            raise AssertionError("Could not restore configuration: " + "; ".join(failed))
+        """ChangeConfiguration; the test's teardown puts the old value back."""
+        return self.ctx.change_configuration(key, value)
 
     # -- step 22: clear cache ------------------------------------------------------------
 
@@ -97,7 +72,8 @@ class CacheTriggerKeywords:
 
     def _present(self, tag: str) -> tuple[list[Frame], Frame]:
         """Present ``tag``; wait for Preparing and for the connector to lapse back to
-        Available (no cable). Returns (Authorize CALLs before Preparing, Preparing)."""
+        Available (no cable). Returns (the Authorize CALLs sent meanwhile — before or after
+        Preparing, OCPP 1.6 fixes no order — and Preparing)."""
         mark = self.ctx.mark()
         BuiltIn().run_keyword("Present Tag", tag)
         timeout = self.ctx.cfg.timings.message_timeout_s
@@ -109,18 +85,18 @@ class CacheTriggerKeywords:
             raise AssertionError(
                 f"The station did not accept tag {tag} (no Preparing after presenting it): {exc}"
             ) from None
-        authorizes = [
-            f
-            for f in self.ctx.journal.frames(mark, preparing.seq)
-            if f.dir == RX and f.kind == CALL and f.action == "Authorize"
-        ]
         lapse = self.ctx.state.get("connection_timeout", 60) + timeout
-        self.ctx.wait_message(
+        available = self.ctx.wait_message(
             "StatusNotification",
             {"connectorId": preparing.payload["connectorId"], "status": "Available"},
             after=preparing.seq,
             timeout=lapse,
         )
+        authorizes = [
+            f
+            for f in self.ctx.journal.frames(mark, available.seq)
+            if f.dir == RX and f.kind == CALL and f.action == "Authorize"
+        ]
         return authorizes, preparing
 
     @keyword
@@ -171,13 +147,6 @@ class CacheTriggerKeywords:
 
     # -- step 23: trigger message ---------------------------------------------------------
 
-    def _require_trigger(self) -> None:
-        if not self.ctx.cfg.dut.capabilities.trigger_message:
-            BuiltIn().skip(
-                "N/A by DUT capability: the station does not support TriggerMessage "
-                "(dut.capabilities.trigger_message: false)"
-            )
-
     def _expected_answer(self, message: str) -> str:
         caps = self.ctx.cfg.dut.capabilities
         if message == "FirmwareStatusNotification" and caps.firmware_update != "ocpp":
@@ -220,7 +189,7 @@ class CacheTriggerKeywords:
         """TriggerMessage for ``message`` (on ``connector`` if given); fails unless the
         answer is ``expect`` (default: Accepted, or NotImplemented for what the DUT config
         says it cannot do). Returns the status."""
-        self._require_trigger()
+        require_capability(self.ctx.cfg, "trigger_message")
         status = self._trigger(message, connector)
         want = expect or self._expected_answer(message)
         if status != want:
@@ -290,7 +259,7 @@ class CacheTriggerKeywords:
                     f"Trigger ({frame.describe()})"
                 )
         if message == "BootNotification":
-            expected = self.ctx.state.get("expected_firmware", self.ctx.cfg.dut.firmware)
+            expected = self.ctx.run.get("expected_firmware", self.ctx.cfg.dut.firmware)
             if payload.get("firmwareVersion") != expected:
                 raise AssertionError(
                     f"Triggered BootNotification names firmware {payload.get('firmwareVersion')!r}"
@@ -304,7 +273,7 @@ class CacheTriggerKeywords:
         """A requestedMessage the station cannot know is answered NotImplemented (§5.17).
         A CALLERROR instead (the station rejects the value as a schema violation) is a
         remark; Accepted fails."""
-        self._require_trigger()
+        require_capability(self.ctx.cfg, "trigger_message")
         link = self.ctx.lab.station.link
         if link is None:
             raise AssertionError("The station is not connected")
@@ -332,7 +301,7 @@ class CacheTriggerKeywords:
     def trigger_for_a_missing_connector_should_be_rejected(self) -> None:
         """StatusNotification for a connector the station does not have: Rejected, and
         nothing is sent for it. Another answer is a remark."""
-        self._require_trigger()
+        require_capability(self.ctx.cfg, "trigger_message")
         missing = self.ctx.cfg.dut.connectors + 1
         status = self._trigger("StatusNotification", missing)
         self.ctx.journal.expect_none(

@@ -76,7 +76,7 @@ class CoreKeywords:
                 f"The station sent {first.action} before BootNotification: {first.describe()}"
             )
         dut = self.ctx.cfg.dut
-        firmware = self.ctx.state.get("expected_firmware", dut.firmware)
+        firmware = self.ctx.run.get("expected_firmware", dut.firmware)
         expected = {
             "chargePointVendor": dut.vendor,
             "chargePointModel": dut.model,
@@ -219,7 +219,9 @@ class CoreKeywords:
     @keyword
     def change_availability(self, connector: int, type: str, expect: str | None = None) -> str:
         """Send ChangeAvailability; with ``expect`` (e.g. ``Accepted`` or
-        ``Accepted|Scheduled``) fail when the answer differs. Returns the status."""
+        ``Accepted|Scheduled``) fail when the answer differs. Returns the status. A
+        connector made Inoperative is made Operative again by the test's teardown."""
+        self.ctx.availability[int(connector)] = type
         status = self.ctx.lab.call(
             "ChangeAvailability", {"connectorId": int(connector), "type": type}
         )["status"]
@@ -330,18 +332,13 @@ class CoreKeywords:
     # -- step 4: change configuration ---------------------------------------------------
 
     def _value(self, key: str) -> str | None:
-        for entry in self.get_configuration(key).get("configurationKey", []):
-            if entry["key"] == key:
-                return entry.get("value")
-        return None
+        return self.ctx.configuration_value(key)
 
     @keyword
     def change_configuration(self, key: str, value: str, expect: str | None = None) -> str:
         """ChangeConfiguration; with ``expect`` (``Accepted|RebootRequired``) fail when the
-        answer differs. Returns the status."""
-        status = self.ctx.lab.call("ChangeConfiguration", {"key": key, "value": str(value)})[
-            "status"
-        ]
+        answer differs. Returns the status. The test's teardown puts the old value back."""
+        status = self.ctx.change_configuration(key, str(value))
         return answered(f"ChangeConfiguration({key}={value})", status, expect)
 
     @keyword
@@ -366,7 +363,10 @@ class CoreKeywords:
     @keyword
     def configuration_change_should_be_refused(self, key: str, value: str, status: str) -> None:
         """ChangeConfiguration answers ``status`` (Rejected / NotSupported) and nothing
-        changes."""
+        changes. OCPP 1.6 §5.3 (ChangeConfiguration): NotSupported for an unknown key,
+        Rejected for a read-only key or a value it cannot set; a measurand list with one
+        the station does not support SHALL be Rejected with no change (edition 2 §3.16.4).
+        The teardown restores the old value if the station took the new one anyway."""
         before = self._value(key)
         self.change_configuration(key, value, status)
         after = self._value(key)
@@ -377,9 +377,11 @@ class CoreKeywords:
 
     @keyword
     def configure_sampled_measurands(self) -> list[str]:
-        """Set MeterValuesSampledData to the measurands the lab needs. Measurands the station
-        refuses are recorded as a remark; later steps verify with what is available.
-        Returns the measurands in use."""
+        """Set MeterValuesSampledData to the measurands the lab needs, for the steps after
+        this one (it is not put back). A station SHALL reject a list with a measurand it does
+        not support (OCPP 1.6 edition 2 §3.16.4), so the lab then tries each measurand
+        alone: the ones it refuses are a remark (supporting fewer measurands is allowed) and
+        later steps verify with what it has. Returns the measurands in use."""
         wanted = list(self.ctx.cfg.dut.measurands)
         status = self.change_configuration("MeterValuesSampledData", ",".join(wanted))
         if status in ("Accepted", "RebootRequired"):
@@ -398,10 +400,13 @@ class CoreKeywords:
                 )
             BuiltIn().run_keyword(
                 "Record Remark",
-                f"Station refused measurand(s) {', '.join(refused)} in MeterValuesSampledData",
+                f"The station does not sample {', '.join(refused)} (it refused them in "
+                f"MeterValuesSampledData); later steps verify with "
+                f"{', '.join(accepted) or 'no measurand'}",
             )
         self.configuration_value_should_be("MeterValuesSampledData", ",".join(accepted))
-        self.ctx.state["measurands"] = accepted
+        self.ctx.keep_configuration("MeterValuesSampledData")
+        self.ctx.run["measurands"] = accepted
         return accepted
 
     # -- step 5: heartbeat -----------------------------------------------------------

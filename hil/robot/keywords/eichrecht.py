@@ -18,6 +18,7 @@ from robot.libraries.BuiltIn import BuiltIn
 from drivers.base import InstrumentError
 from hil.csms.journal import CALL, RX, Frame
 from hil.robot.context import LabContext
+from hil.robot.keywords.capabilities import require_capability
 from hil.verify.ocmf import (
     KeyFormatError,
     SessionVerdict,
@@ -42,11 +43,7 @@ class EichrechtKeywords:
     def require_signed_meter_values(self) -> None:
         """SKIP the test (N/A in the report) when the DUT config says the station does not
         sign its meter values (``dut.capabilities.signed_meter_values: false``)."""
-        if not self.ctx.cfg.dut.capabilities.signed_meter_values:
-            BuiltIn().skip(
-                "N/A: the DUT does not sign its meter values "
-                f"(dut.capabilities.signed_meter_values is false in {self.ctx.cfg.source})"
-            )
+        require_capability(self.ctx.cfg, "signed_meter_values")
 
     @keyword
     def meter_public_key(self, connector: int = 1) -> str | None:

@@ -8,9 +8,10 @@ from robot.api import logger
 from robot.api.deco import keyword
 from robot.libraries.BuiltIn import BuiltIn
 
-from hil.csms.journal import EVENT
+from hil.csms.journal import CALL, EVENT, RX, TX, Frame, WaitTimeout
 from hil.lab.bench import Bench
 from hil.lab.config import LabConfigError, load_lab_config
+from hil.lab.evidence import start_run
 from hil.robot.context import LabContext
 from hil.robot.listener import RunListener
 
@@ -35,10 +36,12 @@ class LabKeywords:
         except LabConfigError as exc:
             raise RuntimeError(str(exc)) from None
         output_dir = Path(BuiltIn().get_variable_value("${OUTPUT DIR}", "."))
+        run_id = start_run(output_dir, cfg.source)
         bench = Bench(cfg, output_dir)
         bench.open()
         self.ctx.bench = bench
         self.ctx.cursor = 0
+        self.ctx.run = {"run_id": run_id, "policy_defaults": bench.policy.checkpoint()}
         logger.info(
             f"Lab '{cfg.lab.name}' ({cfg.lab.bench} bench) from {cfg.source}; "
             f"back office at {bench.back_office.url()}; journal "
@@ -56,30 +59,59 @@ class LabKeywords:
 
     @keyword
     def wait_for_station_registration(self, timeout: float | None = None) -> None:
-        """Wait until the station's BootNotification has been answered Accepted."""
+        """Wait until the station's BootNotification has been answered Accepted.
+
+        A station that was registered before may connect without a BootNotification (OCPP
+        1.6 §4.2 asks for one after start-up, not after a reconnect). If it connects but
+        sends something else first, or nothing within ``timings.message_timeout_s``, the
+        lab restarts it (power relay, else Reset Hard), says so in the log, and waits for
+        its boot. On a timeout the failure says what the back office did see."""
         wait = self.ctx.cfg.timings.boot_timeout_s if timeout is None else float(timeout)
         journal = self.ctx.journal
-        accepted = journal.find(
-            lambda f: (
-                f.action == "BootNotification"
-                and f.dir == "tx"
-                and f.kind == "CALLRESULT"
-                and (f.payload or {}).get("status") == "Accepted"
-            )
-        )
-        if accepted:
+        if journal.find(_accepted_boot):
             return
-        journal.wait_for(
-            lambda f: (
-                f.action == "BootNotification"
-                and f.dir == "tx"
-                and f.kind == "CALLRESULT"
-                and (f.payload or {}).get("status") == "Accepted"
-            ),
-            0,
-            wait,
-            "a BootNotification answered Accepted (is the station powered and "
-            f"pointed at {self.ctx.lab.back_office.url(self.ctx.cfg.dut.station_id)}?)",
+        try:
+            first = journal.wait_for(
+                lambda f: _accepted_boot(f) or (f.dir == EVENT and f.kind == "connect"),
+                0,
+                wait,
+                "the station to connect and register",
+            )
+            if _accepted_boot(first):
+                return
+            nxt = journal.wait_for(
+                lambda f: _accepted_boot(f) or _unasked_other_than_boot(f),
+                first.seq,
+                self.ctx.cfg.timings.message_timeout_s,
+                "a BootNotification",
+            )
+            if _accepted_boot(nxt):
+                return
+            seen = f"it sent {nxt.describe()} first"
+        except WaitTimeout as exc:
+            if not self.ctx.lab.station.connected or journal.find(_boot_call):
+                raise AssertionError(self._registration_hint(wait, exc)) from None
+            seen = "it sent nothing"
+        logger.warn(
+            "The station is connected but did not register with a BootNotification "
+            f"({seen}); a registered station may reconnect without one, so the lab "
+            "restarts it to see its boot"
+        )
+        mark = self.restart_station()
+        try:
+            journal.wait_for(_accepted_boot, mark, wait, "a BootNotification answered Accepted")
+        except WaitTimeout as exc:
+            raise AssertionError(self._registration_hint(wait, exc)) from None
+
+    def _registration_hint(self, wait: float, exc: WaitTimeout) -> str:
+        lab = self.ctx.lab
+        station_id = self.ctx.cfg.dut.station_id
+        summary = getattr(lab.back_office, "connection_summary", None)
+        seen = summary(station_id) if summary is not None else str(exc)
+        return (
+            f"The station did not register (no BootNotification answered Accepted within "
+            f"{wait:g} s). Is it powered and pointed at {lab.back_office.url(station_id)} "
+            f"with subprotocol ocpp1.6? What the back office saw: {seen}"
         )
 
     @keyword
@@ -124,3 +156,20 @@ class LabKeywords:
         self.ctx.state["restart_mark"] = mark
         self.ctx.cursor = mark
         return mark
+
+
+def _accepted_boot(frame: Frame) -> bool:
+    return (
+        frame.action == "BootNotification"
+        and frame.dir == TX
+        and frame.kind == "CALLRESULT"
+        and (frame.payload or {}).get("status") == "Accepted"
+    )
+
+
+def _boot_call(frame: Frame) -> bool:
+    return frame.dir == RX and frame.kind == CALL and frame.action == "BootNotification"
+
+
+def _unasked_other_than_boot(frame: Frame) -> bool:
+    return frame.dir == RX and frame.kind == CALL and frame.action != "BootNotification"

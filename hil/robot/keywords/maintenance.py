@@ -20,6 +20,7 @@ from robot.libraries.BuiltIn import BuiltIn
 from hil.csms.journal import CALL, RX, Frame, WaitTimeout
 from hil.lab.fileserver import LabFileServer, Transfer, TransferTimeout
 from hil.robot.context import LabContext
+from hil.robot.keywords.capabilities import require_capability
 
 FIRMWARE = "FirmwareStatusNotification"
 DIAGNOSTICS = "DiagnosticsStatusNotification"
@@ -44,10 +45,13 @@ def wait_statuses(
     """Wait for ``action`` notifications with exactly ``expected`` statuses, in order.
 
     Each next status must come within its window of the previous one; anything else next
-    fails, naming the status that was missing or unexpected and quoting the frames. With
-    ``optional_first`` the first expected status may be left out. Returns status -> frame.
+    fails, naming the status that was missing or unexpected and quoting the frames. A
+    status repeated right after itself is accepted (OCPP 1.6 does not forbid repeats) and
+    logged. With ``optional_first`` the first expected status may be left out. Returns
+    status -> frame (the first frame of each status).
     """
     seen: list[Frame] = []
+    repeats: list[Frame] = []
     cursor = after
     index = 0
     while index < len(expected):
@@ -66,6 +70,10 @@ def wait_statuses(
                 f"{path}; expected {' -> '.join(expected)}.\n{exc}"
             ) from None
         status = (frame.payload or {}).get("status")
+        if seen and status == seen[-1].payload.get("status"):
+            repeats.append(frame)  # the same status again: allowed
+            cursor = frame.seq
+            continue
         if status != want and optional_first and index == 0 and status == expected[1]:
             index = 1  # the optional first status was left out
             want = expected[1]
@@ -82,6 +90,8 @@ def wait_statuses(
     logger.info(
         f"{action}: " + " -> ".join(f"{f.payload['status']} (#{f.seq}, {f.wall})" for f in seen)
     )
+    if repeats:
+        logger.info(f"Repeated {action} (allowed): " + ", ".join(f.describe(120) for f in repeats))
     return {f.payload["status"]: f for f in seen}
 
 
@@ -101,22 +111,6 @@ class MaintenanceKeywords:
 
     def _transfer_timeout(self) -> float:
         return self.ctx.cfg.file_server.transfer_timeout_s
-
-    def _require_firmware_update(self) -> None:
-        how = self.ctx.cfg.dut.capabilities.firmware_update
-        if how != "ocpp":
-            reason = "only through its maker's cloud" if how == "maker_cloud" else "not at all"
-            BuiltIn().skip(
-                f"N/A by DUT capability: the station's firmware is updated {reason} "
-                f"(dut.capabilities.firmware_update: {how})"
-            )
-
-    def _require_diagnostics(self) -> None:
-        if not self.ctx.cfg.dut.capabilities.diagnostics:
-            BuiltIn().skip(
-                "N/A by DUT capability: the station cannot upload diagnostics "
-                "(dut.capabilities.diagnostics: false)"
-            )
 
     def _image(self, kind: str) -> Path:
         images = self.ctx.lab.firmware_images
@@ -178,7 +172,7 @@ class MaintenanceKeywords:
         ``http`` or ``ftp``. ``retrieve_in`` seconds from now is the retrieveDate.
         SKIPs when the DUT's firmware is not updated over OCPP.
         """
-        self._require_firmware_update()
+        require_capability(self.ctx.cfg, "firmware_update")
         url, image = self._firmware_location(location, protocol)
         retrieve = datetime.now(UTC) + timedelta(seconds=float(retrieve_in))
         payload: dict[str, Any] = {"location": url, "retrieveDate": iso(retrieve)}
@@ -315,7 +309,7 @@ class MaintenanceKeywords:
                 f"Installed ({installed.describe()}) came before the BootNotification was "
                 f"Accepted ({answer.describe()})"
             )
-        self.ctx.state["expected_firmware"] = version
+        self.ctx.run["expected_firmware"] = version
         logger.info(f"Rebooted into firmware {version} ({boot.describe()})")
 
     @keyword
@@ -366,7 +360,7 @@ class MaintenanceKeywords:
         ``full_disk`` (the server's disk is full, 452) or a URL. ``log_minutes`` asks for the
         last minutes of log only (startTime). SKIPs when the DUT cannot upload diagnostics.
         """
-        self._require_diagnostics()
+        require_capability(self.ctx.cfg, "diagnostics")
         url = self._diagnostics_location(location)
         payload: dict[str, Any] = {"location": url}
         if retries is not None:
@@ -463,9 +457,3 @@ class MaintenanceKeywords:
             )
         server = "; ".join(t.describe() for t in seen) or "no connection reached it"
         logger.info(f"Upload to {diag['url']} failed as expected. The lab's file server: {server}")
-
-    @keyword
-    def restore_lab_file_server(self) -> None:
-        """Undo a simulated full disk."""
-        if self.ctx.bench is not None:
-            self._files.upload_quota_bytes = None

@@ -23,6 +23,12 @@ class MessageKeywords:
         return self.ctx.mark()
 
     @keyword
+    def journal_cursor(self) -> int:
+        """The position of the last frame a wait matched in this test (where the next wait
+        starts); pass it as ``after`` to accept what came since, in any order."""
+        return self.ctx.cursor
+
+    @keyword
     def wait_for_message(
         self, action: str, timeout: float | None = None, after: int | None = None, **fields: Any
     ) -> dict[str, Any]:

@@ -41,13 +41,6 @@ class SessionKeywords:
         logger.info(f"{action} {payload} -> {answer}")
         return answer
 
-    def _config_value(self, key: str) -> str | None:
-        answer = self._call("GetConfiguration", {"key": [key]})
-        for entry in answer.get("configurationKey", []):
-            if entry["key"] == key:
-                return entry.get("value")
-        return None
-
     def _tx_frames(self, action: str, transaction_id: int, after: int) -> list[Frame]:
         return self.ctx.frames_after(
             after,
@@ -63,72 +56,24 @@ class SessionKeywords:
 
     @keyword
     def prepare_station_for_sessions(self) -> None:
-        """Set MeterValueSampleInterval to the lab's sample interval and the sampled
-        measurands to what the lab needs (refusals are remarks, as in step 4)."""
+        """Suite set-up: set MeterValueSampleInterval to the lab's sample interval and the
+        sampled measurands to what the lab needs (refusals are remarks, as in step 4)."""
         interval = self.ctx.cfg.timings.meter_sample_interval_s
-        status = self._call(
-            "ChangeConfiguration", {"key": "MeterValueSampleInterval", "value": str(interval)}
-        )["status"]
+        status = self.ctx.change_configuration("MeterValueSampleInterval", str(interval))
         if status not in ("Accepted", "RebootRequired"):
             raise AssertionError(f"Station refused MeterValueSampleInterval={interval}: {status}")
-        if "measurands" not in self.ctx.state:
+        if "measurands" not in self.ctx.run:
             BuiltIn().run_keyword("Configure Sampled Measurands")
-
-    @keyword
-    def station_should_be_idle(self, connector: int = 1) -> None:
-        """The connector is Available and the bench is at rest (no power flowing)."""
-        self._wait_status(int(connector), "Available")
-        if self.instruments.power_sources():
-            self.instruments.energy_should_not_flow(hold=0.5)
-
-    def _wait_status(self, connector: int, status: str, timeout: float | None = None) -> None:
-        """The latest StatusNotification of ``connector`` is ``status``, or becomes it."""
-        latest = self.ctx.frames_after(
-            0,
-            lambda f: (
-                f.dir == RX
-                and f.action == "StatusNotification"
-                and f.payload.get("connectorId") == connector
-            ),
-        )
-        if latest and latest[-1].payload.get("status") == status:
-            return
-        self.ctx.wait_message(
-            "StatusNotification",
-            {"connectorId": connector, "status": status},
-            timeout,
-            after=latest[-1].seq if latest else 0,
-            advance=False,
-        )
-
-    @keyword
-    def return_bench_to_idle(self) -> None:
-        """Teardown: clear faults, reconnect the network, stop a running transaction, unplug
-        the EV, and wait until connector 1 is Available again — so one failed step does
-        not break the next."""
-        lab = self.ctx.lab
-        switch = lab.instrument("network_switch")
-        if switch is not None and not switch.port_is_up(switch.station_port):  # type: ignore[attr-defined]
-            switch.set_port(switch.station_port, True)  # type: ignore[attr-defined]
-        ev = lab.instrument("ev_simulator")
-        if ev is not None:
-            ev.clear_fault()  # type: ignore[attr-defined]
-        session = self.ctx.state.get("session")
-        if session and "meter_stop" not in session:
-            try:
-                self._call("RemoteStopTransaction", {"transactionId": session["transaction_id"]})
-            except AssertionError as exc:
-                logger.warn(f"Teardown could not stop transaction: {exc}")
-        if ev is not None:
-            ev.unplug()  # type: ignore[attr-defined]
-        self._wait_status(1, "Available", self.ctx.cfg.timings.boot_timeout_s)
 
     # -- authorization and transactions -------------------------------------------------
 
     @keyword
-    def authorize_should_be_sent(self, tag: str, status: str = "Accepted") -> None:
-        """The station asks the back office about ``tag`` (Authorize), answered ``status``."""
-        frame = self.ctx.wait_message("Authorize", {"idTag": tag})
+    def authorize_should_be_sent(
+        self, tag: str, status: str = "Accepted", after: int | None = None
+    ) -> None:
+        """The station asks the back office about ``tag`` (Authorize, OCPP 1.6 §4.1),
+        answered ``status``; after the mark ``after`` (default: the cursor)."""
+        frame = self.ctx.wait_message("Authorize", {"idTag": tag}, after=after)
         answer = self.ctx.answer_to(frame)
         got = (answer.payload or {}).get("idTagInfo", {}).get("status")
         if got != status:
@@ -287,7 +232,9 @@ class SessionKeywords:
         """Between RemoteStartTransaction and StartTransaction, an Authorize is sent if and
         only if ``AuthorizeRemoteTxRequests`` is true."""
         session = self._session()
-        wanted = (self._config_value("AuthorizeRemoteTxRequests") or "false").lower() == "true"
+        wanted = (
+            self.ctx.configuration_value("AuthorizeRemoteTxRequests") or "false"
+        ).lower() == "true"
         mark = self.ctx.state.get("remote_start_mark", 0)
         sent = [
             f
@@ -322,15 +269,6 @@ class SessionKeywords:
         }
         unknown = max([k for k in known if isinstance(k, int)] + [0]) + 100_000
         self.remote_stop_transaction(unknown, expect="Rejected")
-
-    @keyword
-    def require_socket_connector(self) -> None:
-        """SKIP (N/A) when the DUT has a tethered cable: nothing to unlock."""
-        if self.ctx.cfg.dut.cable == "tethered":
-            BuiltIn().skip(
-                "N/A: the DUT has a tethered cable (dut.cable: tethered); "
-                "UnlockConnector does not apply"
-            )
 
     @keyword
     def unlock_connector(self, connector: int = 1, expect: str | None = "Unlocked") -> str:
@@ -372,12 +310,12 @@ class SessionKeywords:
     @keyword
     def set_connection_timeout(self, seconds: int | None = None) -> int:
         """Set ConnectionTimeOut; if the station refuses the value, use the lowest it
-        accepts and record that as a remark. Returns the value in force."""
+        accepts and record that as a remark (a station may have a minimum; OCPP 1.6 §9.1.9
+        sets none, so refusing is allowed). Returns the value in force; the teardown puts
+        the old one back."""
         wanted = self.ctx.cfg.timings.connection_timeout_s if seconds is None else int(seconds)
         for value in (wanted, *(v for v in CONNECTION_TIMEOUT_LADDER if v > wanted)):
-            status = self._call(
-                "ChangeConfiguration", {"key": "ConnectionTimeOut", "value": str(value)}
-            )["status"]
+            status = self.ctx.change_configuration("ConnectionTimeOut", str(value))
             if status in ("Accepted", "RebootRequired"):
                 if value != wanted:
                     BuiltIn().run_keyword(
@@ -394,16 +332,21 @@ class SessionKeywords:
 
     @keyword
     def connector_should_return_to_available_after_connection_timeout(
-        self, connector: int = 1
+        self, connector: int = 1, after: int | None = None
     ) -> float:
-        """From Preparing, the connector returns to Available once ConnectionTimeOut has
-        passed — not before — and no StartTransaction is sent. Returns the seconds taken."""
+        """From Preparing (after the mark ``after``, e.g. taken before the tag was
+        presented: Preparing and Authorize may come in either order), the connector returns
+        to Available once ConnectionTimeOut has passed — not before — and no
+        StartTransaction is sent (OCPP 1.6 §9.1.9 ConnectionTimeOut). Returns the seconds
+        taken."""
         timeout = float(
             self.ctx.state.get("connection_timeout", self.ctx.cfg.timings.connection_timeout_s)
         )
         tol = self.ctx.cfg.timings.heartbeat_tolerance_s + 1.0
         preparing = self.ctx.wait_message(
-            "StatusNotification", {"connectorId": int(connector), "status": "Preparing"}
+            "StatusNotification",
+            {"connectorId": int(connector), "status": "Preparing"},
+            after=after,
         )
         try:
             back = self.ctx.wait_message(
@@ -587,17 +530,21 @@ class SessionKeywords:
         )
 
     def _status_replay_problems(self, frames: list[Frame]) -> list[str]:
-        """After a reconnect only the current state counts: at most one StatusNotification
-        per connector, unless the state really changed meanwhile."""
-        seen: dict[int, list[Frame]] = {}
+        """After a reconnect only the current state counts: per connector, one state (it may
+        be repeated: OCPP 1.6 does not forbid that), unless the state really changed
+        meanwhile. Several different states replayed in a row are the queued past."""
+        seen: dict[int, list[str]] = {}
         for f in frames:
             if f.dir == RX and f.action == "StatusNotification":
-                seen.setdefault(f.payload.get("connectorId"), []).append(f)
+                states = seen.setdefault(f.payload.get("connectorId"), [])
+                status = f.payload.get("status")
+                if not states or states[-1] != status:
+                    states.append(status)
         return [
-            f"connector {c} replayed {len(fs)} StatusNotifications after reconnecting: "
-            + ", ".join(f.payload.get("status") for f in fs)
-            for c, fs in seen.items()
-            if len(fs) > 1
+            f"connector {c} replayed {len(states)} different StatusNotifications after "
+            f"reconnecting: {', '.join(states)}"
+            for c, states in seen.items()
+            if len(states) > 1
         ]
 
     # -- energy ------------------------------------------------------------------------
@@ -749,7 +696,7 @@ class SessionKeywords:
         positions, reference and analyser energy)."""
         self.instruments.require_instrument("ev_simulator", "identification")
         tag = tag or self.ctx.cfg.tags.valid[0]
-        self.station_should_be_idle()
+        self.ctx.wait_current_status(1, "Available")
         mark = self.ctx.mark()
         self.instruments.plug_in_ev()
         self.instruments.ev_requests_charge()
@@ -770,5 +717,5 @@ class SessionKeywords:
         session.setdefault("reference_wh", None)
         session.setdefault("analyser_wh", None)
         self.instruments.unplug_ev()
-        self._wait_status(1, "Available")
+        self.ctx.wait_current_status(1, "Available")
         return session

@@ -359,6 +359,9 @@ class Charging:
                 payload["transactionData"] = [{"timestamp": stamp, "sampledValue": values}]
             return payload
 
+        if self.station.settings.finishing_before_stop and self.plugged(s.id):
+            s.finishing = True  # allowed: OCPP 1.6 fixes no order between the two
+            self.station.refresh_status()
         if not (
             reason in ("HardReset", "SoftReset", "Other") and "reset_stop_lost" in self.deviations
         ):

@@ -31,10 +31,20 @@ def is_bool(value: str) -> bool:
     return value.lower() in ("true", "false")
 
 
-def measurand_list(max_len: int) -> Validator:
+def measurand_list(max_len: int, supported: tuple[str, ...] = SUPPORTED_MEASURANDS) -> Validator:
+    """A comma-separated measurand list; one it does not support makes the whole value
+    Rejected (OCPP 1.6 edition 2 §3.16.4)."""
+
     def check(value: str) -> bool:
         items = [v.strip() for v in value.split(",") if v.strip()]
-        return len(items) <= max_len and all(i in SUPPORTED_MEASURANDS for i in items)
+        return len(items) <= max_len and all(i in supported for i in items)
+
+    return check
+
+
+def uint_at_least(minimum: int) -> Validator:
+    def check(value: str) -> bool:
+        return is_uint(value) and int(value) >= minimum
 
     return check
 
@@ -78,14 +88,21 @@ class ConfigStore:
         profiles: list[str],
         smart_charging: bool,
         meter_public_key: str | None = None,
+        measurands: tuple[str, ...] = SUPPORTED_MEASURANDS,
+        min_connection_timeout: int = 0,
     ) -> None:
         ml = self.MAX_LEN
+        self.measurands = measurands
         defs = [
             KeyDef("AllowOfflineTxForUnknownId", "false", validator=is_bool),
             KeyDef("AuthorizationCacheEnabled", "true", validator=is_bool),
             KeyDef("AuthorizeRemoteTxRequests", "false", validator=is_bool),
             KeyDef("ClockAlignedDataInterval", "0", validator=is_uint),
-            KeyDef("ConnectionTimeOut", str(connection_timeout), validator=is_uint),
+            KeyDef(
+                "ConnectionTimeOut",
+                str(max(connection_timeout, min_connection_timeout)),
+                validator=uint_at_least(min_connection_timeout),
+            ),
             KeyDef(
                 "ConnectorPhaseRotation",
                 ",".join(f"{i}.RST" for i in range(connectors + 1)),
@@ -100,13 +117,13 @@ class ConfigStore:
             KeyDef(
                 "MeterValuesAlignedData",
                 "Energy.Active.Import.Register",
-                validator=measurand_list(ml),
+                validator=measurand_list(ml, measurands),
             ),
             KeyDef("MeterValuesAlignedDataMaxLength", str(ml), readonly=True),
             KeyDef(
                 "MeterValuesSampledData",
                 "Energy.Active.Import.Register",
-                validator=measurand_list(ml),
+                validator=measurand_list(ml, measurands),
             ),
             KeyDef("MeterValuesSampledDataMaxLength", str(ml), readonly=True),
             KeyDef("MeterValueSampleInterval", str(sample_interval), validator=is_uint),
@@ -115,9 +132,9 @@ class ConfigStore:
             KeyDef("ResetRetries", "3", validator=is_uint),
             KeyDef("StopTransactionOnEVSideDisconnect", "true", validator=is_bool),
             KeyDef("StopTransactionOnInvalidId", "true", validator=is_bool),
-            KeyDef("StopTxnAlignedData", "", validator=measurand_list(ml)),
+            KeyDef("StopTxnAlignedData", "", validator=measurand_list(ml, measurands)),
             KeyDef("StopTxnAlignedDataMaxLength", str(ml), readonly=True),
-            KeyDef("StopTxnSampledData", "", validator=measurand_list(ml)),
+            KeyDef("StopTxnSampledData", "", validator=measurand_list(ml, measurands)),
             KeyDef("StopTxnSampledDataMaxLength", str(ml), readonly=True),
             KeyDef("SupportedFeatureProfiles", ",".join(profiles), readonly=True),
             KeyDef("TransactionMessageAttempts", "3", validator=is_uint),

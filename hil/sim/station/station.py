@@ -22,7 +22,7 @@ from websockets.exceptions import InvalidHandshake, InvalidURI
 from hil.lab.config import LabConfig
 from hil.sim.physics import BenchPhysics
 from hil.sim.station.charging import Charging, Transaction
-from hil.sim.station.config_store import ConfigStore
+from hil.sim.station.config_store import SUPPORTED_MEASURANDS, ConfigStore
 from hil.sim.station.extensions import EXTENSIONS, StationExtension
 from hil.sim.station.link import StationLink
 from hil.sim.station.outbox import CallFailed, Outbox, OutMsg
@@ -31,6 +31,12 @@ LOG = logging.getLogger("hil.sim.station")
 
 #: Seconds between answering a Hard reset and the power going (the answer gets read).
 HARD_RESET_SHUTDOWN_S = 0.2
+#: Notifications a station may repeat (station setting ``repeat_statuses``).
+STATUS_ACTIONS = (
+    "StatusNotification",
+    "FirmwareStatusNotification",
+    "DiagnosticsStatusNotification",
+)
 
 
 def utc_now() -> str:
@@ -66,6 +72,8 @@ class VirtualStation:
         self.csms_url = csms_url.rstrip("/") + "/" + cfg.dut.station_id
         self.station_id = cfg.dut.station_id
         self.deviations = set(cfg.virtual.deviations)
+        #: behaviours the specification allows either way (lab config virtual.station)
+        self.settings = cfg.virtual.station
         self.n_connectors = cfg.dut.connectors
         profiles = ["Core", "RemoteTrigger"]
         if cfg.dut.capabilities.firmware_update == "ocpp" or cfg.dut.capabilities.diagnostics:
@@ -81,13 +89,18 @@ class VirtualStation:
                 ping_interval=max(1, round(cfg.virtual.websocket_ping_interval_s)),
                 profiles=profiles,
                 smart_charging=cfg.dut.capabilities.smart_charging,
+                measurands=tuple(self.settings.supported_measurands or SUPPORTED_MEASURANDS),
+                min_connection_timeout=self.settings.min_connection_timeout_s,
             ),
             firmware=cfg.dut.firmware,
             outbox=Outbox(),
+            inoperative=set(self.settings.inoperative_connectors),
         )
         self.connectors: dict[int, ConnectorState] = {}
         self.link: StationLink | None = None
         self.accepted = False
+        #: registered before the lab started: the first connection carries no boot
+        self._registered_before = self.settings.registered_before
         self.online = False
         self.boot_interval = 0
         self._reset_kind: str | None = None
@@ -113,7 +126,7 @@ class VirtualStation:
         LOG.info("power on, firmware %s", self.nv.firmware)
         if "unavailable_lost_after_reboot" in self.deviations:
             self.nv.inoperative.clear()
-        self.accepted = False
+        self.accepted, self._registered_before = self._registered_before, False
         self.online = False
         self._reset_kind = None
         self._shutting_down = False
@@ -203,6 +216,9 @@ class VirtualStation:
             # after answering; cutting at once lets the back office's next frame draw an
             # RST, which can make its kernel drop the Reset answer it has not read yet.
             await asyncio.sleep(HARD_RESET_SHUTDOWN_S)
+            if self.settings.unavailable_before_hard_reset:  # its Unavailable goes out first
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.nv.outbox.flushed(), 2.0)
             link.ws.transport.close()
 
     async def stop(self) -> None:
@@ -297,6 +313,8 @@ class VirtualStation:
         self, action: str, build: Any, *, transactional: bool = False, on_result: Any = None
     ) -> None:
         self.nv.outbox.put(OutMsg(action, build, transactional, on_result), self.online)
+        if self.settings.repeat_statuses and action in STATUS_ACTIONS:
+            self.nv.outbox.put(OutMsg(action, build, transactional), self.online)
 
     async def call_and_wait(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Queue a CALL behind what is already queued and wait for its answer."""
@@ -417,8 +435,8 @@ class VirtualStation:
         self.charging.stop_all("HardReset" if kind == "Hard" else "SoftReset")
         if kind == "Soft" and "soft_reset_stop_after_boot" in self.deviations:
             self.nv.outbox.hold()  # the defect: StopTransaction waits for the reboot
-        if kind == "Soft":  # graceful: tell the back office the connectors go away
-            self._shutting_down = True
+        if kind == "Soft" or self.settings.unavailable_before_hard_reset:
+            self._shutting_down = True  # tell the back office the connectors go away
             self.refresh_status()
         self._reset_kind = kind
         self._reset_event.set()

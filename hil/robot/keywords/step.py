@@ -1,0 +1,226 @@
+"""Every step's frame: is it applicable, is the bench at rest, and the clean-up after it.
+
+A verdict must depend only on what the station did during the step. So the set-up first
+decides N/A — DUT capabilities and instruments declared as ``requires:<name>`` test tags —
+before anything waits on the station, then makes sure nothing of an earlier step is still
+running (a firmware update, a diagnostics upload, a session). The teardown puts back
+whatever the step changed, pass or fail: network, EV, transaction, availability,
+configuration, the back office's answers and the file server — so one defect shows as one
+failing step, not a cascade.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from robot.api import logger
+from robot.api.deco import keyword
+from robot.libraries.BuiltIn import BuiltIn
+
+from hil.csms.journal import CALL, EVENT, RX, Frame, WaitTimeout
+from hil.robot.context import LabContext
+from hil.robot.keywords.capabilities import CAPABILITIES, require_capability
+from hil.robot.keywords.instruments import ROLE_NAMES, InstrumentKeywords
+
+#: A requirement tag: ``requires:<capability or instrument role>``.
+REQUIRES = "requires:"
+
+#: Firmware and diagnostics statuses after which no transfer is in progress (OCPP 1.6 §7.25,
+#: §7.24; Idle only answers a TriggerMessage).
+TRANSFER_ENDS = {
+    "FirmwareStatusNotification": {"Idle", "DownloadFailed", "InstallationFailed", "Installed"},
+    "DiagnosticsStatusNotification": {"Idle", "Uploaded", "UploadFailed"},
+}
+
+
+class StepKeywords:
+    def __init__(self, ctx: LabContext, instruments: InstrumentKeywords) -> None:
+        self.ctx = ctx
+        self.instruments = instruments
+
+    # -- applicability ---------------------------------------------------------------
+
+    @keyword
+    def require_capability(self, *names: str) -> None:
+        """SKIP the test (N/A by DUT capability in the report) when the DUT config says the
+        station lacks one of ``names``: ``signed_meter_values``, ``firmware_update`` (over
+        OCPP), ``diagnostics``, ``trigger_message``, ``authorization_cache``,
+        ``smart_charging``, ``socket_connector`` (not a tethered cable)."""
+        for name in names:
+            require_capability(self.ctx.cfg, name)
+
+    @keyword
+    def step_should_apply_to_this_bench(self) -> None:
+        """SKIP (N/A) unless the DUT has every capability and the bench every instrument the
+        test's ``requires:<name>`` tags name (``requires:ev_simulator``,
+        ``requires:signed_meter_values``, ``requires:power_source`` for a reference meter or
+        analyser). Runs before anything waits on the station, so an N/A step is N/A even
+        when the bench is not idle."""
+        tags = BuiltIn().get_variable_value("${TEST TAGS}", [])
+        needs = [str(t)[len(REQUIRES) :] for t in tags if str(t).startswith(REQUIRES)]
+        for need in needs:
+            if need in CAPABILITIES:
+                self.require_capability(need)
+            elif need == "power_source":
+                self.instruments.require_power_source()
+            elif need in ROLE_NAMES:
+                self.instruments.require_instrument(need)
+            else:
+                raise ValueError(
+                    f"unknown requirement tag {REQUIRES}{need}; use a capability "
+                    f"({', '.join(CAPABILITIES)}), an instrument role "
+                    f"({', '.join(ROLE_NAMES)}) or power_source"
+                )
+
+    # -- set-up ------------------------------------------------------------------------
+
+    @keyword
+    def prepare_step(self) -> None:
+        """Test set-up of every step: N/A checks first (`Step Should Apply To This Bench`),
+        then no transfer of an earlier step still running (`No Transfer Should Be In
+        Progress`), then the bench at rest (`Station Should Be Idle`)."""
+        self.step_should_apply_to_this_bench()
+        self.ctx.step_started = True
+        self.no_transfer_should_be_in_progress()
+        self.station_should_be_idle()
+
+    @keyword
+    def no_transfer_should_be_in_progress(self, timeout: float | None = None) -> None:
+        """A firmware update or diagnostics upload an earlier step started must have ended
+        (its last status is final) before this step begins; otherwise wait for it, up to
+        ``timeout`` (default: the file server's transfer timeout plus the boot timeout, as an
+        update may reboot), so its statuses are never blamed on this step."""
+        cfg = self.ctx.cfg
+        wait = (
+            cfg.file_server.transfer_timeout_s + cfg.timings.boot_timeout_s
+            if timeout is None
+            else float(timeout)
+        )
+        for action, ends in TRANSFER_ENDS.items():
+            last = self._last_call(action)
+            if last is None or (last.payload or {}).get("status") in ends:
+                continue
+            logger.info(
+                f"An earlier step's transfer is still running ({last.describe()}); waiting "
+                f"up to {wait:g} s for it to end before this step starts"
+            )
+            try:
+                end = self.ctx.journal.wait_for(
+                    lambda f, a=action, e=ends: (
+                        f.dir == RX
+                        and f.kind == CALL
+                        and f.action == a
+                        and (f.payload or {}).get("status") in e
+                    ),
+                    last.seq,
+                    wait,
+                    f"{action} with a final status ({', '.join(sorted(ends))})",
+                )
+            except WaitTimeout:
+                raise AssertionError(
+                    f"The station is still busy with a transfer an earlier step started: its "
+                    f"last {action} is {last.describe()} and no final status came within "
+                    f"{wait:g} s"
+                ) from None
+            logger.info(f"The earlier transfer ended: {end.describe()}")
+        self.ctx.cursor = self.ctx.mark()
+
+    def _last_call(self, action: str) -> Frame | None:
+        found = self.ctx.journal.find(
+            lambda f: f.dir == RX and f.kind == CALL and f.action == action
+        )
+        return found[-1] if found else None
+
+    @keyword
+    def station_should_be_idle(self, connector: int = 1) -> None:
+        """The station is connected, the connector is Available and no power flows (on the
+        working reference instruments)."""
+        self._wait_connected()
+        self.ctx.wait_current_status(int(connector), "Available")
+        if self.instruments.power_sources():
+            self.instruments.energy_should_not_flow(hold=0.5)
+        self.ctx.cursor = self.ctx.mark()
+
+    def _wait_connected(self) -> None:
+        if self.ctx.lab.station.connected:
+            return
+        self.ctx.journal.wait_for(
+            lambda f: f.dir == EVENT and f.kind == "connect",
+            self.ctx.mark(),
+            self.ctx.cfg.timings.boot_timeout_s,
+            "the station to connect to the back office",
+        )
+
+    # -- teardown ----------------------------------------------------------------------
+
+    @keyword
+    def return_bench_to_idle(self) -> None:
+        """Teardown of every step, pass or fail: network back, EV fault cleared, a running
+        transaction stopped, the EV unplugged, connectors made Inoperative by the step made
+        Operative again, configuration the step changed put back, the back office's answers
+        and the file server reset — then wait until connector 1 is Available. Nothing to do
+        for a step that was N/A before it began. What cannot be undone is a warning here,
+        and the next step's set-up fails naming it."""
+        if not self.ctx.step_started:
+            return
+        problems: list[str] = []
+        lab = self.ctx.lab
+        lab.policy.restore(self.ctx.run["policy_defaults"])
+        lab.file_server.upload_quota_bytes = None
+        switch = lab.instrument("network_switch")
+        ev = lab.instrument("ev_simulator")
+        self._attempt(problems, "reconnect the network", lambda: self._network_up(switch))
+        if ev is not None:
+            self._attempt(problems, "clear the EV fault", ev.clear_fault)  # type: ignore[attr-defined]
+        self._attempt(problems, "wait for the station", self._wait_connected)
+        self._attempt(problems, "stop the transaction", self._stop_running_transaction)
+        if ev is not None:
+            self._attempt(problems, "unplug the EV", ev.unplug)  # type: ignore[attr-defined]
+        self._attempt(problems, "restore availability", self._restore_availability)
+        self._attempt(problems, "restore configuration", self._restore_configuration)
+        self._attempt(
+            problems,
+            "wait for connector 1 Available",
+            lambda: self.ctx.wait_current_status(
+                1, "Available", self.ctx.cfg.timings.boot_timeout_s
+            ),
+        )
+        if problems:
+            text = "; ".join(problems)
+            logger.warn(f"The bench could not be fully returned to idle: {text}")
+
+    @staticmethod
+    def _attempt(problems: list[str], what: str, action: Callable[[], Any]) -> None:
+        try:
+            action()
+        except Exception as exc:  # one failed restore must not stop the others
+            problems.append(f"could not {what}: {exc}")
+
+    @staticmethod
+    def _network_up(switch: Any) -> None:
+        if switch is not None and not switch.port_is_up(switch.station_port):
+            switch.set_port(switch.station_port, True)
+
+    def _stop_running_transaction(self) -> None:
+        session = self.ctx.state.get("session")
+        if session and "meter_stop" not in session:
+            answer = self.ctx.lab.call(
+                "RemoteStopTransaction", {"transactionId": session["transaction_id"]}
+            )
+            logger.info(f"Teardown: RemoteStopTransaction {session['transaction_id']} -> {answer}")
+
+    def _restore_availability(self) -> None:
+        for connector, kind in sorted(self.ctx.availability.items()):
+            if kind != "Inoperative":
+                continue
+            status = self.ctx.lab.call(
+                "ChangeAvailability", {"connectorId": connector, "type": "Operative"}
+            )["status"]
+            logger.info(f"Teardown: ChangeAvailability({connector}, Operative) -> {status}")
+        self.ctx.availability.clear()
+
+    def _restore_configuration(self) -> None:
+        failed = self.ctx.restore_configuration()
+        if failed:
+            raise AssertionError("; ".join(failed))
