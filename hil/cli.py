@@ -40,7 +40,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hil", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    sim = sub.add_parser("sim", help="run the virtual bench (station and instruments)")
+    sim = sub.add_parser(
+        "sim",
+        help="run the virtual bench (station and instruments)",
+        description="Run the virtual bench until stdin closes (exit 0), Ctrl-C / SIGINT "
+        "(exit 130) or SIGTERM (exit 143); a bad lab config exits 2.",
+    )
     sim.add_argument("--lab", required=True, help="lab config YAML (lab.bench: virtual)")
     sim.add_argument(
         "--csms-url",
@@ -74,6 +79,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LabConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C outside a command's own handling: no traceback
+        print("interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

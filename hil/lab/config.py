@@ -12,6 +12,9 @@ from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from drivers.registry import driver_spec, options_model
 
 
 class LabConfigError(ValueError):
@@ -125,12 +128,18 @@ class Energy(_Strict):
 
 
 class Instrument(_Strict):
-    """One instrument role on the bench: which driver, at which address.
+    """One instrument role on the bench: which driver, at which address, with which options.
 
     ``address`` is a URL or VISA resource string (``socket://host:port``,
     ``/dev/ttyUSB0``, ``modbus-tcp://host:502``, ``TCPIP0::host::port::SOCKET``,
     ``snmp://host:161``). On the virtual bench it may be ``virtual``: the bench launcher
     fills in the address the virtual instrument listens on.
+
+    ``driver`` must be one :data:`drivers.registry.DRIVERS` lists for the role, and
+    ``options`` only the options that driver declares there, of the declared types: the
+    lab config checks both when it loads and keeps the typed values (see
+    ``LabConfig._virtual_addresses_only_on_virtual_bench``), so a bad option stops the run
+    at once, not when the driver is created.
     """
 
     driver: str = Field(min_length=1)
@@ -247,12 +256,51 @@ class LabConfig(_Strict):
 
     @model_validator(mode="after")
     def _virtual_addresses_only_on_virtual_bench(self) -> LabConfig:
+        """Check every instrument against the bench and its driver; type its options.
+
+        ``address: virtual`` needs the virtual bench; ``driver`` must be one the registry
+        knows for the role; ``options`` must be ones that driver declares, of the declared
+        type (they are replaced by the typed values). Every problem is reported at its own
+        field (``instruments.<role>.address`` ...), so the message names field and value.
+        """
+        problems: list[InitErrorDetails] = []
+
+        def problem(loc: tuple[str | int, ...], kind: str, msg: str, value: Any) -> None:
+            where: tuple[str | int, ...] = ("instruments", *loc)
+            error = PydanticCustomError(kind, "{reason}", {"reason": msg})
+            problems.append(InitErrorDetails(type=error, loc=where, input=value))
+
         for role, inst in self.instruments:
-            if inst is not None and inst.address == "virtual" and self.lab.bench != "virtual":
-                raise ValueError(
-                    f"instruments.{role}.address is 'virtual' but lab.bench is "
-                    f"{self.lab.bench!r}; give the instrument's real address"
+            if inst is None:
+                continue
+            if inst.address == "virtual" and self.lab.bench != "virtual":
+                problem(
+                    (role, "address"),
+                    "virtual_address_on_real_bench",
+                    f"'virtual' is an address only the virtual bench fills in, but lab.bench "
+                    f"is {self.lab.bench!r}; give the instrument's real address",
+                    inst.address,
                 )
+            try:
+                spec = driver_spec(role, inst.driver)
+            except ValueError as exc:
+                problem((role, "driver"), "unknown_driver", str(exc), inst.driver)
+                continue
+            try:
+                typed = options_model(role, inst.driver).model_validate(inst.options)
+            except ValidationError as exc:
+                takes = ", ".join(sorted(spec.options)) or "no options"
+                for err in exc.errors():
+                    loc = (role, "options", *err["loc"])
+                    if err["type"] == "extra_forbidden":
+                        msg = f"unknown option for driver {inst.driver}; it takes: {takes}"
+                        problem(loc, "unknown_option", msg, err["input"])
+                    else:
+                        problem(loc, err["type"], err["msg"], err["input"])
+                continue
+            inst.options = typed.model_dump(exclude_unset=True)
+        if problems:
+            raise ValidationError.from_exception_data(type(self).__name__, problems)
         return self
 
     @property
@@ -268,6 +316,7 @@ class LabConfig(_Strict):
 
 
 def _locate(data: Any, loc: tuple[Any, ...]) -> Any:
+    """The raw value at ``loc`` (a pydantic error location), or None if there is none."""
     for part in loc:
         try:
             data = data[part]
@@ -276,22 +325,36 @@ def _locate(data: Any, loc: tuple[Any, ...]) -> Any:
     return data
 
 
-def _describe(err: dict[str, Any], raw: Any) -> str:
+def _describe(err: Any, raw: Any) -> str:
+    """One pydantic error as ``field <dotted.path>: <what is wrong> (value <value>)``."""
     loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
     field = ".".join(str(p) for p in loc) or "(top level)"
     if err["type"] == "extra_forbidden":
         return f"field {field}: unknown field (value {err.get('input')!r}); check the spelling"
     if err["type"] == "missing":
         return f"field {field}: required field is missing"
-    value = _locate(raw, loc)
     msg = err["msg"].removeprefix("Value error, ")
-    return f"field {field}: {msg} (value {value!r})"
+    if not loc:  # a whole-config check: its "value" would be the whole file
+        return f"field {field}: {msg}"
+    return f"field {field}: {msg} (value {_locate(raw, loc)!r})"
+
+
+_KINDS = {
+    list: "a list",
+    str: "a single value",
+    int: "a number",
+    float: "a number",
+    bool: "a boolean",
+}
 
 
 def parse_lab_config(raw: Any, source: str = "<memory>") -> LabConfig:
     """Validate an already-parsed YAML document."""
+    if raw is None:
+        raise LabConfigError(f"{source}: the lab config is empty")
     if not isinstance(raw, dict):
-        raise LabConfigError(f"{source}: a lab config must be a mapping, got {type(raw).__name__}")
+        kind = _KINDS.get(type(raw), type(raw).__name__)
+        raise LabConfigError(f"{source}: a lab config must be a mapping of sections, got {kind}")
     try:
         cfg = LabConfig.model_validate(raw)
     except ValidationError as exc:
@@ -303,17 +366,52 @@ def parse_lab_config(raw: Any, source: str = "<memory>") -> LabConfig:
     return cfg
 
 
+def _not_utf8(path: Path, data: bytes, exc: UnicodeDecodeError) -> LabConfigError:
+    """Where the first byte that is not UTF-8 sits: line, column (characters), byte offset."""
+    start = exc.start
+    line_start = data.rfind(b"\n", 0, start) + 1
+    line = data.count(b"\n", 0, start) + 1
+    column = len(data[line_start:start].decode("utf-8", errors="replace")) + 1
+    where = f"line {line}, column {column} (byte {start})"
+    return LabConfigError(
+        f"{path}: {where}: not UTF-8 (byte 0x{data[start]:02x}); a lab config must be saved "
+        "as UTF-8"
+    )
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """PyYAML's report on one line: where, what, and in which construct."""
+
+    def at(mark: Any) -> str:
+        return f"line {mark.line + 1}, column {mark.column + 1}"
+
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None)
+    if problem is None:  # not a marked error: PyYAML's own text, joined onto one line
+        return "is not valid YAML: " + " ".join(str(exc).split())
+    where = f"{at(mark)} " if mark is not None else ""
+    context = getattr(exc, "context", None)
+    context_mark = getattr(exc, "context_mark", None)
+    if context and context_mark is not None:
+        problem += f" ({context} at {at(context_mark)})"
+    elif context:
+        problem += f" ({context})"
+    return f"{where}is not valid YAML: {problem}"
+
+
 def load_lab_config(path: str | Path) -> LabConfig:
     """Read and validate a lab config file; errors name the file, field and value."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except OSError as exc:
         raise LabConfigError(f"{path}: cannot read lab config: {exc.strerror}") from None
     try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _not_utf8(path, data, exc) from None
+    try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise LabConfigError(f"{path}:{where} is not valid YAML: {exc}") from None
+        raise LabConfigError(f"{path}: {_yaml_problem(exc)}") from None
     return parse_lab_config(raw, str(path))

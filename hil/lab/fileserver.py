@@ -53,8 +53,11 @@ class Transfer:
     """One download, upload or refused login, as the server saw it.
 
     ``size`` and ``sha256`` describe the bytes that crossed the wire (for a partial transfer,
-    the part that did). ``path`` is relative to the served root, ``/``-separated. Times are
-    wall-clock seconds since the epoch.
+    the part that did). ``path`` is the file the client asked for, relative to the served
+    root, ``/``-separated. For an upload, ``stored_path`` is where the server keeps its bytes
+    (also relative to the root): ``path``, or ``path`` with a ``.1``, ``.2``... suffix when
+    that name was taken by an earlier upload; ``None`` when nothing was kept (a failed
+    upload) and for downloads and logins. Times are wall-clock seconds since the epoch.
     """
 
     kind: Literal["download", "upload", "login"]
@@ -68,12 +71,16 @@ class Transfer:
     ok: bool
     error: str | None = None
     user: str | None = None
+    stored_path: str | None = None
 
     def describe(self) -> str:
         status = "ok" if self.ok else f"FAILED: {self.error}"
+        stored = ""
+        if self.stored_path is not None and self.stored_path != self.path:
+            stored = f" stored as {self.stored_path}"
         return (
             f"{self.protocol} {self.kind} {self.path or '-'} from {self.client} "
-            f"({self.size} bytes) {status}"
+            f"({self.size} bytes){stored} {status}"
         )
 
     def to_json(self) -> str:
@@ -95,12 +102,16 @@ class TransferLog:
         self._cond = threading.Condition()
         self._items: list[Transfer] = []
         self._journal: Any = None
+        self._opened_before = False
 
     def open(self) -> None:
+        """Open the journal: emptied the first time (a new run), appended to after that."""
         with self._cond:
             if self._journal is None:
                 self.journal_path.parent.mkdir(parents=True, exist_ok=True)
-                self._journal = self.journal_path.open("a", encoding="utf-8")
+                mode = "a" if self._opened_before else "w"
+                self._journal = self.journal_path.open(mode, encoding="utf-8")
+                self._opened_before = True
 
     def close(self) -> None:
         with self._cond:
@@ -187,15 +198,28 @@ class _UploadFile:
     On ENOSPC (real, or the quota) it stops writing, keeps draining what the client sends
     and remembers the failure, so the data channel ends normally and the control channel
     can answer 452 instead of the client hitting a reset connection or a hang.
+
+    ``name`` is where the bytes go, ``requested`` the file the client named (they differ
+    when a STOR found the name taken, see :func:`_create_unique`).
     """
 
-    def __init__(self, raw: Any, server: LabFileServer, client: str, fresh: bool) -> None:
+    def __init__(
+        self,
+        raw: Any,
+        server: LabFileServer,
+        client: str,
+        fresh: bool,
+        requested: str | None = None,
+    ) -> None:
         self._raw = raw
         #: a new file (STOR, STOU), not APPE / REST onto existing data: deletable on failure
         self.fresh = fresh
         self._server = server
         self.name: str = raw.name
+        self.requested: str = requested or raw.name
         self.client = client
+        #: the size of the existing file an APPE / REST extends: restored on failure
+        self._base_size = 0 if fresh else os.fstat(raw.fileno()).st_size
         self.started = time.time()
         self.received = 0
         self.failure: str | None = None
@@ -255,6 +279,46 @@ class _UploadFile:
             if self.failure is None:
                 self._fail(f"{exc.strerror or exc} (errno {exc.errno})")
 
+    def discard(self) -> None:
+        """Undo a failed upload: delete the new file, or cut an extended one back.
+
+        Only this upload's own bytes go: a STOR wrote into a file of its own (never one an
+        earlier upload left), and an APPE only added to the end. (A REST that overwrote
+        existing bytes before failing cannot be undone; the added part is cut off.)
+        """
+        if self.fresh:
+            _remove_quietly(self.name)
+            return
+        with contextlib.suppress(OSError):
+            if os.path.getsize(self.name) > self._base_size:
+                os.truncate(self.name, self._base_size)
+
+
+def _open_unbuffered(path: str, mode: str) -> Any:
+    """Unbuffered, so a full disk (ENOSPC) shows at the write that hits it."""
+    return open(path, mode, buffering=0)  # noqa: SIM115 - the DTP closes it
+
+
+#: at most this many ``name.N`` tries for a STOR onto a taken name
+_MAX_UNIQUE = 10_000
+
+
+def _create_unique(path: str) -> Any:
+    """A new, unbuffered file at ``path``, or at ``path.1``, ``path.2``... if that is taken.
+
+    Created exclusively (``x``), so an upload never truncates a file an earlier upload left,
+    not even one arriving at the same moment under the same name.
+    """
+    for n in range(_MAX_UNIQUE):
+        candidate = path if n == 0 else f"{path}.{n}"
+        if n == 0 and os.path.isdir(candidate):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
+        try:
+            return open(candidate, "xb", buffering=0)  # noqa: SIM115 - the DTP closes it
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, f"{_MAX_UNIQUE} uploads named like this already", path)
+
 
 @functools.cache
 def _ftp_classes() -> tuple[type, type, type]:
@@ -267,9 +331,11 @@ def _ftp_classes() -> tuple[type, type, type]:
         def open(self, filename: str, mode: str) -> Any:
             if "r" in mode and "+" not in mode:
                 return open(filename, mode)  # noqa: SIM115 - pyftpdlib closes it
-            raw = open(filename, mode, buffering=0)  # noqa: SIM115 - unbuffered: ENOSPC now
-            fresh = "w" in mode
-            return _UploadFile(raw, self.cmd_channel.lab, self.cmd_channel.client, fresh)
+            channel = self.cmd_channel
+            fresh = "w" in mode  # STOR: a file of its own, never over an earlier upload
+            # else APPE ("a") or STOR after REST ("r+"): extends the existing file
+            raw = _create_unique(filename) if fresh else _open_unbuffered(filename, mode)
+            return _UploadFile(raw, channel.lab, channel.client, fresh, requested=filename)
 
         def mkstemp(self, *args: Any, **kwargs: Any) -> Any:  # STOU
             raw = super().mkstemp(*args, **kwargs)
@@ -306,17 +372,18 @@ def _ftp_classes() -> tuple[type, type, type]:
                         f"452 Insufficient storage space: {fobj.failure}; upload discarded.",
                         ftp_logger.warning,
                     )
-                if failure is not None and fobj.fresh:
-                    _remove_quietly(fobj.name)
+                if failure is not None:
+                    fobj.discard()
                 channel.lab.record_ftp(
                     kind="upload",
                     client=channel.client,
                     user=channel.username,
-                    path=fobj.name,
+                    path=fobj.requested,
                     size=fobj.received,
                     sha256=fobj.sha256,
                     started=fobj.started,
                     error=failure,
+                    stored_path=fobj.name if failure is None else None,
                 )
             else:
                 sent = self.get_transmitted_bytes()
@@ -383,13 +450,12 @@ def _ftp_classes() -> tuple[type, type, type]:
             super().close()
             if queued is not None and isinstance(queued[0], _UploadFile):
                 upload = queued[0]
-                if upload.fresh:
-                    _remove_quietly(upload.name)
+                upload.discard()
                 self.lab.record_ftp(
                     kind="upload",
                     client=self.client,
                     user=self.username,
-                    path=upload.name,
+                    path=upload.requested,
                     size=0,
                     sha256=_EMPTY_SHA256,
                     started=upload.started,
@@ -571,6 +637,12 @@ class _HttpHandler(http.server.BaseHTTPRequestHandler):
 class LabFileServer:
     """Serves ``root`` over HTTP and FTP; FTP uploads land under ``root/uploads/``.
 
+    It never deletes or overwrites an upload: a STOR onto a name an earlier upload took is
+    stored as ``name.1``, ``name.2``... (``Transfer.stored_path`` says where), and a failed
+    upload removes only its own bytes. The first :meth:`start` begins a run: the journal is
+    emptied and uploads an earlier run left are moved to ``root/uploads.before-<UTC time>``;
+    a later start of the same object (a restart within the run) keeps both.
+
     ``advertised_host`` is the address the station uses to reach the lab (defaults to
     ``host``); every URL helper uses it. ``upload_quota_bytes`` makes uploads fail like a
     full disk once ``root/uploads`` would grow past it (it may be changed while running).
@@ -604,6 +676,7 @@ class LabFileServer:
         self._waker: _Waker | None = None
         self._threads: list[threading.Thread] = []
         self._dead_ends: dict[str, socket.socket] = {}
+        self._started_before = False
 
     @classmethod
     def from_config(
@@ -664,6 +737,9 @@ class LabFileServer:
         with self._lock:
             if self._running:
                 return
+            if not self._started_before:  # a new run: nothing of an earlier one mixes in
+                self._set_aside_earlier_uploads()
+                self._started_before = True
             self.uploads_dir.mkdir(parents=True, exist_ok=True)
             self._log.open()
             try:
@@ -682,6 +758,26 @@ class LabFileServer:
             self.ftp_port,
             self.uploads_dir,
         )
+
+    def _set_aside_earlier_uploads(self) -> None:
+        """Move the uploads an earlier run left in ``root/uploads`` to ``uploads.before-<UTC>``.
+
+        Nothing is deleted, and this run's uploads (and its journal, which starts empty) are
+        not mixed with those of a run before it in the same output folder.
+        """
+        if not self.uploads_dir.is_dir():
+            return
+        count = sum(1 for p in self.uploads_dir.rglob("*") if not p.is_dir())
+        if count == 0:
+            return
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        target = self.root / f"{UPLOADS}.before-{stamp}"
+        n = 1
+        while target.exists():
+            target = self.root / f"{UPLOADS}.before-{stamp}.{n}"
+            n += 1
+        self.uploads_dir.rename(target)
+        log.info("file server: %d file(s) an earlier run uploaded moved to %s", count, target)
 
     def stop(self) -> None:
         """Close every socket and join every thread; safe to call twice."""
@@ -888,6 +984,7 @@ class LabFileServer:
         sha256: str,
         started: float,
         error: str | None,
+        stored_path: str | None = None,
     ) -> None:
         self._log.record(
             Transfer(
@@ -902,6 +999,7 @@ class LabFileServer:
                 ok=error is None,
                 error=error,
                 user=user or None,
+                stored_path=self.relative(stored_path) if stored_path else None,
             )
         )
 

@@ -2,7 +2,7 @@
 
 The child reads its stdin until EOF, so it stops when this process dies however it dies;
 :meth:`VirtualBenchProcess.stop` closes stdin, then terminates, then kills. The child's
-output goes to a log file in the run's output folder.
+output goes to a log file in the run's output folder, written afresh by each start.
 """
 
 from __future__ import annotations
@@ -37,7 +37,9 @@ class VirtualBenchProcess:
     def start(self, timeout: float = 30.0) -> dict[str, str]:
         """Start the process and wait for its ready line; returns instrument addresses."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self._log = self.log_path.open("a", encoding="utf-8")
+        # "w": each run starts its own log; appending would mix a re-run in the same output
+        # folder with the run before it
+        self._log = self.log_path.open("w", encoding="utf-8")
         cmd = [
             sys.executable,
             "-m",

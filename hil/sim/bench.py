@@ -3,7 +3,8 @@
 Started by the bench launcher as ``hil sim --lab FILE --csms-url URL``. When everything
 listens it prints one line, ``HIL-BENCH-READY {json}``, with the address of every virtual
 instrument; it runs until its stdin closes (the launcher went away, however it died) or it
-gets SIGTERM, so it never outlives the run that started it.
+gets SIGTERM or SIGINT, so it never outlives the run that started it. It always shuts its
+servers down and exits with 0 (stdin closed), 130 (SIGINT, Ctrl-C) or 143 (SIGTERM).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -92,24 +94,46 @@ class VirtualBench:
 
 
 def _watch_stdin(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
-    """Stop the bench when stdin reaches EOF: the launching process is gone."""
+    """Stop the bench when stdin reaches EOF: the launching process is gone.
+
+    The thread reads file descriptor 0 with :func:`os.read`, not ``sys.stdin.buffer``: a
+    daemon thread blocked inside the buffered reader holds its lock, and the interpreter,
+    which flushes and closes ``sys.stdin`` when it shuts down, would then abort with
+    "Fatal Python error: _enter_buffered_busy". ``os.read`` holds no Python-level lock.
+    """
 
     def reader() -> None:
-        with contextlib.suppress(Exception):
-            while sys.stdin.buffer.read(1024):
+        try:
+            while os.read(_STDIN_FD, 1024):
                 pass
-        loop.call_soon_threadsafe(stop.set)
+        except OSError:  # no usable stdin: nobody can keep the bench alive through it
+            pass
+        with contextlib.suppress(RuntimeError):  # the loop is already closed
+            loop.call_soon_threadsafe(stop.set)
 
     threading.Thread(target=reader, name="stdin-watch", daemon=True).start()
 
 
-async def serve(cfg: LabConfig, csms_url: str) -> None:
+_STDIN_FD = 0
+#: exit status after a stop signal: the shell's convention, 128 + the signal's number
+EXIT_SIGINT = 128 + signal.SIGINT  # 130
+EXIT_SIGTERM = 128 + signal.SIGTERM  # 143
+
+
+async def serve(cfg: LabConfig, csms_url: str) -> int:
+    """Run the bench until stdin closes (returns 0) or a stop signal (returns 128 + signo)."""
     bench = VirtualBench(cfg, csms_url)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    received: list[signal.Signals] = []
+
+    def on_signal(sig: signal.Signals) -> None:
+        received.append(sig)
+        stop.set()
+
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, on_signal, sig)
     _watch_stdin(loop, stop)
     try:
         addresses = await bench.start()
@@ -117,10 +141,13 @@ async def serve(cfg: LabConfig, csms_url: str) -> None:
         await stop.wait()
     finally:
         await bench.stop()
-        LOG.info("virtual bench stopped")
+        why = f"on {received[0].name}" if received else "(stdin closed)"
+        LOG.info("virtual bench stopped %s", why)
+    return 128 + int(received[0]) if received else 0
 
 
 def main(cfg: LabConfig, csms_url: str) -> int:
+    """Run the virtual bench; the exit status is 0, or 130 after SIGINT, 143 after SIGTERM."""
     logging.basicConfig(
         level=logging.INFO,
         stream=sys.stderr,
@@ -128,5 +155,8 @@ def main(cfg: LabConfig, csms_url: str) -> int:
     )
     logging.getLogger("websockets").setLevel(logging.WARNING)
     logging.getLogger("ocpp").setLevel(logging.WARNING)
-    asyncio.run(serve(cfg, csms_url))
-    return 0
+    try:
+        return asyncio.run(serve(cfg, csms_url))
+    except KeyboardInterrupt:  # Ctrl-C before the loop's own handler was in place
+        LOG.info("virtual bench stopped on SIGINT")
+        return EXIT_SIGINT

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -51,17 +53,162 @@ def test_missing_file_and_broken_yaml(tmp_path):
     with pytest.raises(LabConfigError, match="cannot read lab config"):
         load_lab_config(tmp_path / "nope.yaml")
     broken = tmp_path / "broken.yaml"
-    broken.write_text("dut: [unclosed\n")
+    broken.write_text("lab:\n  name: x\ndut: [unclosed\n")
     with pytest.raises(
         LabConfigError, match=r"broken.yaml: line \d+, column \d+ is not valid YAML"
-    ):
+    ) as err:
         load_lab_config(broken)
+    assert str(err.value) == (
+        f"{broken}: line 4, column 1 is not valid YAML: expected ',' or ']', but got "
+        "'<stream end>' (while parsing a flow sequence at line 3, column 6)"
+    )
 
 
-def test_virtual_address_on_a_real_bench_is_refused(tmp_path):
+ROLES_AND_DRIVERS = [
+    ("ev_simulator", "hil-evsim"),
+    ("energy_meter", "sdm630"),
+    ("power_analyser", "wt300"),
+    ("network_switch", "snmp-ifmib"),
+    ("identification", "virtual"),
+]
+
+
+def load_error(path) -> str:
+    with pytest.raises(LabConfigError) as err:
+        load_lab_config(path)
+    msg = str(err.value)
+    assert "\n" not in msg and "Traceback" not in msg
+    return msg
+
+
+@pytest.mark.parametrize(("role", "driver"), ROLES_AND_DRIVERS)
+def test_virtual_address_on_a_real_bench_names_the_address_field(tmp_path, role, driver):
     def mutate(d):
         d["lab"]["bench"] = "real"
-        d["instruments"] = {"energy_meter": {"driver": "sdm630", "address": "virtual"}}
+        d["instruments"] = {role: {"driver": driver, "address": "virtual"}}
 
-    with pytest.raises(LabConfigError, match=r"instruments.energy_meter.address is 'virtual'"):
-        load_lab_config(write(tmp_path, mutate))
+    path = write(tmp_path, mutate)
+    msg = load_error(path)
+    assert msg.startswith(f"{path}: field instruments.{role}.address: "), msg
+    assert "lab.bench is 'real'" in msg and msg.endswith("(value 'virtual')"), msg
+    assert "'dut'" not in msg and "VIRTUAL-CP-001" not in msg  # not the whole config
+    assert len(msg) < len(str(path)) + 200, msg
+
+
+def test_virtual_addresses_of_several_roles_on_a_real_bench_are_counted(tmp_path):
+    def mutate(d):
+        d["lab"]["bench"] = "real"
+        d["instruments"]["energy_meter"]["address"] = "modbus-tcp://192.0.2.1:502"
+
+    msg = load_error(write(tmp_path, mutate))
+    # the other four roles are still `virtual`: the first is named, the rest counted
+    assert "field instruments.ev_simulator.address: " in msg, msg
+    assert msg.endswith("(value 'virtual') (and 3 more problem(s))"), msg
+
+
+def test_not_utf8_names_file_and_position(tmp_path):
+    path = tmp_path / "latin1.yaml"
+    text = (REPO / "lab_configs" / "virtual.yaml").read_text(encoding="utf-8")
+    text = text.replace("name: Virtual bench", "name: Prüfstand Süd")
+    path.write_bytes(text.encode("latin-1"))
+    line = next(i for i, x in enumerate(text.splitlines(), 1) if "Prüfstand" in x)
+    offset = text.encode("latin-1").index("ü".encode("latin-1"))
+    msg = load_error(path)
+    assert msg.startswith(f"{path}: "), msg
+    assert f"line {line}, column 11" in msg and f"byte {offset}" in msg, msg
+    assert "UTF-8" in msg and "0xfc" in msg, msg
+
+
+def test_utf8_with_a_byte_order_mark_is_read(tmp_path):
+    path = tmp_path / "bom.yaml"
+    path.write_bytes(b"\xef\xbb\xbf" + (REPO / "lab_configs" / "virtual.yaml").read_bytes())
+    assert load_lab_config(path).dut.station_id == "VIRTUAL-CP-001"
+
+
+@pytest.mark.parametrize("content", ["", "\n\n", "# nothing here yet\n   \n", "---\n"])
+def test_empty_file_says_so(tmp_path, content):
+    path = tmp_path / "empty.yaml"
+    path.write_text(content)
+    assert load_error(path) == f"{path}: the lab config is empty"
+
+
+def test_not_a_mapping_names_the_type(tmp_path):
+    path = tmp_path / "list.yaml"
+    path.write_text("- dut\n- tags\n")
+    assert load_error(path) == f"{path}: a lab config must be a mapping of sections, got a list"
+
+
+# ------------------------------------------------------------------ driver options
+
+
+def test_option_of_the_wrong_type_is_named_at_load_time(tmp_path):
+    path = write(
+        tmp_path, lambda d: d["instruments"]["network_switch"].update(options={"port": "one"})
+    )
+    msg = load_error(path)
+    assert msg == (
+        f"{path}: field instruments.network_switch.options.port: Input should be a valid "
+        "integer, unable to parse string as an integer (value 'one')"
+    )
+
+
+def test_unknown_option_is_named_with_the_options_the_driver_takes(tmp_path):
+    path = write(tmp_path, lambda d: d["instruments"]["energy_meter"].update(options={"unitid": 2}))
+    msg = load_error(path)
+    assert msg.startswith(f"{path}: field instruments.energy_meter.options.unitid: "), msg
+    assert "unknown option for driver sdm630" in msg, msg
+    assert "unit_id" in msg and "baudrate" in msg and msg.endswith("(value 2)"), msg
+
+
+def test_unknown_driver_is_named_with_the_known_ones(tmp_path):
+    path = write(tmp_path, lambda d: d["instruments"]["energy_meter"].update(driver="sdm360"))
+    msg = load_error(path)
+    assert msg == (
+        f"{path}: field instruments.energy_meter.driver: unknown energy_meter driver "
+        "'sdm360'; known: abb_b23, em340, sdm630 (value 'sdm360')"
+    )
+
+
+def test_a_driver_of_another_role_is_unknown(tmp_path):
+    path = write(tmp_path, lambda d: d["instruments"]["network_switch"].update(driver="sdm630"))
+    assert "unknown network_switch driver 'sdm630'; known: snmp-ifmib" in load_error(path)
+
+
+def test_options_are_typed_by_the_driver_declaration(tmp_path):
+    def mutate(d):
+        d["instruments"]["network_switch"]["options"] = {"port": "7", "timeout": 2}
+        d["instruments"]["power_analyser"]["options"] = {"element": 1, "timeout_s": "2.5"}
+
+    cfg = load_lab_config(write(tmp_path, mutate))
+    assert cfg.instruments.network_switch.options == {"port": 7, "timeout": 2.0}
+    assert type(cfg.instruments.network_switch.options["timeout"]) is float
+    assert cfg.instruments.power_analyser.options == {"element": 1, "timeout_s": 2.5}
+    assert cfg.instruments.energy_meter.options == {"unit_id": 1}  # only what was given
+
+
+def test_option_out_of_range_is_refused(tmp_path):
+    path = write(
+        tmp_path, lambda d: d["instruments"]["network_switch"].update(options={"timeout": 0})
+    )
+    msg = load_error(path)
+    assert "field instruments.network_switch.options.timeout: " in msg, msg
+    assert "greater than 0" in msg and msg.endswith("(value 0)"), msg
+
+
+def test_loading_a_config_imports_no_driver_module(tmp_path):
+    """Validating options needs only the registry: no pymodbus, pysnmp, pyvisa, pyserial."""
+    code = (
+        "import sys\n"
+        "from hil.lab.config import load_lab_config\n"
+        f"load_lab_config({str(REPO / 'lab_configs' / 'virtual.yaml')!r})\n"
+        "heavy = ('pymodbus', 'pysnmp', 'pyvisa', 'serial', 'drivers.energy_meter',\n"
+        "         'drivers.network_switch', 'drivers.power_analyser', 'drivers.ev_simulator',\n"
+        "         'drivers.identification')\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy or\n"
+        "      any(m.startswith(h) for h in heavy)))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
