@@ -2,7 +2,8 @@
 
 A schema violation, an unexpected CALL or a malformed frame is answered on the wire (or
 ignored, for unparsable text) and also recorded here, so the running test can fail with
-the frame that proves it.
+the frame that proves it. Each finding names the station it belongs to; readers that care
+about one station (the DUT) filter with ``since(mark, station=...)``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,10 @@ from dataclasses import dataclass
 class Finding:
     station: str
     seq: int  # journal frame that shows it (0 when none)
-    kind: str  # malformed-frame, schema-violation, unexpected-call, bad-response
+    # malformed-frame, binary-frame, schema-violation, protocol-error, unexpected-call,
+    # unexpected-response, bad-response, frame-too-big, websocket-protocol-error,
+    # routing-error (the back office failed on a frame), back-office-error (a handler failed)
+    kind: str
     detail: str
 
     def describe(self) -> str:
@@ -39,6 +43,10 @@ class FindingLog:
         with self._lock:
             return len(self._items)
 
-    def since(self, mark: int) -> list[Finding]:
+    def since(self, mark: int, station: str | None = None) -> list[Finding]:
+        """Findings recorded after ``mark``; only ``station``'s when it is given."""
         with self._lock:
-            return list(self._items[mark:])
+            items = self._items[mark:]
+        if station is None:
+            return list(items)
+        return [f for f in items if f.station == station]

@@ -1,27 +1,37 @@
 """One WebSocket connection of one station, spoken through the ``ocpp`` library.
 
-The ``ocpp`` ChargePoint class does framing, routing and schema validation; this subclass
-adds what a lab needs on top: every frame journaled raw, and every protocol defect of the
-station (unparsable frame, schema violation, unexpected CALL, bad response) recorded as a
-finding instead of only being answered with a CALLERROR.
+The ``ocpp`` ChargePoint class does schema validation and calls the handlers; this
+subclass adds what a lab needs on top: every frame journaled raw before anything parses it,
+and every protocol defect of the station (unparsable or binary frame, schema violation,
+unexpected CALL, response to nothing, bad response) recorded as a finding instead of only
+being answered with a CALLERROR.
+
+The receive loop is our own (:meth:`CentralSystemLink.start`): it routes the frame the
+journal already parsed, answers a broken CALL with a CALLERROR wherever the CALL has a
+string unique id to answer to (error codes as OCPP-J 1.6 §4.2.3 names them), and no frame,
+however bad, ends it — only the connection closing does.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import inspect
 import logging
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from ocpp.exceptions import NotImplementedError as OcppNotImplemented
-from ocpp.exceptions import NotSupportedError, OCPPError
+from ocpp.exceptions import OCPPError, UnknownCallErrorCodeError
+from ocpp.messages import Call, CallError, CallResult
 from ocpp.routing import on
 from ocpp.v16 import ChargePoint, call_result
 from ocpp.v16.enums import Action
+from websockets.exceptions import ConnectionClosed
 
 from hil.csms.findings import Finding
-from hil.csms.journal import CALLERROR, RX, TX, Frame, Journal
+from hil.csms.journal import CALL, CALLERROR, CALLRESULT, MALFORMED, RX, TX, Frame, Journal
 from hil.ocppj import build_request, result_to_dict
 
 if TYPE_CHECKING:
@@ -42,7 +52,11 @@ class CallErrorReceived(AssertionError):
 
 
 class JournalingConnection:
-    """Wraps a websockets connection so that every frame is journaled before it is used."""
+    """Wraps a websockets connection so that every frame is journaled before it is used.
+
+    :meth:`recv` journals the frame (text or binary, whatever it holds) the moment
+    websockets delivers it; ``last_rx`` is that journal entry, parsed once for everyone.
+    """
 
     def __init__(self, ws: Any, journal: Journal) -> None:
         self.ws = ws
@@ -75,6 +89,30 @@ _SCHEMA_ERRORS = (
     "ProtocolError",
 )
 
+#: The ``ocpp`` library's codes that OCPP-J 1.6 (§4.2.3) spells differently.
+_V16_ERROR_CODES = {
+    "FormatViolation": "FormationViolation",
+    "OccurrenceConstraintViolation": "OccurenceConstraintViolation",
+}
+
+
+def _is_v16_action(action: str) -> bool:
+    try:
+        Action(action)
+    except ValueError:
+        return False
+    return True
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    return {str: "string", list: "array", dict: "object"}.get(type(value), type(value).__name__)
+
 
 class CentralSystemLink(ChargePoint):
     """The back office's side of one station connection."""
@@ -85,6 +123,10 @@ class CentralSystemLink(ChargePoint):
         super().__init__(session.station_id, connection, response_timeout=call_timeout, logger=LOG)
         self.session = session
         self.jconn = connection
+        for action, handlers in self.route_map.items():
+            if "_on_action" in handlers:
+                name = str(getattr(action, "value", action))
+                handlers["_on_action"] = self._guarded(name, handlers["_on_action"])
 
     # -- findings ------------------------------------------------------------------
 
@@ -93,33 +135,205 @@ class CentralSystemLink(ChargePoint):
             Finding(self.session.station_id, frame.seq if frame else 0, kind, detail)
         )
 
+    def _guarded(self, action: str, handler: Callable[..., Any]) -> Callable[..., Any]:
+        """``handler`` with its failures made findings (the library answers InternalError)."""
+
+        def failed(exc: Exception) -> None:
+            self._finding(
+                "back-office-error",
+                f"the back office's {action} handler failed ({exc!r}); "
+                "the station was answered with CALLERROR InternalError",
+                self.jconn.last_rx,
+            )
+
+        if inspect.iscoroutinefunction(handler):
+
+            @functools.wraps(handler)
+            async def guarded_async(*args: Any, **kwargs: Any) -> Any:
+                try:
+                    return await handler(*args, **kwargs)
+                except OCPPError:
+                    raise
+                except Exception as exc:
+                    failed(exc)
+                    raise
+
+            return guarded_async
+
+        @functools.wraps(handler)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return handler(*args, **kwargs)
+            except OCPPError:
+                raise
+            except Exception as exc:
+                failed(exc)
+                raise
+
+        return guarded
+
+    # -- the receive loop ------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Receive and route frames until the connection closes (ConnectionClosed).
+
+        Each frame is journaled by :class:`JournalingConnection` before it is routed; a
+        frame that makes routing fail is a ``routing-error`` finding (and, for a CALL, a
+        CALLERROR InternalError), and the loop goes on.
+        """
+        while True:
+            await self.jconn.recv()
+            frame = self.jconn.last_rx
+            if frame is None:
+                continue
+            try:
+                await self._route(frame)
+            except ConnectionClosed:
+                raise
+            except Exception as exc:
+                LOG.exception("%s: routing frame #%s failed", self.id, frame.seq)
+                answered = await self._answer_if_unanswered(
+                    frame, "InternalError", "the back office failed on this message"
+                )
+                self._finding(
+                    "routing-error",
+                    f"the back office failed on this frame ({exc!r})"
+                    + ("; answered with CALLERROR InternalError" if answered else "")
+                    + "; the connection goes on",
+                    frame,
+                )
+
     async def route_message(self, raw_msg: str) -> None:
-        frame = self.jconn.last_rx
-        if frame is not None and frame.kind == "MALFORMED":
+        """The library's entry point; frames arrive through :meth:`start` instead."""
+        raise RuntimeError("CentralSystemLink routes journaled frames in start()")
+
+    def _call_id(self, frame: Frame) -> str | None:
+        """The unique id a CALLERROR for ``frame`` can carry: a CALL's, when it is a string."""
+        is_call = frame.kind == CALL or frame.info.get("type_id") == 2
+        return frame.unique_id if is_call and isinstance(frame.unique_id, str) else None
+
+    async def _send_call_error(
+        self, uid: str, code: str, description: str, details: dict[str, Any] | None = None
+    ) -> None:
+        await self._send(CallError(uid, code, description, details or {}).to_json())
+
+    async def _answer_if_unanswered(self, frame: Frame, code: str, description: str) -> bool:
+        """Answer a CALL with a CALLERROR unless it was answered already; True if sent."""
+        uid = self._call_id(frame)
+        if uid is None:
+            return False
+        answers = self.session.journal.find(
+            lambda f: f.dir == TX and f.unique_id == uid and f.kind in (CALLRESULT, CALLERROR),
+            after=frame.seq,
+        )
+        if answers:
+            return False
+        try:
+            await self._send_call_error(uid, code, description)
+        except ConnectionClosed:
+            return False
+        return True
+
+    async def _route(self, frame: Frame) -> None:
+        if frame.info.get("binary"):
+            await self._reject(
+                frame,
+                "binary-frame",
+                f"a binary WebSocket frame ({frame.info.get('bytes')} bytes); "
+                "OCPP-J messages are text frames",
+                "OCPP-J messages must be sent as WebSocket text frames",
+            )
+        elif frame.kind == MALFORMED:
+            problem = frame.info.get("problem", "not a [2|3|4, UniqueId, ...] array")
+            await self._reject(
+                frame,
+                "malformed-frame",
+                f"not an OCPP-J message: {problem}",
+                f"not an OCPP-J message: {problem}",
+            )
+        elif frame.kind == CALL:
+            await self._route_call(frame)
+        else:
+            self._route_response(frame)
+
+    async def _reject(self, frame: Frame, kind: str, detail: str, description: str) -> None:
+        """A finding for a frame that is no usable message; a CALLERROR where one can go."""
+        uid = self._call_id(frame)
+        if uid is None:
+            self._finding(kind, f"{detail}; ignored", frame)
+            return
+        self._finding(kind, f"{detail}; answered with CALLERROR FormationViolation", frame)
+        await self._send_call_error(uid, "FormationViolation", description)
+
+    async def _route_call(self, frame: Frame) -> None:
+        action, uid, payload = frame.action or "", frame.unique_id, frame.payload
+        if uid is None:
             self._finding(
                 "malformed-frame",
-                "not an OCPP-J message (a JSON array [2|3|4, id, ...]); ignored",
+                f"a {action} CALL whose unique id is not a string; "
+                "not answered (there is no id to answer to)",
                 frame,
             )
             return
-        await super().route_message(raw_msg)
-
-    async def _handle_call(self, msg: Any) -> Any:
-        frame = self.jconn.last_rx
-        try:
-            return await super()._handle_call(msg)
-        except (OcppNotImplemented, NotSupportedError) as exc:
+        if not isinstance(payload, dict):
             self._finding(
-                "unexpected-call",
-                f"station sent {msg.action}, which a central system does not accept "
-                f"from a charge point ({exc.code})",
+                "malformed-frame",
+                f"the payload of a {action} CALL must be a JSON object, got a JSON "
+                f"{_json_type(payload)}; answered with CALLERROR FormationViolation",
                 frame,
             )
-            raise
+            await self._send_call_error(
+                uid, "FormationViolation", "the payload of a CALL must be a JSON object"
+            )
+            return
+        if action not in self.route_map:
+            # OCPP-J 1.6 §4.2.3: NotImplemented = "not known by receiver",
+            # NotSupported = "recognized but not supported by the receiver"
+            if _is_v16_action(action):
+                code = "NotSupported"
+                what = "an OCPP 1.6 action a central system does not accept from a charge point"
+            else:
+                code, what = "NotImplemented", "not an OCPP 1.6 action"
+            self._finding(
+                "unexpected-call",
+                f"station sent {action}, {what}; answered with CALLERROR {code}",
+                frame,
+            )
+            await self._send_call_error(uid, code, f"{action}: {what}", {"action": action})
+            return
+        msg = Call(uid, action, payload)
+        try:
+            await self._handle_call(msg)
         except OCPPError as exc:
             kind = "schema-violation" if exc.code in _SCHEMA_ERRORS else "protocol-error"
-            self._finding(kind, f"{msg.action}: {exc.code}: {exc.description} {exc.details}", frame)
-            raise
+            self._finding(kind, f"{action}: {exc.code}: {exc.description} {exc.details}", frame)
+            error = msg.create_call_error(exc)
+            error.error_code = _V16_ERROR_CODES.get(error.error_code, error.error_code)
+            await self._send(error.to_json())
+
+    def _route_response(self, frame: Frame) -> None:
+        """Hand a CALLRESULT/CALLERROR to the waiting :meth:`call`; one to nothing is a finding."""
+        if frame.unique_id is None or frame.action is None:
+            which = (
+                f"unique id {frame.unique_id!r}"
+                if frame.unique_id is not None
+                else "a unique id that is not a string"
+            )
+            self._finding(
+                "unexpected-response",
+                f"a {frame.kind} with {which} answers no CALL the back office sent "
+                "(or one already answered); ignored",
+                frame,
+            )
+            return
+        if frame.kind == CALLRESULT:
+            message: CallResult | CallError = CallResult(frame.unique_id, frame.payload)
+        else:
+            p = frame.payload
+            message = CallError(
+                frame.unique_id, p["errorCode"], p["errorDescription"], p["errorDetails"]
+            )
+        self._response_queue.put_nowait(message)
 
     # -- back-office-initiated calls -------------------------------------------------
 
@@ -137,11 +351,25 @@ class CentralSystemLink(ChargePoint):
             raise AssertionError(
                 f"Station did not answer {action} within {self._response_timeout:g} s"
             ) from None
-        except OCPPError as exc:
-            response = self.session.journal.find(
-                lambda f: f.dir == RX and f.unique_id == uid and f.kind != "CALL"
+        except UnknownCallErrorCodeError:
+            frame = self._response_frame(uid)
+            code = frame.payload.get("errorCode") if frame and frame.kind == CALLERROR else "?"
+            self._finding(
+                "bad-response",
+                f"{action} answered with CALLERROR {code!r}, an error code OCPP 1.6 does not "
+                "define",
+                frame,
             )
-            frame = response[-1] if response else None
+            description = frame.payload.get("errorDescription", "") if frame else ""
+            raise CallErrorReceived(action, str(code), str(description), frame) from None
+        except OCPPError as exc:
+            frame = self._response_frame(uid)
+            sent = self.session.journal.find(lambda f: f.dir == TX and f.unique_id == uid)
+            if not sent:  # the library refused our own request before sending it
+                raise AssertionError(
+                    f"The back office's own {action} request breaks the OCPP 1.6 schema: "
+                    f"{exc.description} {exc.details}"
+                ) from None
             if frame is not None and frame.kind == CALLERROR:
                 raise CallErrorReceived(action, exc.code, exc.description, frame) from None
             self._finding(
@@ -153,7 +381,21 @@ class CentralSystemLink(ChargePoint):
                 f"Station's {action} response breaks the OCPP 1.6 schema: {exc.description} "
                 f"{exc.details}" + (f" ({frame.describe()})" if frame else "")
             ) from None
+        except ConnectionClosed:
+            raise
+        except Exception as exc:
+            frame = self._response_frame(uid)
+            raise AssertionError(
+                f"The back office could not read the station's {action} response ({exc!r})"
+                + (f" ({frame.describe()})" if frame else "")
+            ) from None
         return result_to_dict(result)
+
+    def _response_frame(self, uid: str) -> Frame | None:
+        response = self.session.journal.find(
+            lambda f: f.dir == RX and f.unique_id == uid and f.kind != CALL
+        )
+        return response[-1] if response else None
 
     # -- station-initiated calls -----------------------------------------------------
 

@@ -3,6 +3,11 @@
 Stations connect at ``ws://<host>:<port>/<station id>`` offering subprotocol ``ocpp1.6``;
 anything else is refused during the handshake with a reason that is logged and journaled.
 One :class:`StationSession` per station id survives reconnects.
+
+A message may be up to :data:`MAX_FRAME_BYTES`; a bigger one makes websockets close the
+connection with 1009, which is journaled (``disconnect``) and a ``frame-too-big`` finding.
+The back office remembers what it saw of each connection attempt, so that a station that
+never registers gets a clear hint (:meth:`BackOffice.connection_summary`).
 """
 
 from __future__ import annotations
@@ -10,6 +15,9 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
+import threading
+from collections import Counter, deque
+from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
@@ -18,14 +26,38 @@ from urllib.parse import unquote, urlsplit
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 
-from hil.csms.findings import FindingLog
-from hil.csms.journal import Journal
+from hil.csms.findings import Finding, FindingLog
+from hil.csms.journal import CALL, CALLRESULT, RX, TX, Frame, Journal
 from hil.csms.link import CentralSystemLink, JournalingConnection, serve_link
 from hil.csms.policy import ResponsePolicy
 from hil.csms.session import StationSession
 
 LOG = logging.getLogger("hil.csms")
 SUBPROTOCOL = "ocpp1.6"
+
+#: The biggest message the back office accepts (a diagnostics-sized DataTransfer fits);
+#: websockets' own default is 1 MiB.
+MAX_FRAME_BYTES = 10 * 1024 * 1024
+
+#: Close codes with which the back office fails a connection because of what the station
+#: sent: a finding each (1011, e.g. a keepalive ping timeout, is the network's, not one).
+_STATION_FAULT_CLOSES = {
+    1002: ("websocket-protocol-error", "WebSocket protocol error"),
+    1003: ("websocket-protocol-error", "unsupported data"),
+    1007: ("websocket-protocol-error", "invalid frame payload data (not UTF-8 text)"),
+    1009: ("frame-too-big", "message too big"),
+}
+
+
+@dataclass(frozen=True)
+class HandshakeSeen:
+    """One connection attempt as the back office saw it: refused (with reason) or accepted."""
+
+    station_id: str  # from the URL path; "" when the path names none
+    path: str
+    remote: str
+    offered: tuple[str, ...]
+    reason: str | None = None  # why it was refused; None when accepted
 
 
 class BackOfficeError(RuntimeError):
@@ -58,6 +90,10 @@ class BackOffice:
         self.ping_interval = ping_interval
         self.findings = FindingLog()
         self.sessions: dict[str, StationSession] = {}
+        self._seen_lock = threading.Lock()
+        self._refused: deque[HandshakeSeen] = deque(maxlen=50)
+        self._refused_total = 0
+        self._accepted: dict[str, list[HandshakeSeen]] = {}
         self._server: Server | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -75,6 +111,7 @@ class BackOffice:
                 ping_interval=self.ping_interval,
                 ping_timeout=self.ping_interval,
                 close_timeout=2,
+                max_size=MAX_FRAME_BYTES,
             )
         except OSError as exc:
             reason = "address already in use" if exc.errno == errno.EADDRINUSE else exc.strerror
@@ -136,6 +173,11 @@ class BackOffice:
             return None
         remote = _remote(connection)
         LOG.warning("refused connection from %s to %s: %s", remote, request.path, reason)
+        with self._seen_lock:
+            self._refused.append(
+                HandshakeSeen(station_id, request.path, remote, tuple(offered), reason)
+            )
+            self._refused_total += 1
         self.session(station_id or "_unidentified").journal.record_event(
             "refused", path=request.path, remote=remote, reason=reason, offered=offered
         )
@@ -144,12 +186,17 @@ class BackOffice:
     async def _handle(self, ws: ServerConnection) -> None:
         station_id = station_id_from_path(ws.request.path)
         session = self.session(station_id)
+        offered = ws.request.headers.get_all("Sec-WebSocket-Protocol")
+        with self._seen_lock:
+            self._accepted.setdefault(station_id, []).append(
+                HandshakeSeen(station_id, ws.request.path, _remote(ws), tuple(offered))
+            )
         session.journal.record_event(
             "connect",
             path=ws.request.path,
             subprotocol=ws.subprotocol,
             remote=_remote(ws),
-            offered=ws.request.headers.get_all("Sec-WebSocket-Protocol"),
+            offered=offered,
         )
         link = CentralSystemLink(
             session, JournalingConnection(ws, session.journal), self.call_timeout
@@ -162,11 +209,126 @@ class BackOffice:
             await serve_link(link)
         finally:
             session.detach(link)
-            session.journal.record_event(
-                "disconnect", code=ws.close_code, reason=ws.close_reason or ""
-            )
+            info = close_details(ws)
+            event = session.journal.record_event("disconnect", **info)
+            fault = _STATION_FAULT_CLOSES.get(info["local_code"] or 0)
+            if info["closed_by"] == "back office" and fault is not None:
+                session.record_finding(
+                    Finding(station_id, event.seq, fault[0], _fault_detail(fault[1], info))
+                )
             if task is not None:
                 self._tasks.discard(task)
+
+    # -- what the back office saw --------------------------------------------------
+
+    def connection_summary(self, station_id: str) -> str:
+        """What the back office saw that bears on ``station_id`` registering, as short text.
+
+        Whether ``station_id`` connected (how often, where, whether it is connected now)
+        and which CALLs it sent (BootNotification and its answer first); every refused
+        handshake (path, offered subprotocols, reason — whatever id the path named, or
+        none); and stations that connected under other ids. Safe to call from any thread;
+        it creates no session.
+        """
+        with self._seen_lock:
+            refused = list(self._refused)
+            refused_total = self._refused_total
+            accepted = {sid: list(seen) for sid, seen in self._accepted.items()}
+        lines = [self._station_line(station_id, accepted.get(station_id, []))]
+        for sid, seen in accepted.items():
+            if sid != station_id:
+                paths = ", ".join(dict.fromkeys(s.path for s in seen))
+                times = f" ({len(seen)} times)" if len(seen) > 1 else ""
+                hint = " — is dut.station_id right?" if station_id not in accepted else ""
+                lines.append(f"A station connected as {sid!r} at {paths}{times}{hint}")
+        if refused_total > len(refused):
+            lines.append(f"{refused_total - len(refused)} earlier refused handshake(s) not shown.")
+        for r in refused:
+            named = f"as {r.station_id!r} " if r.station_id else ""
+            offered = ", ".join(r.offered) or "none"
+            lines.append(
+                f"Refused a handshake {named}at {r.path} from {r.remote} "
+                f"(offered: {offered}): {r.reason}."
+            )
+        if not refused and not accepted:
+            lines.append(
+                "The back office saw no connection attempt at all — is the station "
+                f"pointed at ws://{self.host}:{self.port}/<station id>?"
+            )
+        return "\n".join(lines)
+
+    def _station_line(self, station_id: str, seen: list[HandshakeSeen]) -> str:
+        if not seen:
+            return (
+                f"{station_id!r} never connected to the back office "
+                f"(expected at {self.url(station_id)} offering subprotocol {SUBPROTOCOL})."
+            )
+        session = self.sessions.get(station_id)
+        now = "connected now" if session is not None and session.connected else "not connected now"
+        times = "1 time" if len(seen) == 1 else f"{len(seen)} times"
+        text = f"{station_id!r} connected {times} (last at {seen[-1].path}; {now})"
+        if session is None:
+            return text + "."
+        frames = session.journal.frames()
+        calls = [f for f in frames if f.dir == RX and f.kind == CALL]
+        boots = [f for f in calls if f.action == "BootNotification"]
+        others = Counter(f.action for f in calls if f.action != "BootNotification")
+        listed = ", ".join(f"{a} ×{n}" if n > 1 else str(a) for a, n in others.items())
+        other_text = "no other CALL"
+        if others:
+            other_text = f"{sum(others.values())} other CALL(s): {listed}"
+        if not boots:
+            return f"{text} and sent no BootNotification, {other_text}."
+        answer = _boot_answer(frames, boots[-1])
+        times = "1 time" if len(boots) == 1 else f"{len(boots)} times"
+        return f"{text} and sent BootNotification {times} (the last {answer}), {other_text}."
+
+
+def close_details(ws: ServerConnection) -> dict[str, Any]:
+    """How a connection closed, both sides: the close frame the back office sent (local)
+    and the one it received (remote), who closed first, and ``code``/``reason`` of the close
+    that ended it (1006 when no close frame came at all: the connection was lost).
+
+    ``ws.close_code`` alone would mislead: it is the code *received*, so when websockets
+    fails a connection itself (1009 for a message over the limit) it reads 1006.
+    """
+    sent, rcvd = ws.protocol.close_sent, ws.protocol.close_rcvd
+    if sent is not None and (rcvd is None or ws.protocol.close_rcvd_then_sent is False):
+        closed_by, first = "back office", sent
+    elif rcvd is not None:
+        closed_by, first = "station", rcvd
+    else:
+        closed_by, first = "network", None
+    return {
+        "code": first.code if first is not None else 1006,
+        "reason": first.reason if first is not None else "connection lost without a close frame",
+        "closed_by": closed_by,
+        "local_code": sent.code if sent is not None else None,
+        "local_reason": sent.reason if sent is not None else None,
+        "remote_code": rcvd.code if rcvd is not None else None,
+        "remote_reason": rcvd.reason if rcvd is not None else None,
+    }
+
+
+def _fault_detail(what: str, info: dict[str, Any]) -> str:
+    code, reason = info["local_code"], info["local_reason"] or ""
+    if code == 1009:
+        limit = f"{MAX_FRAME_BYTES // (1024 * 1024)} MiB"
+        return (
+            f"{what}: the station sent a message over the back office's {limit} limit "
+            f"({MAX_FRAME_BYTES} bytes); the back office closed the connection with "
+            f"{code} ({reason})"
+        )
+    return f"{what}: the back office closed the connection with {code} ({reason})"
+
+
+def _boot_answer(frames: list[Frame], boot: Frame) -> str:
+    for f in frames[boot.seq :]:
+        if f.dir == TX and f.unique_id == boot.unique_id:
+            if f.kind == CALLRESULT and isinstance(f.payload, dict):
+                return f"answered {f.payload.get('status')}"
+            return f"answered {f.kind}"
+    return "not answered"
 
 
 def _remote(connection: ServerConnection) -> str:

@@ -95,7 +95,9 @@ def test_malformed_and_schema_breaking_frames_are_findings_and_service_goes_on(b
 
     schema_reply, unexpected_reply, other, still = run(back_office, scenario())
     assert json.loads(schema_reply)[0] == 4  # CALLERROR for the schema violation
-    assert json.loads(unexpected_reply)[2] == "NotImplemented"
+    # OCPP-J 1.6 §4.2.3: an action the receiver knows but does not support is NotSupported
+    # (NotImplemented is for an action it does not know at all)
+    assert json.loads(unexpected_reply)[2] == "NotSupported"
     assert json.loads(other[0])[0] == 3  # the other station is served meanwhile
     assert json.loads(still)[0] == 3  # and so is the misbehaving one
     kinds = [f.kind for f in back_office.findings.since(0)]
