@@ -54,6 +54,12 @@ _CATALOGUE = [
     Deviation(
         "config_not_applied", "4", "answers Accepted for HeartbeatInterval but keeps the old value"
     ),
+    Deviation(
+        "unsupported_measurand_accepted",
+        "4",
+        "accepts a MeterValuesSampledData list with a measurand it does not support and "
+        "stores it (OCPP 1.6 edition 2 §3.16.4 says Rejected, no change)",
+    ),
     # step 5 - heartbeat
     Deviation(
         "heartbeat_interval_ignored",

@@ -34,6 +34,11 @@ CASES = [
         r"ChangeConfiguration\(NumberOfConnectors=9\) with Accepted, expected Rejected",
     ),
     ("config_not_applied", "4", r"GetConfiguration still reports HeartbeatInterval="),
+    (
+        "unsupported_measurand_accepted",
+        "4",
+        r"ChangeConfiguration\(MeterValuesSampledData=Hil\.Unknown\.Measurand\) with Accepted",
+    ),
     ("heartbeat_interval_ignored", "5", r"No Heartbeat within 2\.5 s|Heartbeat gaps"),
 ]
 

@@ -88,9 +88,9 @@ class LabKeywords:
             if _accepted_boot(nxt):
                 return
             seen = f"it sent {nxt.describe()} first"
-        except WaitTimeout as exc:
+        except WaitTimeout:
             if not self.ctx.lab.station.connected or journal.find(_boot_call):
-                raise AssertionError(self._registration_hint(wait, exc)) from None
+                raise AssertionError(self._registration_hint(wait)) from None
             seen = "it sent nothing"
         logger.warn(
             "The station is connected but did not register with a BootNotification "
@@ -100,18 +100,17 @@ class LabKeywords:
         mark = self.restart_station()
         try:
             journal.wait_for(_accepted_boot, mark, wait, "a BootNotification answered Accepted")
-        except WaitTimeout as exc:
-            raise AssertionError(self._registration_hint(wait, exc)) from None
+        except WaitTimeout:
+            raise AssertionError(self._registration_hint(wait)) from None
 
-    def _registration_hint(self, wait: float, exc: WaitTimeout) -> str:
+    def _registration_hint(self, wait: float) -> str:
         lab = self.ctx.lab
         station_id = self.ctx.cfg.dut.station_id
-        summary = getattr(lab.back_office, "connection_summary", None)
-        seen = summary(station_id) if summary is not None else str(exc)
         return (
             f"The station did not register (no BootNotification answered Accepted within "
             f"{wait:g} s). Is it powered and pointed at {lab.back_office.url(station_id)} "
-            f"with subprotocol ocpp1.6? What the back office saw: {seen}"
+            f"with subprotocol ocpp1.6? What the back office saw: "
+            f"{lab.back_office.connection_summary(station_id)}"
         )
 
     @keyword

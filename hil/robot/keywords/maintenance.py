@@ -422,7 +422,7 @@ class MaintenanceKeywords:
             ) from None
         if not transfer.ok:
             raise AssertionError(f"Upload of {name} failed on the server: {transfer.describe()}")
-        path = self._files.root / transfer.path
+        path = self._files.root / (transfer.stored_path or transfer.path)
         data = path.read_bytes() if path.is_file() else b""
         digest = hashlib.sha256(data).hexdigest()
         if not data or digest != transfer.sha256 or len(data) != transfer.size:

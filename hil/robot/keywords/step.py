@@ -59,6 +59,8 @@ class StepKeywords:
         when the bench is not idle."""
         tags = BuiltIn().get_variable_value("${TEST TAGS}", [])
         needs = [str(t)[len(REQUIRES) :] for t in tags if str(t).startswith(REQUIRES)]
+        # what the station cannot do by design first: that N/A is the more fundamental one
+        needs.sort(key=lambda need: need not in CAPABILITIES)
         for need in needs:
             if need in CAPABILITIES:
                 self.require_capability(need)

@@ -401,6 +401,9 @@ class VirtualStation:
             return "Accepted"
         if "config_not_applied" in self.deviations and key == "HeartbeatInterval":
             return "Accepted" if value.isdigit() else "Rejected"
+        if "unsupported_measurand_accepted" in self.deviations and key.endswith("SampledData"):
+            cfg.force(key, value)
+            return "Accepted"
         return cfg.change(key, value)
 
     def configuration_changed(self, key: str) -> None:
