@@ -215,9 +215,10 @@ class ModbusEnergyMeter(EnergyMeter):
             except ConnectionException as exc:
                 raise self.error(f"connection lost while reading {what}: {exc}") from None
             except ModbusIOException:
+                tries = self.retries + 1  # pymodbus waits timeout_s for each try
                 raise self.error(
-                    f"no valid answer within {self.timeout_s} s reading {what} "
-                    f"(unit {self.unit_id})"
+                    f"no valid answer within {self.timeout_s:g} s x {tries} "
+                    f"{'try' if tries == 1 else 'tries'} reading {what} (unit {self.unit_id})"
                 ) from None
             except ModbusException as exc:
                 raise self.error(f"Modbus error reading {what}: {exc}") from None

@@ -23,9 +23,12 @@ from hil.lab.config import LabConfig, LabConfigError
 from hil.lab.fileserver import LabFileServer
 from hil.lab.firmware_image import write_test_images
 from hil.lab.launcher import VirtualBenchProcess
-from hil.lab.sampler import Sampler
+from hil.lab.sampler import Loss, Sampler
 
 LOG = logging.getLogger("hil.lab")
+
+#: The instruments sampled for the whole run (evidence, energy flow, loss detection).
+SAMPLED_ROLES = ("energy_meter", "power_analyser")
 
 
 def make_policy(cfg: LabConfig) -> ResponsePolicy:
@@ -71,6 +74,11 @@ class Bench:
         )
         self.virtual: VirtualBenchProcess | None = None
         self.instruments: dict[str, Instrument] = {}
+        #: role -> the address its driver uses (the virtual bench's when configured so)
+        self.addresses: dict[str, str] = {}
+        #: role -> why it could not be opened (the error names role and address); such a
+        #: role is absent from :attr:`instruments`, and steps needing it fail
+        self.unreachable: dict[str, str] = {}
         #: the lab's firmware / diagnostics server (steps 17-21), files under <output>/files
         self.file_server = LabFileServer.from_config(
             cfg.file_server, output_dir / "files", output_dir / "transfers.jsonl"
@@ -124,9 +132,25 @@ class Bench:
                     f"{self.cfg.source}: field instruments.{role}.driver: {exc} "
                     f"(value {inst.driver!r})"
                 ) from None
-            driver.open()  # InstrumentError names role and address
+            self.addresses[role] = address
+            try:
+                driver.open()
+            except InstrumentError as exc:  # the message names role and address
+                self._set_unreachable(role, driver, exc)
+                continue
             self.instruments[role] = driver
             LOG.info("%s: %s at %s", role, inst.driver, address)
+
+    def _set_unreachable(self, role: str, driver: Instrument, exc: InstrumentError) -> None:
+        """A configured instrument that does not answer: the run goes on without it, and
+        every step that needs it fails naming it."""
+        self.unreachable[role] = f"{role} unreachable when the lab opened: {exc}"
+        self.instruments.pop(role, None)
+        LOG.warning("%s; steps that need it will fail", self.unreachable[role])
+        try:
+            driver.close()
+        except InstrumentError as close_exc:
+            LOG.warning("closing %s: %s", role, close_exc)
 
     def _start_sampler(self) -> None:
         """Poll the reference meter and the analyser for the whole run, as evidence.
@@ -134,22 +158,30 @@ class Bench:
         The analyser integrates from the start of the run, so any window's energy is the
         difference of two samples, like the meter's register.
         """
+        analyser = self.instruments.get("power_analyser")
+        if analyser is not None:
+            try:
+                analyser.integration_reset()  # type: ignore[attr-defined]
+                analyser.integration_start()  # type: ignore[attr-defined]
+            except InstrumentError as exc:
+                self._set_unreachable("power_analyser", analyser, exc)
         sources = {
-            role: self.instruments[role]
-            for role in ("energy_meter", "power_analyser")
-            if role in self.instruments
+            role: self.instruments[role] for role in SAMPLED_ROLES if role in self.instruments
         }
         if not sources:
             return
-        analyser = sources.get("power_analyser")
-        if analyser is not None:
-            analyser.integration_reset()  # type: ignore[attr-defined]
-            analyser.integration_start()  # type: ignore[attr-defined]
+        timings = self.cfg.timings
         self.sampler = Sampler(
-            self.output_dir / "samples.jsonl", self.cfg.timings.instrument_poll_s
+            self.output_dir / "samples.jsonl",
+            timings.instrument_poll_s,
+            grace_s=timings.instrument_grace_s,
         )
         for role, driver in sources.items():
-            self.sampler.add_source(role, driver.read_sample)  # type: ignore[attr-defined]
+            self.sampler.add_source(
+                role,
+                driver.read_sample,  # type: ignore[attr-defined]
+                address=self.addresses.get(role, driver.address),
+            )
         self.sampler.start()
 
     def close(self) -> None:
@@ -179,7 +211,32 @@ class Bench:
         return self.back_office.session(self.cfg.dut.station_id)
 
     def instrument(self, role: str) -> Instrument | None:
+        """The driver of ``role``, or None when the bench lacks it or it was unreachable
+        when the lab opened. A lost instrument's driver is still returned: ask
+        :meth:`instrument_loss`."""
         return self.instruments.get(role)
+
+    def instrument_loss(self, role: str) -> Loss | None:
+        """How the sampled instrument ``role`` was lost mid-run, or None."""
+        if self.sampler is None or role not in self.sampler.sources:
+            return None
+        return self.sampler.loss(role)
+
+    def lost_instruments(self) -> dict[str, Loss]:
+        """Every sampled instrument lost so far (role -> :class:`Loss`)."""
+        return {} if self.sampler is None else self.sampler.losses()
+
+    def instrument_problem(self, role: str) -> str | None:
+        """Why a configured ``role`` cannot be used: unreachable at the start, or lost
+        mid-run (the message names role and address); None when it works or is absent."""
+        if role in self.unreachable:
+            return self.unreachable[role]
+        loss = self.instrument_loss(role)
+        return loss.message if loss is not None else None
+
+    def instrument_works(self, role: str) -> bool:
+        """The bench has ``role``, it opened, and it has not been lost."""
+        return role in self.instruments and self.instrument_loss(role) is None
 
     def call(
         self, action: str, payload: dict[str, Any], timeout: float | None = None

@@ -1,16 +1,25 @@
 """Background sampling of instruments into a JSON-lines file and memory.
 
 A :class:`Sampler` polls every registered source (a callable returning ``{name: value}``,
-e.g. an energy meter's ``read_sample``) at a fixed cadence on its own thread. Each sample
-carries wall (ISO, UTC) and monotonic time; it is appended to the file and flushed at once,
-so a crashed run keeps what it saw. A failing source is recorded with its error and polled
-again next time; the other sources carry on. Keywords wait on samples through a condition
-variable (:meth:`Sampler.wait_for`), never by sleeping.
+e.g. an energy meter's ``read_sample``) at a fixed cadence, each source on its own thread,
+so a hung instrument never delays another's samples. Each sample carries wall (ISO, UTC)
+and monotonic time; it is appended to the file and flushed at once, so a crashed run keeps
+what it saw. A failing source is recorded with its error and polled again next time.
+Keywords wait on samples through a condition variable (:meth:`Sampler.wait_for`), never by
+sleeping.
+
+With a grace period (``grace_s``), a source that gives no good reading for longer than that
+is *lost* (a :class:`Loss`, also written to the file as an error line with ``"lost":
+true``): :meth:`Sampler.wait_for` on it raises :class:`InstrumentLost` at once, and waits
+already running raise as soon as the grace runs out. A lost source stays lost for the rest
+of the run, even if it answers again (it is still polled, so the file shows whether it did):
+a reference that dropped out once is not trusted again mid-run.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -23,6 +32,13 @@ from drivers.base import InstrumentError
 
 Reader = Callable[[], dict[str, float]]
 Predicate = Callable[[dict[str, float]], bool]
+LossListener = Callable[["Loss"], None]
+
+LOG = logging.getLogger("hil.lab.sampler")
+
+
+def _now_wall() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 @dataclass(frozen=True)
@@ -52,52 +68,145 @@ class SamplerTimeout(TimeoutError):
     """:meth:`Sampler.wait_for` gave up; the message says what came instead."""
 
 
-class Sampler:
-    """Poll sources every ``interval_s`` on a background thread; thread-safe queries."""
+class InstrumentLost(InstrumentError):
+    """A sampled instrument gave no good reading for longer than the grace period.
 
-    def __init__(self, output_path: str | Path, interval_s: float) -> None:
+    The message names the role and address, how long it has been silent, the last good
+    reading with its time and the last error (or the read still pending). ``loss`` holds
+    the details.
+    """
+
+    def __init__(self, loss: Loss) -> None:
+        super().__init__(loss.source, loss.address, loss.reason)
+        self.loss = loss
+
+
+@dataclass(frozen=True)
+class Loss:
+    """When and how a source was found lost."""
+
+    source: str
+    address: str
+    wall: str
+    mono: float
+    grace_s: float
+    reason: str  # "instrument lost: ..." (without the role and address)
+    last_good: Sample | None
+    last_error: Sample | None
+
+    @property
+    def message(self) -> str:
+        return f"{self.source} at {self.address}: {self.reason}"
+
+    def exception(self) -> InstrumentLost:
+        return InstrumentLost(self)
+
+
+def _values_text(values: dict[str, float] | None) -> str:
+    return ", ".join(f"{k}={v:.10g}" for k, v in sorted((values or {}).items())) or "(none)"
+
+
+class Sampler:
+    """Poll sources every ``interval_s``, each on its own thread; thread-safe queries.
+
+    ``grace_s`` (None: never) is how long a source may go without a good reading before it
+    is lost.
+    """
+
+    def __init__(
+        self, output_path: str | Path, interval_s: float, grace_s: float | None = None
+    ) -> None:
         if interval_s <= 0:
             raise ValueError(f"interval_s must be positive, got {interval_s}")
+        if grace_s is not None and grace_s <= 0:
+            raise ValueError(f"grace_s must be positive, got {grace_s}")
         self.output_path = Path(output_path)
         self.interval_s = float(interval_s)
+        self.grace_s = None if grace_s is None else float(grace_s)
         self._sources: dict[str, Reader] = {}
+        self._addresses: dict[str, str] = {}
         self._samples: dict[str, list[Sample]] = {}
         self._errors: dict[str, list[Sample]] = {}
+        self._since: dict[str, float] = {}  # when each source's silence is counted from
+        self._pending: dict[str, float] = {}  # source -> monotonic start of a running read
+        self._lost: dict[str, Loss] = {}
+        self._notified: set[str] = set()
+        self._listeners: list[LossListener] = []
         self._cond = threading.Condition()
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
+        self._running = False
         self._file: IO[str] | None = None
 
     # -- set-up ------------------------------------------------------------------------
 
-    def add_source(self, name: str, read: Reader) -> None:
-        """Poll ``read()`` from the next cycle on; names are unique."""
+    def add_source(self, name: str, read: Reader, address: str = "") -> None:
+        """Poll ``read()`` from now on (on its own thread once started); names are unique.
+        ``address`` (the instrument's) goes into the :class:`InstrumentLost` message."""
         with self._cond:
             if name in self._sources:
                 raise ValueError(f"sampler source {name!r} is already registered")
             self._sources[name] = read
+            self._addresses[name] = address or "(address unknown)"
             self._samples.setdefault(name, [])
             self._errors.setdefault(name, [])
+            running = self._running
+            if running:
+                self._since[name] = time.monotonic()
+        if running:
+            self._start_thread(name, read)
+
+    def on_lost(self, listener: LossListener) -> None:
+        """Call ``listener(loss)`` once per lost source, from the sampler's watch thread."""
+        with self._cond:
+            self._listeners.append(listener)
 
     def start(self) -> None:
         """Open the file (append) and start polling; a second call does nothing."""
-        if self._thread is not None:
-            return
-        self.output_path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = self.output_path.open("a", encoding="utf-8")
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="hil-sampler", daemon=True)
-        self._thread.start()
+        with self._cond:
+            if self._running:
+                return
+            self.output_path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = self.output_path.open("a", encoding="utf-8")
+            self._stop.clear()
+            self._running = True
+            now = time.monotonic()
+            for name in self._sources:
+                self._since.setdefault(name, now)
+            sources = list(self._sources.items())
+        for name, read in sources:
+            self._start_thread(name, read)
+        if self.grace_s is not None:
+            self._spawn(self._watch, "hil-sampler-watch")
 
-    def stop(self) -> None:
-        """Stop polling, join the thread, close the file; idempotent."""
+    def _start_thread(self, name: str, read: Reader) -> None:
+        self._spawn(lambda: self._run(name, read), f"hil-sampler-{name}")
+
+    def _spawn(self, target: Callable[[], None], name: str) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        with self._cond:
+            self._threads.append(thread)
+        thread.start()
+
+    def stop(self, join_timeout: float = 15.0) -> None:
+        """Stop polling, join the threads, close the file; idempotent.
+
+        A thread stuck in a hung read is waited for up to ``join_timeout`` (the driver's
+        own timeout ends it sooner); what it reads after that is not recorded.
+        """
         self._stop.set()
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            thread.join()
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        with self._cond:
+            self._running = False
+            threads, self._threads = self._threads, []
+            self._cond.notify_all()
+        end = time.monotonic() + join_timeout
+        for thread in threads:
+            if thread is not threading.current_thread():
+                thread.join(max(end - time.monotonic(), 0.0))
+        with self._cond:
+            if self._file is not None:
+                self._file.close()
+                self._file = None
 
     def __enter__(self) -> Sampler:
         self.start()
@@ -106,48 +215,142 @@ class Sampler:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    # -- the polling thread ------------------------------------------------------------
+    # -- the polling threads -----------------------------------------------------------
 
-    def _run(self) -> None:
+    def _run(self, name: str, read: Reader) -> None:
         deadline = time.monotonic()
         while not self._stop.is_set():
-            self.poll_once()
+            self._poll(name, read)
             deadline += self.interval_s
-            # keep the cadence; if a slow source overran, start again from now
+            # keep the cadence; if a slow read overran, start again from now
             deadline = max(deadline, time.monotonic())
             self._stop.wait(deadline - time.monotonic())
 
     def poll_once(self) -> None:
-        """Read every source once (the thread calls this each interval)."""
+        """Read every source once, one after the other (for tests; the threads poll each
+        source on its own)."""
         with self._cond:
             sources = list(self._sources.items())
         for name, read in sources:
             if self._stop.is_set():
                 return
-            try:
-                values = {key: float(value) for key, value in read().items()}
-                error = None
-            except InstrumentError as exc:
-                values, error = None, str(exc)
-            except Exception as exc:  # a driver bug must not stop the other sources
-                values, error = None, f"{type(exc).__name__}: {exc}"
-            self._record(
-                Sample(
-                    source=name,
-                    wall=datetime.now(UTC).isoformat(timespec="milliseconds"),
-                    mono=time.monotonic(),
-                    values=values,
-                    error=error,
-                )
-            )
+            self._poll(name, read)
+
+    def _poll(self, name: str, read: Reader) -> None:
+        with self._cond:
+            self._pending[name] = time.monotonic()
+        try:
+            values = {key: float(value) for key, value in read().items()}
+            error = None
+        except InstrumentError as exc:
+            values, error = None, str(exc)
+        except Exception as exc:  # a driver bug must not stop the sampling
+            values, error = None, f"{type(exc).__name__}: {exc}"
+        self._record(
+            Sample(source=name, wall=_now_wall(), mono=time.monotonic(), values=values, error=error)
+        )
 
     def _record(self, sample: Sample) -> None:
         with self._cond:
+            self._pending.pop(sample.source, None)
+            if self._stop.is_set() and self._file is None:
+                return  # a hung read that ended after stop(): not part of the run
             if self._file is not None:
                 self._file.write(sample.to_json() + "\n")
                 self._file.flush()
             (self._samples if sample.ok else self._errors)[sample.source].append(sample)
+            if sample.ok and sample.source in self._lost:
+                good = self._samples[sample.source]
+                if len(good) < 2 or good[-2].mono < self._lost[sample.source].mono:
+                    LOG.warning(
+                        "%s at %s answers again; it stays lost for this run",
+                        sample.source,
+                        self._addresses[sample.source],
+                    )
             self._cond.notify_all()
+
+    def _watch(self) -> None:
+        """Mark sources lost when their grace runs out, and tell the listeners."""
+        assert self.grace_s is not None
+        tick = min(0.1, self.grace_s / 10)
+        while not self._stop.wait(tick):
+            with self._cond:
+                self._expire(time.monotonic())
+                new = [loss for name, loss in self._lost.items() if name not in self._notified]
+                self._notified.update(loss.source for loss in new)
+                listeners = list(self._listeners)
+            for loss in new:
+                LOG.warning("%s", loss.message)
+                for listener in listeners:
+                    try:
+                        listener(loss)
+                    except Exception:  # a listener's bug must not stop the watch
+                        LOG.exception("instrument-loss listener failed")
+
+    # -- loss (under self._cond) -------------------------------------------------------
+
+    def _silent_since(self, source: str) -> float | None:
+        """Monotonic time the source's silence counts from (None: not counted)."""
+        if self.grace_s is None or source not in self._since:
+            return None
+        good = self._samples[source]
+        return max(good[-1].mono, self._since[source]) if good else self._since[source]
+
+    def _expire(self, now: float) -> None:
+        if self.grace_s is None or not self._running:
+            return
+        for source in self._sources:
+            if source in self._lost:
+                continue
+            since = self._silent_since(source)
+            if since is not None and now - since > self.grace_s:
+                self._mark_lost(source, now, since)
+
+    def _mark_lost(self, source: str, now: float, since: float) -> None:
+        assert self.grace_s is not None
+        good = self._samples[source]
+        last_good = good[-1] if good else None
+        errors = self._errors[source]
+        last_error = errors[-1] if errors and errors[-1].mono >= since else None
+        prefix = f"{source} at {self._addresses[source]}: "
+        parts = [
+            f"instrument lost: no good reading for {now - since:.1f} s (grace {self.grace_s:g} s)"
+        ]
+        if last_good is not None:
+            parts.append(f"last good reading {_values_text(last_good.values)} at {last_good.wall}")
+        else:
+            parts.append("last good reading: none since sampling started")
+        if last_error is not None:
+            parts.append(
+                f"last error at {last_error.wall}: {(last_error.error or '').removeprefix(prefix)}"
+            )
+        else:
+            parts.append("last error: none yet")
+        pending = self._pending.get(source)
+        if pending is not None:
+            parts.append(f"a read has been pending for {now - pending:.1f} s (no answer)")
+        loss = Loss(
+            source=source,
+            address=self._addresses[source],
+            wall=_now_wall(),
+            mono=now,
+            grace_s=self.grace_s,
+            reason="; ".join(parts),
+            last_good=last_good,
+            last_error=last_error,
+        )
+        self._lost[source] = loss
+        if self._file is not None:
+            record = {
+                "wall": loss.wall,
+                "mono": loss.mono,
+                "source": source,
+                "error": loss.message,
+                "lost": True,
+            }
+            self._file.write(json.dumps(record, sort_keys=True) + "\n")
+            self._file.flush()
+        self._cond.notify_all()
 
     # -- queries -----------------------------------------------------------------------
 
@@ -155,6 +358,33 @@ class Sampler:
         if source not in self._sources:
             known = ", ".join(sorted(self._sources)) or "(none)"
             raise KeyError(f"no sampler source {source!r}; registered: {known}")
+
+    @property
+    def sources(self) -> list[str]:
+        """Registered source names, in registration order."""
+        with self._cond:
+            return list(self._sources)
+
+    def address(self, source: str) -> str:
+        with self._cond:
+            self._known(source)
+            return self._addresses[source]
+
+    def loss(self, source: str) -> Loss | None:
+        """How ``source`` was lost, or None while it is working."""
+        with self._cond:
+            self._known(source)
+            self._expire(time.monotonic())
+            return self._lost.get(source)
+
+    def losses(self) -> dict[str, Loss]:
+        """Every lost source (name -> :class:`Loss`), oldest loss first."""
+        with self._cond:
+            self._expire(time.monotonic())
+            return dict(sorted(self._lost.items(), key=lambda item: item[1].mono))
+
+    def is_lost(self, source: str) -> bool:
+        return self.loss(source) is not None
 
     def samples(self, source: str, since_mono: float | None = None) -> list[Sample]:
         """Good samples of ``source`` (oldest first), optionally from ``since_mono`` on."""
@@ -189,6 +419,8 @@ class Sampler:
 
         The newest sample at call time counts (unless older than ``since_mono``); then each
         new one as it arrives. On timeout :class:`SamplerTimeout` says what came instead.
+        A lost source raises :class:`InstrumentLost` at once, and a wait running when the
+        source's grace runs out raises then.
         """
         end = time.monotonic() + timeout
         with self._cond:
@@ -196,15 +428,23 @@ class Sampler:
             found = self._samples[source]
             start = max(len(found) - 1, 0)
             while True:
+                now = time.monotonic()
+                self._expire(now)
+                if source in self._lost:
+                    raise self._lost[source].exception()
                 for sample in found[start:]:
                     if (since_mono is None or sample.mono >= since_mono) and predicate(
                         dict(sample.values or {})
                     ):
                         return sample
                 start = len(found)
-                remaining = end - time.monotonic()
+                remaining = end - now
                 if remaining <= 0:
                     raise SamplerTimeout(self._timeout_message(source, timeout))
+                since = self._silent_since(source) if self._running else None
+                if since is not None and self.grace_s is not None:
+                    # wake just after the grace would run out, to raise promptly
+                    remaining = min(remaining, max(since + self.grace_s - now, 0.0) + 0.02)
                 self._cond.wait(remaining)
 
     def _timeout_message(self, source: str, timeout: float) -> str:

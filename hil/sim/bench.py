@@ -58,10 +58,16 @@ class VirtualBench:
         await self._started(relay)
         host, port = relay.address or ("127.0.0.1", 0)
         self.station = VirtualStation(self.cfg, self.physics, f"ws://{host}:{port}")
+        # virtual.instrument_faults: the instrument hangs once the bench delivered after_wh
+        hang = {fault.role: fault.after_wh for fault in self.cfg.virtual.instrument_faults}
         instruments: dict[str, Any] = {
             "ev_simulator": lambda: VirtualEvSimulator(self.physics),
-            "energy_meter": lambda: VirtualEnergyMeter(self.physics),
-            "power_analyser": lambda: VirtualPowerAnalyser(self.physics),
+            "energy_meter": lambda: VirtualEnergyMeter(
+                self.physics, hang_after_wh=hang.get("energy_meter")
+            ),
+            "power_analyser": lambda: VirtualPowerAnalyser(
+                self.physics, hang_after_wh=hang.get("power_analyser")
+            ),
             "network_switch": lambda: VirtualSwitch({self._switch_port(): relay}),
             "identification": lambda: VirtualRfidReader(self.station.charging.present_tag),
         }

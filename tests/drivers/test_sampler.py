@@ -1,4 +1,5 @@
-"""The background sampler: cadence, JSON lines, failures, event-driven waits."""
+"""The background sampler: cadence, JSON lines, failures, event-driven waits, one thread per
+source, and instruments lost after the grace period."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 
 from drivers.base import InstrumentError
 from drivers.energy_meter.sdm630 import Sdm630
-from hil.lab.sampler import Sampler, SamplerTimeout
+from hil.lab.sampler import InstrumentLost, Loss, Sampler, SamplerTimeout
 from hil.sim.instruments.modbus_meter import VirtualEnergyMeter
 from hil.sim.physics import BenchPhysics
 
@@ -182,7 +183,7 @@ def test_stop_joins_and_is_idempotent(out: Path) -> None:
     sampler.wait_for("counter", lambda v: v["n"] >= 2, timeout=5)
     sampler.stop()
     sampler.stop()
-    assert not any(t.name == "hil-sampler" for t in threading.enumerate())
+    assert not any(t.name.startswith("hil-sampler") for t in threading.enumerate())
     count = len(sampler.samples("counter"))
     time.sleep(0.05)
     assert len(sampler.samples("counter")) == count
@@ -219,3 +220,199 @@ def test_real_meter_that_stops_mid_run_keeps_earlier_samples(sim_loop: Any, out:
     records = lines(out)
     assert sum("values" in r for r in records) >= good
     assert any(address in r.get("error", "") for r in records)
+
+
+# -- one thread per source, lost instruments ------------------------------------------------
+
+METER = "modbus-tcp://10.0.0.9:502"
+
+
+class Hanging:
+    """A source that answers until ``hang`` is set, then blocks in the read (like a meter
+    behind a dead gateway) until ``release`` is set, and then fails as a driver would."""
+
+    def __init__(self) -> None:
+        self.hang = threading.Event()
+        self.release = threading.Event()
+
+    def __call__(self) -> dict[str, float]:
+        if self.hang.is_set():
+            self.release.wait(10)
+            raise InstrumentError("energy_meter", METER, "no valid answer within 2 s")
+        return {"energy_wh": 1200.5, "power_w": 22080.0}
+
+
+@pytest.fixture
+def hanging() -> Iterator[Hanging]:
+    source = Hanging()
+    try:
+        yield source
+    finally:
+        source.release.set()
+
+
+def lossy(out: Path, grace_s: float = 0.5) -> Sampler:
+    return Sampler(out, interval_s=0.02, grace_s=grace_s)
+
+
+def test_a_hanging_source_does_not_delay_another(out: Path, hanging: Hanging) -> None:
+    sampler = Sampler(out, interval_s=0.02)  # no grace: only the threads matter here
+    sampler.add_source("energy_meter", hanging, address=METER)
+    sampler.add_source("counter", Counter())
+    try:
+        sampler.start()
+        sampler.wait_for("energy_meter", lambda v: True, timeout=5)
+        hanging.hang.set()
+        time.sleep(0.1)  # the meter's thread is stuck in its read now
+        cut = time.monotonic()
+        first = sampler.wait_for("counter", lambda v: True, timeout=1, since_mono=cut)
+        sampler.wait_for("counter", lambda v: v["n"] >= first.values["n"] + 10, timeout=2)
+        monos = [s.mono for s in sampler.samples("counter", since_mono=cut)]
+        gaps = [b - a for a, b in zip(monos, monos[1:], strict=False)]
+        assert max(gaps) < 0.2, f"the counter waited for the hung meter: gaps {gaps}"
+        assert {t.name for t in threading.enumerate()} >= {
+            "hil-sampler-energy_meter",
+            "hil-sampler-counter",
+        }
+    finally:
+        hanging.release.set()
+        sampler.stop()
+
+
+def test_a_hanging_source_is_lost_after_the_grace(out: Path, hanging: Hanging) -> None:
+    sampler = lossy(out, grace_s=0.5)
+    sampler.add_source("energy_meter", hanging, address=METER)
+    sampler.add_source("counter", Counter())
+    heard: list[Loss] = []
+    sampler.on_lost(heard.append)
+    try:
+        sampler.start()
+        sampler.wait_for("energy_meter", lambda v: True, timeout=5)
+        hanging.hang.set()
+        time.sleep(0.05)
+        last_good = sampler.latest("energy_meter")
+        assert last_good is not None
+        assert sampler.loss("energy_meter") is None  # within the grace: still working
+        deadline = time.monotonic() + 5
+        while sampler.loss("energy_meter") is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        loss = sampler.loss("energy_meter")
+        assert loss is not None
+        assert 0.5 <= loss.mono - last_good.mono < 0.5 + 0.3
+        assert sampler.is_lost("energy_meter") and not sampler.is_lost("counter")
+        assert list(sampler.losses()) == ["energy_meter"]
+        deadline = time.monotonic() + 2
+        while not heard and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert heard == [loss]  # the listener hears of it once
+    finally:
+        hanging.release.set()
+        sampler.stop()
+    lost = [r for r in lines(out) if r.get("lost")]
+    assert len(lost) == 1
+    assert lost[0]["source"] == "energy_meter"
+    assert lost[0]["error"].startswith(f"energy_meter at {METER}: instrument lost")
+
+
+def test_wait_for_raises_promptly_when_the_grace_runs_out(out: Path, hanging: Hanging) -> None:
+    sampler = lossy(out, grace_s=0.6)
+    sampler.add_source("energy_meter", hanging, address=METER)
+    try:
+        sampler.start()
+        sampler.wait_for("energy_meter", lambda v: True, timeout=5)
+        hanging.hang.set()
+        time.sleep(0.05)
+        last_good = sampler.latest("energy_meter")
+        with pytest.raises(InstrumentLost) as err:
+            sampler.wait_for("energy_meter", lambda v: v["energy_wh"] > 5000, timeout=30)
+        raised = time.monotonic()
+        assert last_good is not None
+        assert raised - last_good.mono < 0.6 + 0.5, "the wait did not end with the grace"
+        # a new wait on a lost source raises at once, not after its timeout
+        start = time.monotonic()
+        with pytest.raises(InstrumentLost):
+            sampler.wait_for("energy_meter", lambda v: True, timeout=30)
+        assert time.monotonic() - start < 0.1
+    finally:
+        hanging.release.set()
+        sampler.stop()
+    exc = err.value
+    assert (exc.role, exc.address) == ("energy_meter", METER)
+    message = str(exc)
+    assert message.startswith(f"energy_meter at {METER}: instrument lost: no good reading for")
+    assert "(grace 0.6 s)" in message
+    assert f"last good reading energy_wh=1200.5, power_w=22080 at {last_good.wall}" in message
+    assert "last error: none yet" in message  # the read hangs: no error came back yet
+    assert "a read has been pending for" in message
+
+
+def test_the_loss_names_the_last_error(out: Path) -> None:
+    flaky = Flaky()
+    sampler = lossy(out, grace_s=0.3)
+    sampler.add_source("energy_meter", flaky, address=METER)
+    try:
+        sampler.start()
+        good = sampler.wait_for("energy_meter", lambda v: True, timeout=5)
+        flaky.broken.set()
+        with pytest.raises(InstrumentLost) as err:
+            sampler.wait_for("energy_meter", lambda v: v["power_w"] > 2000, timeout=30)
+    finally:
+        sampler.stop()
+    message = str(err.value)
+    loss = err.value.loss
+    assert loss.last_good == sampler.samples("energy_meter")[-1]
+    assert loss.last_good.mono >= good.mono
+    assert f"last good reading power_w=1500 at {loss.last_good.wall}" in message
+    assert loss.last_error is not None
+    # the driver's error, without its "role at address" prefix repeated
+    assert f"last error at {loss.last_error.wall}: connection lost" in message
+    assert message.count(METER) == 1
+
+
+def test_a_lost_source_stays_lost_when_it_answers_again(out: Path) -> None:
+    flaky = Flaky()
+    sampler = lossy(out, grace_s=0.2)
+    sampler.add_source("energy_meter", flaky, address=METER)
+    try:
+        sampler.start()
+        sampler.wait_for("energy_meter", lambda v: True, timeout=5)
+        flaky.broken.set()
+        with pytest.raises(InstrumentLost):
+            sampler.wait_for("energy_meter", lambda v: False, timeout=30)
+        flaky.broken.clear()
+        cut = time.monotonic()
+        deadline = cut + 5
+        while not sampler.samples("energy_meter", since_mono=cut) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert sampler.samples("energy_meter", since_mono=cut), "it was not polled again"
+        assert sampler.is_lost("energy_meter")
+        with pytest.raises(InstrumentLost):
+            sampler.wait_for("energy_meter", lambda v: True, timeout=1)
+    finally:
+        sampler.stop()
+
+
+def test_a_source_that_never_answers_is_lost_too(out: Path) -> None:
+    def dead() -> dict[str, float]:
+        raise InstrumentError("power_analyser", "TCPIP0::10.0.0.8::5025::SOCKET", "no answer")
+
+    sampler = lossy(out, grace_s=0.2)
+    sampler.add_source("power_analyser", dead, address="TCPIP0::10.0.0.8::5025::SOCKET")
+    try:
+        sampler.start()
+        with pytest.raises(InstrumentLost) as err:
+            sampler.wait_for("power_analyser", lambda v: True, timeout=30)
+    finally:
+        sampler.stop()
+    assert "last good reading: none since sampling started" in str(err.value)
+
+
+def test_without_a_grace_nothing_is_lost(sampler: Sampler) -> None:
+    flaky = Flaky()
+    flaky.broken.set()
+    sampler.add_source("meter", flaky)
+    sampler.start()
+    time.sleep(0.2)
+    assert sampler.losses() == {}
+    with pytest.raises(SamplerTimeout):
+        sampler.wait_for("meter", lambda v: True, timeout=0.1)

@@ -4,6 +4,17 @@ Power is judged from the reference meter (and the analyser, if present), sampled
 background for the whole run; waits are on those samples, never fixed sleeps. A role the
 bench lacks makes the step SKIP, or, where the lab config asks for it and a human can do
 it (plugging, presenting a card), an operator is prompted.
+
+Instruments that stop working:
+
+- *Unreachable* when the lab opened: the run goes on without it; a step that needs it
+  FAILs in `Require Instrument` with the error naming role and address.
+- *Lost* mid-run (no good reading for ``timings.instrument_grace_s``): the running step
+  fails with the loss (role, address, last good reading and its time, last error) as soon
+  as it waits on that instrument, or at the end of its current keyword otherwise; before it
+  fails the lab stops the energy (EV to state B, RemoteStopTransaction of the running
+  session). Afterwards power is judged from the working references only, and a step that
+  requires the lost role is N/A. A lost instrument stays lost for the rest of the run.
 """
 
 from __future__ import annotations
@@ -15,7 +26,8 @@ from robot.api import logger
 from robot.api.deco import keyword
 from robot.libraries.BuiltIn import BuiltIn
 
-from hil.lab.sampler import SamplerTimeout
+from hil.lab.bench import SAMPLED_ROLES
+from hil.lab.sampler import InstrumentLost, Loss, Predicate, Sample, SamplerTimeout
 from hil.robot.context import LabContext
 
 ROLE_NAMES = {
@@ -33,8 +45,103 @@ POWER_FLOWING_W = 100.0
 
 
 class InstrumentKeywords:
+    #: Also a library listener (robotlibcore registers it): it knows when each test starts,
+    #: and fails the running keyword when an instrument was lost during the test.
+    ROBOT_LISTENER_API_VERSION = 3
+
     def __init__(self, ctx: LabContext) -> None:
         self.ctx = ctx
+        self._test_started: float | None = None  # monotonic start of the running test
+        self._handled: set[str] = set()  # roles whose loss already failed a test
+
+    # -- listener ----------------------------------------------------------------------
+
+    def start_test(self, data: Any, result: Any) -> None:
+        self._test_started = time.monotonic()
+
+    def end_test(self, data: Any, result: Any) -> None:
+        self._test_started = None
+
+    def end_keyword(self, data: Any, result: Any) -> None:
+        """Fail the keyword that was running when an instrument was lost during the test
+        (one that waited on the instrument has failed already), after stopping the energy.
+        """
+        if result.status not in ("PASS", "FAIL"):
+            return
+        loss = self._unhandled_loss()
+        if loss is None:
+            return
+        text = self._handle_loss(loss)
+        if result.status == "PASS":
+            result.status = "FAIL"
+            result.message = text
+        elif loss.reason not in (result.message or ""):
+            result.message = f"{text}\nThe keyword failed with: {result.message}"
+
+    # -- lost and unreachable instruments ----------------------------------------------
+
+    def _unhandled_loss(self) -> Loss | None:
+        """The first instrument lost during the running test whose loss has not failed it
+        yet (a loss outside any test only takes the instrument out of use)."""
+        bench = self.ctx.bench
+        if bench is None or self._test_started is None:
+            return None
+        for role, loss in bench.lost_instruments().items():
+            if role not in self._handled and loss.mono >= self._test_started:
+                return loss
+        return None
+
+    def _handle_loss(self, loss: Loss) -> str:
+        """Stop the energy (once per loss) and return the failure message."""
+        self._handled.add(loss.source)
+        done = self._stop_energy()
+        summary = "; ".join(done) if done else "nothing to stop"
+        logger.warn(f"{loss.message}\nThe lab stopped the energy: {summary}")
+        return f"{loss.message}. The lab stopped the energy: {summary}"
+
+    def _lost(self, exc: InstrumentLost) -> AssertionError:
+        """The failure of a keyword whose wait found its instrument lost."""
+        if exc.loss.source in self._handled:  # failed an earlier test: now just out of use
+            return AssertionError(f"{exc.loss.message} (earlier in the run)")
+        return AssertionError(self._handle_loss(exc.loss))
+
+    def _fail_on_loss_in_this_test(self) -> None:
+        loss = self._unhandled_loss()
+        if loss is not None:
+            raise AssertionError(self._handle_loss(loss))
+
+    def _stop_energy(self) -> list[str]:
+        """Best effort: the EV stops asking for energy (state B) and the running session
+        is stopped through OCPP. Returns what was done, for the log and the failure."""
+        done: list[str] = []
+        lab = self.ctx.lab
+        ev = lab.instrument("ev_simulator")
+        if ev is not None:
+            try:
+                ev.stop_charge_request()  # type: ignore[attr-defined]
+                done.append("EV set to state B (no charge request)")
+            except Exception as exc:  # best effort: the OCPP stop may still work
+                done.append(f"could not set the EV to state B: {exc}")
+        session = self.ctx.state.get("session")
+        if session and "meter_stop" not in session:
+            tx = session["transaction_id"]
+            try:
+                answer = lab.call("RemoteStopTransaction", {"transactionId": tx})
+                done.append(f"RemoteStopTransaction({tx}) -> {answer.get('status')}")
+            except Exception as exc:
+                done.append(f"RemoteStopTransaction({tx}) failed: {exc}")
+        return done
+
+    def wait_for_sample(
+        self, source: str, predicate: Predicate, timeout: float, since_mono: float | None = None
+    ) -> Sample:
+        """``sampler.wait_for``, but a lost ``source`` fails the step as a lost instrument
+        (the energy stopped first) rather than raising :class:`InstrumentLost` (not a
+        keyword; other keyword libraries should wait on samples through it)."""
+        try:
+            return self.ctx.lab.sampler.wait_for(source, predicate, timeout, since_mono)
+        except InstrumentLost as exc:
+            raise self._lost(exc) from None
 
     # -- roles -----------------------------------------------------------------------
 
@@ -44,13 +151,27 @@ class InstrumentKeywords:
     @keyword
     def require_instrument(self, *roles: str) -> None:
         """SKIP the test (N/A in the report) when the bench lacks one of ``roles``, unless
-        the lab config lets an operator stand in for it."""
+        the lab config lets an operator stand in for it. A role lost earlier in the run
+        (no good reading for ``timings.instrument_grace_s``) is N/A too, naming the loss;
+        a configured role that was unreachable when the lab opened FAILs the test."""
+        self._fail_on_loss_in_this_test()
+        lab = self.ctx.lab
         for role in roles:
             if role not in ROLE_NAMES:
                 raise ValueError(
                     f"unknown instrument role {role!r}; known: {', '.join(ROLE_NAMES)}"
                 )
-            if self.ctx.lab.instrument(role) is None and not self._prompting(role):
+            if role in lab.unreachable:
+                raise AssertionError(
+                    f"This step needs {ROLE_NAMES[role]}, but {lab.unreachable[role]}"
+                )
+            loss = lab.instrument_loss(role)
+            if loss is not None:
+                BuiltIn().skip(
+                    f"N/A: this step needs {ROLE_NAMES[role]}, but it was lost at "
+                    f"{loss.wall}: {loss.message}"
+                )
+            if lab.instrument(role) is None and not self._prompting(role):
                 BuiltIn().skip(
                     f"N/A: this step needs {ROLE_NAMES[role]} (instruments.{role}), "
                     f"which the lab config {self.ctx.cfg.source} does not have"
@@ -58,11 +179,24 @@ class InstrumentKeywords:
 
     @keyword
     def bench_has_instruments(self, *roles: str) -> bool:
-        """True when the bench has every one of ``roles`` (for optional parts of a step)."""
-        return all(self.ctx.lab.instrument(role) is not None for role in roles)
+        """True when the bench has every one of ``roles`` and each of them works (for
+        optional parts of a step): one unreachable or lost is a warning and False."""
+        lab = self.ctx.lab
+        for role in roles:
+            problem = lab.instrument_problem(role)
+            if problem is not None:
+                logger.warn(f"Not using {role}: {problem}")
+                return False
+            if lab.instrument(role) is None:
+                return False
+        return True
 
     def _driver(self, role: str) -> Any:
-        driver = self.ctx.lab.instrument(role)
+        lab = self.ctx.lab
+        problem = lab.instrument_problem(role)
+        if problem is not None:
+            raise AssertionError(f"Cannot use {ROLE_NAMES[role]}: {problem}")
+        driver = lab.instrument(role)
         if driver is None and not self._prompting(role):
             raise AssertionError(
                 f"The bench has no {role} ({ROLE_NAMES[role]}); add "
@@ -167,32 +301,52 @@ class InstrumentKeywords:
     # -- energy flow -------------------------------------------------------------------
 
     def power_sources(self) -> list[str]:
-        """The sampled instruments that measure power on this bench (not a keyword)."""
-        sampler = self.ctx.lab.sampler
+        """The sampled instruments that measure power on this bench and still work — never
+        one that was unreachable or has been lost (not a keyword)."""
+        lab = self.ctx.lab
+        sampler = lab.sampler
         if sampler is None:
             return []
-        return [r for r in ("energy_meter", "power_analyser") if r in self.ctx.lab.instruments]
+        sampled = sampler.sources
+        return [r for r in SAMPLED_ROLES if r in sampled and lab.instrument_works(r)]
 
     def require_power_source(self) -> list[str]:
-        """:meth:`power_sources`, or SKIP the test when there is none (not a keyword)."""
+        """:meth:`power_sources`, or, when none works: SKIP (N/A) if the bench has none or
+        every one was lost mid-run, FAIL if one was unreachable when the lab opened (not a
+        keyword)."""
+        self._fail_on_loss_in_this_test()
         sources = self.power_sources()
-        if not sources:
-            BuiltIn().skip(
-                "N/A: this check needs a reference energy meter or a power analyser "
-                "(instruments.energy_meter / power_analyser)"
+        if sources:
+            return sources
+        lab = self.ctx.lab
+        unreachable = [lab.unreachable[r] for r in SAMPLED_ROLES if r in lab.unreachable]
+        if unreachable:
+            raise AssertionError(
+                "This check needs a reference energy meter or a power analyser, but "
+                + "; ".join(unreachable)
             )
-        return sources
+        lost = [loss.message for r, loss in lab.lost_instruments().items() if r in SAMPLED_ROLES]
+        if lost:
+            BuiltIn().skip(
+                "N/A: this check needs a reference energy meter or a power analyser, but "
+                "every one was lost: " + "; ".join(lost)
+            )
+        BuiltIn().skip(
+            "N/A: this check needs a reference energy meter or a power analyser "
+            "(instruments.energy_meter / power_analyser)"
+        )
+        return []
 
     @keyword
     def energy_should_flow(self, timeout: float | None = None) -> float:
-        """Power really flows: every reference instrument sees it within ``timeout``.
-        Returns the power (W) the first one saw."""
+        """Power really flows: every working reference instrument sees it within
+        ``timeout``. Returns the power (W) the first one saw."""
         wait = self.ctx.cfg.timings.message_timeout_s if timeout is None else float(timeout)
-        sampler = self.ctx.lab.sampler
         seen = []
+        powers = []
         for source in self.require_power_source():
             try:
-                sample = sampler.wait_for(
+                sample = self.wait_for_sample(
                     source,
                     lambda v: v["power_w"] > POWER_FLOWING_W,
                     wait,
@@ -201,32 +355,33 @@ class InstrumentKeywords:
             except SamplerTimeout as exc:
                 raise AssertionError(f"No energy flows: {exc}") from None
             seen.append(f"{source} {sample.values['power_w']:.0f} W")
+            powers.append(float(sample.values["power_w"]))
         logger.info("Energy flows: " + ", ".join(seen))
-        return float(sampler.latest(self.power_sources()[0]).values["power_w"])
+        return powers[0]
 
     @keyword
     def energy_should_stop(
         self, within: float | None = None, hold: float | None = None, after: str = ""
     ) -> None:
         """Power stops within ``within`` seconds and stays off for ``hold`` seconds, on every
-        reference instrument. ``after`` names the event, for the failure message."""
+        working reference instrument. ``after`` names the event, for the failure message."""
         t = self.ctx.cfg.timings
         limit = t.energy_stop_s if within is None else float(within)
         keep = t.silence_window_s if hold is None else float(hold)
-        sampler = self.ctx.lab.sampler
         since = time.monotonic()
         event = f" after {after}" if after else ""
-        for source in self.require_power_source():
+        sources = self.require_power_source()
+        for source in sources:
             try:
-                sampler.wait_for(
+                self.wait_for_sample(
                     source, lambda v: v["power_w"] <= POWER_FLOWING_W, limit, since_mono=since
                 )
             except SamplerTimeout as exc:
                 raise AssertionError(f"Energy keeps flowing{event}: {exc}") from None
         stopped = time.monotonic()
-        for source in self.power_sources():
+        for source in sources:
             try:
-                sample = sampler.wait_for(
+                sample = self.wait_for_sample(
                     source, lambda v: v["power_w"] > POWER_FLOWING_W, keep, since_mono=stopped
                 )
             except SamplerTimeout:
@@ -245,11 +400,10 @@ class InstrumentKeywords:
     @keyword
     def energy_should_keep_flowing_for(self, seconds: float) -> None:
         """Power flows without a break for ``seconds`` (fails as soon as it stops)."""
-        sampler = self.ctx.lab.sampler
         since = time.monotonic()
         for source in self.require_power_source():
             try:
-                sample = sampler.wait_for(
+                sample = self.wait_for_sample(
                     source,
                     lambda v: v["power_w"] <= POWER_FLOWING_W,
                     float(seconds) - (time.monotonic() - since),
@@ -268,12 +422,11 @@ class InstrumentKeywords:
     def wait_until_energy_delivered(
         self, wh: float | None = None, since: float | None = None, timeout: float | None = None
     ) -> float:
-        """Wait until the reference meter (else the analyser) counted ``wh`` (default: the
-        lab's ``energy.min_session_wh``) since the monotonic time ``since`` (default: now).
-        Returns the energy counted."""
+        """Wait until the reference meter (else the analyser; a working one) counted ``wh``
+        (default: the lab's ``energy.min_session_wh``) since the monotonic time ``since``
+        (default: now). Returns the energy counted."""
         target = self.ctx.cfg.energy.min_session_wh if wh is None else float(wh)
         source = self.require_power_source()[0]
-        sampler = self.ctx.lab.sampler
         start = time.monotonic() if since is None else float(since)
         base = self._energy_at(source, start)
         # default: long enough for the target at 1 kW, the least any EV draws when charging
@@ -283,7 +436,7 @@ class InstrumentKeywords:
             else target * 3.6 + self.ctx.cfg.timings.message_timeout_s
         )
         try:
-            sample = sampler.wait_for(source, lambda v: v["energy_wh"] - base >= target, limit)
+            sample = self.wait_for_sample(source, lambda v: v["energy_wh"] - base >= target, limit)
         except SamplerTimeout as exc:
             raise AssertionError(f"{target:g} Wh were not delivered: {exc}") from None
         delivered = sample.values["energy_wh"] - base

@@ -4,10 +4,17 @@ The registers are laid out and encoded by the very register map the driver decod
 (``drivers/energy_meter/maps/<model>.yaml``), so the SDM630, ABB B23 and EM340 maps can all
 be served. Values are computed at read time, in the server's ``action`` hook (pymodbus 3.16
 ``SimDevice``), from :class:`~hil.sim.physics.BenchPhysics` on the bench's single loop.
+
+With ``hang_after_wh`` (the lab config's ``virtual.instrument_faults``) the meter stops
+answering once the bench has delivered that much energy: connections are still accepted
+and kept, requests are read, but no answer ever comes - the way a meter behind a Modbus
+gateway that lost power looks. It stays hung until the bench stops.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Any
 
 from drivers.energy_meter.registers import Register, load_map
@@ -17,6 +24,8 @@ from hil.sim.physics import BenchPhysics
 #: answer reads spanning undocumented addresses with zeros rather than exceptions)
 _MERGE_GAP = 64
 _DEFAULT_IDENTITY = {"serial_number": 20240001, "identification_code": 341}
+
+LOG = logging.getLogger("hil.sim")
 
 
 class VirtualEnergyMeter:
@@ -31,6 +40,7 @@ class VirtualEnergyMeter:
         model: str = "sdm630",
         energy_offset_wh: float = 1_234_500.0,
         identity: dict[str, int] | None = None,
+        hang_after_wh: float | None = None,
     ) -> None:
         self.physics = physics
         self.host = host
@@ -40,6 +50,9 @@ class VirtualEnergyMeter:
         #: a real meter's register has history; the bench's energy is added to this
         self.energy_offset_wh = energy_offset_wh
         self.identity = {**_DEFAULT_IDENTITY, **(identity or {})}
+        #: stop answering once the bench has delivered this much energy (Wh); None: never
+        self.hang_after_wh = hang_after_wh
+        self.hung = False
         self._server: Any = None
 
     @property
@@ -62,6 +75,21 @@ class VirtualEnergyMeter:
         server, self._server = self._server, None
         if server is not None:
             await server.shutdown()
+
+    def is_hung(self) -> bool:
+        """True once the configured fault has struck (it stays so)."""
+        if not self.hung and self.hang_after_wh is not None:
+            delivered = self.physics.energy_wh()
+            if delivered >= self.hang_after_wh:
+                self.hung = True
+                LOG.warning(
+                    "virtual energy_meter at %s stops answering (instrument fault after "
+                    "%g Wh; the bench has delivered %.1f Wh)",
+                    self.address,
+                    self.hang_after_wh,
+                    delivered,
+                )
+        return self.hung
 
     # -- register layout ---------------------------------------------------------------
 
@@ -104,6 +132,8 @@ class VirtualEnergyMeter:
         set_values: Any,
     ) -> None:
         """Fill the requested registers from the physics just before pymodbus answers."""
+        if self.is_hung():
+            await asyncio.Event().wait()  # never answers; cancelled when the bench stops
         function = {3: "holding", 4: "input"}.get(function_code)
         if function is None or set_values:
             return None

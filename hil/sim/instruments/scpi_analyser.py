@@ -9,11 +9,16 @@ answer; it queues an error that ``:STATus:ERRor?`` reports (WT300's error query)
 
 Per-element integrals are the Sigma integral shared over the phases in use at read time,
 an approximation that is exact while the phase count does not change during integration.
+
+With ``hang_after_wh`` (the lab config's ``virtual.instrument_faults``) the analyser stops
+answering once the bench has delivered that much energy: it keeps its connections and reads
+what is sent, but executes nothing and answers nothing until the bench stops.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import re
 import time
@@ -36,6 +41,8 @@ _ERRORS = {
     350: "Queue overflow",
 }
 _NODE = re.compile(r"([A-Z*]+)([a-z]*)(<x>)?(\?)?$")
+
+LOG = logging.getLogger("hil.sim")
 
 
 class ScpiError(Exception):
@@ -104,6 +111,7 @@ class VirtualPowerAnalyser:
         port: int = 0,
         model: str = "wt300",
         clock: Callable[[], float] = time.monotonic,
+        hang_after_wh: float | None = None,
     ) -> None:
         if model != "wt300":
             raise ValueError(f"the virtual analyser models wt300 only, not {model!r}")
@@ -111,6 +119,9 @@ class VirtualPowerAnalyser:
         self.host = host
         self.port = port
         self._clock = clock
+        #: stop answering once the bench has delivered this much energy (Wh); None: never
+        self.hang_after_wh = hang_after_wh
+        self.hung = False
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self._commands = [(_pattern(spec), handler) for spec, handler in self._table()]
@@ -135,6 +146,21 @@ class VirtualPowerAnalyser:
         for writer in list(self._writers):
             writer.close()
         await server.wait_closed()
+
+    def is_hung(self) -> bool:
+        """True once the configured fault has struck (it stays so)."""
+        if not self.hung and self.hang_after_wh is not None:
+            delivered = self.physics.energy_wh()
+            if delivered >= self.hang_after_wh:
+                self.hung = True
+                LOG.warning(
+                    "virtual power_analyser at %s stops answering (instrument fault after "
+                    "%g Wh; the bench has delivered %.1f Wh)",
+                    self.address,
+                    self.hang_after_wh,
+                    delivered,
+                )
+        return self.hung
 
     # -- state -------------------------------------------------------------------------
 
@@ -162,6 +188,8 @@ class VirtualPowerAnalyser:
         self._writers.add(writer)
         try:
             while line := await reader.readline():
+                if self.is_hung():
+                    continue  # read and ignored: no answer, no effect
                 answers = self.handle_line(line.decode("ascii", "replace").strip())
                 if answers:
                     writer.write((";".join(answers) + "\n").encode("ascii"))
