@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.suites.runner import SUITES, run_steps, write_lab
+from tests.suites.runner import run_steps, write_lab
 
 pytestmark = pytest.mark.robot
 
@@ -90,13 +90,9 @@ def test_meter_lost_mid_session(tmp_path: Path) -> None:
 
     # later steps: decided from the analyser, never from the dead meter
     assert status["14"] == "PASS", outcomes["14"].message
-    eichrecht = (SUITES / "07_eichrecht.robot").read_text()
-    if "Require Instrument    energy_meter" in eichrecht or "requires:energy_meter" in eichrecht:
-        assert status["EI1"] == "SKIP", outcomes["EI1"].message
-        assert "instrument lost" in outcomes["EI1"].message
-    else:  # EI1 does not require the meter (yet): the signed energy is not compared with it
-        assert status["EI1"] in ("PASS", "SKIP"), outcomes["EI1"].message
-
+    # EI1 compares the signed energy with the reference meter (requires:energy_meter)
+    assert status["EI1"] == "SKIP", outcomes["EI1"].message
+    assert "instrument lost" in outcomes["EI1"].message
 
 def test_meter_unreachable_at_start(tmp_path: Path) -> None:
     with socket.socket() as sock:  # a port that is certainly closed
@@ -106,9 +102,14 @@ def test_meter_unreachable_at_start(tmp_path: Path) -> None:
     data["instruments"]["energy_meter"]["address"] = dead  # a real address, virtual bench
     lab = tmp_path / "lab.yaml"
     lab.write_text(yaml.safe_dump(data))
-    outcomes = run_steps(tmp_path, lab, ["5", "6"])
+    outcomes = run_steps(tmp_path, lab, ["5", "6", "EI1"])
     assert outcomes["5"].status == "PASS", outcomes["5"].message
-    # step 6 does not require the meter: it reconciles the energy with the analyser
+    # step 6 does not require the meter: it reconciles the energy with the analyser, and
+    # says so in a remark
     assert outcomes["6"].status == "PASS", outcomes["6"].message
+    assert "Energy reconciled without the energy_meter" in outcomes["6"].message
+    # EI1 needs the reference meter: it fails, naming the meter and its address
+    assert outcomes["EI1"].status == "FAIL", outcomes["EI1"].message
+    assert "energy_meter" in outcomes["EI1"].message and dead in outcomes["EI1"].message
     samples = records(tmp_path / "out" / "samples.jsonl")
     assert {r["source"] for r in samples} == {"power_analyser"}

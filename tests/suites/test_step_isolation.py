@@ -185,3 +185,66 @@ def test_a_registered_station_that_reconnects_without_booting_is_restarted(tmp_p
     assert resets and boots and boots[0]["seq"] > resets[0]["seq"]
     warnings = log_messages(tmp_path, "WARN")
     assert any("did not register with a BootNotification" in w for w in warnings), warnings
+
+
+class WrongStation(threading.Thread):
+    """A station configured wrongly: it offers OCPP 2.0.1 only, then connects under
+    another id."""
+
+    def __init__(self, port: int) -> None:
+        super().__init__(daemon=True)
+        self.port = port
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        asyncio.run(self._main())
+
+    async def _main(self) -> None:
+        base = f"ws://127.0.0.1:{self.port}"
+        while not self.stop.is_set():
+            try:
+                async with websockets.connect(
+                    f"{base}/{DUT}", subprotocols=["ocpp2.0.1"], open_timeout=2
+                ):
+                    pass
+            except (OSError, websockets.WebSocketException, TimeoutError):
+                pass
+            try:
+                async with websockets.connect(
+                    f"{base}/ocpp/CP-TYPO", subprotocols=["ocpp1.6"], open_timeout=2
+                ):
+                    await asyncio.sleep(0.5)
+            except (OSError, websockets.WebSocketException, TimeoutError):
+                pass
+            await asyncio.sleep(0.3)
+
+
+def test_a_boot_timeout_says_what_the_back_office_saw(tmp_path):
+    port = _free_port()
+    lab = write_lab(
+        tmp_path,
+        lab={"bench": "real"},
+        back_office={"port": port},
+        timings={"boot_timeout_s": 3},
+        instruments={
+            role: None
+            for role in (
+                "ev_simulator",
+                "energy_meter",
+                "power_analyser",
+                "network_switch",
+                "identification",
+            )
+        },
+    )
+    station = WrongStation(port)
+    station.start()
+    try:
+        outcome = run_steps(tmp_path, lab, ["3"])["3"]
+    finally:
+        station.stop.set()
+        station.join(10)
+    assert outcome.status == "FAIL"
+    assert "did not register" in outcome.message
+    assert "subprotocol ocpp1.6 not offered (offered: ocpp2.0.1)" in outcome.message
+    assert "'CP-TYPO'" in outcome.message

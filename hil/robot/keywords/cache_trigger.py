@@ -4,7 +4,7 @@ Step 22 makes the cache matter first: with ``LocalPreAuthorize`` on, a tag the s
 cached is accepted without an Authorize; after ClearCache the same tag must be authorized
 online again. Step 23 checks, for each message type, that the station answers the
 TriggerMessage before it sends the message. Configuration the steps change is restored by
-``Restore Station Configuration``.
+the test's teardown (`Return Bench To Idle`).
 """
 
 from __future__ import annotations
@@ -158,7 +158,7 @@ class CacheTriggerKeywords:
     @keyword
     def keep_heartbeats_out_of_the_way(self, seconds: int = 3600) -> None:
         """Set a long ``HeartbeatInterval`` so that no periodic Heartbeat can pass for a
-        triggered one (restored by ``Restore Station Configuration``)."""
+        triggered one (the teardown restores it)."""
         self._set("HeartbeatInterval", str(int(seconds)))
 
     def _trigger(self, message: str, connector: int | None) -> str:

@@ -552,14 +552,13 @@ class SessionKeywords:
     def _window_energy(self, source: str, start_mono: float, stop_mono: float) -> float:
         """Energy counted by ``source`` from the last sample before the start to the first
         sample at rest after the stop — exact, since nothing flows outside a session."""
-        sampler = self.ctx.lab.sampler
-        sampler.wait_for(
+        self.instruments.wait_for_sample(
             source,
             lambda v: v["power_w"] <= POWER_FLOWING_W,
             self.ctx.cfg.timings.energy_stop_s + 2,
             since_mono=stop_mono,
         )
-        samples = sampler.samples(source)
+        samples = self.ctx.lab.sampler.samples(source)
         before = [s for s in samples if s.mono <= start_mono] or samples[:1]
         after = [
             s for s in samples if s.mono >= stop_mono and s.values["power_w"] <= POWER_FLOWING_W
@@ -581,6 +580,13 @@ class SessionKeywords:
         sources = self.instruments.require_power_source()
         pct, extra_wh = self.ctx.cfg.energy_tolerance()
         lab = self.ctx.lab
+        for role in ("energy_meter", "power_analyser"):
+            problem = lab.instrument_problem(role)
+            if problem is not None:
+                BuiltIn().run_keyword(
+                    "Record Remark",
+                    f"Energy reconciled without the {role}, which cannot be used: {problem}",
+                )
         window = "StartTransaction to StopTransaction"
         refs: dict[str, EnergyFigure] = {}
         for source in sources:
