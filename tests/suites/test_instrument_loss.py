@@ -94,6 +94,7 @@ def test_meter_lost_mid_session(tmp_path: Path) -> None:
     assert status["EI1"] == "SKIP", outcomes["EI1"].message
     assert "instrument lost" in outcomes["EI1"].message
 
+
 def test_meter_unreachable_at_start(tmp_path: Path) -> None:
     with socket.socket() as sock:  # a port that is certainly closed
         sock.bind(("127.0.0.1", 0))
