@@ -127,7 +127,7 @@ def _parse(raw: str) -> tuple[str, str | None, str | None, Any, dict[str, Any]]:
     except ValueError as exc:
         return MALFORMED, None, None, None, {"problem": f"not JSON: {exc}"}
     if not isinstance(msg, list):
-        problem = f"a JSON {_json_type(msg)}, not an array [MessageTypeId, UniqueId, ...]"
+        problem = f"a JSON {json_type(msg)}, not an array [MessageTypeId, UniqueId, ...]"
         return MALFORMED, None, None, None, {"problem": problem}
     if not msg:
         return MALFORMED, None, None, None, {"problem": "an empty array"}
@@ -147,7 +147,7 @@ def _parse(raw: str) -> tuple[str, str | None, str | None, Any, dict[str, Any]]:
         return MALFORMED, uid, action, None, {"problem": problem, "type_id": type_id}
     if kind == CALL:
         if action is None:
-            problem = f"a CALL's Action must be a string, got a JSON {_json_type(msg[2])}"
+            problem = f"a CALL's Action must be a string, got a JSON {json_type(msg[2])}"
             return MALFORMED, uid, None, None, {"problem": problem, "type_id": type_id}
         return CALL, uid, action, msg[3], {}
     if kind == CALLRESULT:
@@ -189,7 +189,8 @@ def _utf8_or_empty(data: bytes) -> str:
         return ""
 
 
-def _json_type(value: Any) -> str:
+def json_type(value: Any) -> str:
+    """The JSON name of a parsed value's type, for messages about malformed frames."""
     if value is None:
         return "null"
     if isinstance(value, bool):

@@ -31,7 +31,17 @@ from ocpp.v16.enums import Action
 from websockets.exceptions import ConnectionClosed
 
 from hil.csms.findings import Finding
-from hil.csms.journal import CALL, CALLERROR, CALLRESULT, MALFORMED, RX, TX, Frame, Journal
+from hil.csms.journal import (
+    CALL,
+    CALLERROR,
+    CALLRESULT,
+    MALFORMED,
+    RX,
+    TX,
+    Frame,
+    Journal,
+    json_type,
+)
 from hil.ocppj import build_request, result_to_dict
 
 if TYPE_CHECKING:
@@ -102,16 +112,6 @@ def _is_v16_action(action: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    return {str: "string", list: "array", dict: "object"}.get(type(value), type(value).__name__)
 
 
 class CentralSystemLink(ChargePoint):
@@ -279,7 +279,7 @@ class CentralSystemLink(ChargePoint):
             self._finding(
                 "malformed-frame",
                 f"the payload of a {action} CALL must be a JSON object, got a JSON "
-                f"{_json_type(payload)}; answered with CALLERROR FormationViolation",
+                f"{json_type(payload)}; answered with CALLERROR FormationViolation",
                 frame,
             )
             await self._send_call_error(

@@ -14,18 +14,16 @@ gateway that lost power looks. It stays hung until the bench stops.
 from __future__ import annotations
 
 import asyncio
-import logging
 from typing import Any
 
 from drivers.energy_meter.registers import Register, load_map
+from hil.sim.instruments.fault import HangFault
 from hil.sim.physics import BenchPhysics
 
 #: registers of one function closer than this are served as one block (as real meters
 #: answer reads spanning undocumented addresses with zeros rather than exceptions)
 _MERGE_GAP = 64
 _DEFAULT_IDENTITY = {"serial_number": 20240001, "identification_code": 341}
-
-LOG = logging.getLogger("hil.sim")
 
 
 class VirtualEnergyMeter:
@@ -51,8 +49,7 @@ class VirtualEnergyMeter:
         self.energy_offset_wh = energy_offset_wh
         self.identity = {**_DEFAULT_IDENTITY, **(identity or {})}
         #: stop answering once the bench has delivered this much energy (Wh); None: never
-        self.hang_after_wh = hang_after_wh
-        self.hung = False
+        self.fault = HangFault(physics, "energy_meter", hang_after_wh)
         self._server: Any = None
 
     @property
@@ -76,20 +73,13 @@ class VirtualEnergyMeter:
         if server is not None:
             await server.shutdown()
 
+    @property
+    def hung(self) -> bool:
+        return self.fault.struck
+
     def is_hung(self) -> bool:
         """True once the configured fault has struck (it stays so)."""
-        if not self.hung and self.hang_after_wh is not None:
-            delivered = self.physics.energy_wh()
-            if delivered >= self.hang_after_wh:
-                self.hung = True
-                LOG.warning(
-                    "virtual energy_meter at %s stops answering (instrument fault after "
-                    "%g Wh; the bench has delivered %.1f Wh)",
-                    self.address,
-                    self.hang_after_wh,
-                    delivered,
-                )
-        return self.hung
+        return self.fault.check(self.address)
 
     # -- register layout ---------------------------------------------------------------
 

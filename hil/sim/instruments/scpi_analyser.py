@@ -18,7 +18,6 @@ what is sent, but executes nothing and answers nothing until the bench stops.
 from __future__ import annotations
 
 import asyncio
-import logging
 import math
 import re
 import time
@@ -26,6 +25,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from hil.sim.instruments.fault import HangFault
 from hil.sim.physics import BenchPhysics
 
 IDN = "YOKOGAWA,WT333,VIRTUAL0001,F1.03"
@@ -41,8 +41,6 @@ _ERRORS = {
     350: "Queue overflow",
 }
 _NODE = re.compile(r"([A-Z*]+)([a-z]*)(<x>)?(\?)?$")
-
-LOG = logging.getLogger("hil.sim")
 
 
 class ScpiError(Exception):
@@ -120,8 +118,7 @@ class VirtualPowerAnalyser:
         self.port = port
         self._clock = clock
         #: stop answering once the bench has delivered this much energy (Wh); None: never
-        self.hang_after_wh = hang_after_wh
-        self.hung = False
+        self.fault = HangFault(physics, "power_analyser", hang_after_wh)
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self._commands = [(_pattern(spec), handler) for spec, handler in self._table()]
@@ -147,20 +144,13 @@ class VirtualPowerAnalyser:
             writer.close()
         await server.wait_closed()
 
+    @property
+    def hung(self) -> bool:
+        return self.fault.struck
+
     def is_hung(self) -> bool:
         """True once the configured fault has struck (it stays so)."""
-        if not self.hung and self.hang_after_wh is not None:
-            delivered = self.physics.energy_wh()
-            if delivered >= self.hang_after_wh:
-                self.hung = True
-                LOG.warning(
-                    "virtual power_analyser at %s stops answering (instrument fault after "
-                    "%g Wh; the bench has delivered %.1f Wh)",
-                    self.address,
-                    self.hang_after_wh,
-                    delivered,
-                )
-        return self.hung
+        return self.fault.check(self.address)
 
     # -- state -------------------------------------------------------------------------
 
