@@ -16,6 +16,13 @@ class Deviation:
     name: str
     step: str
     description: str
+    #: other steps whose own checks the same defect rightly fails (a full run with the
+    #: deviation on fails exactly ``targets``; tests/suites/test_chained_failures.py)
+    also: tuple[str, ...] = ()
+
+    @property
+    def targets(self) -> set[str]:
+        return {self.step, *self.also}
 
 
 _CATALOGUE = [
@@ -35,7 +42,10 @@ _CATALOGUE = [
     ),
     # step 2 - availability
     Deviation(
-        "no_availability_status", "2", "accepts ChangeAvailability but sends no StatusNotification"
+        "no_availability_status",
+        "2",
+        "accepts ChangeAvailability but sends no StatusNotification",
+        also=("10",),  # step 10 makes a connector Inoperative too
     ),
     Deviation(
         "unavailable_lost_after_reboot", "2", "forgets an Inoperative connector when it reboots"

@@ -1,0 +1,31 @@
+"""One defect shows as one failing step, not a cascade.
+
+Every step's teardown puts back what it changed (transaction, EV, availability,
+configuration, the back office's answers) and every set-up waits out what an earlier step
+left running, so a whole checklist run with one deviation on fails exactly the steps that
+deviation targets (its own step, and any other step whose own checks it rightly breaks,
+``Deviation.also``) — and every other step passes.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from hil.lab.deviations import KNOWN_DEVIATIONS
+from tests.suites.runner import run_steps, write_lab
+
+pytestmark = pytest.mark.robot
+
+#: One defect per area: availability left wrong, a session the station will not stop, a
+#: firmware update that never reports its end.
+DEVIATIONS = ["no_availability_status", "remote_stop_ignored", "download_failed_not_reported"]
+
+
+@pytest.mark.parametrize("deviation", DEVIATIONS)
+def test_a_full_run_with_one_defect_fails_exactly_its_steps(tmp_path, deviation):
+    outcomes = run_steps(tmp_path, write_lab(tmp_path, [deviation]))
+    failed = {step for step, o in outcomes.items() if o.status == "FAIL"}
+    expected = KNOWN_DEVIATIONS[deviation].targets
+    assert failed == expected, {s: outcomes[s].message for s in failed ^ expected}
+    skipped = {step for step, o in outcomes.items() if o.status == "SKIP"}
+    assert not skipped, {s: outcomes[s].message for s in skipped}
