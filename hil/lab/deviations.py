@@ -62,7 +62,10 @@ _CATALOGUE = [
     # step 4 - change configuration
     Deviation("readonly_key_accepted", "4", "answers Accepted when a read-only key is changed"),
     Deviation(
-        "config_not_applied", "4", "answers Accepted for HeartbeatInterval but keeps the old value"
+        "config_not_applied",
+        "4",
+        "answers Accepted for HeartbeatInterval but keeps the old value",
+        also=("5",),  # step 5 sets HeartbeatInterval too
     ),
     Deviation(
         "unsupported_measurand_accepted",
@@ -91,6 +94,7 @@ _CATALOGUE = [
         "power_after_stop",
         "6",
         "keeps the contactor closed and the pilot offering after StopTransaction",
+        also=("7", "14", "15", "EI1"),  # every step that checks energy stops after a stop
     ),
     # step 7 - connection loss
     Deviation(

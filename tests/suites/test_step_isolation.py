@@ -248,3 +248,23 @@ def test_a_boot_timeout_says_what_the_back_office_saw(tmp_path):
     assert "did not register" in outcome.message
     assert "subprotocol ocpp1.6 not offered (offered: ocpp2.0.1)" in outcome.message
     assert "'CP-TYPO'" in outcome.message
+
+
+def test_a_rerun_in_the_same_output_folder_starts_fresh(tmp_path):
+    """Two runs into one output folder: the evidence afterwards is the second run's only."""
+    lab = write_lab(tmp_path)
+    run_steps(tmp_path, lab, ["10"])
+    first = json.loads((tmp_path / "out" / "hil-run.json").read_text())
+    outcome = run_steps(tmp_path, lab, ["10"])["10"]
+    assert outcome.status == "PASS", outcome.message
+    second = json.loads((tmp_path / "out" / "hil-run.json").read_text())
+    assert first["run_id"] != second["run_id"]
+    frames = journal(tmp_path)
+    assert [f["seq"] for f in frames] == list(range(1, len(frames) + 1))
+    # one lab opening and the step's two resets: three connections, not six
+    assert len([f for f in frames if f["kind"] == "connect"]) == 3
+    remarks = (tmp_path / "out" / "remarks.jsonl").read_text().splitlines()
+    assert len(remarks) == 1, remarks
+    started = second["started"]
+    samples = (tmp_path / "out" / "samples.jsonl").read_text().splitlines()
+    assert samples and all(json.loads(line)["wall"] >= started for line in samples)
