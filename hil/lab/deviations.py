@@ -135,7 +135,10 @@ _CATALOGUE = [
         "reset_wrong_reason", "9", "reports StopTransaction reason Other on Hard and Soft reset"
     ),
     Deviation(
-        "reset_stop_lost", "9", "never sends the StopTransaction of a session ended by a reset"
+        "reset_stop_lost",
+        "9",
+        "never sends the StopTransaction of a session ended by a reset",
+        also=("11",),  # the soft reset loses it too
     ),
     Deviation("reset_stop_duplicated", "9", "sends the StopTransaction of a reset session twice"),
     Deviation("reset_keeps_power", "9", "keeps energy flowing through a reset"),

@@ -68,24 +68,24 @@ class LabKeywords:
         its boot. On a timeout the failure says what the back office did see."""
         wait = self.ctx.cfg.timings.boot_timeout_s if timeout is None else float(timeout)
         journal = self.ctx.journal
-        if journal.find(_accepted_boot):
+        if journal.find(accepted_boot):
             return
         try:
             first = journal.wait_for(
-                lambda f: _accepted_boot(f) or (f.dir == EVENT and f.kind == "connect"),
+                lambda f: accepted_boot(f) or (f.dir == EVENT and f.kind == "connect"),
                 0,
                 wait,
                 "the station to connect and register",
             )
-            if _accepted_boot(first):
+            if accepted_boot(first):
                 return
             nxt = journal.wait_for(
-                lambda f: _accepted_boot(f) or _unasked_other_than_boot(f),
+                lambda f: accepted_boot(f) or _unasked_other_than_boot(f),
                 first.seq,
                 self.ctx.cfg.timings.message_timeout_s,
                 "a BootNotification",
             )
-            if _accepted_boot(nxt):
+            if accepted_boot(nxt):
                 return
             seen = f"it sent {nxt.describe()} first"
         except WaitTimeout:
@@ -99,7 +99,7 @@ class LabKeywords:
         )
         mark = self.restart_station()
         try:
-            journal.wait_for(_accepted_boot, mark, wait, "a BootNotification answered Accepted")
+            journal.wait_for(accepted_boot, mark, wait, "a BootNotification answered Accepted")
         except WaitTimeout:
             raise AssertionError(self._registration_hint(wait)) from None
 
@@ -157,7 +157,8 @@ class LabKeywords:
         return mark
 
 
-def _accepted_boot(frame: Frame) -> bool:
+def accepted_boot(frame: Frame) -> bool:
+    """The back office's Accepted answer to a BootNotification."""
     return (
         frame.action == "BootNotification"
         and frame.dir == TX

@@ -22,6 +22,7 @@ from hil.csms.journal import CALL, EVENT, RX, Frame, WaitTimeout
 from hil.robot.context import LabContext
 from hil.robot.keywords.capabilities import CAPABILITIES, require_capability
 from hil.robot.keywords.instruments import ROLE_NAMES, InstrumentKeywords
+from hil.robot.keywords.lab import accepted_boot
 
 #: A requirement tag: ``requires:<capability or instrument role>``.
 REQUIRES = "requires:"
@@ -201,16 +202,28 @@ class StepKeywords:
             self._attempt(problems, "unplug the EV", ev.unplug)  # type: ignore[attr-defined]
         self._attempt(problems, "restore availability", self._restore_availability)
         self._attempt(problems, "restore configuration", self._restore_configuration)
-        self._attempt(
-            problems,
-            "wait for connector 1 Available",
-            lambda: self.ctx.wait_current_status(
-                1, "Available", self.ctx.cfg.timings.boot_timeout_s
-            ),
-        )
+        idle: list[str] = []
+        self._attempt(idle, "wait for connector 1 Available", self._wait_available)
+        if idle:
+            # the station is stuck (e.g. Preparing for ever): what a technician does next
+            logger.warn(
+                f"Connector 1 did not return to Available ({idle[0].splitlines()[0]}); restarting "
+                "the station to return the bench to idle"
+            )
+            self._attempt(problems, "restart the station", self._restart)
         if problems:
             text = "; ".join(problems)
             logger.warn(f"The bench could not be fully returned to idle: {text}")
+
+    def _wait_available(self) -> None:
+        self.ctx.wait_current_status(1, "Available", self.ctx.cfg.timings.message_timeout_s)
+
+    def _restart(self) -> None:
+        mark = BuiltIn().run_keyword("Restart Station")
+        self.ctx.journal.wait_for(
+            accepted_boot, mark, self.ctx.cfg.timings.boot_timeout_s, "an accepted BootNotification"
+        )
+        self.ctx.wait_current_status(1, "Available", self.ctx.cfg.timings.boot_timeout_s)
 
     @staticmethod
     def _attempt(problems: list[str], what: str, action: Callable[[], Any]) -> None:
