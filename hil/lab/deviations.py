@@ -48,7 +48,10 @@ _CATALOGUE = [
         also=("10",),  # step 10 makes a connector Inoperative too
     ),
     Deviation(
-        "unavailable_lost_after_reboot", "2", "forgets an Inoperative connector when it reboots"
+        "unavailable_lost_after_reboot",
+        "2",
+        "forgets an Inoperative connector when it reboots",
+        also=("10",),  # step 10 reboots an Inoperative connector too
     ),
     # step 3 - get configuration
     Deviation(
@@ -111,6 +114,7 @@ _CATALOGUE = [
         "connection_timeout_ignored",
         "8",
         "stays Preparing forever when no cable is plugged after authorization",
+        also=("22",),  # step 22 relies on a presented tag lapsing after ConnectionTimeOut
     ),
     # step 13 - unauthorized
     Deviation("charges_when_invalid", "13", "starts charging even when Authorize answers Invalid"),
@@ -157,7 +161,12 @@ _CATALOGUE = [
     Deviation(
         "download_failed_not_reported", "17", "never reports DownloadFailed when a download fails"
     ),
-    Deviation("diagnostics_no_file", "20", "reports Uploaded although no file was uploaded"),
+    Deviation(
+        "diagnostics_no_file",
+        "20",
+        "reports Uploaded although no file was uploaded",
+        also=("21",),  # it fakes Uploaded where the upload must fail, too
+    ),
     # cache / trigger
     Deviation("no_authorization_cache", "22", "has no authorization cache: ClearCache is Rejected"),
     Deviation(

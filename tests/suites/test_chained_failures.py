@@ -16,9 +16,15 @@ from tests.suites.runner import run_steps, write_lab
 
 pytestmark = pytest.mark.robot
 
-#: One defect per area: availability left wrong, a session the station will not stop, a
-#: firmware update that never reports its end.
-DEVIATIONS = ["no_availability_status", "remote_stop_ignored", "download_failed_not_reported"]
+#: One defect per area: availability left changed, a session the station will not stop, a
+#: connector stuck in Preparing (the teardown restarts the station), a firmware update that
+#: never reports its end.
+DEVIATIONS = [
+    "no_availability_status",
+    "remote_stop_ignored",
+    "connection_timeout_ignored",
+    "download_failed_not_reported",
+]
 
 
 @pytest.mark.parametrize("deviation", DEVIATIONS)

@@ -28,3 +28,9 @@ def test_every_step_in_the_suites_can_be_made_to_fail():
     proved = set(re.findall(r'"(\d+|EI1)"', text))
     assert steps, "no tagged steps found"
     assert not steps - proved, f"steps with no failing-deviation test: {sorted(steps - proved)}"
+
+
+def test_deviation_targets_are_steps_of_the_suites():
+    steps = set(re.findall(r"step:(\w+)", "\n".join(p.read_text() for p in SUITES.glob("*.robot"))))
+    unknown = {d.name: d.targets - steps for d in KNOWN_DEVIATIONS.values() if d.targets - steps}
+    assert not unknown, f"deviations naming steps no suite has: {unknown}"
