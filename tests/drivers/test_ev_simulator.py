@@ -13,7 +13,7 @@ from drivers.ev_simulator import EvSimulator, PilotReading
 from drivers.registry import create_driver
 from hil.sim.instruments.ev_serial import VirtualEvSimulator
 from hil.sim.physics import BenchPhysics
-from tests.drivers.conftest import SimLoop
+from tests.conftest import SimLoop
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from drivers.base import InstrumentError
 from drivers.identification import Identification
 from drivers.registry import create_driver
 from hil.sim.instruments.rfid_reader import VirtualRfidReader
-from tests.drivers.conftest import SimLoop
+from tests.conftest import SimLoop
 
 
 class _Station:

@@ -16,7 +16,7 @@ from drivers.network_switch import NetworkSwitch
 from drivers.registry import create_driver
 from hil.sim.instruments.snmp_switch import VirtualSwitch
 from hil.sim.network import BlackholeRelay
-from tests.drivers.conftest import SimLoop
+from tests.conftest import SimLoop
 
 SYS_DESCR = "Test bench switch 8-port"
 ADMIN = "1.3.6.1.2.1.2.2.1.7"

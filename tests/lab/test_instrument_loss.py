@@ -25,19 +25,10 @@ from hil.robot.keywords.instruments import InstrumentKeywords
 from hil.sim.instruments.modbus_meter import VirtualEnergyMeter
 from hil.sim.instruments.scpi_analyser import VirtualPowerAnalyser
 from hil.sim.physics import BenchPhysics, current_to_duty
-from tests.drivers.conftest import SimLoop
+from tests.conftest import SimLoop
 from tests.suites.runner import VIRTUAL_LAB
 
 GRACE_S = 1.5
-
-
-@pytest.fixture
-def sim_loop() -> Iterator[SimLoop]:
-    loop = SimLoop()
-    try:
-        yield loop
-    finally:
-        loop.close()
 
 
 def charge(sim_loop: SimLoop, physics: BenchPhysics) -> None:

@@ -18,6 +18,7 @@ import pytest
 import websockets
 from robot.api import ExecutionResult
 
+from hil.robot.keywords.instruments import ROLE_NAMES
 from tests.suites.runner import run_steps, write_lab
 
 pytestmark = pytest.mark.robot
@@ -231,16 +232,7 @@ def test_a_boot_timeout_says_what_the_back_office_saw(tmp_path):
         lab={"bench": "real"},
         back_office={"port": port},
         timings={"boot_timeout_s": 3},
-        instruments={
-            role: None
-            for role in (
-                "ev_simulator",
-                "energy_meter",
-                "power_analyser",
-                "network_switch",
-                "identification",
-            )
-        },
+        instruments=dict.fromkeys(ROLE_NAMES),  # a real bench with no instruments
     )
     station = WrongStation(port)
     station.start()

@@ -1,4 +1,4 @@
-"""Shared fixtures for driver tests: a background-thread asyncio loop for virtual servers."""
+"""Shared fixtures: a background-thread asyncio loop for virtual servers (drivers, lab)."""
 
 from __future__ import annotations
 
