@@ -108,7 +108,7 @@ class StepKeywords:
             if last is None or (last.payload or {}).get("status") in ends:
                 continue
             logger.info(f"An earlier step's transfer may still run: {last.describe()}")
-            if self._reported_idle(action, last.seq):
+            if self._reported_idle(action):
                 continue
             try:
                 end = self.ctx.journal.wait_for(
@@ -132,7 +132,7 @@ class StepKeywords:
             logger.info(f"The earlier transfer ended: {end.describe()}")
         self.ctx.cursor = self.ctx.mark()
 
-    def _reported_idle(self, action: str, after: int) -> bool:
+    def _reported_idle(self, action: str) -> bool:
         """Ask the station for its current ``action`` status; True when it says Idle."""
         if not self.ctx.cfg.dut.capabilities.trigger_message:
             return False
