@@ -127,6 +127,23 @@ class Energy(_Strict):
     min_session_wh: float = Field(100.0, gt=0)
 
 
+class SmartCharging(_Strict):
+    """How the lab verifies charging limits (SC1-SC3): timings and tolerances.
+
+    A limit is verified three ways: in the station's MeterValues, at the pilot (duty read by
+    the EV simulator) and in the current the meter and the analyser measure.
+    """
+
+    #: Nominal voltage (phase to neutral) to convert A per phase and W total.
+    voltage_v: float = Field(230.0, gt=0)
+    #: How long after a limit changes the output may take to follow it.
+    reaction_time_s: float = Field(60.0, gt=0)
+    #: Length of each period of the lab's test schedules.
+    period_s: int = Field(120, ge=1)
+    #: Allowed difference between a limit and the current offered or measured (A per phase).
+    current_tolerance_a: float = Field(1.0, gt=0)
+
+
 class Instrument(_Strict):
     """One instrument role on the bench: which driver, at which address, with which options.
 
@@ -249,6 +266,7 @@ class LabConfig(_Strict):
     tags: Tags
     timings: Timings = Timings()
     energy: Energy = Energy()
+    smart_charging: SmartCharging = SmartCharging()
     instruments: Instruments = Instruments()
     file_server: FileServer = FileServer()
     virtual: Virtual = Virtual()
