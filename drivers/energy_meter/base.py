@@ -33,5 +33,13 @@ class EnergyMeter(Instrument):
         return 0.0
 
     def read_sample(self) -> dict[str, float]:
-        """The figures the lab samples: energy register and total power."""
-        return {"energy_wh": self.read_energy_wh(), "power_w": self.read_power_w()}
+        """The figures the lab samples: energy register, total power and the phase currents
+        (smart charging checks a limit per phase)."""
+        l1, l2, l3 = self.read_currents_a()
+        return {
+            "energy_wh": self.read_energy_wh(),
+            "power_w": self.read_power_w(),
+            "current_l1_a": l1,
+            "current_l2_a": l2,
+            "current_l3_a": l3,
+        }

@@ -45,5 +45,10 @@ class PowerAnalyser(Instrument):
         """Stop integrating; the integral holds its value."""
 
     def read_sample(self) -> dict[str, float]:
-        """The figures the lab samples: total power and the integral."""
-        return {"power_w": self.read_power_w(), "energy_wh": self.read_energy_wh()}
+        """The figures the lab samples: total power, the integral and the current of the
+        element wired to L1."""
+        return {
+            "power_w": self.read_power_w(),
+            "energy_wh": self.read_energy_wh(),
+            "current_a": self.read_current_a(),
+        }

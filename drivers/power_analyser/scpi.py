@@ -186,7 +186,11 @@ class ScpiPowerAnalyser(PowerAnalyser):
 
     def read_sample(self) -> dict[str, float]:
         values = self.read_all()
-        return {"power_w": values["power_w"], "energy_wh": values["energy_wh"]}
+        return {
+            "power_w": values["power_w"],
+            "energy_wh": values["energy_wh"],
+            "current_a": values["current_a"],
+        }
 
     def integration_reset(self) -> None:
         self.command(self.commands.reset)

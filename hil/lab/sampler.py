@@ -103,7 +103,10 @@ class Loss:
 
 
 def _values_text(values: dict[str, float] | None) -> str:
-    return ", ".join(f"{k}={v:.10g}" for k, v in sorted((values or {}).items())) or "(none)"
+    """Energy and power first (what a lab engineer looks for), then the rest by name."""
+    first = ("energy_wh", "power_w")
+    items = sorted((values or {}).items(), key=lambda kv: (kv[0] not in first, kv[0]))
+    return ", ".join(f"{k}={v:.10g}" for k, v in items) or "(none)"
 
 
 class Sampler:

@@ -109,7 +109,14 @@ def test_charging_reads_volts_amps_watts_and_energy_rises(
     resolution = {"sdm630": 1.0, "abb_b23": 10.0, "em340": 100.0}[model]  # float / 0.01 / 0.1 kWh
     assert after - before == pytest.approx(20_700.0, abs=resolution)
     assert driver.read_sample() == pytest.approx(
-        {"energy_wh": after, "power_w": 20_700.0}, abs=resolution
+        {
+            "energy_wh": after,
+            "power_w": 20_700.0,
+            "current_l1_a": 30.0,
+            "current_l2_a": 30.0,
+            "current_l3_a": 30.0,
+        },
+        abs=resolution,
     )
 
 

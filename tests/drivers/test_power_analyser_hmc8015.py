@@ -127,7 +127,9 @@ def test_readings_come_from_the_configured_order(
     assert hmc.read_current_a() == pytest.approx(16.0)
     assert hmc.read_power_w() == pytest.approx(3672.0)
     sim_loop.call(fake.readings.update, {"WH": 1234.5, "P": 7000.0})
-    assert hmc.read_sample() == pytest.approx({"power_w": 7000.0, "energy_wh": 1234.5})
+    assert hmc.read_sample() == pytest.approx(
+        {"power_w": 7000.0, "energy_wh": 1234.5, "current_a": 16.0}
+    )
 
 
 def test_integrator_commands(sim_loop: Any, hmc: Hmc8015, fake: FakeHmc8015) -> None:

@@ -105,7 +105,9 @@ def test_integration_start_stop_resume_reset(
     assert wt.read_energy_wh() == pytest.approx(10_350.0, rel=1e-5)
     wt.integration_start()  # resumes from the held value
     sim_loop.call(clock.advance, 180.0)
-    assert wt.read_sample() == pytest.approx({"power_w": 20_700.0, "energy_wh": 11_385.0}, rel=1e-5)
+    assert wt.read_sample() == pytest.approx(
+        {"power_w": 20_700.0, "energy_wh": 11_385.0, "current_a": 30.0}, rel=1e-5
+    )
     with pytest.raises(InstrumentError, match=r"refused ':INTEGrate:RESet': error 221"):
         wt.integration_reset()  # not while integrating
     wt.integration_stop()
