@@ -19,6 +19,7 @@ from hil.robot.keywords.maintenance import MaintenanceKeywords
 from hil.robot.keywords.messages import MessageKeywords
 from hil.robot.keywords.resets import ResetKeywords
 from hil.robot.keywords.session import SessionKeywords
+from hil.robot.keywords.smart_charging import SmartChargingKeywords
 from hil.robot.keywords.step import StepKeywords
 from hil.robot.listener import RunListener
 
@@ -50,6 +51,7 @@ class HilLab(DynamicCore):
                 instruments,
                 SessionKeywords(self.ctx, instruments),
                 StepKeywords(self.ctx, instruments),
+                SmartChargingKeywords(self.ctx, instruments),
                 ResetKeywords(self.ctx),
                 self.listener,
             ]

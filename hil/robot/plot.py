@@ -19,8 +19,12 @@ def power_plot(
     series: list[Series],
     markers: list[tuple[float, str]],
     limits: Series | None = None,
+    quantity: str = "power (kW)",
+    scale: float = 1000.0,
+    xlabel: str = "s since session start",
 ) -> str:
-    """Draw power (kW) over seconds; save a PNG at ``path``; return an <img> tag for the log."""
+    """Draw ``series`` (divided by ``scale``: W to kW by default) over seconds; save a PNG
+    at ``path``; return an <img> tag for the log. ``limits`` go on a second axis in A."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -33,7 +37,7 @@ def power_plot(
                 style = "o" if len(xs) < 30 else "-"
                 ax.plot(
                     list(xs),
-                    [y / 1000.0 for y in ys],
+                    [y / scale for y in ys],
                     style,
                     label=label,
                     markersize=3,
@@ -42,8 +46,8 @@ def power_plot(
         for x, text in markers:
             ax.axvline(x, color="grey", linestyle=":", linewidth=1)
             ax.annotate(text, (x, 0), rotation=90, fontsize=7, va="bottom", ha="right")
-        ax.set_xlabel("s since session start")
-        ax.set_ylabel("power (kW)")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(quantity)
         if limits is not None and limits[1]:
             lim = ax.twinx()
             lim.step(

@@ -268,6 +268,10 @@ class InstrumentKeywords:
             )
         return reading.offered_current_a
 
+    def pilot_reading(self) -> Any:
+        """The pilot as the EV simulator reads it now (not a keyword; for other libraries)."""
+        return self._driver("ev_simulator").read_pilot()
+
     @keyword
     def pilot_should_offer_no_current(self) -> None:
         """No PWM, or a duty cycle that offers nothing: the station does not allow charging."""

@@ -180,11 +180,12 @@ class StepKeywords:
     @keyword
     def return_bench_to_idle(self) -> None:
         """Teardown of every step, pass or fail: network back, EV fault cleared, a running
-        transaction stopped, the EV unplugged, connectors made Inoperative by the step made
-        Operative again, configuration the step changed put back, the back office's answers
-        and the file server reset — then wait until connector 1 is Available. Nothing to do
-        for a step that was N/A before it began. What cannot be undone is a warning here,
-        and the next step's set-up fails naming it."""
+        transaction stopped, the EV unplugged, charging profiles the step set cleared,
+        connectors made Inoperative by the step made Operative again, configuration the
+        step changed put back, the back office's answers and the file server reset — then
+        wait until connector 1 is Available (if it does not come, the station is
+        restarted). Nothing to do for a step that was N/A before it began. What cannot be
+        undone is a warning here, and the next step's set-up fails naming it."""
         if not self.ctx.step_started:
             return
         problems: list[str] = []
@@ -200,6 +201,7 @@ class StepKeywords:
         self._attempt(problems, "stop the transaction", self._stop_running_transaction)
         if ev is not None:
             self._attempt(problems, "unplug the EV", ev.unplug)  # type: ignore[attr-defined]
+        self._attempt(problems, "clear charging profiles", self._clear_charging_profiles)
         self._attempt(problems, "restore availability", self._restore_availability)
         self._attempt(problems, "restore configuration", self._restore_configuration)
         idle: list[str] = []
@@ -244,6 +246,12 @@ class StepKeywords:
                 "RemoteStopTransaction", {"transactionId": session["transaction_id"]}
             )
             logger.info(f"Teardown: RemoteStopTransaction {session['transaction_id']} -> {answer}")
+
+    def _clear_charging_profiles(self) -> None:
+        sc = self.ctx.state.get("smart_charging")
+        if sc and sc.get("set"):
+            status = self.ctx.lab.call("ClearChargingProfile", {})["status"]
+            logger.info(f"Teardown: ClearChargingProfile (all) -> {status}")
 
     def _restore_availability(self) -> None:
         for connector, kind in sorted(self.ctx.availability.items()):

@@ -1,0 +1,600 @@
+"""Smart charging (SC1-SC3, OCPP 1.6 §3.13): charging profiles set, cleared, reported, and
+every limit verified three ways — at the pilot, in the current the meter and the analyser
+measure, and in the station's MeterValues.
+
+The lab keeps its own copy of what the station must have installed (a
+:class:`~hil.verify.charging_profiles.ProfileStore` fed with every profile the station
+accepted), so it predicts every answer and every limit from the specification, and
+compares what the station reports (GetCompositeSchedule) and does with that prediction.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from robot.api import logger
+from robot.api.deco import keyword
+from robot.libraries.BuiltIn import BuiltIn
+
+from hil.csms.journal import CALL, RX, WaitTimeout
+from hil.lab.sampler import SamplerTimeout
+from hil.robot.context import LabContext
+from hil.robot.keywords.capabilities import require_capability
+from hil.robot.keywords.instruments import InstrumentKeywords
+from hil.robot.plot import power_plot
+from hil.verify.charging_profiles import (
+    ProfileStore,
+    compare_schedules,
+    composite,
+    format_datetime,
+    limit_at,
+    parse_composite,
+    parse_profile,
+)
+
+#: Below this a station offers no PWM at all (IEC 61851-1 Annex A).
+MIN_PWM_CURRENT_A = 6.0
+#: What the meter reports per phase, and the analyser for the element wired to L1.
+CURRENT_FIELDS = {
+    "energy_meter": ("current_l1_a", "current_l2_a", "current_l3_a"),
+    "power_analyser": ("current_a",),
+}
+
+
+def sampled_values(payload: dict[str, Any]) -> dict[str, float]:
+    """Raw sampled values of a MeterValues payload by measurand (``.L1`` … for a phase),
+    in A and W (kW and kA converted)."""
+    out: dict[str, float] = {}
+    for mv in payload.get("meterValue", []):
+        for sv in mv.get("sampledValue", []):
+            if sv.get("format", "Raw") != "Raw":
+                continue
+            try:
+                value = float(sv["value"])
+            except (KeyError, ValueError):
+                continue
+            if str(sv.get("unit", "")).startswith("k"):
+                value *= 1000.0
+            key = sv.get("measurand", "Energy.Active.Import.Register")
+            out[key + (f".{sv['phase']}" if sv.get("phase") else "")] = value
+    return out
+
+
+def _numbers(text: str) -> list[float]:
+    return [float(x) for x in str(text).replace(";", ",").split(",") if x.strip()]
+
+
+class SmartChargingKeywords:
+    def __init__(self, ctx: LabContext, instruments: InstrumentKeywords) -> None:
+        self.ctx = ctx
+        self.instruments = instruments
+
+    # -- the lab's copy of the station's profiles -------------------------------------
+
+    def _sc(self) -> dict[str, Any]:
+        """This test's smart-charging state: the lab's profile store and the limits set."""
+        sc = self.ctx.state.get("smart_charging")
+        if sc is None:
+            keys = (
+                "ChargeProfileMaxStackLevel",
+                "ChargingScheduleMaxPeriods",
+                "MaxChargingProfilesInstalled",
+            )
+            values = {k: self.ctx.configuration_value(k) for k in keys}
+
+            def number(key: str) -> int | None:
+                value = values[key]
+                return int(value) if value is not None and value.isdigit() else None
+
+            store = ProfileStore(
+                self.ctx.cfg.dut.connectors,
+                max_stack_level=number("ChargeProfileMaxStackLevel"),
+                max_periods=number("ChargingScheduleMaxPeriods"),
+                max_profiles=number("MaxChargingProfilesInstalled"),
+            )
+            sc = {"store": store, "next_id": 100, "changes": [], "set": False}
+            self.ctx.state["smart_charging"] = sc
+        return sc
+
+    def _running_transaction(self, connector: int) -> tuple[int | None, datetime | None]:
+        session = self.ctx.state.get("session")
+        if session and "meter_stop" not in session and session.get("connector") == connector:
+            return session["transaction_id"], datetime.fromisoformat(session["start_wall"])
+        return None, None
+
+    def _tx_start(self, connector: int) -> datetime | None:
+        return self._running_transaction(connector)[1]
+
+    def _voltage(self) -> float:
+        return self.ctx.cfg.smart_charging.voltage_v
+
+    def _tolerance(self) -> float:
+        return self.ctx.cfg.smart_charging.current_tolerance_a
+
+    def _reaction(self) -> float:
+        return self.ctx.cfg.smart_charging.reaction_time_s
+
+    # -- setting and clearing profiles --------------------------------------------------
+
+    @keyword
+    def set_charging_profile(
+        self,
+        purpose: str = "TxDefaultProfile",
+        connector: int = 1,
+        limits: str = "16",
+        unit: str = "A",
+        stack_level: int = 0,
+        kind: str = "Absolute",
+        start_in: float = 0,
+        period: float | None = None,
+        duration: str | int | None = None,
+        number_phases: int | None = None,
+        recurrency: str | None = None,
+        profile_id: int | None = None,
+        transaction_id: int | None = None,
+        expect: str | None = None,
+    ) -> int:
+        """SetChargingProfile (OCPP 1.6 §5.16) and check the answer the specification
+        requires; returns the chargingProfileId.
+
+        ``limits`` are the periods' limits in ``unit`` (A per phase, W total), one per
+        ``period`` seconds (default ``smart_charging.period_s``): ``16, 10, 20``;
+        ``duration`` in seconds or as ``2 periods``. The
+        schedule starts ``start_in`` seconds from now (``startSchedule``, whole seconds;
+        for ``kind=Recurring`` the start of the daily cycle). A TxProfile on a connector
+        with a running session gets its transactionId. The expected answer is what the lab's
+        own copy of the profiles predicts (§3.13: ChargePointMaxProfile only on connector
+        0, TxProfile only with a running transaction, the station's limits from its
+        configuration keys); ``expect`` overrides it. The lab keeps a profile the station
+        accepted, to predict every limit after it."""
+        require_capability(self.ctx.cfg, "smart_charging")
+        sc = self._sc()
+        connector = int(connector)
+        step = float(period) if period is not None else float(self.ctx.cfg.smart_charging.period_s)
+        values = _numbers(limits)
+        if not values:
+            raise ValueError(f"limits: give at least one limit, e.g. '16, 10' (got {limits!r})")
+        pid = int(profile_id) if profile_id is not None else sc["next_id"]
+        sc["next_id"] = max(sc["next_id"], pid) + 1
+        start = (datetime.now(UTC) + timedelta(seconds=float(start_in))).replace(microsecond=0)
+        if kind == "Recurring":
+            start -= timedelta(days=1)  # the cycle began yesterday at this time of day
+        periods: list[dict[str, Any]] = []
+        for i, value in enumerate(values):
+            entry: dict[str, Any] = {"startPeriod": int(round(i * step)), "limit": value}
+            if number_phases is not None:
+                entry["numberPhases"] = int(number_phases)
+            periods.append(entry)
+        schedule: dict[str, Any] = {
+            "chargingRateUnit": unit,
+            "chargingSchedulePeriod": periods,
+        }
+        if kind != "Relative":
+            schedule["startSchedule"] = format_datetime(start)
+        if duration is not None:
+            text = str(duration).strip()
+            if text.endswith(("periods", "period")):
+                count = float(text.split()[0])
+                schedule["duration"] = int(round(count * step))
+            else:
+                schedule["duration"] = int(text)
+        body: dict[str, Any] = {
+            "chargingProfileId": pid,
+            "stackLevel": int(stack_level),
+            "chargingProfilePurpose": purpose,
+            "chargingProfileKind": kind,
+            "chargingSchedule": schedule,
+        }
+        if recurrency or kind == "Recurring":
+            body["recurrencyKind"] = recurrency or "Daily"
+        tx_running, _ = self._running_transaction(connector)
+        if purpose == "TxProfile" and (transaction_id is not None or tx_running is not None):
+            body["transactionId"] = int(transaction_id) if transaction_id else tx_running
+        profile = parse_profile(body)
+        predicted_store = sc["store"].copy()
+        predicted = predicted_store.install(connector, profile, tx_running)
+        want = expect or str(predicted)
+        status = self.ctx.lab.call(
+            "SetChargingProfile", {"connectorId": connector, "csChargingProfiles": body}
+        )["status"]
+        logger.info(f"SetChargingProfile(connector {connector}, {body}) -> {status}")
+        if status == "Accepted":
+            sc["store"] = predicted_store if predicted == "Accepted" else sc["store"]
+            sc["set"] = True
+            sc["changes"].append((time.monotonic(), f"profile {pid} set"))
+        if status != want:
+            why = f" ({predicted.reason})" if expect is None and predicted.reason else ""
+            raise AssertionError(
+                f"The station answered SetChargingProfile {purpose} {pid} (stack level "
+                f"{stack_level}, connector {connector}) with {status}, expected {want}{why} "
+                f"({self._last_answer('SetChargingProfile')})"
+            )
+        return pid
+
+    @keyword
+    def clear_charging_profile(
+        self,
+        profile_id: int | None = None,
+        connector: int | None = None,
+        purpose: str | None = None,
+        stack_level: int | None = None,
+        expect: str | None = None,
+    ) -> str:
+        """ClearChargingProfile (§5.7): by ``profile_id``, or by ``connector``, ``purpose``
+        and ``stack_level`` together (AND), or everything when none is given. The answer
+        must be what the lab's copy predicts: Accepted when something matched, Unknown when
+        nothing did (``expect`` overrides). Returns the status."""
+        require_capability(self.ctx.cfg, "smart_charging")
+        sc = self._sc()
+        body: dict[str, Any] = {}
+        if profile_id is not None:
+            body["id"] = int(profile_id)
+        if connector is not None:
+            body["connectorId"] = int(connector)
+        if purpose is not None:
+            body["chargingProfilePurpose"] = purpose
+        if stack_level is not None:
+            body["stackLevel"] = int(stack_level)
+        predicted = sc["store"].clear(
+            id=body.get("id"),
+            connector_id=body.get("connectorId"),
+            purpose=body.get("chargingProfilePurpose"),
+            stack_level=body.get("stackLevel"),
+        )
+        status = self.ctx.lab.call("ClearChargingProfile", body)["status"]
+        logger.info(f"ClearChargingProfile {body} -> {status} (the lab predicts {predicted})")
+        sc["changes"].append((time.monotonic(), f"cleared {body or 'all'}"))
+        want = expect or str(predicted)
+        if status != want:
+            raise AssertionError(
+                f"The station answered ClearChargingProfile {body or '(all)'} with {status}, "
+                f"expected {want} ({predicted.reason}; "
+                f"{self._last_answer('ClearChargingProfile')})"
+            )
+        return status
+
+    @keyword
+    def clear_all_charging_profiles(self) -> None:
+        """ClearChargingProfile without arguments (§5.7: all profiles), Accepted or Unknown;
+        the lab's copy is emptied too. Used to start and end a step without profiles."""
+        if not self.ctx.cfg.dut.capabilities.smart_charging:
+            return
+        status = self.ctx.lab.call("ClearChargingProfile", {})["status"]
+        logger.info(f"ClearChargingProfile (all) -> {status}")
+        if status not in ("Accepted", "Unknown"):
+            raise AssertionError(f"ClearChargingProfile (all) was answered {status}")
+        sc = self.ctx.state.get("smart_charging")
+        if sc is not None:
+            sc["store"].clear()
+            sc["set"] = False
+
+    def profiles_were_set(self) -> bool:
+        """This test installed a profile (the teardown then clears them; not a keyword)."""
+        sc = self.ctx.state.get("smart_charging")
+        return bool(sc and sc["set"])
+
+    # -- what the station reports ---------------------------------------------------------
+
+    @keyword
+    def composite_schedule_should_be_as_predicted(
+        self, connector: int = 1, duration: int | None = None, unit: str | None = None
+    ) -> None:
+        """GetCompositeSchedule (§5.13) for ``connector`` over ``duration`` seconds
+        (default: four periods) in ``unit`` (A or W; none: the station's choice) is Accepted
+        and matches the lab's own composite of the same profiles over the same window
+        (§3.13.3: the minimum of ChargePointMaxProfile and TxProfile, else
+        TxDefaultProfile; the highest valid stack level within a purpose), each limit
+        within the lab's tolerance and each boundary within a second."""
+        require_capability(self.ctx.cfg, "smart_charging")
+        sc = self._sc()
+        connector = int(connector)
+        window = int(duration) if duration is not None else 4 * self.ctx.cfg.smart_charging.period_s
+        body: dict[str, Any] = {"connectorId": connector, "duration": window}
+        if unit:
+            body["chargingRateUnit"] = unit
+        asked = datetime.now(UTC)
+        answer = self.ctx.lab.call("GetCompositeSchedule", body)
+        frame = self._last_answer("GetCompositeSchedule")
+        logger.info(f"GetCompositeSchedule {body} -> {answer}")
+        if answer.get("status") != "Accepted":
+            raise AssertionError(
+                f"The station answered GetCompositeSchedule {body} with {answer.get('status')}, "
+                f"expected Accepted ({frame})"
+            )
+        try:
+            reported = parse_composite(answer)
+        except ValueError as exc:
+            raise AssertionError(
+                f"Unreadable GetCompositeSchedule answer: {exc} ({frame})"
+            ) from None
+        start = reported.start or asked
+        expected = composite(
+            sc["store"],
+            connector,
+            start,
+            window,
+            unit or reported.unit,
+            self._tx_start(connector),
+            self._voltage(),
+            self.ctx.cfg.dut.phases,
+        )
+        tol = self._tolerance()
+        if expected.unit == "W":
+            tol = tol * self._voltage() * self.ctx.cfg.dut.phases
+        unlimited = self.ctx.cfg.dut.max_current_a
+        if expected.unit == "W":
+            unlimited *= self._voltage() * self.ctx.cfg.dut.phases
+        problems = compare_schedules(
+            expected,
+            reported,
+            tol,
+            time_tolerance_s=1.0,
+            unlimited=unlimited,
+            voltage_v=self._voltage(),
+            phases=self.ctx.cfg.dut.phases,
+        )
+        logger.info(f"Expected composite: {expected.to_json(no_limit=unlimited)}")
+        if problems:
+            raise AssertionError(
+                "GetCompositeSchedule differs from the composite of the profiles the station "
+                f"accepted: {'; '.join(problems)} ({frame})"
+            )
+
+    def _last_answer(self, action: str) -> str:
+        found = self.ctx.journal.find(lambda f: f.action == action and f.kind != CALL)
+        return found[-1].describe(300) if found else "no answer journaled"
+
+    # -- the limit on the output, three ways ----------------------------------------------
+
+    def _expected_current(self, connector: int, at: datetime) -> tuple[float, str]:
+        """The current (A per phase) the station may offer at ``at``: the limit in force
+        (converted with the period's numberPhases), its own maximum, and nothing below
+        6 A. Returns (amps, why)."""
+        applied = limit_at(
+            self._sc()["store"],
+            connector,
+            at,
+            "A",
+            self._tx_start(connector),
+            self._voltage(),
+            self.ctx.cfg.dut.phases,
+        )
+        maximum = float(self.ctx.cfg.dut.max_current_a)
+        if applied.limit is None:
+            return maximum, f"no profile: the station's maximum {maximum:g} A"
+        amps = min(applied.limit, maximum)
+        if amps < MIN_PWM_CURRENT_A:
+            return 0.0, f"{applied.describe()}: below 6 A, no current may be offered"
+        return amps, applied.describe()
+
+    def _current_readings(self) -> list[tuple[str, tuple[str, ...]]]:
+        return [(s, CURRENT_FIELDS[s]) for s in self.instruments.power_sources()]
+
+    @keyword
+    def charging_limit_should_reach_the_pilot(self, connector: int = 1) -> float:
+        """The pilot's duty cycle (read by the EV simulator, IEC 61851-1 Annex A) offers the
+        limit in force now (OCPP 1.6 §3.13: the charge point limits its output to the
+        composite schedule), within the lab's tolerance: more breaks the limit, less means
+        the schedule is not followed while the lab's EV asks for more. Returns the offered
+        current."""
+        reading = self.instruments.pilot_reading()
+        expected, why = self._expected_current(int(connector), datetime.now(UTC))
+        offered = reading.offered_current_a
+        tol = self._tolerance()
+        logger.info(
+            f"Pilot offers {offered:g} A (duty {reading.duty_percent} %); limit {expected:g} A: "
+            f"{why}"
+        )
+        if abs(offered - expected) > tol:
+            raise AssertionError(
+                f"The pilot offers {offered:g} A (duty {reading.duty_percent} %) but the limit "
+                f"in force is {expected:g} A ({why})"
+            )
+        return offered
+
+    @keyword
+    def measured_current_should_follow_the_limit(
+        self, connector: int = 1, within: float | None = None
+    ) -> None:
+        """Within ``within`` seconds (default ``smart_charging.reaction_time_s``) the current
+        the reference meter measures on every phase, and the analyser on its element, comes
+        to the limit in force (within the tolerance: the EV draws what it is offered) and
+        then does not exceed it. Needs a meter or an analyser (N/A otherwise)."""
+        self.instruments.require_power_source()
+        wait = self._reaction() if within is None else float(within)
+        expected, why = self._expected_current(int(connector), datetime.now(UTC))
+        tol = self._tolerance()
+        since = time.monotonic()
+        for source, fields in self._current_readings():
+            try:
+                sample = self.instruments.wait_for_sample(
+                    source,
+                    lambda v, f=fields: all(abs(v.get(x, 0.0) - expected) <= tol for x in f),
+                    wait,
+                    since_mono=since,
+                )
+            except SamplerTimeout as exc:
+                raise AssertionError(
+                    f"The current measured by {source} did not come to the limit "
+                    f"{expected:g} A ± {tol:g} A within {wait:g} s ({why}): {exc}"
+                ) from None
+            shown = ", ".join(f"{x} {sample.values[x]:.1f} A" for x in fields)
+            logger.info(f"{source}: {shown} (limit {expected:g} A)")
+
+    @keyword
+    def meter_values_should_report_the_limit(self, connector: int = 1) -> None:
+        """The station's next MeterValues of the running session report Current.Offered
+        equal to the limit it applies (within the tolerance), and Current.Import and
+        Power.Active.Import no higher than the limit allows. A station that does not sample
+        Current.Offered is checked on Power.Active.Import, with a remark."""
+        connector = int(connector)
+        session = self.ctx.state.get("session")
+        if not session or "meter_stop" in session:
+            raise AssertionError("No session is running: MeterValues carry no limit")
+        expected, why = self._expected_current(connector, datetime.now(UTC))
+        tol = self._tolerance()
+        mark = self.ctx.mark()
+        interval = self.ctx.cfg.timings.meter_sample_interval_s
+        try:
+            frame = self.ctx.journal.wait_for(
+                lambda f: (
+                    f.dir == RX
+                    and f.kind == CALL
+                    and f.action == "MeterValues"
+                    and (f.payload or {}).get("transactionId") == session["transaction_id"]
+                ),
+                mark,
+                interval + self.ctx.cfg.timings.message_timeout_s,
+                f"MeterValues of transaction {session['transaction_id']}",
+            )
+        except WaitTimeout as exc:
+            raise AssertionError(f"No MeterValues to check the limit in: {exc}") from None
+        values = sampled_values(frame.payload)
+        offered = values.get("Current.Offered")
+        problems = []
+        if offered is None:
+            BuiltIn().run_keyword(
+                "Record Remark",
+                "MeterValues carry no Current.Offered: the limit is checked on "
+                "Power.Active.Import only",
+            )
+        elif abs(offered - expected) > tol:
+            problems.append(f"Current.Offered {offered:g} A, the limit in force is {expected:g} A")
+        currents = {k: v for k, v in values.items() if k.startswith("Current.Import")}
+        over = {k: v for k, v in currents.items() if v > expected + tol}
+        if over:
+            shown = ", ".join(f"{k} {v:g} A" for k, v in over.items())
+            problems.append(f"{shown} above the limit {expected:g} A")
+        power = values.get("Power.Active.Import")
+        allowed_w = (expected + tol) * self._voltage() * self.ctx.cfg.dut.phases
+        if power is not None and power > allowed_w:
+            problems.append(f"Power.Active.Import {power:g} W exceeds {allowed_w:g} W")
+        if problems:
+            raise AssertionError(
+                "MeterValues do not match the limit in force ("
+                + why
+                + "): "
+                + "; ".join(problems)
+                + f" ({frame.describe(300)})"
+            )
+        logger.info(f"MeterValues agree with the limit {expected:g} A: {frame.describe(300)}")
+
+    @keyword
+    def charging_limit_should_be_applied(self, connector: int = 1) -> None:
+        """The limit in force now is on the output, checked three ways: the current the
+        meter and analyser measure comes to it within the reaction time, the pilot offers
+        no more, and the station's next MeterValues report it."""
+        self.measured_current_should_follow_the_limit(connector)
+        self.charging_limit_should_reach_the_pilot(connector)
+        self.meter_values_should_report_the_limit(connector)
+
+    @keyword
+    def charging_limit_should_follow_the_schedule(
+        self, connector: int = 1, periods: int = 4
+    ) -> None:
+        """Through the next ``periods`` periods of the lab's test schedule, at each period
+        boundary (the composite changes there) the limit is applied three ways within
+        ``smart_charging.reaction_time_s`` (`Charging Limit Should Be Applied`). Waits
+        for each boundary on the instrument samples; logs a plot of current and limit."""
+        sc = self._sc()
+        connector = int(connector)
+        step = float(self.ctx.cfg.smart_charging.period_s)
+        start = datetime.now(UTC)
+        horizon = int(step * int(periods))
+        plan = composite(
+            sc["store"],
+            connector,
+            start,
+            max(horizon, 1),
+            "A",
+            self._tx_start(connector),
+            self._voltage(),
+            self.ctx.cfg.dut.phases,
+        )
+        boundaries = [start + timedelta(seconds=p.start_period) for p in plan.periods]
+        sc["plan"] = (time.monotonic(), start, plan)
+        logger.info(
+            "Periods to verify: "
+            + ", ".join(
+                f"+{p.start_period} s: {'no limit' if p.limit is None else f'{p.limit:g} A'}"
+                for p in plan.periods
+            )
+        )
+        for index, boundary in enumerate(boundaries):
+            if index:
+                self._wait_until(boundary)
+            try:
+                self.charging_limit_should_be_applied(connector)
+            except AssertionError as exc:
+                raise AssertionError(
+                    f"Period from +{plan.periods[index].start_period} s: {exc}"
+                ) from None
+        self.plot_current_and_limit(connector)
+
+    def _wait_until(self, moment: datetime) -> None:
+        """Wait for ``moment`` on the sampler's clock: the samples arrive as time passes."""
+        sources = self.instruments.power_sources()
+        remaining = (moment - datetime.now(UTC)).total_seconds()
+        if remaining <= 0:
+            return
+        deadline = time.monotonic() + remaining
+        if not sources:
+            # no instruments to wait on: the journal's heartbeats and MeterValues pass time
+            self.ctx.journal.expect_none(lambda f: False, self.ctx.mark(), remaining)
+            return
+        with contextlib.suppress(SamplerTimeout):
+            self.instruments.wait_for_sample(
+                sources[0], lambda v: time.monotonic() >= deadline, remaining + 2.0
+            )
+
+    @keyword
+    def charging_limit_should_be_released(self, connector: int = 1) -> None:
+        """With no profile left the output returns to the station's maximum within the
+        reaction time: measured, at the pilot and in MeterValues (§5.7: cleared profiles
+        no longer limit the output, not just in the messages)."""
+        self.charging_limit_should_be_applied(connector)
+
+    # -- evidence ---------------------------------------------------------------------------
+
+    @keyword
+    def plot_current_and_limit(self, connector: int = 1) -> None:
+        """Log a plot of the measured current per phase, the pilot's limit as the lab
+        predicts it, and the moments profiles were set or cleared (also in ``plots/``)."""
+        sc = self._sc()
+        sources = self.instruments.power_sources()
+        sampler = self.ctx.lab.sampler
+        if not sources or sampler is None:
+            return
+        t0 = sc["changes"][0][0] if sc["changes"] else time.monotonic() - 60
+        series = []
+        for source in sources:
+            field = CURRENT_FIELDS[source][0]
+            pts = [s for s in sampler.samples(source) if s.mono >= t0 - 2]
+            xs = [s.mono - t0 for s in pts]
+            series.append((f"{source} {field}", xs, [s.values.get(field, 0.0) for s in pts]))
+        now, wall_now = time.monotonic(), datetime.now(UTC)
+        steps = int(max(1, (now - t0) * 2))
+        moments = [t0 + i * (now - t0) / steps for i in range(steps + 1)]
+        limit = [
+            self._expected_current(int(connector), wall_now - timedelta(seconds=now - m))[0]
+            for m in moments
+        ]
+        series.append(("limit (lab's prediction)", [m - t0 for m in moments], limit))
+        marks = [(m - t0, what) for m, what in sc["changes"]]
+        out = Path(BuiltIn().get_variable_value("${OUTPUT DIR}", "."))
+        test = BuiltIn().get_variable_value("${TEST NAME}", "smart-charging")
+        name = "current-" + "".join(c if c.isalnum() else "-" for c in test).strip("-") + ".png"
+        img = power_plot(
+            out / "plots" / name,
+            f"{test}: current per phase and the limit",
+            series,
+            marks,
+            quantity="current (A)",
+            scale=1.0,
+            xlabel="s since the first profile change",
+        )
+        logger.info(img, html=True)
