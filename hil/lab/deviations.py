@@ -174,6 +174,67 @@ _CATALOGUE = [
         "23",
         "answers TriggerMessage BootNotification Accepted but never sends it",
     ),
+    # smart charging
+    Deviation(
+        "limit_not_applied_to_pilot",
+        "SC1",
+        "reports the charging limit as Current.Offered in MeterValues, but the pilot keeps "
+        "offering the station's maximum (and the EV draws it)",
+        also=("SC2", "SC3"),  # both check an applied limit at the pilot
+    ),
+    Deviation(
+        "stack_level_ignored",
+        "SC1",
+        "among charging profiles of the same purpose the lowest stack level wins, in the "
+        "output and in GetCompositeSchedule",
+        also=("SC2", "SC3"),  # SC2's recurring profile and SC3's 8 A profile are at stack 1
+    ),
+    Deviation(
+        "composite_misreported",
+        "SC1",
+        "GetCompositeSchedule reports the highest-stack TxDefaultProfile alone (no per-period "
+        "minimum over the other profiles); the output obeys the true composite",
+    ),
+    Deviation(
+        "watts_read_as_amps",
+        "SC1",
+        "applies a limit given in W as if it were in A (11000 W: only the station's maximum "
+        "caps the current)",
+    ),
+    Deviation(
+        "phases_ignored",
+        "SC1",
+        "converts a W limit to A dividing by the voltage only, as if on one phase (a 3-phase "
+        "limit gives 3x the current)",
+    ),
+    Deviation(
+        "profiles_lost_after_reboot", "SC2", "forgets its installed charging profiles on reboot"
+    ),
+    Deviation(
+        "tx_default_not_applied_to_running",
+        "SC2",
+        "a TxDefaultProfile set while a transaction runs takes effect only from the next "
+        "transaction",
+        also=("SC1", "SC3"),  # both set their TxDefaultProfiles during a session
+    ),
+    Deviation(
+        "only_stack_level_0",
+        "SC2",
+        "rejects SetChargingProfile with a stackLevel above 0",
+        also=("SC1", "SC3"),  # both set a profile at stack level 1
+    ),
+    Deviation(
+        "recurring_wrong_time",
+        "SC2",
+        "repeats a Recurring profile from the moment it was installed instead of from its "
+        "startSchedule's time of day (week)",
+    ),
+    Deviation(
+        "clear_keeps_limit",
+        "SC3",
+        "answers ClearChargingProfile Accepted and forgets the profile in GetCompositeSchedule, "
+        "but the limit stays on the output until the running transaction ends",
+    ),
     # Eichrecht
     Deviation("ocmf_bad_signature", "EI1", "signs the end reading with a corrupted signature"),
     Deviation("ocmf_serial_changed", "EI1", "reports a different meter serial at the end"),

@@ -127,12 +127,13 @@ class Charging:
 
     # -- outputs: pilot and contactor --------------------------------------------------
 
-    def offered_current_a(self, connector: int) -> float:
+    def offered_current_a(self, connector: int, *, at_pilot: bool = False) -> float:
+        """Current offered (A per phase); ``at_pilot``: what the pilot's PWM offers."""
         s = self.sessions.get(connector)
         if s is None or s.transaction is None or s.fault is not None:
             return 0.0
         limit = min(self.station.cfg.dut.max_current_a, self.physics.ev.cable_rating_a)
-        smart = self.station.charging_limit_a(connector)
+        smart = self.station.charging_limit_a(connector, at_pilot=at_pilot)
         if smart is not None:
             limit = min(limit, smart)
         return limit if limit >= 6.0 else 0.0
@@ -141,7 +142,7 @@ class Charging:
         s = self.sessions.get(self.ev_connector)
         if s is None or s.latched:
             return
-        offered = self.offered_current_a(self.ev_connector)
+        offered = self.offered_current_a(self.ev_connector, at_pilot=True)
         duty = current_to_duty(offered) if offered > 0 else None
         closed = duty is not None and self.physics.pilot_state() in ("C", "D")
         if self.physics.pilot_duty != duty:

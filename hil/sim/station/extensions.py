@@ -41,4 +41,5 @@ EXTENSIONS: list[type[StationExtension]] = []
 
 # Built-in extensions append themselves to EXTENSIONS when imported (they subclass
 # StationExtension, so they are imported after it; either import order works).
-from hil.sim.station import eichrecht  # noqa: E402, F401  (EichrechtMeter, step EI1)
+# EichrechtMeter (step EI1), SmartCharging (steps SC1-SC3):
+from hil.sim.station import eichrecht, smart_charging  # noqa: E402, F401

@@ -20,6 +20,7 @@ from hil.sim.station.diagnostics import DiagnosticsHandlers
 from hil.sim.station.firmware import FirmwareHandlers
 from hil.sim.station.maintenance import MaintenanceHandlers
 from hil.sim.station.outbox import CallFailed
+from hil.sim.station.smart_charging import SmartChargingHandlers
 
 if TYPE_CHECKING:
     from hil.sim.station.station import VirtualStation
@@ -27,7 +28,13 @@ if TYPE_CHECKING:
 LOG = logging.getLogger("hil.sim.station")
 
 
-class StationLink(FirmwareHandlers, DiagnosticsHandlers, MaintenanceHandlers, ChargePoint):
+class StationLink(
+    FirmwareHandlers,
+    DiagnosticsHandlers,
+    MaintenanceHandlers,
+    SmartChargingHandlers,
+    ChargePoint,
+):
     def __init__(self, station: VirtualStation, ws: Any, response_timeout: float) -> None:
         super().__init__(station.station_id, ws, response_timeout=response_timeout, logger=LOG)
         self.station = station

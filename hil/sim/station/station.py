@@ -26,6 +26,8 @@ from hil.sim.station.config_store import SUPPORTED_MEASURANDS, ConfigStore
 from hil.sim.station.extensions import EXTENSIONS, StationExtension
 from hil.sim.station.link import StationLink
 from hil.sim.station.outbox import CallFailed, Outbox, OutMsg
+from hil.sim.station.smart_charging import SmartCharging
+from hil.verify.charging_profiles import ProfileStore
 
 LOG = logging.getLogger("hil.sim.station")
 
@@ -63,6 +65,7 @@ class Nvram:
     outbox: Outbox
     inoperative: set[int] = field(default_factory=set)
     scheduled: dict[int, str] = field(default_factory=dict)  # connector -> availability type
+    charging_profiles: ProfileStore = field(default_factory=ProfileStore)  # smart charging
 
 
 class VirtualStation:
@@ -446,9 +449,15 @@ class VirtualStation:
 
     # -- hooks for sessions ------------------------------------------------------------
 
-    def charging_limit_a(self, connector: int) -> float | None:
-        """The smart-charging limit in A per phase now, or None when there is none."""
-        return None
+    def charging_limit_a(self, connector: int, *, at_pilot: bool = False) -> float | None:
+        """The smart-charging limit in A per phase now, or None when there is none.
+
+        ``at_pilot``: the limit the pilot obeys (a deviation can make it differ from the
+        one MeterValues report as Current.Offered)."""
+        smart = self.extension(SmartCharging)
+        if not isinstance(smart, SmartCharging):
+            return None
+        return smart.limit_a(connector, at_pilot=at_pilot)
 
     def transaction_started(self, tx: Transaction) -> None:
         for ext in self.extensions:
@@ -467,7 +476,10 @@ class VirtualStation:
         return next((e for e in self.extensions if isinstance(e, kind)), None)
 
     def transaction_ended(self, connector: int) -> None:
-        """Apply an availability change that was Scheduled until the session ended."""
+        """The session ended: its TxProfiles go; a Scheduled availability change applies."""
+        smart = self.extension(SmartCharging)
+        if isinstance(smart, SmartCharging):
+            smart.transaction_ended(connector)
         for target in (connector, 0):
             kind = self.nv.scheduled.pop(target, None)
             if kind is not None:
