@@ -72,6 +72,7 @@ Clear ChargingProfiles
     Clear Charging Profile
     Charging Limit Should Be Released
     Clear Charging Profile
+    Plot Current And Limit
 
 *** Keywords ***
 Prepare Smart Charging Step

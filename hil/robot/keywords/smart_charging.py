@@ -27,6 +27,7 @@ from hil.robot.keywords.capabilities import require_capability
 from hil.robot.keywords.instruments import InstrumentKeywords
 from hil.robot.plot import power_plot
 from hil.verify.charging_profiles import (
+    DEFAULT_PHASES,
     ProfileStore,
     compare_schedules,
     composite,
@@ -198,13 +199,13 @@ class SmartChargingKeywords:
         predicted_store = sc["store"].copy()
         predicted = predicted_store.install(connector, profile, tx_running)
         want = expect or str(predicted)
+        sc["set"] = True  # whatever the answer, the teardown clears the station's profiles
         status = self.ctx.lab.call(
             "SetChargingProfile", {"connectorId": connector, "csChargingProfiles": body}
         )["status"]
         logger.info(f"SetChargingProfile(connector {connector}, {body}) -> {status}")
         if status == "Accepted":
             sc["store"] = predicted_store if predicted == "Accepted" else sc["store"]
-            sc["set"] = True
             sc["changes"].append((time.monotonic(), f"profile {pid} set"))
         if status != want:
             why = f" ({predicted.reason})" if expect is None and predicted.reason else ""
@@ -320,7 +321,7 @@ class SmartChargingKeywords:
             unit or reported.unit,
             self._tx_start(connector),
             self._voltage(),
-            self.ctx.cfg.dut.phases,
+            DEFAULT_PHASES,  # numberPhases where a period leaves it out (§7.13)
         )
         tol = self._tolerance()
         if expected.unit == "W":
@@ -350,10 +351,10 @@ class SmartChargingKeywords:
 
     # -- the limit on the output, three ways ----------------------------------------------
 
-    def _expected_current(self, connector: int, at: datetime) -> tuple[float, str]:
-        """The current (A per phase) the station may offer at ``at``: the limit in force
-        (converted with the period's numberPhases), its own maximum, and nothing below
-        6 A. Returns (amps, why)."""
+    def _limit(self, connector: int, at: datetime) -> tuple[float, str]:
+        """The current (A per phase) the station must offer at ``at``: the limit in force
+        (a W limit converted with the period's numberPhases), its own maximum, and nothing
+        below 6 A. Returns (amps, why)."""
         applied = limit_at(
             self._sc()["store"],
             connector,
@@ -361,84 +362,86 @@ class SmartChargingKeywords:
             "A",
             self._tx_start(connector),
             self._voltage(),
-            self.ctx.cfg.dut.phases,
+            DEFAULT_PHASES,  # numberPhases where a period leaves it out (§7.13)
         )
+        return self._offer(applied.limit, applied.describe())
+
+    def _offer(self, limit: float | None, why: str) -> tuple[float, str]:
         maximum = float(self.ctx.cfg.dut.max_current_a)
-        if applied.limit is None:
+        if limit is None:
             return maximum, f"no profile: the station's maximum {maximum:g} A"
-        amps = min(applied.limit, maximum)
+        amps = min(limit, maximum)
         if amps < MIN_PWM_CURRENT_A:
-            return 0.0, f"{applied.describe()}: below 6 A, no current may be offered"
-        return amps, applied.describe()
+            return 0.0, f"{why}: below 6 A, no current may be offered"
+        return amps, why
 
-    def _current_readings(self) -> list[tuple[str, tuple[str, ...]]]:
-        return [(s, CURRENT_FIELDS[s]) for s in self.instruments.power_sources()]
-
-    @keyword
-    def charging_limit_should_reach_the_pilot(self, connector: int = 1) -> float:
-        """The pilot's duty cycle (read by the EV simulator, IEC 61851-1 Annex A) offers the
-        limit in force now (OCPP 1.6 §3.13: the charge point limits its output to the
-        composite schedule), within the lab's tolerance: more breaks the limit, less means
-        the schedule is not followed while the lab's EV asks for more. Returns the offered
-        current."""
-        reading = self.instruments.pilot_reading()
-        expected, why = self._expected_current(int(connector), datetime.now(UTC))
-        offered = reading.offered_current_a
-        tol = self._tolerance()
-        logger.info(
-            f"Pilot offers {offered:g} A (duty {reading.duty_percent} %); limit {expected:g} A: "
-            f"{why}"
+    def _next_change(self, connector: int, start: datetime) -> datetime | None:
+        """When the limit in force at ``start`` next changes (None: not within a day)."""
+        plan = composite(
+            self._sc()["store"],
+            connector,
+            start,
+            86_400,
+            "A",
+            self._tx_start(connector),
+            self._voltage(),
+            DEFAULT_PHASES,
         )
-        if abs(offered - expected) > tol:
-            raise AssertionError(
-                f"The pilot offers {offered:g} A (duty {reading.duty_percent} %) but the limit "
-                f"in force is {expected:g} A ({why})"
-            )
-        return offered
+        later = [p for p in plan.periods if p.start_period > 0]
+        return start + timedelta(seconds=later[0].start_period) if later else None
 
-    @keyword
-    def measured_current_should_follow_the_limit(
-        self, connector: int = 1, within: float | None = None
-    ) -> None:
-        """Within ``within`` seconds (default ``smart_charging.reaction_time_s``) the current
-        the reference meter measures on every phase, and the analyser on its element, comes
-        to the limit in force (within the tolerance: the EV draws what it is offered) and
-        then does not exceed it. Needs a meter or an analyser (N/A otherwise)."""
-        self.instruments.require_power_source()
-        wait = self._reaction() if within is None else float(within)
-        expected, why = self._expected_current(int(connector), datetime.now(UTC))
+    def _verify(self, connector: int, expected: float, why: str, until: datetime | None) -> None:
+        """The limit ``expected`` (A per phase) on the output before ``until``: measured
+        (meter per phase, analyser), at the pilot, and in the station's MeterValues."""
         tol = self._tolerance()
+        reaction = self._reaction()
+        if until is not None:
+            reaction = min(reaction, max(0.5, (until - datetime.now(UTC)).total_seconds()))
         since = time.monotonic()
         for source, fields in self._current_readings():
             try:
                 sample = self.instruments.wait_for_sample(
                     source,
                     lambda v, f=fields: all(abs(v.get(x, 0.0) - expected) <= tol for x in f),
-                    wait,
+                    reaction,
                     since_mono=since,
                 )
             except SamplerTimeout as exc:
                 raise AssertionError(
                     f"The current measured by {source} did not come to the limit "
-                    f"{expected:g} A ± {tol:g} A within {wait:g} s ({why}): {exc}"
+                    f"{expected:g} A ± {tol:g} A within {reaction:g} s ({why}): {exc}"
                 ) from None
             shown = ", ".join(f"{x} {sample.values[x]:.1f} A" for x in fields)
             logger.info(f"{source}: {shown} (limit {expected:g} A)")
+        if not self._current_readings():
+            logger.info(
+                "No reference instrument: the limit is checked at the pilot and in MeterValues"
+            )
+        reading = self.instruments.pilot_reading()
+        offered = reading.offered_current_a
+        logger.info(
+            f"Pilot offers {offered:g} A (duty {reading.duty_percent} %); limit {expected:g} A"
+        )
+        if abs(offered - expected) > tol:
+            raise AssertionError(
+                f"The pilot offers {offered:g} A (duty {reading.duty_percent} %) but the limit "
+                f"in force is {expected:g} A ({why})"
+            )
+        self._meter_values_report(connector, expected, why, until)
 
-    @keyword
-    def meter_values_should_report_the_limit(self, connector: int = 1) -> None:
-        """The station's next MeterValues of the running session report Current.Offered
-        equal to the limit it applies (within the tolerance), and Current.Import and
-        Power.Active.Import no higher than the limit allows. A station that does not sample
-        Current.Offered is checked on Power.Active.Import, with a remark."""
-        connector = int(connector)
+    def _meter_values_report(
+        self, connector: int, expected: float, why: str, until: datetime | None
+    ) -> None:
         session = self.ctx.state.get("session")
-        if not session or "meter_stop" in session:
-            raise AssertionError("No session is running: MeterValues carry no limit")
-        expected, why = self._expected_current(connector, datetime.now(UTC))
-        tol = self._tolerance()
+        if not session or "meter_stop" in session or session.get("connector") != connector:
+            logger.info("No session on the connector: no MeterValues to check the limit in")
+            return
         mark = self.ctx.mark()
-        interval = self.ctx.cfg.timings.meter_sample_interval_s
+        wait = self.ctx.cfg.timings.meter_sample_interval_s + self.ctx.cfg.timings.message_timeout_s
+        if until is not None:
+            left = (until - datetime.now(UTC)).total_seconds()
+            if left < wait:
+                wait = left
         try:
             frame = self.ctx.journal.wait_for(
                 lambda f: (
@@ -448,11 +451,21 @@ class SmartChargingKeywords:
                     and (f.payload or {}).get("transactionId") == session["transaction_id"]
                 ),
                 mark,
-                interval + self.ctx.cfg.timings.message_timeout_s,
+                max(wait, 0.0),
                 f"MeterValues of transaction {session['transaction_id']}",
             )
         except WaitTimeout as exc:
+            if until is not None:
+                logger.info(
+                    "No MeterValues arrived before the limit changed again; this period is "
+                    "checked at the pilot and in the measured current"
+                )
+                return
             raise AssertionError(f"No MeterValues to check the limit in: {exc}") from None
+        self._check_meter_values(frame, expected, why)
+
+    def _check_meter_values(self, frame: Any, expected: float, why: str) -> None:
+        tol = self._tolerance()
         values = sampled_values(frame.payload)
         offered = values.get("Current.Offered")
         problems = []
@@ -475,48 +488,54 @@ class SmartChargingKeywords:
             problems.append(f"Power.Active.Import {power:g} W exceeds {allowed_w:g} W")
         if problems:
             raise AssertionError(
-                "MeterValues do not match the limit in force ("
-                + why
-                + "): "
+                f"MeterValues do not match the limit in force ({why}): "
                 + "; ".join(problems)
                 + f" ({frame.describe(300)})"
             )
         logger.info(f"MeterValues agree with the limit {expected:g} A: {frame.describe(300)}")
 
+    def _current_readings(self) -> list[tuple[str, tuple[str, ...]]]:
+        return [(s, CURRENT_FIELDS[s]) for s in self.instruments.power_sources()]
+
     @keyword
     def charging_limit_should_be_applied(self, connector: int = 1) -> None:
-        """The limit in force now is on the output, checked three ways: the current the
-        meter and analyser measure comes to it within the reaction time, the pilot offers
-        no more, and the station's next MeterValues report it."""
-        self.measured_current_should_follow_the_limit(connector)
-        self.charging_limit_should_reach_the_pilot(connector)
-        self.meter_values_should_report_the_limit(connector)
+        """The limit in force now (OCPP 1.6 §3.13: the output follows the composite
+        schedule) is on the output, checked three ways: within
+        ``smart_charging.reaction_time_s`` the current the reference meter measures on
+        every phase and the analyser on its element comes to it (the lab's EV draws what it
+        is offered), the pilot's duty cycle (IEC 61851-1 Annex A, read by the EV simulator)
+        offers it, and the station's next MeterValues report it as Current.Offered (no
+        Current.Offered: a remark, and Power.Active.Import must not exceed it). Each within
+        ``smart_charging.current_tolerance_a``; more breaks the limit, less means the
+        schedule is not followed while the EV asks for more."""
+        connector = int(connector)
+        now = datetime.now(UTC)
+        expected, why = self._limit(connector, now)
+        self._verify(connector, expected, why, self._next_change(connector, now))
 
     @keyword
     def charging_limit_should_follow_the_schedule(
         self, connector: int = 1, periods: int = 4
     ) -> None:
-        """Through the next ``periods`` periods of the lab's test schedule, at each period
-        boundary (the composite changes there) the limit is applied three ways within
-        ``smart_charging.reaction_time_s`` (`Charging Limit Should Be Applied`). Waits
-        for each boundary on the instrument samples; logs a plot of current and limit."""
+        """Through the next ``periods`` periods of the lab's test schedules, from each change
+        of the composite limit to the next, the limit is on the output three ways (as in
+        `Charging Limit Should Be Applied`) within ``smart_charging.reaction_time_s`` of the
+        change. A stretch shorter than the reaction time is not judged. Waits for each
+        change on the instrument samples; logs a plot of current and limit."""
         sc = self._sc()
         connector = int(connector)
         step = float(self.ctx.cfg.smart_charging.period_s)
-        start = datetime.now(UTC)
-        horizon = int(step * int(periods))
+        start = datetime.now(UTC).replace(microsecond=0)  # boundaries fall on whole seconds
         plan = composite(
             sc["store"],
             connector,
             start,
-            max(horizon, 1),
+            max(int(step * int(periods)), 1),
             "A",
             self._tx_start(connector),
             self._voltage(),
-            self.ctx.cfg.dut.phases,
+            DEFAULT_PHASES,
         )
-        boundaries = [start + timedelta(seconds=p.start_period) for p in plan.periods]
-        sc["plan"] = (time.monotonic(), start, plan)
         logger.info(
             "Periods to verify: "
             + ", ".join(
@@ -524,15 +543,24 @@ class SmartChargingKeywords:
                 for p in plan.periods
             )
         )
-        for index, boundary in enumerate(boundaries):
-            if index:
-                self._wait_until(boundary)
+        end = start + timedelta(seconds=plan.duration or 0)
+        for index, period in enumerate(plan.periods):
+            begin = start + timedelta(seconds=period.start_period)
+            until = (
+                start + timedelta(seconds=plan.periods[index + 1].start_period)
+                if index + 1 < len(plan.periods)
+                else end
+            )
+            self._wait_until(begin)
+            left = (until - datetime.now(UTC)).total_seconds()
+            if left < self._reaction():
+                logger.info(f"+{period.start_period} s: {left:.1f} s left, too short to judge")
+                continue
+            expected, why = self._offer(period.limit, f"{period.limit} A from the composite")
             try:
-                self.charging_limit_should_be_applied(connector)
+                self._verify(connector, expected, why, until)
             except AssertionError as exc:
-                raise AssertionError(
-                    f"Period from +{plan.periods[index].start_period} s: {exc}"
-                ) from None
+                raise AssertionError(f"Period from +{period.start_period} s: {exc}") from None
         self.plot_current_and_limit(connector)
 
     def _wait_until(self, moment: datetime) -> None:
@@ -580,8 +608,7 @@ class SmartChargingKeywords:
         steps = int(max(1, (now - t0) * 2))
         moments = [t0 + i * (now - t0) / steps for i in range(steps + 1)]
         limit = [
-            self._expected_current(int(connector), wall_now - timedelta(seconds=now - m))[0]
-            for m in moments
+            self._limit(int(connector), wall_now - timedelta(seconds=now - m))[0] for m in moments
         ]
         series.append(("limit (lab's prediction)", [m - t0 for m in moments], limit))
         marks = [(m - t0, what) for m, what in sc["changes"]]

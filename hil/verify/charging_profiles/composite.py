@@ -33,6 +33,7 @@ from hil.verify.charging_profiles.model import (
     Recurrency,
     SchedulePeriod,
     format_datetime,
+    is_number,
     parse_datetime,
     utc,
 )
@@ -464,7 +465,7 @@ def parse_composite(data: Mapping[str, Any]) -> CompositeSchedule:
             sp = int(sp)
         if not isinstance(sp, int) or isinstance(sp, bool):
             raise ValueError(f"{here}.startPeriod: expected an integer, got {sp!r}")
-        if not isinstance(limit, int | float) or isinstance(limit, bool):
+        if not is_number(limit):
             raise ValueError(f"{here}.limit: expected a number, got {limit!r}")
         if ph is not None and (not isinstance(ph, int) or isinstance(ph, bool)):
             raise ValueError(f"{here}.numberPhases: expected an integer, got {ph!r}")
@@ -473,7 +474,7 @@ def parse_composite(data: Mapping[str, Any]) -> CompositeSchedule:
     if duration is not None and (not isinstance(duration, int) or isinstance(duration, bool)):
         raise ValueError(f"{where}duration: expected an integer, got {duration!r}")
     rate = schedule.get("minChargingRate")
-    if rate is not None and (not isinstance(rate, int | float) or isinstance(rate, bool)):
+    if rate is not None and not is_number(rate):
         raise ValueError(f"{where}minChargingRate: expected a number, got {rate!r}")
     return CompositeSchedule(
         unit, tuple(periods), start, duration, None if rate is None else float(rate)

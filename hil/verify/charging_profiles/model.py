@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -272,9 +273,14 @@ def _number_field(data: Mapping[str, Any], key: str, where: str, required: bool)
     value = _field(data, key, where, required)
     if value is None:
         return None
-    if not isinstance(value, int | float) or isinstance(value, bool):
+    if not is_number(value):
         raise ValueError(f"{where}{key}: expected a number, got {value!r}")
     return float(value)
+
+
+def is_number(value: Any) -> bool:
+    """A JSON number: int, float, or the Decimal the ``ocpp`` library parses numbers as."""
+    return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
 
 
 def _object(data: Any, where: str) -> Mapping[str, Any]:
