@@ -15,7 +15,7 @@ def test_all_steps_pass_on_the_virtual_bench(tmp_path):
     outcomes = run_steps(tmp_path, write_lab(tmp_path))
     failed = {s: o.message for s, o in outcomes.items() if o.status == "FAIL"}
     assert not failed, failed
-    assert {"1", "2", "3", "4", "5", "EI1"} <= set(outcomes)
+    assert {"1", "2", "3", "4", "5", "EI1", "SC1", "SC2", "SC3"} <= set(outcomes)
     firmware_cache_trigger = {"17", "18", "19", "20", "21", "22", "23"}
     assert firmware_cache_trigger <= set(outcomes)
     assert {o.status for s, o in outcomes.items() if s in firmware_cache_trigger} == {"PASS"}
