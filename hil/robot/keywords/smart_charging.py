@@ -273,11 +273,6 @@ class SmartChargingKeywords:
             sc["store"].clear()
             sc["set"] = False
 
-    def profiles_were_set(self) -> bool:
-        """This test installed a profile (the teardown then clears them; not a keyword)."""
-        sc = self.ctx.state.get("smart_charging")
-        return bool(sc and sc["set"])
-
     # -- what the station reports ---------------------------------------------------------
 
     @keyword
