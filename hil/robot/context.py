@@ -142,6 +142,15 @@ class LabContext:
 
     # -- station state -----------------------------------------------------------------
 
+    def running_session(self, connector: int | None = None) -> dict[str, Any] | None:
+        """The transaction this test started and has not seen stop (on ``connector``)."""
+        session = self.state.get("session")
+        if not session or "meter_stop" in session:
+            return None
+        if connector is not None and session.get("connector") != connector:
+            return None
+        return session
+
     def wait_current_status(
         self, connector: int, status: str, timeout: float | None = None
     ) -> None:

@@ -122,8 +122,8 @@ class InstrumentKeywords:
                 done.append("EV set to state B (no charge request)")
             except Exception as exc:  # best effort: the OCPP stop may still work
                 done.append(f"could not set the EV to state B: {exc}")
-        session = self.ctx.state.get("session")
-        if session and "meter_stop" not in session:
+        session = self.ctx.running_session()
+        if session is not None:
             tx = session["transaction_id"]
             try:
                 answer = lab.call("RemoteStopTransaction", {"transactionId": tx})

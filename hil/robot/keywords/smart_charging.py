@@ -102,10 +102,10 @@ class SmartChargingKeywords:
         return sc
 
     def _running_transaction(self, connector: int) -> tuple[int | None, datetime | None]:
-        session = self.ctx.state.get("session")
-        if session and "meter_stop" not in session and session.get("connector") == connector:
-            return session["transaction_id"], datetime.fromisoformat(session["start_wall"])
-        return None, None
+        session = self.ctx.running_session(connector)
+        if session is None:
+            return None, None
+        return session["transaction_id"], datetime.fromisoformat(session["start_wall"])
 
     def _tx_start(self, connector: int) -> datetime | None:
         return self._running_transaction(connector)[1]
@@ -427,8 +427,8 @@ class SmartChargingKeywords:
     def _meter_values_report(
         self, connector: int, expected: float, why: str, until: datetime | None
     ) -> None:
-        session = self.ctx.state.get("session")
-        if not session or "meter_stop" in session or session.get("connector") != connector:
+        session = self.ctx.running_session(connector)
+        if session is None:
             logger.info("No session on the connector: no MeterValues to check the limit in")
             return
         mark = self.ctx.mark()

@@ -240,8 +240,8 @@ class StepKeywords:
             switch.set_port(switch.station_port, True)
 
     def _stop_running_transaction(self) -> None:
-        session = self.ctx.state.get("session")
-        if session and "meter_stop" not in session:
+        session = self.ctx.running_session()
+        if session is not None:
             answer = self.ctx.lab.call(
                 "RemoteStopTransaction", {"transactionId": session["transaction_id"]}
             )
