@@ -1,0 +1,149 @@
+"""Write the certification report in every format, and the cell wording all formats share.
+
+The three renderers lay out the same model; the few words and number formats they print
+for it live here so that the HTML, the Markdown and the PDF never disagree on a figure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from hil.report.model import NA, NO, YES, ConfigurationEntry, EnergyRow, Report, StepRow
+
+#: what a missing value prints as
+DASH = "—"
+
+#: the columns of the three step tables, in the labs' order
+STEP_COLUMNS = ("Step", "OCPP Profile", "Action", "Pass", "Remarks")
+ENERGY_COLUMNS = (
+    "Source",
+    "Energy Wh",
+    "Deviation Wh",
+    "Deviation %",
+    "Allowed ±Wh",
+    "OK",
+    "Window/Note",
+)
+LEVEL_COLUMNS = ("Certification level", "Achieved", "Not achieved because of")
+CHECK_COLUMNS = ("Check", "OK", "Detail")
+CONFIG_COLUMNS = ("Key", "Value", "Read-only")
+INSTRUMENT_COLUMNS = ("Role", "Driver", "Address", "Identity")
+RUN_COLUMNS = ("Run", "Run id", "Source file", "Started", "Ended", "Interrupted", "Links")
+
+INTERRUPTED_BANNER = "The run was interrupted: this report covers only the steps that finished."
+
+#: Pass cell colours (RGB); the letter stays black and bold so it reads in grey print
+PASS_COLOURS: dict[str, tuple[int, int, int]] = {
+    YES: (198, 239, 206),
+    NO: (255, 199, 206),
+    NA: (222, 222, 222),
+}
+
+
+def yes_no(value: bool | None) -> str:
+    return DASH if value is None else ("yes" if value else "no")
+
+
+def ok_fail(value: bool | None) -> str:
+    """OK/FAIL of a comparison; the reference itself is compared with nothing."""
+    return DASH if value is None else ("OK" if value else "FAIL")
+
+
+def _num(value: float | None, fmt: str) -> str:
+    return DASH if value is None else format(value, fmt)
+
+
+def energy_cells(row: EnergyRow) -> list[str]:
+    """The seven cells of an energy reconciliation row, as ENERGY_COLUMNS names them."""
+    return [
+        row.source,
+        _num(row.wh, ".2f"),
+        _num(row.deviation_wh, "+.2f"),
+        _num(row.deviation_percent, "+.2f"),
+        _num(row.allowed_wh, ".2f"),
+        ok_fail(row.ok),
+        "\n".join(t for t in (row.window, row.note) if t) or DASH,
+    ]
+
+
+def config_cells(entry: ConfigurationEntry) -> list[str]:
+    return [entry.key, DASH if entry.value is None else entry.value, yes_no(entry.readonly)]
+
+
+def run_of(report: Report, row: StepRow) -> str:
+    """The run a row comes from, worth printing only when the report merges several runs."""
+    return row.run if len(report.runs) > 1 and row.run else ""
+
+
+def pass_class(verdict: str) -> str:
+    """CSS class of a Pass cell: pass-Y, pass-N, pass-NA, pass-none."""
+    return {YES: "pass-Y", NO: "pass-N", NA: "pass-NA"}.get(verdict, "pass-none")
+
+
+def certificate_facts(report: Report) -> list[tuple[str, str]]:
+    """The device and lab lines of the certificate page, in the order labs print them."""
+    return [
+        ("Manufacturer", report.manufacturer),
+        ("Model", report.model),
+        ("Firmware", report.firmware),
+        ("Serial number", report.serial),
+        ("Current type", report.current_type),
+        ("Certification date", report.date),
+        ("Lab", report.lab_name),
+    ]
+
+
+def header_facts(report: Report) -> list[tuple[str, str]]:
+    """The small table above the checklist."""
+    return [
+        ("Manufacturer Name", report.manufacturer),
+        ("Hardware model", report.model),
+        ("Firmware", report.firmware),
+        ("Tester", report.tester),
+        ("Date", report.date),
+    ]
+
+
+def plot_paths(report: Report) -> list[Path]:
+    """Every image the report shows, sessions first, in report order."""
+    paths = [s.plot for s in report.sessions if s.plot is not None]
+    return paths + [p.plot for p in report.plots]
+
+
+def write_report(
+    report: Report,
+    out_dir: Path,
+    formats: Iterable[str] = ("html", "md", "pdf"),
+    basename: str = "certification-report",
+) -> list[Path]:
+    """Write ``basename.<format>`` for each format into ``out_dir`` (created if missing);
+    the Markdown gets its plots copied beside it. Returns the written paths."""
+    formats = list(formats)
+    unknown = [f for f in formats if f not in ("html", "md", "pdf")]
+    if unknown:
+        raise ValueError(f"unknown report format(s) {unknown}; known: html, md, pdf")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    for fmt in formats:
+        # imported here: the renderers import this module, and a caller wanting only
+        # HTML need not load fpdf
+        if fmt == "html":
+            from hil.report.render_html import render_html
+
+            path = out_dir / f"{basename}.html"
+            path.write_text(render_html(report), encoding="utf-8")
+        elif fmt == "md":
+            from hil.report.render_markdown import copy_plots, render_markdown
+
+            path = out_dir / f"{basename}.md"
+            path.write_text(render_markdown(report), encoding="utf-8")
+            copy_plots(report, out_dir)
+        else:
+            from hil.report.render_pdf import render_pdf
+
+            path = out_dir / f"{basename}.pdf"
+            render_pdf(report, path)
+        written.append(path)
+    return written

@@ -1,0 +1,317 @@
+"""The certification report as an A4 PDF, drawn with fpdf2.
+
+fpdf2 is pure Python (no Pango as WeasyPrint needs, no browser to print with). The font
+is DejaVu Sans as matplotlib ships it, so ``≥``, ``—`` and umlauts print without a
+system font; the certificate is page 1, every page is numbered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib
+from fpdf import FPDF, FontFace
+
+from hil.report import render as common
+from hil.report.model import NO, YES, Report, StepRow
+
+_FONT = "DejaVu"
+_MONO = "DejaVuMono"
+_FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+_HEADINGS = FontFace(emphasis="BOLD", fill_color=(232, 232, 232))
+_GREY_TEXT = (68, 68, 68)
+#: Step · OCPP Profile · Action · Pass · Remarks, as fractions of the page width
+_STEP_WIDTHS = (8, 17, 31, 8, 36)
+_LINE = 4.6  # mm per line of 9 pt table text
+
+
+class _ReportPDF(FPDF):
+    """FPDF with the report's fonts and a numbered footer."""
+
+    def __init__(self, footer_text: str) -> None:
+        super().__init__(orientation="P", unit="mm", format="A4")
+        self._footer_text = footer_text
+        self.set_margins(15, 15, 15)
+        self.set_auto_page_break(True, margin=18)
+        self.add_font(_FONT, "", _FONT_DIR / "DejaVuSans.ttf")
+        self.add_font(_FONT, "B", _FONT_DIR / "DejaVuSans-Bold.ttf")
+        self.add_font(_MONO, "", _FONT_DIR / "DejaVuSansMono.ttf")
+
+    def footer(self) -> None:
+        self.set_y(-12)
+        self.set_font(_FONT, size=7.5)
+        self.set_text_color(*_GREY_TEXT)
+        self.cell(0, 5, f"{self._footer_text}  ·  page {self.page_no()} of {{nb}}", align="C")
+        self.set_text_color(0)
+
+
+def _heading(pdf: FPDF, text: str, size: float) -> None:
+    # keep a heading with at least a few lines of what follows it
+    if pdf.will_page_break(size * 0.35 + 25):
+        pdf.add_page()
+    pdf.ln(size * 0.25)
+    pdf.set_font(_FONT, "B", size)
+    pdf.multi_cell(0, size * 0.5, text, new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(1.5)
+    pdf.set_font(_FONT, size=9)
+
+
+def _paragraph(pdf: FPDF, text: str, size: float = 9, style: str = "") -> None:
+    pdf.set_font(_FONT, style, size)
+    pdf.multi_cell(0, size * 0.5, text, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(_FONT, size=9)
+
+
+def _table(
+    pdf: FPDF,
+    headers: Sequence[str] | None,
+    rows: Sequence[Sequence[str]],
+    widths: Sequence[float] | None = None,
+    size: float = 9,
+    align: str | Sequence[str] = "LEFT",
+) -> None:
+    """A plain bordered table; a None header means a key/value table with bold keys."""
+    pdf.set_font(_FONT, size=size)
+    with pdf.table(
+        col_widths=widths,
+        headings_style=_HEADINGS,
+        first_row_as_headings=headers is not None,
+        line_height=size * 0.51,
+        text_align=align,
+        v_align="TOP",
+        padding=1.2,
+        repeat_headings=1,
+    ) as table:
+        if headers is not None:
+            table.row(list(headers))
+        for cells in rows:
+            row = table.row()
+            for i, text in enumerate(cells):
+                row.cell(text, style=_HEADINGS if headers is None and i == 0 else None)
+    pdf.ln(3)
+
+
+def _verdict_style(verdict: str) -> FontFace:
+    """The Pass cell: tinted, the letter bold black so it reads in grey print too."""
+    return FontFace(emphasis="BOLD", fill_color=common.PASS_COLOURS.get(verdict))
+
+
+def _step_table(pdf: FPDF, report: Report, rows: list[StepRow]) -> None:
+    pdf.set_font(_FONT, size=9)
+    with pdf.table(
+        col_widths=_STEP_WIDTHS,
+        headings_style=_HEADINGS,
+        line_height=_LINE,
+        text_align=("CENTER", "LEFT", "LEFT", "CENTER", "LEFT"),
+        v_align="TOP",
+        padding=1.2,
+        repeat_headings=1,
+    ) as table:
+        table.row(list(common.STEP_COLUMNS))
+        for r in rows:
+            row = table.row()
+            row.cell(r.number)
+            row.cell(r.profile)
+            row.cell(r.action)
+            row.cell(r.verdict, style=_verdict_style(r.verdict))
+            remarks = list(r.remarks)
+            if run := common.run_of(report, r):
+                remarks.append(f"({run})")
+            row.cell("\n".join(remarks))
+    pdf.ln(3)
+
+
+def _image(pdf: FPDF, path: Path, caption: str = "") -> None:
+    if not Path(path).is_file():
+        _paragraph(pdf, f"plot not found: {path}", style="")
+        pdf.ln(2)
+        return
+    pdf.image(str(path), w=pdf.epw)  # flowing: breaks the page itself when it does not fit
+    if caption:
+        _paragraph(pdf, caption, size=8)
+    pdf.ln(3)
+
+
+def _certificate(pdf: FPDF, report: Report) -> None:
+    pdf.add_page()
+    pdf.set_font(_FONT, "B", 20)
+    pdf.ln(10)
+    pdf.cell(0, 12, "Certificate", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(_FONT, size=10)
+    pdf.multi_cell(0, 5, report.title, align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(10)
+    pdf.set_font(_FONT, "B", 18)
+    pdf.multi_cell(0, 9, report.verdict_line, align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(8)
+    if report.interrupted:
+        _banner(pdf)
+    _table(pdf, None, common.certificate_facts(report), widths=(35, 65))
+    pdf.set_font(_FONT, size=9)
+    with pdf.table(
+        col_widths=(35, 15, 50),
+        headings_style=_HEADINGS,
+        line_height=_LINE,
+        text_align=("LEFT", "CENTER", "LEFT"),
+        v_align="TOP",
+        padding=1.2,
+    ) as table:
+        table.row(list(common.LEVEL_COLUMNS))
+        for lv in report.levels:
+            row = table.row()
+            row.cell(lv.title)
+            row.cell(common.yes_no(lv.achieved), style=_verdict_style(YES if lv.achieved else NO))
+            row.cell("" if lv.achieved else ", ".join(lv.blocking))
+
+
+def _banner(pdf: FPDF) -> None:
+    pdf.set_font(_FONT, "B", 10)
+    pdf.set_fill_color(255, 224, 138)
+    pdf.set_line_width(0.6)
+    pdf.multi_cell(
+        0,
+        6,
+        common.INTERRUPTED_BANNER,
+        border=1,
+        fill=True,
+        padding=2,
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
+    pdf.set_line_width(0.2)
+    pdf.set_fill_color(255)  # fpdf2 tables fill unstyled cells with the current colour
+    pdf.ln(4)
+    pdf.set_font(_FONT, size=9)
+
+
+def _test_report(pdf: FPDF, report: Report) -> None:
+    pdf.add_page()
+    _heading(pdf, report.title, 14)
+    if report.interrupted:
+        _banner(pdf)
+    _table(pdf, None, common.header_facts(report), widths=(35, 65))
+    _heading(pdf, "Checklist", 12)
+    _step_table(pdf, report, report.checklist)
+    _heading(pdf, "Smart Charging", 12)
+    _step_table(pdf, report, report.smart_charging)
+    _heading(pdf, "Eichrecht", 12)
+    _step_table(pdf, report, report.eichrecht)
+
+
+def _evidence(pdf: FPDF, report: Report) -> None:
+    pdf.add_page()
+    _heading(pdf, "Evidence", 16)
+    _heading(pdf, "Energy reconciliation", 12)
+    for s in report.sessions:
+        _heading(pdf, f"Step {s.step} · transaction {s.transaction_id}", 10)
+        _paragraph(pdf, f"Reference: {s.reference}. Tolerance: {s.tolerance}.")
+        pdf.ln(1)
+        _table(
+            pdf,
+            common.ENERGY_COLUMNS,
+            [common.energy_cells(r) for r in s.rows],
+            widths=(24, 12, 12, 11, 11, 8, 22),
+            align=("LEFT", "RIGHT", "RIGHT", "RIGHT", "RIGHT", "CENTER", "LEFT"),
+        )
+        if s.plot is not None:
+            _image(pdf, s.plot)
+    if not report.sessions:
+        _paragraph(pdf, "No charging session recorded.")
+    if report.plots:
+        _heading(pdf, "Plots", 12)
+        for p in report.plots:
+            _image(pdf, p.plot, f"Step {p.step}: {p.title}")
+    _heading(pdf, "Eichrecht verification", 12)
+    for e in report.eichrecht_evidence:
+        _heading(pdf, f"Step {e.step} · transaction {e.transaction_id}: {e.title}", 10)
+        _table(
+            pdf,
+            common.CHECK_COLUMNS,
+            [[c.name, common.ok_fail(c.ok), c.detail] for c in e.checks],
+            widths=(40, 10, 50),
+        )
+    if not report.eichrecht_evidence:
+        _paragraph(pdf, "No Eichrecht verification recorded.")
+    _heading(pdf, "DUT configuration (step 3)", 12)
+    if report.configuration:
+        _table(
+            pdf,
+            common.CONFIG_COLUMNS,
+            [common.config_cells(c) for c in report.configuration],
+            widths=(35, 52, 13),
+        )
+    else:
+        _paragraph(pdf, "No configuration read.")
+    _heading(pdf, "Instruments", 12)
+    if report.instruments:
+        _table(
+            pdf,
+            common.INSTRUMENT_COLUMNS,
+            [[i.role, i.driver, i.address, i.identity] for i in report.instruments],
+            widths=(18, 15, 32, 35),
+        )
+    else:
+        _paragraph(pdf, "No instruments recorded.")
+    _heading(pdf, "Failure details", 12)
+    for f in report.failures:
+        _heading(pdf, f"Step {f.step}: {f.action}", 10)
+        pdf.set_font(_MONO, size=7.5)
+        pdf.set_fill_color(244, 244, 244)
+        pdf.multi_cell(
+            0,
+            3.6,
+            f.message,
+            border=1,
+            fill=True,
+            padding=1.5,
+            wrapmode="CHAR",
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
+        pdf.set_fill_color(255)
+        pdf.ln(3)
+    if not report.failures:
+        _paragraph(pdf, "No failures.")
+    _heading(pdf, "Runs", 12)
+    _runs(pdf, report)
+
+
+def _runs(pdf: FPDF, report: Report) -> None:
+    """The runs table, then each run's links as hyperlinks that also print their target
+    (fpdf2 links a whole table cell, and a printed link is no use without it)."""
+    _table(
+        pdf,
+        common.RUN_COLUMNS[:-1],
+        [
+            [r.label, r.run_id, r.source, r.started, r.ended, common.yes_no(r.interrupted)]
+            for r in report.runs
+        ],
+        widths=(9, 25, 26, 15, 15, 13),
+        size=8,
+    )
+    for r in report.runs:
+        if not r.links:
+            continue
+        pdf.set_font(_FONT, "B", 9)
+        pdf.write(_LINE, f"{r.label}:")
+        pdf.set_font(_FONT, size=9)
+        for name, href in r.links:
+            pdf.write(_LINE, f"  {name}: ")
+            pdf.set_text_color(0, 0, 180)
+            pdf.write(_LINE, href, link=href)
+            pdf.set_text_color(0)
+        pdf.ln(_LINE)
+
+
+def render_pdf(report: Report, path: Path) -> None:
+    """Write the report to ``path``: certificate (page 1), test report, evidence."""
+    pdf = _ReportPDF(f"{report.manufacturer} {report.model} · firmware {report.firmware}")
+    pdf.set_title(report.title)
+    pdf.set_author(report.lab_name)
+    pdf.set_subject(report.verdict_line)
+    pdf.set_creator("hil-ocpp-lab")
+    _certificate(pdf, report)
+    _test_report(pdf, report)
+    _evidence(pdf, report)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    pdf.output(str(path))
