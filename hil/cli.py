@@ -1,4 +1,5 @@
-"""The ``hil`` command: the virtual bench, lab preflight, OCMF verification."""
+"""The ``hil`` command: the virtual bench, lab preflight, the certification report, OCMF
+verification."""
 
 from __future__ import annotations
 
@@ -36,6 +37,27 @@ def _cmd_lab_check(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from hil.report.build import report_from_outputs
+    from hil.report.render import write_report
+    from hil.report.sources import ReportInputError
+
+    outputs = [Path(p) for p in args.outputs]
+    out_dir = Path(args.output_dir) if args.output_dir else outputs[-1].parent
+    try:
+        report = report_from_outputs(outputs, out_dir, args.tester)
+    except ReportInputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for path in write_report(report, out_dir, formats=tuple(args.formats.split(","))):
+        print(path)
+    if report.interrupted:
+        print("note: an interrupted run; the report covers the steps that finished")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hil", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -59,6 +81,24 @@ def build_parser() -> argparse.ArgumentParser:
     check = lab_sub.add_parser("check", help="reach every configured instrument; OK or why not")
     check.add_argument("--lab", required=True, help="lab config YAML")
     check.set_defaults(func=_cmd_lab_check)
+
+    report = sub.add_parser(
+        "report",
+        help="the certification report of one or more runs",
+        description="Build the lab's certification report (HTML, Markdown, PDF) from Robot "
+        "output files. Several files merge like rebot --merge: the latest verdict of a step "
+        "wins and each row names its run. A missing or cut-off output.xml is rebuilt from "
+        "the step records beside it (steps.jsonl) and marked interrupted.",
+    )
+    report.add_argument("outputs", nargs="+", metavar="OUTPUT.xml", help="Robot output file(s)")
+    report.add_argument(
+        "-o", "--output-dir", help="where to write the report (default: beside the last file)"
+    )
+    report.add_argument("--tester", help="who ran the tests (default: lab.tester of the run)")
+    report.add_argument(
+        "--formats", default="html,md,pdf", help="comma-separated: html, md, pdf (default: all)"
+    )
+    report.set_defaults(func=_cmd_report)
 
     ocmf = sub.add_parser("ocmf", help="Eichrecht: signed meter readings (OCMF)")
     ocmf_sub = ocmf.add_subparsers(dest="ocmf_command", required=True)

@@ -58,6 +58,15 @@ def new_firmware_version(cfg: LabConfig) -> str:
     return current[: match.start()] + bumped + match.group(2)
 
 
+def _identity(driver: Instrument) -> str:
+    """What the instrument says it is (model, serial), for the report; never fails the
+    bench — an instrument that answers its readings but not its identity is still used."""
+    try:
+        return str(driver.identify())
+    except Exception as exc:  # any driver: the identity is evidence, not a requirement
+        return f"identity not reported ({type(exc).__name__}: {exc})"
+
+
 class Bench:
     def __init__(self, cfg: LabConfig, output_dir: Path) -> None:
         self.cfg = cfg
@@ -79,6 +88,8 @@ class Bench:
         #: role -> why it could not be opened (the error names role and address); such a
         #: role is absent from :attr:`instruments`, and steps needing it fail
         self.unreachable: dict[str, str] = {}
+        #: role -> the model and serial the instrument reported when the lab opened
+        self.identities: dict[str, str] = {}
         #: the lab's firmware / diagnostics server (steps 17-21), files under <output>/files
         self.file_server = LabFileServer.from_config(
             cfg.file_server, output_dir / "files", output_dir / "transfers.jsonl"
@@ -139,7 +150,8 @@ class Bench:
                 self._set_unreachable(role, driver, exc)
                 continue
             self.instruments[role] = driver
-            LOG.info("%s: %s at %s", role, inst.driver, address)
+            self.identities[role] = _identity(driver)
+            LOG.info("%s: %s at %s (%s)", role, inst.driver, address, self.identities[role])
 
     def _set_unreachable(self, role: str, driver: Instrument, exc: InstrumentError) -> None:
         """A configured instrument that does not answer: the run goes on without it, and

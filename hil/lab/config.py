@@ -55,6 +55,8 @@ class Dut(_Strict):
     serial: str | None = Field(None, max_length=25)
     connectors: int = Field(1, ge=1, le=8)
     cable: Literal["socket", "tethered"] = "socket"
+    #: AC or DC charging, as the certificate states it.
+    current_type: Literal["AC", "DC"] = "AC"
     max_current_a: float = Field(32.0, ge=6, le=80)
     phases: int = Field(3, ge=1, le=3)
     capabilities: Capabilities = Capabilities()
@@ -252,6 +254,10 @@ class Virtual(_Strict):
 
 class Lab(_Strict):
     name: str = "unnamed lab"
+    #: The charging platform the station is certified for (the report's title names it).
+    platform: str = Field("the charging platform", min_length=1)
+    #: Who ran the tests, for the report (``hil report --tester`` overrides it).
+    tester: str | None = None
     bench: Literal["virtual", "real"] = "virtual"
     #: What a step does when it needs an instrument the bench lacks: skip, or ask an operator.
     missing_instrument: Literal["skip", "prompt"] = "skip"

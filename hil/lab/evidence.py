@@ -11,18 +11,42 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 MARKER = "hil-run.json"
+#: Each finished step's verdict, remarks and evidence pointers, a line as it ends (the
+#: report of a run that died is built from it).
+STEPS_FILE = "steps.jsonl"
+#: Evidence records for the report (energy reconciliations, plots, Eichrecht verdicts, the
+#: configuration read in step 3, the instruments used), a line as it is produced.
+EVIDENCE_FILE = "evidence.jsonl"
 #: What a run writes into its output folder (files, and folders wholly the lab's).
-RUN_FILES = ("samples.jsonl", "remarks.jsonl", "transfers.jsonl", "virtual-bench.log")
-RUN_DIRS = ("journal", "plots", "files")
+RUN_FILES = (
+    "samples.jsonl",
+    "remarks.jsonl",
+    "transfers.jsonl",
+    "virtual-bench.log",
+    STEPS_FILE,
+    EVIDENCE_FILE,
+    "certification-report.html",
+    "certification-report.md",
+    "certification-report.pdf",
+)
+RUN_DIRS = ("journal", "plots", "files", "report-plots")
 
 
-def start_run(output_dir: Path, lab_source: str) -> str:
+def now() -> str:
+    """UTC, ISO 8601 with milliseconds (steps that end within a second still sort)."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def start_run(output_dir: Path, lab_source: str, facts: dict[str, Any] | None = None) -> str:
     """Clear the previous run's evidence (if this folder had one) and mark a new run.
+    ``facts`` (the DUT and the lab as configured) go into the marker for the report.
     Returns the new run id."""
     output_dir.mkdir(parents=True, exist_ok=True)
     if (output_dir / MARKER).is_file():
@@ -31,10 +55,57 @@ def start_run(output_dir: Path, lab_source: str) -> str:
         for name in RUN_DIRS:
             shutil.rmtree(output_dir / name, ignore_errors=True)
     run_id = uuid.uuid4().hex[:12]
-    record = {
-        "run_id": run_id,
-        "started": datetime.now(UTC).isoformat(timespec="seconds"),
-        "lab_config": lab_source,
-    }
+    record = {"run_id": run_id, "started": now(), "lab_config": lab_source, **(facts or {})}
     (output_dir / MARKER).write_text(json.dumps(record) + "\n", encoding="utf-8")
     return run_id
+
+
+def update_run(output_dir: Path, **facts: Any) -> None:
+    """Add ``facts`` to the run marker (the DUT as configured once the config is read; the
+    end time when the run ends — a report of a run without it says interrupted)."""
+    record = read_run(output_dir)
+    if record is None:
+        return
+    record.update(facts)
+    (output_dir / MARKER).write_text(json.dumps(record) + "\n", encoding="utf-8")
+
+
+def read_run(output_dir: Path) -> dict[str, Any] | None:
+    """The run marker of ``output_dir``, or None when there is none (or it is unreadable)."""
+    try:
+        record = json.loads((output_dir / MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
+class JsonLines:
+    """An append-only JSON lines file, each line written and flushed as it comes, so a run
+    that is killed keeps every line it wrote (a half line at most, which readers skip)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+
+    def append(self, record: dict[str, Any]) -> None:
+        line = json.dumps(record, ensure_ascii=False, default=str) + "\n"
+        with self._lock, self.path.open("a", encoding="utf-8") as fh:
+            fh.write(line)
+            fh.flush()
+
+
+def read_json_lines(path: Path) -> list[dict[str, Any]]:
+    """Every whole record of a JSON lines file; a torn last line (a killed run) is skipped."""
+    records: list[dict[str, Any]] = []
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return records
+    for line in text.splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict):
+            records.append(record)
+    return records

@@ -23,6 +23,7 @@ from hil.csms.journal import (
 )
 from hil.lab.bench import Bench
 from hil.lab.config import LabConfig
+from hil.lab.evidence import JsonLines
 
 
 def answered(request: str, status: str, expect: str | None) -> str:
@@ -62,6 +63,11 @@ class LabContext:
     saved_configuration: dict[str, str | None] = field(default_factory=dict)
     #: connectors whose availability this test changed -> the last type asked for
     availability: dict[int, str] = field(default_factory=dict)
+    #: the running test's checklist step and name (empty outside a test)
+    step: str = ""
+    test: str = ""
+    #: the run's evidence records for the report (``evidence.jsonl``), open while the lab is
+    evidence: JsonLines | None = None
 
     def begin_test(self) -> None:
         """A test starts: forget the previous test's state and start after the journal."""
@@ -76,6 +82,12 @@ class LabContext:
     def end_test(self) -> None:
         self.in_test = False
         self.step_started = False
+
+    def record_evidence(self, kind: str, **data: Any) -> None:
+        """Append an evidence record for the report, tagged with the running step; written
+        and flushed at once, so a run that dies keeps it."""
+        if self.evidence is not None:
+            self.evidence.append({"kind": kind, "step": self.step, "test": self.test, **data})
 
     # -- access ----------------------------------------------------------------------
 

@@ -1,20 +1,28 @@
-"""Turns back-office findings into test failures and collects remarks for the report.
+"""Turns back-office findings into test failures, collects remarks, and keeps each step's
+verdict for the report as it ends.
 
 A finding (malformed frame, schema violation, unexpected CALL) is recorded by the back
 office whenever it happens; this listener fails the test that was running, quoting the
 frames. A remark is a SHOULD-level miss: the test passes, shows a warning, gets the tag
 ``remark`` and the remark text in its message, and ``remarks.jsonl`` in the output folder
-gets a machine-readable line the certification report reads.
+gets a machine-readable line the certification report reads. Every finished step gets a
+line in ``steps.jsonl`` at once (verdict, message, remarks, times), so a run that is killed
+halfway still has a report of the steps that finished; when the run ends, the report is
+written into the output folder.
 """
 
 from __future__ import annotations
 
 import json
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
 from robot.api import logger
 
+from hil.checklist import mismatch
+from hil.lab.evidence import STEPS_FILE, JsonLines, now, update_run
 from hil.robot.context import LabContext, Remark
 
 
@@ -33,6 +41,17 @@ class RunListener:
         self._finding_mark = 0
         self._remark_mark = 0
         self.current_test: tuple[str, str] | None = None
+        #: the run's output folder and step records, once `Open Lab` started the run
+        self.output_dir: Path | None = None
+        self.run_id = ""
+        self._steps: JsonLines | None = None
+        self._started = ""
+        self._started_mono = 0.0
+
+    def begin_run(self, output_dir: Path, run_id: str) -> None:
+        self.output_dir = output_dir
+        self.run_id = run_id
+        self._steps = JsonLines(output_dir / STEPS_FILE)
 
     def start_test(self, data: Any, result: Any) -> None:
         self.current_test = (
@@ -40,11 +59,15 @@ class RunListener:
             step_of(data.tags),
         )
         self._remark_mark = len(self.ctx.remarks)
+        self._started, self._started_mono = now(), time.monotonic()
         self.ctx.begin_test()
+        self.ctx.test, self.ctx.step = self.current_test
 
     def end_test(self, data: Any, result: Any) -> None:
+        test, step = self.current_test or (result.name, step_of(data.tags))
         self.current_test = None
         self.ctx.end_test()
+        self.ctx.test = self.ctx.step = ""
         if self.ctx.bench is not None:
             findings = self.ctx.bench.back_office.findings
             every = findings.since(self._finding_mark)
@@ -66,12 +89,60 @@ class RunListener:
         if remarks and result.status == "PASS":
             text = "\n".join(f"Remark: {r.text}" for r in remarks)
             result.message = f"{result.message}\n{text}".strip()
+        tags = [str(t) for t in data.tags]
+        wrong = mismatch(step, result.name, tags) if step else None
+        if wrong:  # the report could not place it: a suite edit the checklist does not know
+            result.status = "FAIL"
+            result.message = f"This test does not match the lab's checklist: {wrong}"
+        self._record_step(test, step, tags, result, [r.text for r in remarks])
+
+    def _record_step(
+        self, test: str, step: str, tags: list[str], result: Any, remarks: list[str]
+    ) -> None:
+        if self._steps is None or not step:
+            return
+        self._steps.append(
+            {
+                "run_id": self.run_id,
+                "step": step,
+                "test": test,
+                "name": result.name,
+                "status": result.status,
+                "message": result.message,
+                "remarks": remarks,
+                "tags": tags,
+                "started": self._started,
+                "ended": now(),
+                "elapsed_s": round(time.monotonic() - self._started_mono, 3),
+            }
+        )
 
     def close(self) -> None:
-        """Listener hook: the library goes out of scope; stop whatever still runs."""
+        """Listener hook: the library goes out of scope (the run is over); stop whatever
+        still runs, then write the certification report into the output folder."""
         bench, self.ctx.bench = self.ctx.bench, None
         if bench is not None:
             bench.close()
+        if self.output_dir is not None:
+            update_run(self.output_dir, ended=now())
+            self._write_report(self.output_dir)
+
+    @staticmethod
+    def _write_report(output_dir: Path) -> None:
+        """The report from the step records (Robot writes ``output.xml`` only after this
+        hook; ``hil report output.xml`` gives the same from it). A failure here must not
+        cost the run its results, so it is printed, not raised."""
+        try:
+            from hil.report.build import report_for_output_dir
+            from hil.report.render import write_report
+
+            paths = write_report(report_for_output_dir(output_dir), output_dir)
+        except Exception as exc:  # the run's own results are already safe
+            print(f"hil: the certification report could not be written: {exc!r}", file=sys.stderr)
+            return
+        for path in paths:
+            if path.suffix == ".html":
+                logger.console(f"Certification: {path.resolve()}")
 
     def record_remark(self, text: str, output_dir: Path) -> str:
         test, step = self.current_test or ("(outside a test)", "")

@@ -271,6 +271,8 @@ class CoreKeywords:
             f"{len(answer.get('configurationKey', []))} key(s), "
             f"unknown {answer.get('unknownKey', [])}"
         )
+        if not keys:  # the station's whole configuration: evidence for the report
+            self.ctx.record_evidence("configuration", entries=answer.get("configurationKey", []))
         return answer
 
     @keyword

@@ -108,6 +108,21 @@ class EichrechtKeywords:
             ),
         )
         logger.info(verdict.render(), html=False)
+        self.ctx.record_evidence(
+            "eichrecht",
+            transaction_id=tx_id,
+            title=verdict.title,
+            signed_energy_wh=(
+                None if verdict.signed_energy_wh is None else float(verdict.signed_energy_wh)
+            ),
+            reference_wh=reference,
+            tolerance_percent=pct,
+            tolerance_wh=tolerance_wh,
+            checks=[
+                {"name": c.name, "status": c.status.name, "detail": c.detail}
+                for c in verdict.checks
+            ],
+        )
         self._remarks(verdict, reference, key, transport_keys)
 
         failed = [f"{c.name}: {c.detail}" for c in verdict.failed]

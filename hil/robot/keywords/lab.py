@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from robot.api import logger
 from robot.api.deco import keyword
@@ -10,8 +11,8 @@ from robot.libraries.BuiltIn import BuiltIn
 
 from hil.csms.journal import CALL, EVENT, RX, TX, Frame, WaitTimeout
 from hil.lab.bench import Bench
-from hil.lab.config import LabConfigError, load_lab_config
-from hil.lab.evidence import start_run
+from hil.lab.config import LabConfig, LabConfigError, load_lab_config
+from hil.lab.evidence import EVIDENCE_FILE, JsonLines, start_run, update_run
 from hil.robot.context import LabContext
 from hil.robot.listener import RunListener
 
@@ -31,14 +32,33 @@ class LabKeywords:
         """
         if self.ctx.bench is not None:
             raise RuntimeError("A lab is already open; 'Close Lab' first")
+        output_dir = Path(BuiltIn().get_variable_value("${OUTPUT DIR}", "."))
+        # the run starts (and the last run's evidence goes) before anything can fail, so
+        # even a run with a bad config never appends to an earlier run's records
+        run_id = start_run(output_dir, str(lab_config))
+        self.listener.begin_run(output_dir, run_id)
+        self.ctx.evidence = JsonLines(output_dir / EVIDENCE_FILE)
         try:
             cfg = load_lab_config(Path(lab_config).resolve())
         except LabConfigError as exc:
             raise RuntimeError(str(exc)) from None
-        output_dir = Path(BuiltIn().get_variable_value("${OUTPUT DIR}", "."))
-        run_id = start_run(output_dir, cfg.source)
+        update_run(output_dir, lab_config=cfg.source, **run_facts(cfg))
         bench = Bench(cfg, output_dir)
         bench.open()
+        self.ctx.record_evidence(
+            "instruments",
+            items=[
+                {
+                    "role": role,
+                    "driver": inst.driver,
+                    "address": bench.addresses.get(role, inst.address),
+                    "identity": bench.identities.get(role)
+                    or bench.unreachable.get(role, "not opened"),
+                }
+                for role, inst in cfg.instruments
+                if inst is not None
+            ],
+        )
         self.ctx.bench = bench
         self.ctx.cursor = 0
         self.ctx.run = {"run_id": run_id, "policy_defaults": bench.policy.checkpoint()}
@@ -173,3 +193,25 @@ def _boot_call(frame: Frame) -> bool:
 
 def _unasked_other_than_boot(frame: Frame) -> bool:
     return frame.dir == RX and frame.kind == CALL and frame.action != "BootNotification"
+
+
+def run_facts(cfg: LabConfig) -> dict[str, Any]:
+    """What the report needs to know of the DUT and the lab, as configured for this run."""
+    dut = cfg.dut
+    return {
+        "lab": {
+            "name": cfg.lab.name,
+            "platform": cfg.lab.platform,
+            "tester": cfg.lab.tester,
+            "bench": cfg.lab.bench,
+        },
+        "dut": {
+            "station_id": dut.station_id,
+            "vendor": dut.vendor,
+            "model": dut.model,
+            "firmware": dut.firmware,
+            "serial": dut.serial,
+            "current_type": dut.current_type,
+            "cable": dut.cable,
+        },
+    }

@@ -622,7 +622,32 @@ class SessionKeywords:
         ]
         table += ["  " + c.describe() for c in checks]
         logger.info("\n".join(table))
-        self._plot(s)
+        plot = self._plot(s)
+        self.ctx.record_evidence(
+            "energy",
+            transaction_id=s["transaction_id"],
+            reference={"source": reference.source, "wh": reference.wh, "window": window},
+            tolerance=f"{pct:g} % + {extra_wh:g} Wh + resolutions",
+            checks=[
+                {
+                    "source": c.source,
+                    "wh": c.source_wh,
+                    "reference_wh": c.reference_wh,
+                    "diff_wh": c.diff_wh,
+                    "diff_percent": c.diff_percent,
+                    "allowed_wh": c.allowed_wh,
+                    "ok": c.ok,
+                    "window": c.window,
+                }
+                for c in checks
+            ],
+            missing={
+                role: lab.instrument_problem(role) or f"no {role.replace('_', ' ')} on this bench"
+                for role in ("energy_meter", "power_analyser")
+                if role not in sources
+            },
+            plot=plot,
+        )
         bad = [c for c in checks if not c.ok]
         if bad:
             raise AssertionError(
@@ -664,7 +689,8 @@ class SessionKeywords:
             EnergyFigure(f"{reference_source} interpolated", ref_wh, window, 0.0),
         )
 
-    def _plot(self, s: dict[str, Any]) -> None:
+    def _plot(self, s: dict[str, Any]) -> str:
+        """Draw the session's power plot into the log; returns its path in the output folder."""
         sampler = self.ctx.lab.sampler
         t0 = s["start_mono"]
         t1 = s["stop_mono"]
@@ -689,6 +715,7 @@ class SessionKeywords:
             [(0.0, "StartTransaction"), (t1 - t0, "StopTransaction")],
         )
         logger.info(img, html=True)
+        return f"plots/{name}"
 
     # -- a whole session -----------------------------------------------------------------
 

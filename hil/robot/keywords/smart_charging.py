@@ -620,3 +620,6 @@ class SmartChargingKeywords:
             xlabel="s since the first profile change",
         )
         logger.info(img, html=True)
+        self.ctx.record_evidence(
+            "plot", title=f"{test}: current per phase and the limit", plot=f"plots/{name}"
+        )

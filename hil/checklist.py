@@ -1,0 +1,136 @@
+"""The lab's certification checklist: every step's number, OCPP profile, Action wording and
+certification level, in checklist order.
+
+The one place these live. The suites' tests carry the step number as a ``step:<n>`` tag
+and the profile as a ``profile:<tag>`` tag (tags select what runs, so they sit in the
+suite files); the listener checks every test it runs against this table and the report
+takes its Step, OCPP Profile and Action columns from here, so a rename happens here and
+nowhere else goes stale unnoticed (tests/test_checklist.py reads the suites too).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Level:
+    """A certification level: achieved when every step of it is Y or N/A by DUT capability."""
+
+    key: str
+    title: str
+    #: the report table its steps appear in
+    table: str
+
+
+@dataclass(frozen=True)
+class Step:
+    id: str
+    #: the OCPP profile as the lab's checklist writes it
+    profile: str
+    #: the ``profile:<tag>`` tag the suites use to select it
+    profile_tag: str
+    action: str
+    level: str
+    #: the number the step has in its report table (1-23; SC1 is 1 in the smart-charging table)
+    number: str
+
+
+OCPP16 = Level("ocpp16", "OCPP 1.6 JSON", "checklist")
+SMART16 = Level("smart16", "Smart Charging 1.6 JSON", "smart_charging")
+EICHRECHT = Level("eichrecht", "Eichrecht", "eichrecht")
+LEVELS: tuple[Level, ...] = (OCPP16, SMART16, EICHRECHT)
+
+_PROFILE_TAGS = {
+    "Core": "Core",
+    "Firmware Management": "FirmwareManagement",
+    "Remote Trigger": "RemoteTrigger",
+    "Smart Charging": "SmartCharging",
+    "Eichrecht": "Eichrecht",
+}
+
+_ROWS: tuple[tuple[str, str, str, Level], ...] = (
+    ("1", "Core", "Boot charging station", OCPP16),
+    ("2", "Core", "Change availability", OCPP16),
+    ("3", "Core", "Get Configuration", OCPP16),
+    ("4", "Core", "Change Configuration", OCPP16),
+    ("5", "Core", "Heartbeat", OCPP16),
+    ("6", "Core", "Charging Session - Local - Plugin first", OCPP16),
+    ("7", "Core", "Charging Session - Local - Identification first - Connection Loss", OCPP16),
+    ("8", "Core", "Charging session - Local - Identification first - Connection TimeOut", OCPP16),
+    ("9", "Core", "Hard Reset - During Charging session", OCPP16),
+    ("10", "Core", "Hard Reset - No charging session", OCPP16),
+    ("11", "Core", "Soft Reset - During Charging session", OCPP16),
+    ("12", "Core", "Soft Reset - No charging session", OCPP16),
+    ("13", "Core", "Charging session - Local - Unauthorized", OCPP16),
+    (
+        "14",
+        "Core",
+        "Charging session - Remote Start and Stop Transaction - Cable first",
+        OCPP16,
+    ),
+    (
+        "15",
+        "Core",
+        "Charging session - Remote Start Transaction - Request first - Unlock Connector",
+        OCPP16,
+    ),
+    ("16", "Core", "Hardware related notification / error condition", OCPP16),
+    ("17", "Firmware Management", "Remote Firmware update - Download failed", OCPP16),
+    ("18", "Firmware Management", "Remote Firmware update - Installation failed", OCPP16),
+    ("19", "Firmware Management", "Remote Firmware update - Download & install", OCPP16),
+    ("20", "Firmware Management", "Remote get diagnostics report", OCPP16),
+    ("21", "Firmware Management", "Remote get diagnostics - fail", OCPP16),
+    ("22", "Core", "Clear cache", OCPP16),
+    ("23", "Remote Trigger", "TriggerMessage", OCPP16),
+    ("SC1", "Smart Charging", "Send 2 Charging Profiles & Validate Metervalues", SMART16),
+    ("SC2", "Smart Charging", "Verify TxDefaultProfiles", SMART16),
+    ("SC3", "Smart Charging", "Clear ChargingProfiles", SMART16),
+    ("EI1", "Eichrecht", "Signed meter values verify and match the reference meter", EICHRECHT),
+)
+
+
+def _number(step_id: str) -> str:
+    return step_id.lstrip("SCEI") or step_id
+
+
+STEPS: tuple[Step, ...] = tuple(
+    Step(sid, profile, _PROFILE_TAGS[profile], action, level.key, _number(sid))
+    for sid, profile, action, level in _ROWS
+)
+BY_ID: dict[str, Step] = {s.id: s for s in STEPS}
+LEVEL_BY_KEY: dict[str, Level] = {level.key: level for level in LEVELS}
+
+
+def step(step_id: str) -> Step:
+    """The checklist step ``step_id`` (``"7"``, ``"SC2"``); KeyError names the known ones."""
+    try:
+        return BY_ID[step_id]
+    except KeyError:
+        raise KeyError(
+            f"step {step_id!r} is not in the checklist (hil/checklist.py); known: "
+            + ", ".join(BY_ID)
+        ) from None
+
+
+def steps_of(level: str) -> list[Step]:
+    return [s for s in STEPS if s.level == level]
+
+
+def same_wording(a: str, b: str) -> bool:
+    """Test names and Action wording match ignoring case and spacing (Robot's own rule for
+    names)."""
+    return " ".join(a.lower().split()) == " ".join(b.lower().split())
+
+
+def mismatch(step_id: str, test_name: str, tags: list[str]) -> str | None:
+    """Why a test tagged ``step:<step_id>`` disagrees with the checklist, or None."""
+    if step_id not in BY_ID:
+        return f"step:{step_id} is not in the checklist (hil/checklist.py)"
+    s = BY_ID[step_id]
+    if not same_wording(test_name, s.action):
+        return f"test name {test_name!r} is not the checklist's Action {s.action!r}"
+    profiles = [t[len("profile:") :] for t in tags if t.startswith("profile:")]
+    if profiles != [s.profile_tag]:
+        return f"profile tags {profiles} are not the checklist's profile:{s.profile_tag}"
+    return None

@@ -1,0 +1,388 @@
+"""From one or more runs to the certification report's model.
+
+Several runs of the same DUT merge the way ``rebot --merge`` does: the latest verdict of a
+step wins (by the time the step started), a step a run did not include keeps its earlier
+verdict, and every row says which run it comes from — so a Core run and a later smart-
+charging run make one report. Evidence (energy, plots, Eichrecht, configuration) comes
+from the run whose verdict a step shows.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from hil.checklist import LEVELS, STEPS, Step
+from hil.lab.evidence import STEPS_FILE
+from hil.report.model import (
+    NA,
+    NO,
+    NOT_RUN,
+    YES,
+    CheckRow,
+    ConfigurationEntry,
+    EichrechtEvidence,
+    EnergyRow,
+    FailureDetail,
+    InstrumentEntry,
+    LevelResult,
+    PlotEvidence,
+    Report,
+    RunInfo,
+    SessionEvidence,
+    StepRow,
+)
+from hil.report.sources import (
+    VERDICT_STATUSES,
+    ReportInputError,
+    RunData,
+    StepRecord,
+    read_output_xml,
+    read_step_records,
+)
+from hil.report.wording import is_na_by_dut, person_summary
+
+VERDICTS = {"PASS": YES, "FAIL": NO, "SKIP": NA}
+#: The DUT facts two runs must agree on to make one report.
+IDENTITY = ("vendor", "model", "firmware", "serial")
+
+#: Energy sources as a lab technician names them.
+SOURCE_NAMES = {
+    "meterStop - meterStart": "Station register (meterStop − meterStart)",
+    "MeterValues register": "Station MeterValues register",
+    "energy_meter delta": "Reference meter",
+    "power_analyser delta": "Power analyser (integral)",
+    "energy_meter interpolated": "Reference meter",
+    "power_analyser interpolated": "Power analyser (integral)",
+}
+
+
+def report_for_output_dir(output_dir: Path, tester: str | None = None) -> Report:
+    """The report of the run in ``output_dir`` from the lab's step records (used at the
+    end of a run, before Robot has written ``output.xml``)."""
+    return build_report([read_step_records(output_dir)], output_dir, tester)
+
+
+def report_from_outputs(paths: Sequence[Path], out_dir: Path, tester: str | None = None) -> Report:
+    """The report of one or more ``output.xml`` files (merged, latest verdict wins)."""
+    return build_report([read_output_xml(p) for p in paths], out_dir, tester)
+
+
+def build_report(runs: list[RunData], out_dir: Path, tester: str | None = None) -> Report:
+    runs = sorted(runs, key=lambda r: r.started)
+    _same_dut(runs)
+    labels = {id(run): f"run {i}" for i, run in enumerate(runs, 1)}
+    chosen = _latest_records(runs)
+    rows: dict[str, StepRow] = {}
+    failures: list[FailureDetail] = []
+    for step in STEPS:
+        found = chosen.get(step.id)
+        if found is None:
+            rows[step.id] = _row(step, NOT_RUN)
+            continue
+        run, record = found
+        rows[step.id] = _record_row(step, record, labels[id(run)])
+        if record.status == "FAIL":
+            failures.append(FailureDetail(step.id, step.action, record.message))
+    facts = _facts(runs)
+    dut, lab = facts.get("dut", {}), facts.get("lab", {})
+    levels = [_level(level.key, level.title, rows) for level in LEVELS]
+    evidence = _evidence_of_chosen(chosen)
+    last = runs[-1]
+    return Report(
+        platform=str(lab.get("platform") or "the charging platform"),
+        manufacturer=str(dut.get("vendor") or "unknown"),
+        model=str(dut.get("model") or "unknown"),
+        firmware=str(dut.get("firmware") or "unknown"),
+        serial=str(dut.get("serial") or "—"),
+        current_type=str(dut.get("current_type") or "AC"),
+        tester=tester or str(lab.get("tester") or "—"),
+        date=(last.ended or last.started or "")[:10],
+        lab_name=str(lab.get("name") or "—"),
+        certified=levels[0].achieved,
+        levels=levels,
+        checklist=[rows[s.id] for s in STEPS if s.level == "ocpp16"],
+        smart_charging=[rows[s.id] for s in STEPS if s.level == "smart16"],
+        eichrecht=[rows[s.id] for s in STEPS if s.level == "eichrecht"],
+        runs=[_run_info(run, labels[id(run)], out_dir) for run in runs],
+        sessions=_sessions(evidence),
+        plots=[
+            PlotEvidence(e["step"], str(e.get("title", "")), e["_folder"] / e["plot"])
+            for e in evidence
+            if e["kind"] == "plot"
+        ],
+        eichrecht_evidence=[_eichrecht(e) for e in evidence if e["kind"] == "eichrecht"],
+        configuration=_configuration(evidence, runs),
+        instruments=_instruments(runs),
+        failures=failures,
+    )
+
+
+# -- verdicts ------------------------------------------------------------------------------
+
+
+def _same_dut(runs: list[RunData]) -> None:
+    """Runs of different stations (or firmware) must not make one certificate."""
+    first = runs[0]
+    for run in runs[1:]:
+        for key in IDENTITY:
+            a = first.facts.get("dut", {}).get(key)
+            b = run.facts.get("dut", {}).get(key)
+            if a and b and a != b:
+                raise ReportInputError(
+                    run.source,
+                    f"a run of another DUT: dut.{key} is {b!r} here but {a!r} in {first.source}",
+                )
+
+
+def _latest_records(runs: list[RunData]) -> dict[str, tuple[RunData, StepRecord]]:
+    chosen: dict[str, tuple[RunData, StepRecord]] = {}
+    for run in runs:
+        for record in run.steps:
+            if record.status not in VERDICT_STATUSES:
+                continue
+            held = chosen.get(record.step)
+            if held is None or (record.started or run.started) >= (
+                held[1].started or held[0].started
+            ):
+                chosen[record.step] = (run, record)
+    return chosen
+
+
+def _row(step: Step, verdict: str) -> StepRow:
+    return StepRow(step.id, step.number, step.profile, step.action, verdict)
+
+
+def _record_row(step: Step, record: StepRecord, run_label: str) -> StepRow:
+    row = _row(step, VERDICTS[record.status])
+    row.run = run_label
+    row.test_name = record.name
+    row.detail = record.message
+    if record.status == "PASS":
+        row.remarks = [person_summary("PASS", f"Remark: {r}")[0] for r in record.remarks] or (
+            person_summary("PASS", record.message)
+        )
+    elif record.status == "FAIL":
+        extra = [person_summary("PASS", f"Remark: {r}")[0] for r in record.remarks]
+        row.remarks = person_summary("FAIL", record.message) + [f"Remark: {r}" for r in extra]
+    else:
+        row.remarks = person_summary("SKIP", record.message)
+        row.na_by_dut = is_na_by_dut(record.message)
+    return row
+
+
+def _level(key: str, title: str, rows: dict[str, StepRow]) -> LevelResult:
+    blocking = []
+    not_run = []
+    for step in (s for s in STEPS if s.level == key):
+        row = rows[step.id]
+        if row.verdict == YES or (row.verdict == NA and row.na_by_dut):
+            continue
+        if row.verdict == NOT_RUN:
+            not_run.append(step.id)
+        elif row.verdict == NA:
+            why = row.remarks[0] if row.remarks else "not applicable on this bench"
+            blocking.append(f"step {step.id} N/A on this bench: {why}")
+        else:
+            why = row.remarks[0] if row.remarks else "failed"
+            blocking.append(f"step {step.id} N: {why}")
+    if not_run:
+        blocking.append(
+            f"step {not_run[0]} was not run"
+            if len(not_run) == 1
+            else f"steps {_ranges(not_run)} were not run"
+        )
+    return LevelResult(title, not blocking, blocking)
+
+
+def _ranges(step_ids: list[str]) -> str:
+    """``1, 2, 3, 5, SC1`` -> ``1–3, 5, SC1``: consecutive checklist steps as ranges."""
+    order = {s.id: i for i, s in enumerate(STEPS)}
+    parts: list[list[str]] = []
+    for sid in step_ids:
+        if parts and order[sid] == order[parts[-1][-1]] + 1:
+            parts[-1].append(sid)
+        else:
+            parts.append([sid])
+    return ", ".join(", ".join(p) if len(p) < 3 else f"{p[0]}–{p[-1]}" for p in parts)
+
+
+# -- run facts -----------------------------------------------------------------------------
+
+
+def _facts(runs: list[RunData]) -> dict[str, Any]:
+    """The latest run's facts that are known (a bare output.xml knows none)."""
+    for run in reversed(runs):
+        if run.facts.get("dut"):
+            return run.facts
+    return {}
+
+
+def _relative(target: Path, out_dir: Path) -> str:
+    try:
+        return os.path.relpath(target.resolve(), out_dir.resolve())
+    except ValueError:  # another drive
+        return str(target.resolve())
+
+
+def _run_info(run: RunData, label: str, out_dir: Path) -> RunInfo:
+    links = []
+    # at the end of a run the report comes first and Robot writes its files right after
+    robot_follows = run.source.name == STEPS_FILE and not run.interrupted
+    for name, target in (
+        ("Robot log", run.folder / "log.html"),
+        ("Robot output", run.folder / "output.xml"),
+    ):
+        if target.is_file() or robot_follows:
+            links.append((name, _relative(target, out_dir)))
+    for journal in sorted((run.folder / "journal").glob("*.jsonl")):
+        links.append((f"OCPP journal {journal.stem}", _relative(journal, out_dir)))
+    return RunInfo(
+        label=label,
+        run_id=run.run_id,
+        source=str(run.source),
+        started=run.started,
+        ended=run.ended,
+        interrupted=run.interrupted,
+        links=links,
+    )
+
+
+# -- evidence ------------------------------------------------------------------------------
+
+
+def _evidence_of_chosen(chosen: dict[str, tuple[RunData, StepRecord]]) -> list[dict[str, Any]]:
+    """The evidence records of the runs whose verdicts the report shows, step by step."""
+    out = []
+    for step in STEPS:
+        if step.id not in chosen:
+            continue
+        run = chosen[step.id][0]
+        for record in run.evidence:
+            if record.get("step") == step.id:
+                out.append({**record, "_folder": run.folder})
+    return out
+
+
+def _sessions(evidence: Iterable[dict[str, Any]]) -> list[SessionEvidence]:
+    sessions: list[SessionEvidence] = []
+    for e in evidence:
+        if e["kind"] == "energy":
+            ref = e["reference"]
+            rows = [
+                EnergyRow(
+                    SOURCE_NAMES.get(ref["source"], ref["source"]),
+                    ref["wh"],
+                    window=ref.get("window", ""),
+                    note="reference",
+                )
+            ]
+            rows += [
+                EnergyRow(
+                    SOURCE_NAMES.get(c["source"], c["source"]),
+                    c["wh"],
+                    deviation_wh=c["diff_wh"],
+                    deviation_percent=c["diff_percent"],
+                    allowed_wh=c["allowed_wh"],
+                    ok=c["ok"],
+                    window=c.get("window", ""),
+                )
+                for c in e.get("checks", [])
+            ]
+            rows += [
+                EnergyRow(SOURCE_NAMES.get(f"{role} delta", role), None, note=f"N/A — {why}")
+                for role, why in e.get("missing", {}).items()
+            ]
+            plot = e["_folder"] / e["plot"] if e.get("plot") else None
+            sessions.append(
+                SessionEvidence(
+                    e["step"],
+                    e["transaction_id"],
+                    SOURCE_NAMES.get(ref["source"], ref["source"]),
+                    str(e.get("tolerance", "")),
+                    rows,
+                    plot,
+                )
+            )
+        elif e["kind"] == "eichrecht" and e.get("signed_energy_wh") is not None:
+            sessions.append(_signed_session(e))
+    return sessions
+
+
+def _signed_session(e: dict[str, Any]) -> SessionEvidence:
+    """The signed readings (OCMF) of a session against the reference meter."""
+    signed, ref = float(e["signed_energy_wh"]), e.get("reference_wh")
+    pct, extra = float(e.get("tolerance_percent", 0)), float(e.get("tolerance_wh", 0))
+    rows = []
+    if ref is None:
+        rows.append(EnergyRow("Reference meter", None, note="N/A — no reference energy meter"))
+        rows.append(EnergyRow("Signed readings (OCMF end − begin)", signed, note="not compared"))
+    else:
+        allowed = abs(ref) * pct / 100 + extra
+        diff = signed - ref
+        rows.append(EnergyRow("Reference meter", ref, note="reference"))
+        rows.append(
+            EnergyRow(
+                "Signed readings (OCMF end − begin)",
+                signed,
+                deviation_wh=diff,
+                deviation_percent=100 * diff / ref if ref else 0.0,
+                allowed_wh=allowed,
+                ok=abs(diff) <= allowed,
+            )
+        )
+    return SessionEvidence(
+        e["step"],
+        e["transaction_id"],
+        "Reference meter",
+        f"{pct:g} % + {extra:g} Wh",
+        rows,
+    )
+
+
+def _eichrecht(e: dict[str, Any]) -> EichrechtEvidence:
+    return EichrechtEvidence(
+        e["step"],
+        e["transaction_id"],
+        str(e.get("title", "")),
+        [
+            CheckRow(
+                c["name"],
+                c["status"] != "FAIL",
+                ("remark: " if c["status"] == "REMARK" else "") + str(c.get("detail", "")),
+            )
+            for c in e.get("checks", [])
+        ],
+    )
+
+
+def _configuration(evidence: list[dict[str, Any]], runs: list[RunData]) -> list[ConfigurationEntry]:
+    """The configuration as read in step 3 (else the last full read of any run)."""
+    reads = [e for e in evidence if e["kind"] == "configuration" and e.get("step") == "3"]
+    if not reads:
+        reads = [e for run in runs for e in run.evidence if e["kind"] == "configuration"]
+    if not reads:
+        return []
+    return [
+        ConfigurationEntry(str(c.get("key")), c.get("value"), c.get("readonly"))
+        for c in reads[-1].get("entries", [])
+    ]
+
+
+def _instruments(runs: list[RunData]) -> list[InstrumentEntry]:
+    seen: dict[tuple[str, str], InstrumentEntry] = {}
+    for run in runs:
+        for e in run.evidence:
+            if e["kind"] != "instruments":
+                continue
+            for item in e.get("items", []):
+                entry = InstrumentEntry(
+                    str(item["role"]),
+                    str(item.get("driver", "")),
+                    str(item.get("address", "")),
+                    str(item.get("identity", "")),
+                )
+                seen[(entry.role, entry.identity)] = entry
+    return list(seen.values())

@@ -1,0 +1,165 @@
+"""What the certification report says, independent of how it is rendered.
+
+Built from a run's results (``hil.report.collect``), rendered to HTML, Markdown and PDF
+(``hil.report.render_*``). Plain data: the renderers decide nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+#: Verdicts of the Pass column: passed, failed, not applicable, not run.
+YES, NO, NA, NOT_RUN = "Y", "N", "N/A", ""
+
+
+@dataclass
+class StepRow:
+    """One row of a report table: Step · OCPP Profile · Action · Pass · Remarks."""
+
+    step: str  # checklist id: "7", "SC1", "EI1"
+    number: str  # as the table numbers it: "7", "1" for SC1
+    profile: str
+    action: str
+    verdict: str  # YES, NO, NA or NOT_RUN
+    #: sentences for a person: remarks of a passing step, what went wrong, why N/A
+    remarks: list[str] = field(default_factory=list)
+    #: N/A because the DUT cannot do it by design (counts as achieved), not the bench
+    na_by_dut: bool = False
+    #: the run the verdict comes from (RunInfo.label); empty when not run
+    run: str = ""
+    #: Robot's own failure or skip text, for the evidence section
+    detail: str = ""
+    test_name: str = ""
+
+
+@dataclass
+class LevelResult:
+    title: str  # "OCPP 1.6 JSON"
+    achieved: bool
+    #: why not: "step 7 (N)", "step 15 not run"
+    blocking: list[str] = field(default_factory=list)
+
+
+@dataclass
+class EnergyRow:
+    """One source of a session's energy reconciliation against the reference."""
+
+    source: str  # "station register (meterStop - meterStart)", "MeterValues", ...
+    wh: float | None  # None: not available on this bench (see note)
+    deviation_wh: float | None = None
+    deviation_percent: float | None = None
+    allowed_wh: float | None = None
+    ok: bool | None = None  # None: the reference itself, or not compared
+    window: str = ""
+    note: str = ""  # "no power analyser on this bench", "reference"
+
+
+@dataclass
+class SessionEvidence:
+    step: str
+    transaction_id: int | str
+    reference: str  # which source the others were compared with
+    tolerance: str  # "0.5 % + 0 Wh + resolutions"
+    rows: list[EnergyRow] = field(default_factory=list)
+    plot: Path | None = None  # PNG, absolute path
+
+
+@dataclass
+class PlotEvidence:
+    step: str
+    title: str
+    plot: Path  # PNG, absolute path
+
+
+@dataclass
+class CheckRow:
+    name: str
+    ok: bool
+    detail: str
+
+
+@dataclass
+class EichrechtEvidence:
+    step: str
+    transaction_id: int | str
+    title: str
+    checks: list[CheckRow] = field(default_factory=list)
+
+
+@dataclass
+class ConfigurationEntry:
+    key: str
+    value: str | None
+    readonly: bool | None
+
+
+@dataclass
+class InstrumentEntry:
+    role: str
+    driver: str
+    address: str
+    identity: str  # model and serial as the instrument reports them, or why not known
+
+
+@dataclass
+class FailureDetail:
+    step: str
+    action: str
+    message: str  # Robot's raw failure / skip text
+
+
+@dataclass
+class RunInfo:
+    label: str  # "run 1", shown in the rows' run column
+    run_id: str
+    source: str  # the output.xml or steps file it was read from
+    started: str
+    ended: str
+    interrupted: bool = False
+    #: links to Robot's log and the journal, relative to the report's folder when possible
+    links: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class Report:
+    platform: str
+    manufacturer: str
+    model: str
+    firmware: str
+    serial: str
+    current_type: str  # "AC" or "DC"
+    tester: str
+    date: str  # the certification date (the last run's end), YYYY-MM-DD
+    lab_name: str
+    certified: bool
+    levels: list[LevelResult]
+    #: the three tables, rows in checklist order
+    checklist: list[StepRow]
+    smart_charging: list[StepRow]
+    eichrecht: list[StepRow]
+    runs: list[RunInfo]
+    sessions: list[SessionEvidence] = field(default_factory=list)
+    plots: list[PlotEvidence] = field(default_factory=list)
+    eichrecht_evidence: list[EichrechtEvidence] = field(default_factory=list)
+    configuration: list[ConfigurationEntry] = field(default_factory=list)
+    instruments: list[InstrumentEntry] = field(default_factory=list)
+    failures: list[FailureDetail] = field(default_factory=list)
+
+    @property
+    def title(self) -> str:
+        return (
+            "OCPP Integration Test Report for Charge Stations connected to "
+            f"{self.platform} using OCPP1.6 via JSON"
+        )
+
+    @property
+    def interrupted(self) -> bool:
+        return any(r.interrupted for r in self.runs)
+
+    @property
+    def verdict_line(self) -> str:
+        achieved = [lv.title for lv in self.levels if lv.achieved]
+        if self.certified:
+            return f"Certified: {', '.join(achieved)}"
+        return "Not certified"

@@ -1,0 +1,172 @@
+"""Reading what a run left: Robot's ``output.xml`` (through Robot's result API), or, when
+that is missing or cut off, the step records the lab wrote as each step ended.
+
+A run's folder holds ``output.xml`` and, beside it, the lab's own records: ``hil-run.json``
+(run id, times, the DUT and lab as configured), ``steps.jsonl``, ``remarks.jsonl`` and
+``evidence.jsonl``. Every problem with an input is one :class:`ReportInputError` line
+naming the file and what is wrong.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from hil.checklist import BY_ID
+from hil.lab.evidence import EVIDENCE_FILE, STEPS_FILE, read_json_lines, read_run
+
+#: Robot statuses that are a verdict (NOT RUN is none: e.g. --exitonfailure, --dryrun).
+VERDICT_STATUSES = ("PASS", "FAIL", "SKIP")
+
+
+class ReportInputError(ValueError):
+    """An input the report cannot be built from; the message names the file."""
+
+    def __init__(self, path: Path, problem: str) -> None:
+        super().__init__(f"{path}: {problem}")
+
+
+@dataclass
+class StepRecord:
+    step: str
+    name: str
+    status: str
+    message: str
+    remarks: list[str]
+    started: str  # ISO 8601, to order re-runs of a step
+
+
+@dataclass
+class RunData:
+    source: Path  # output.xml or steps.jsonl
+    folder: Path
+    facts: dict[str, Any]  # hil-run.json (empty when the folder has none)
+    steps: list[StepRecord]
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+    interrupted: bool = False
+    started: str = ""
+    ended: str = ""
+
+    @property
+    def run_id(self) -> str:
+        return str(self.facts.get("run_id", "")) or self.source.parent.name
+
+
+def _iso(value: Any) -> str:
+    """Robot's timestamps (local time without a zone; datetime in RF 7, text before) as
+    ISO 8601 in UTC with milliseconds, like the lab's own records, so they sort together."""
+    if isinstance(value, str) and value and value != "N/A":
+        try:  # RF < 7: 20261130 10:00:00.000
+            value = datetime.strptime(value, "%Y%m%d %H:%M:%S.%f")
+        except ValueError:
+            return value
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat(timespec="milliseconds")
+    return ""
+
+
+def _remarks_by_step(folder: Path) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for r in read_json_lines(folder / "remarks.jsonl"):
+        if r.get("step"):
+            out.setdefault(str(r["step"]), []).append(str(r.get("text", "")))
+    return out
+
+
+def read_output_xml(path: Path) -> RunData:
+    """A run from its ``output.xml``; a truncated one falls back to ``steps.jsonl``."""
+    from robot.api import ExecutionResult
+    from robot.errors import DataError
+
+    if not path.exists():
+        raise ReportInputError(path, "no such file")
+    if path.is_dir():
+        raise ReportInputError(path, "is a folder; give the output.xml inside it")
+    if path.stat().st_size == 0:
+        return _fallback(path, "the file is empty")
+    try:
+        result = ExecutionResult(str(path))
+    except DataError as exc:
+        why = str(exc).split("\n")[0]
+        if "no element found" in why or "unclosed token" in why or "not well-formed" in why:
+            return _fallback(path, f"the file is cut off or not XML ({why})")
+        raise ReportInputError(path, f"not a Robot Framework output file ({why})") from None
+    folder = path.parent
+    remarks = _remarks_by_step(folder)
+    steps: list[StepRecord] = []
+    foreign = 0
+    for test in result.suite.all_tests:
+        step = next((str(t)[5:] for t in test.tags if str(t).startswith("step:")), "")
+        if step not in BY_ID:
+            foreign += 1
+            continue
+        steps.append(
+            StepRecord(
+                step=step,
+                name=test.name,
+                status=test.status,
+                message=test.message,
+                remarks=remarks.get(step, []),
+                started=_iso(test.start_time),
+            )
+        )
+    if not steps:
+        raise ReportInputError(
+            path,
+            f"an output.xml of another Robot project: none of its {foreign} test(s) carries "
+            "a checklist step tag (step:1 … step:23, step:SC1 … step:SC3, step:EI1)",
+        )
+    facts = read_run(folder) or {}
+    return RunData(
+        source=path,
+        folder=folder,
+        facts=facts,
+        steps=steps,
+        evidence=read_json_lines(folder / EVIDENCE_FILE) if facts else [],
+        interrupted=False,
+        started=_iso(result.suite.start_time) or str(facts.get("started", "")),
+        ended=_iso(result.suite.end_time) or str(facts.get("ended", "")),
+    )
+
+
+def _fallback(path: Path, problem: str) -> RunData:
+    """``output.xml`` is unusable: rebuild the run from the lab's step records beside it,
+    marked interrupted; without them the problem is the answer."""
+    steps_file = path.parent / STEPS_FILE
+    if not steps_file.is_file():
+        raise ReportInputError(path, f"{problem}, and there is no {STEPS_FILE} beside it")
+    return read_step_records(path.parent, source=path)
+
+
+def read_step_records(folder: Path, source: Path | None = None) -> RunData:
+    """A run from the records the lab wrote as each step ended (``steps.jsonl``). The run
+    is interrupted when its marker has no end time (the run never reached its end)."""
+    steps_file = folder / STEPS_FILE
+    facts = read_run(folder)
+    if facts is None:
+        raise ReportInputError(folder, "no hil-run.json: not the output folder of a lab run")
+    records = read_json_lines(steps_file)
+    steps = [
+        StepRecord(
+            step=str(r.get("step", "")),
+            name=str(r.get("name", "")),
+            status=str(r.get("status", "")),
+            message=str(r.get("message", "")),
+            remarks=[str(x) for x in r.get("remarks", [])],
+            started=str(r.get("started", "")),
+        )
+        for r in records
+        if str(r.get("step", "")) in BY_ID and r.get("run_id") in (None, facts.get("run_id"))
+    ]
+    return RunData(
+        source=source or steps_file,
+        folder=folder,
+        facts=facts,
+        steps=steps,
+        evidence=read_json_lines(folder / EVIDENCE_FILE),
+        interrupted="ended" not in facts or source is not None,
+        started=str(facts.get("started", "")),
+        ended=str(facts.get("ended", "")),
+    )

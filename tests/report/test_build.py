@@ -1,0 +1,144 @@
+"""The report's verdicts, levels and merging, from real Robot output files."""
+
+from __future__ import annotations
+
+import pytest
+
+from hil.checklist import STEPS
+from hil.cli import main
+from hil.report.build import report_from_outputs
+from hil.report.model import NA, NO, NOT_RUN, YES
+from hil.report.sources import ReportInputError
+from tests.report.runs import robot_output
+
+TRIGGER_FAIL = (
+    "FAIL",
+    "The station answered TriggerMessage BootNotification Accepted (#625 tx CALLRESULT "
+    'TriggerMessage [3,"a1",{"status":"Accepted"}]) but never sent BootNotification',
+)
+TETHERED = (
+    "SKIP",
+    "N/A by DUT capability: the DUT has a tethered cable (dut.cable: tethered); nothing to unlock",
+)
+NO_ANALYSER = ("SKIP", "N/A: this check needs a power analyser (instruments.power_analyser)")
+
+
+def rows(report):
+    return {r.step: r for r in report.checklist + report.smart_charging + report.eichrecht}
+
+
+def test_a_clean_run_is_certified_with_every_level(tmp_path):
+    report = report_from_outputs([robot_output(tmp_path / "a")], tmp_path)
+    assert [r.step for r in report.checklist] == [str(n) for n in range(1, 24)]
+    assert [r.number for r in report.smart_charging] == ["1", "2", "3"]
+    assert [r.step for r in report.eichrecht] == ["EI1"]
+    assert {r.verdict for r in rows(report).values()} == {YES}
+    assert [(lv.title, lv.achieved) for lv in report.levels] == [
+        ("OCPP 1.6 JSON", True),
+        ("Smart Charging 1.6 JSON", True),
+        ("Eichrecht", True),
+    ]
+    assert report.certified and report.verdict_line.startswith("Certified")
+    assert (report.manufacturer, report.model, report.firmware) == ("Acme", "AC22", "1.0.0")
+    assert report.title.endswith("connected to ChargeNet using OCPP1.6 via JSON")
+    assert report.tester == "J. Doe"
+    actions = {s.id: s.action for s in STEPS}
+    assert all(r.action == actions[r.step] for r in rows(report).values())
+
+
+def test_a_failed_step_is_n_with_a_sentence_and_blocks_its_level_only(tmp_path):
+    out = robot_output(tmp_path / "a", {"23": TRIGGER_FAIL})
+    report = report_from_outputs([out], tmp_path)
+    row = rows(report)["23"]
+    assert row.verdict == NO
+    assert row.remarks[0].startswith("The station answered TriggerMessage BootNotification")
+    assert "frame #625" in row.remarks[0] and '[3,"' not in row.remarks[0]
+    assert "[3," in row.detail  # Robot's raw text goes to the evidence
+    assert [f.step for f in report.failures] == ["23"]
+    ocpp, smart, ei = report.levels
+    assert not ocpp.achieved and smart.achieved and ei.achieved
+    assert ocpp.blocking == [f"step 23 N: {row.remarks[0]}"]
+    assert not report.certified and report.verdict_line == "Not certified"
+
+
+def test_na_by_dut_capability_keeps_the_level_na_by_bench_does_not(tmp_path):
+    out = robot_output(tmp_path / "a", {"15": TETHERED, "EI1": NO_ANALYSER})
+    report = report_from_outputs([out], tmp_path)
+    r = rows(report)
+    assert r["15"].verdict == NA and r["15"].na_by_dut
+    assert r["15"].remarks == [
+        "The DUT has a tethered cable (dut.cable: tethered); nothing to unlock"
+    ]
+    assert r["EI1"].verdict == NA and not r["EI1"].na_by_dut
+    assert report.levels[0].achieved
+    assert not report.levels[2].achieved
+    assert "step EI1 N/A on this bench" in report.levels[2].blocking[0]
+
+
+def test_steps_not_run_are_empty_and_keep_their_level_from_being_achieved(tmp_path):
+    out = robot_output(tmp_path / "a", steps=["1", "2", "SC1"])
+    report = report_from_outputs([out], tmp_path)
+    r = rows(report)
+    assert r["1"].verdict == YES and r["3"].verdict == NOT_RUN and r["SC2"].verdict == NOT_RUN
+    assert report.levels[0].blocking == ["steps 3–23 were not run"]
+    assert report.levels[1].blocking == ["steps SC2, SC3 were not run"]
+    assert not any(lv.achieved for lv in report.levels)
+
+
+def test_runs_merge_the_latest_verdict_of_a_step_wins_and_rows_name_their_run(tmp_path):
+    first = robot_output(tmp_path / "core", {"7": ("FAIL", "Energy stopped")})
+    second = robot_output(tmp_path / "retest", steps=["7", "SC1"])
+    report = report_from_outputs([second, first], tmp_path)  # order of arguments is not time
+    r = rows(report)
+    assert r["7"].verdict == YES and r["7"].run == "run 2"
+    assert r["6"].verdict == YES and r["6"].run == "run 1"
+    assert [run.source for run in report.runs] == [str(first), str(second)]
+    assert report.certified
+
+
+def test_runs_of_another_dut_do_not_merge(tmp_path):
+    first = robot_output(tmp_path / "a")
+    second = robot_output(tmp_path / "b", steps=["7"], dut={"firmware": "2.0.0"})
+    with pytest.raises(ReportInputError, match=r"dut.firmware is '2.0.0' here but '1.0.0'"):
+        report_from_outputs([first, second], tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (None, "no such file"),
+        ("", "the file is empty, and there is no steps.jsonl beside it"),
+        ('<?xml version="1.0"?><robot generator="Robot 7"><suite', "cut off or not XML"),
+        ("<html><body>hello</body></html>", "not a Robot Framework output file"),
+    ],
+)
+def test_bad_output_files_give_one_line_naming_the_file(tmp_path, capsys, content, problem):
+    path = tmp_path / "output.xml"
+    if content is not None:
+        path.write_text(content)
+    assert main(["report", str(path), "-o", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0, err
+    assert err.startswith(f"error: {path}: ") and problem in err
+
+
+def test_an_output_of_another_robot_project_is_named_as_such(tmp_path, capsys):
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "t.robot").write_text(
+        "*** Test Cases ***\nSomething\n    [Tags]    smoke\n    Log    x\n"
+    )
+    from robot import run as robot_run
+
+    robot_run(
+        str(other / "t.robot"),
+        outputdir=str(other),
+        log="NONE",
+        report="NONE",
+        stdout=None,
+        stderr=None,
+        console="none",
+    )
+    assert main(["report", str(other / "output.xml")]) == 2
+    err = capsys.readouterr().err
+    assert "an output.xml of another Robot project: none of its 1 test(s)" in err
