@@ -7,7 +7,8 @@ import io
 from pathlib import Path
 
 from robot import run as robot_run
-from robot.api import ExecutionResult, TestSuiteBuilder
+from robot.api import ExecutionResult
+from robot.api import TestSuiteBuilder as SuiteBuilder
 
 from hil.checklist import LEVELS, STEPS, mismatch, step
 
@@ -15,7 +16,7 @@ SUITES = Path(__file__).resolve().parents[1] / "robot_suites"
 
 
 def test_every_suite_test_is_a_checklist_step_named_and_tagged_as_the_table_says():
-    tests = list(TestSuiteBuilder().build(str(SUITES)).all_tests)
+    tests = list(SuiteBuilder().build(str(SUITES)).all_tests)
     seen = []
     for test in tests:
         tags = [str(t) for t in test.tags]

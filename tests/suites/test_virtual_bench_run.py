@@ -6,6 +6,7 @@ import json
 
 import pytest
 import yaml
+from pypdf import PdfReader
 
 from hil.report.build import report_for_output_dir, report_from_outputs
 from tests.suites.runner import run_steps, write_lab
@@ -42,6 +43,11 @@ def test_all_steps_pass_on_the_virtual_bench(tmp_path):
         assert all(p.plot.is_file() for p in report.plots) and report.plots
     for suffix in ("html", "md", "pdf"):
         assert (out / f"certification-report.{suffix}").stat().st_size > 1000
+    pdf = PdfReader(out / "certification-report.pdf")
+    text = " ".join(page.extract_text() for page in pdf.pages)
+    assert "Certified" in pdf.pages[0].extract_text()
+    assert all(word in text for word in ("Step", "OCPP Profile", "Action", "Pass", "Remarks"))
+    assert "Charging Session - Local - Plugin first" in " ".join(text.split())
 
 
 def test_a_bench_without_analyser_and_a_tethered_dut_show_na_with_the_reason(tmp_path):
