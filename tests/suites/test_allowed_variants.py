@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 
+from hil.report.build import report_from_outputs
 from tests.suites.runner import run_steps, write_lab
 
 pytestmark = pytest.mark.robot
@@ -47,6 +48,12 @@ def test_the_whole_checklist_passes_on_a_station_with_every_allowed_variant(tmp_
     assert any(
         "No StatusNotification Unavailable" in line for line in remark_lines(outcomes["10"].message)
     ), outcomes["10"].message
+    # the report: Y everywhere, every level achieved, the remarks shown on the passing rows
+    report = report_from_outputs([tmp_path / "out" / "output.xml"], tmp_path)
+    rows = {r.step: r for r in report.checklist + report.smart_charging + report.eichrecht}
+    assert {r.verdict for r in rows.values()} == {"Y"} and report.certified
+    assert {s for s, r in rows.items() if r.remarks} == remarked
+    assert "the step uses 20 s" in " ".join(rows["8"].remarks)
 
 
 def test_a_station_that_reports_unavailable_before_a_hard_reset_gets_no_remark(tmp_path):
