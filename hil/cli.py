@@ -20,7 +20,9 @@ def _cmd_sim(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    return bench_main(cfg, args.csms_url)
+    from pathlib import Path
+
+    return bench_main(cfg, args.csms_url, Path(args.tls_dir) if args.tls_dir else None)
 
 
 def _cmd_lab_check(args: argparse.Namespace) -> int:
@@ -73,6 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--csms-url",
         required=True,
         help="back office URL without the station id, e.g. ws://127.0.0.1:9000",
+    )
+    sim.add_argument(
+        "--tls-dir",
+        help="the run's certificates made for back_office.security.certificate: auto "
+        "(lab CA, station client certificate)",
     )
     sim.set_defaults(func=_cmd_sim)
 

@@ -30,6 +30,13 @@ from hil.csms.findings import Finding, FindingLog
 from hil.csms.journal import CALL, CALLRESULT, RX, TX, Frame, Journal
 from hil.csms.link import CentralSystemLink, JournalingConnection, serve_link
 from hil.csms.policy import ResponsePolicy
+from hil.csms.security import (
+    REALM,
+    ServerSecurity,
+    check_basic_auth,
+    peer_common_name,
+    server_context,
+)
 from hil.csms.session import StationSession
 
 LOG = logging.getLogger("hil.csms")
@@ -81,8 +88,11 @@ class BackOffice:
         port: int = 0,
         call_timeout: float = 10.0,
         ping_interval: float | None = 5.0,
+        security: ServerSecurity | None = None,
     ) -> None:
         self.policy = policy
+        #: the OCPP security profile enforced (0: plain ws://, no auth)
+        self.security = security or ServerSecurity()
         self.journal_dir = journal_dir
         self.host = host
         self.port = port
@@ -101,6 +111,9 @@ class BackOffice:
 
     async def start(self) -> int:
         """Listen; returns the bound port. A busy port is a clear BackOfficeError."""
+        ssl_context = None
+        if self.security.tls:
+            ssl_context = server_context(self.security, self._tls_refused)
         try:
             self._server = await serve(
                 self._handle,
@@ -112,6 +125,7 @@ class BackOffice:
                 ping_timeout=self.ping_interval,
                 close_timeout=2,
                 max_size=MAX_FRAME_BYTES,
+                ssl=ssl_context,
             )
         except OSError as exc:
             reason = "address already in use" if exc.errno == errno.EADDRINUSE else exc.strerror
@@ -120,7 +134,13 @@ class BackOffice:
             ) from None
         sock = next(iter(self._server.sockets))
         self.port = sock.getsockname()[1]
-        LOG.info("back office listening on ws://%s:%s/<station id>", self.host, self.port)
+        LOG.info(
+            "back office listening on %s://%s:%s/<station id> (security profile %s)",
+            self.security.scheme,
+            self.host,
+            self.port,
+            self.security.profile,
+        )
         return self.port
 
     async def stop(self) -> None:
@@ -134,7 +154,7 @@ class BackOffice:
             session.journal.close()
 
     def url(self, station_id: str = "") -> str:
-        return f"ws://{self.host}:{self.port}/{station_id}"
+        return f"{self.security.scheme}://{self.host}:{self.port}/{station_id}"
 
     # -- sessions ------------------------------------------------------------------
 
@@ -169,19 +189,38 @@ class BackOffice:
             reason = (
                 f"subprotocol {SUBPROTOCOL} not offered (offered: {', '.join(offered) or 'none'})"
             )
+        status = HTTPStatus.BAD_REQUEST
+        if reason is None:
+            reason = check_basic_auth(
+                self.security, station_id, request.headers.get("Authorization")
+            )
+            status = HTTPStatus.UNAUTHORIZED
         if reason is None:
             return None
-        remote = _remote(connection)
-        LOG.warning("refused connection from %s to %s: %s", remote, request.path, reason)
+        self._refuse(station_id, request.path, _remote(connection), offered, reason)
+        response = connection.respond(status, f"Refused: {reason}\n")
+        if status == HTTPStatus.UNAUTHORIZED:
+            response.headers["WWW-Authenticate"] = f'Basic realm="{REALM}", charset="UTF-8"'
+        return response
+
+    def _refuse(
+        self, station_id: str, path: str, remote: str, offered: list[str], reason: str
+    ) -> None:
+        """Log, remember and journal one refused connection attempt."""
+        LOG.warning("refused connection from %s to %s: %s", remote, path or "?", reason)
         with self._seen_lock:
-            self._refused.append(
-                HandshakeSeen(station_id, request.path, remote, tuple(offered), reason)
-            )
+            self._refused.append(HandshakeSeen(station_id, path, remote, tuple(offered), reason))
             self._refused_total += 1
         self.session(station_id or "_unidentified").journal.record_event(
-            "refused", path=request.path, remote=remote, reason=reason, offered=offered
+            "refused", path=path, remote=remote, reason=reason, offered=offered
         )
-        return connection.respond(HTTPStatus.BAD_REQUEST, f"Refused: {reason}\n")
+
+    def _tls_refused(self, reason: str, remote: str) -> None:
+        """A TLS handshake failed: no URL path (and so no station id) was seen yet; the
+        refusal goes to the DUT's journal when there is exactly one known station, else
+        to ``_unidentified``."""
+        station_id = next(iter(self.sessions)) if len(self.sessions) == 1 else ""
+        self._refuse(station_id, "", remote, [], f"{reason} (before the HTTP handshake)")
 
     async def _handle(self, ws: ServerConnection) -> None:
         station_id = station_id_from_path(ws.request.path)
@@ -191,12 +230,18 @@ class BackOffice:
             self._accepted.setdefault(station_id, []).append(
                 HandshakeSeen(station_id, ws.request.path, _remote(ws), tuple(offered))
             )
+        extra: dict[str, Any] = {"security_profile": self.security.profile}
+        if self.security.profile == 3:
+            extra["client_certificate_cn"] = peer_common_name(
+                ws.transport.get_extra_info("peercert")
+            )
         session.journal.record_event(
             "connect",
             path=ws.request.path,
             subprotocol=ws.subprotocol,
             remote=_remote(ws),
             offered=offered,
+            **extra,
         )
         link = CentralSystemLink(
             session, JournalingConnection(ws, session.journal), self.call_timeout
@@ -253,7 +298,7 @@ class BackOffice:
         if not refused and not accepted:
             lines.append(
                 "The back office saw no connection attempt at all — is the station "
-                f"pointed at ws://{self.host}:{self.port}/<station id>?"
+                f"pointed at {self.security.scheme}://{self.host}:{self.port}/<station id>?"
             )
         return "\n".join(lines)
 

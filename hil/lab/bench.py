@@ -17,8 +17,10 @@ from drivers.base import Instrument, InstrumentError
 from drivers.registry import create_driver
 from hil.csms.loop import BackgroundLoop
 from hil.csms.policy import ResponsePolicy
+from hil.csms.security import ServerSecurity
 from hil.csms.server import BackOffice
 from hil.csms.session import StationSession
+from hil.lab.certs import DEFAULT_HOSTS, make_lab_certs
 from hil.lab.config import LabConfig, LabConfigError
 from hil.lab.fileserver import LabFileServer
 from hil.lab.firmware_image import write_test_images
@@ -58,6 +60,40 @@ def new_firmware_version(cfg: LabConfig) -> str:
     return current[: match.start()] + bumped + match.group(2)
 
 
+def back_office_security(cfg: LabConfig, output_dir: Path) -> tuple[ServerSecurity, Path | None]:
+    """What the back office enforces (``back_office.security``, paths resolved against the
+    lab config file) and, for ``certificate: auto``, the folder of this run's lab CA, server
+    and client certificates (``<output>/certs``; None otherwise)."""
+    sec = cfg.back_office.security
+    security = ServerSecurity(profile=sec.profile, passwords=cfg.passwords())
+    tls_dir = None
+    if sec.profile in (2, 3):
+        if sec.auto:
+            tls_dir = output_dir / "certs"
+            hosts = [
+                h for h in (cfg.back_office.host, *DEFAULT_HOSTS) if h not in ("0.0.0.0", "::")
+            ]
+            certs = make_lab_certs(tls_dir, cfg.dut.station_id, hosts, cfg.lab.name)
+            security.certificate, security.key = certs.server_cert, certs.server_key
+            security.ca = cfg.lab_path(sec.ca) if sec.ca else certs.ca
+        else:
+            assert sec.certificate is not None and sec.key is not None  # validated
+            security.certificate = cfg.lab_path(sec.certificate)
+            security.key = cfg.lab_path(sec.key)
+            security.ca = cfg.lab_path(sec.ca) if sec.ca else None
+        for what, path in (
+            ("certificate", security.certificate),
+            ("key", security.key),
+            ("ca", security.ca),
+        ):
+            if path is not None and not path.is_file():
+                raise LabConfigError(
+                    f"{cfg.source}: field back_office.security.{what}: no such file {path} "
+                    f"(value {getattr(sec, what)!r})"
+                )
+    return security, tls_dir
+
+
 def _identity(driver: Instrument) -> str:
     """What the instrument says it is (model, serial), for the report; never fails the
     bench — an instrument that answers its readings but not its identity is still used."""
@@ -82,6 +118,8 @@ class Bench:
             ping_interval=cfg.back_office.ping_interval_s,
         )
         self.virtual: VirtualBenchProcess | None = None
+        #: the run's lab CA and certificates (``back_office.security.certificate: auto``)
+        self.tls_dir: Path | None = None
         self.instruments: dict[str, Instrument] = {}
         #: role -> the address its driver uses (the virtual bench's when configured so)
         self.addresses: dict[str, str] = {}
@@ -104,6 +142,9 @@ class Bench:
         """Start everything; on any failure close what was started and re-raise."""
         try:
             self.loop.start()
+            self.back_office.security, self.tls_dir = back_office_security(
+                self.cfg, self.output_dir
+            )
             self.loop.run(self.back_office.start(), timeout=10)
             self.file_server.start()
             self.firmware_images = write_test_images(
@@ -116,6 +157,7 @@ class Bench:
                     Path(self.cfg.source),
                     self.back_office.url(),
                     self.output_dir / "virtual-bench.log",
+                    self.tls_dir,
                 )
                 addresses = self.virtual.start()
             self._open_instruments(addresses)

@@ -70,6 +70,32 @@ class Dut(_Strict):
     ]
 
 
+#: The OCPP 1.6 Security Whitepaper's AuthorizationKey length (the Basic auth password).
+AUTHORIZATION_KEY_LENGTH = (16, 40)
+
+
+class Security(_Strict):
+    """OCPP 1.6 security profile of the back office (Security Whitepaper, edition 2/3).
+
+    0: plain ``ws://``, no auth (the default). 1: HTTP Basic auth over ``ws://``. 2: TLS
+    (``wss://``, the back office's certificate) + Basic auth. 3: TLS with a client
+    certificate verified against ``ca``; no Basic auth. Paths are relative to the lab
+    config file. ``certificate: auto`` makes a lab CA, a server certificate and a client
+    certificate for the station in the run's output folder (``certs/``) at every run.
+    """
+
+    profile: Literal[0, 1, 2, 3] = 0
+    certificate: str | None = Field(None, min_length=1)  # PEM, or "auto"
+    key: str | None = Field(None, min_length=1)
+    ca: str | None = Field(None, min_length=1)  # verifies client certificates (profile 3)
+    #: station id -> password (AuthorizationKey), or one password for the DUT
+    basic_auth: str | dict[str, str] | None = None
+
+    @property
+    def auto(self) -> bool:
+        return self.certificate == "auto"
+
+
 class BackOffice(_Strict):
     """Where the simulated central system listens. Port 0 picks a free port."""
 
@@ -78,6 +104,7 @@ class BackOffice(_Strict):
     heartbeat_interval_s: int = Field(10, ge=1)  # returned in BootNotification.conf
     call_timeout_s: float = Field(10.0, gt=0)
     ping_interval_s: float | None = Field(5.0, gt=0)
+    security: Security = Security()
 
 
 class Tags(_Strict):
@@ -228,6 +255,21 @@ class InstrumentFault(_Strict):
     after_wh: float = Field(0.0, ge=0)
 
 
+class StationSecurity(_Strict):
+    """How the virtual station connects under back_office.security; each setting left out
+    follows the back office (so it connects). Set one to see the lab refuse it."""
+
+    #: The Basic auth password it sends; default: back_office.security's for the DUT.
+    password: str | None = None
+    #: The CA (PEM) it trusts for the back office's certificate; default: the lab CA
+    #: (``auto``) or back_office.security.ca.
+    ca: str | None = Field(None, min_length=1)
+    #: Its client certificate (profile 3): a PEM path, ``none`` to send none; default: the
+    #: ``auto`` client certificate.
+    client_certificate: str | None = Field(None, min_length=1)
+    client_key: str | None = Field(None, min_length=1)
+
+
 class Virtual(_Strict):
     """Settings of the virtual bench only: its timings and the deviations switched on."""
 
@@ -238,6 +280,7 @@ class Virtual(_Strict):
     transfer_timeout_s: float = Field(3.0, gt=0)
     deviation_options: dict[str, Any] = {}
     station: StationSettings = StationSettings()
+    station_security: StationSecurity = StationSecurity()
     instrument_faults: list[InstrumentFault] = []
 
     @field_validator("deviations")
@@ -326,6 +369,95 @@ class LabConfig(_Strict):
         if problems:
             raise ValidationError.from_exception_data(type(self).__name__, problems)
         return self
+
+    @model_validator(mode="after")
+    def _security_combinations(self) -> LabConfig:
+        """back_office.security: what each profile needs, and AuthorizationKey lengths.
+
+        Every problem is reported at its own field, so the message names field and value.
+        """
+        sec = self.back_office.security
+        problems: list[InitErrorDetails] = []
+
+        def problem(field: str | tuple[str, ...], msg: str, value: Any) -> None:
+            error = PydanticCustomError("security", "{reason}", {"reason": msg})
+            if isinstance(field, str):
+                field = ("back_office", "security", field)
+            problems.append(InitErrorDetails(type=error, loc=field, input=value))
+
+        profile = sec.profile
+        if profile in (2, 3):
+            if sec.certificate is None:
+                problem(
+                    "certificate",
+                    f"security profile {profile} (TLS) needs the back office's certificate: "
+                    "a PEM path or 'auto'",
+                    None,
+                )
+            elif not sec.auto and sec.key is None:
+                problem("key", f"security profile {profile} needs the certificate's key", None)
+        if profile == 3 and sec.ca is None and not sec.auto:
+            problem(
+                "ca",
+                "security profile 3 needs the CA that signed the stations' client certificates",
+                None,
+            )
+        if profile in (0, 1) and sec.certificate is not None:
+            problem(
+                "certificate",
+                f"security profile {profile} is plain ws:// (no TLS); use profile 2 or 3 for a "
+                "certificate",
+                sec.certificate,
+            )
+        if profile in (1, 2):
+            passwords = self.passwords()
+            if self.dut.station_id not in passwords:
+                problem(
+                    "basic_auth",
+                    f"security profile {profile} needs a password (AuthorizationKey) for the "
+                    f"DUT {self.dut.station_id!r}",
+                    sec.basic_auth,
+                )
+        if sec.basic_auth is not None and profile in (0, 3):
+            problem(
+                "basic_auth",
+                f"security profile {profile} uses no Basic auth; use profile 1 or 2",
+                sec.basic_auth,
+            )
+        low, high = AUTHORIZATION_KEY_LENGTH
+        here = ("back_office", "security", "basic_auth")
+        entries: list[tuple[tuple[str, ...], str | None]] = []
+        if isinstance(sec.basic_auth, str):
+            entries.append((here, sec.basic_auth))
+        elif isinstance(sec.basic_auth, dict):
+            entries += [((*here, sid), pw) for sid, pw in sec.basic_auth.items()]
+        station_pw = self.virtual.station_security.password
+        entries.append((("virtual", "station_security", "password"), station_pw))
+        for loc, password in entries:
+            if password is not None and not low <= len(password) <= high:
+                msg = (
+                    f"a password (AuthorizationKey) must be {low}-{high} characters "
+                    f"(OCPP 1.6 Security Whitepaper); this one has {len(password)}"
+                )
+                problem(loc, msg, password)
+        if problems:
+            raise ValidationError.from_exception_data(type(self).__name__, problems)
+        return self
+
+    def passwords(self) -> dict[str, str]:
+        """back_office.security.basic_auth as station id -> password (a single password is
+        the DUT's)."""
+        auth = self.back_office.security.basic_auth
+        if auth is None:
+            return {}
+        if isinstance(auth, str):
+            return {self.dut.station_id: auth}
+        return dict(auth)
+
+    def lab_path(self, path: str) -> Path:
+        """A path from the lab config, relative to the lab config file."""
+        base = Path(self.source).parent if self.source else Path.cwd()
+        return base / Path(path).expanduser()
 
     @property
     def is_virtual(self) -> bool:

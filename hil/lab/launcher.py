@@ -24,9 +24,12 @@ class VirtualBenchError(RuntimeError):
 
 
 class VirtualBenchProcess:
-    def __init__(self, lab_file: Path, csms_url: str, log_path: Path) -> None:
+    def __init__(
+        self, lab_file: Path, csms_url: str, log_path: Path, tls_dir: Path | None = None
+    ) -> None:
         self.lab_file = lab_file
         self.csms_url = csms_url
+        self.tls_dir = tls_dir  # the run's ``auto`` certificates, for the virtual station
         self.log_path = log_path
         self.proc: subprocess.Popen[bytes] | None = None
         self.addresses: dict[str, str] = {}
@@ -50,6 +53,8 @@ class VirtualBenchProcess:
             "--csms-url",
             self.csms_url,
         ]
+        if self.tls_dir is not None:
+            cmd += ["--tls-dir", str(self.tls_dir)]
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         self.proc = subprocess.Popen(
             cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env

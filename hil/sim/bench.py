@@ -17,6 +17,7 @@ import os
 import signal
 import sys
 import threading
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -29,6 +30,7 @@ from hil.sim.instruments.scpi_analyser import VirtualPowerAnalyser
 from hil.sim.instruments.snmp_switch import VirtualSwitch
 from hil.sim.network import BlackholeRelay
 from hil.sim.physics import BenchPhysics
+from hil.sim.station.security import connect_options
 from hil.sim.station.station import VirtualStation
 
 LOG = logging.getLogger("hil.sim")
@@ -37,9 +39,10 @@ LOG = logging.getLogger("hil.sim")
 class VirtualBench:
     """Everything of the virtual bench that runs on its one asyncio loop."""
 
-    def __init__(self, cfg: LabConfig, csms_url: str) -> None:
+    def __init__(self, cfg: LabConfig, csms_url: str, tls_dir: Path | None = None) -> None:
         self.cfg = cfg
         self.csms_url = csms_url
+        self.tls_dir = tls_dir  # the run's ``auto`` certificates (security profiles 2, 3)
         self.physics = BenchPhysics(supply_phases=cfg.dut.phases)
         self.station: VirtualStation | None = None
         self.addresses: dict[str, str] = {}
@@ -57,7 +60,12 @@ class VirtualBench:
         relay = BlackholeRelay(csms.hostname or "127.0.0.1", csms.port or 80)
         await self._started(relay)
         host, port = relay.address or ("127.0.0.1", 0)
-        self.station = VirtualStation(self.cfg, self.physics, f"ws://{host}:{port}")
+        self.station = VirtualStation(
+            self.cfg,
+            self.physics,
+            f"{csms.scheme or 'ws'}://{host}:{port}",
+            connect_options(self.cfg, self.tls_dir),
+        )
         # virtual.instrument_faults: the instrument hangs once the bench delivered after_wh
         hang = {fault.role: fault.after_wh for fault in self.cfg.virtual.instrument_faults}
         instruments: dict[str, Any] = {
@@ -126,9 +134,9 @@ EXIT_SIGINT = 128 + signal.SIGINT  # 130
 EXIT_SIGTERM = 128 + signal.SIGTERM  # 143
 
 
-async def serve(cfg: LabConfig, csms_url: str) -> int:
+async def serve(cfg: LabConfig, csms_url: str, tls_dir: Path | None = None) -> int:
     """Run the bench until stdin closes (returns 0) or a stop signal (returns 128 + signo)."""
-    bench = VirtualBench(cfg, csms_url)
+    bench = VirtualBench(cfg, csms_url, tls_dir)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     received: list[signal.Signals] = []
@@ -152,7 +160,7 @@ async def serve(cfg: LabConfig, csms_url: str) -> int:
     return 128 + int(received[0]) if received else 0
 
 
-def main(cfg: LabConfig, csms_url: str) -> int:
+def main(cfg: LabConfig, csms_url: str, tls_dir: Path | None = None) -> int:
     """Run the virtual bench; the exit status is 0, or 130 after SIGINT, 143 after SIGTERM."""
     logging.basicConfig(
         level=logging.INFO,
@@ -162,7 +170,7 @@ def main(cfg: LabConfig, csms_url: str) -> int:
     logging.getLogger("websockets").setLevel(logging.WARNING)
     logging.getLogger("ocpp").setLevel(logging.WARNING)
     try:
-        return asyncio.run(serve(cfg, csms_url))
+        return asyncio.run(serve(cfg, csms_url, tls_dir))
     except KeyboardInterrupt:  # Ctrl-C before the loop's own handler was in place
         LOG.info("virtual bench stopped on SIGINT")
         return EXIT_SIGINT

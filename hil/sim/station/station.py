@@ -69,8 +69,16 @@ class Nvram:
 
 
 class VirtualStation:
-    def __init__(self, cfg: LabConfig, physics: BenchPhysics, csms_url: str) -> None:
+    def __init__(
+        self,
+        cfg: LabConfig,
+        physics: BenchPhysics,
+        csms_url: str,
+        connect_options: dict[str, Any] | None = None,
+    ) -> None:
         self.cfg = cfg
+        #: ``ssl`` and the Basic auth header of the lab's security profile (none: plain ws://)
+        self.connect_options = dict(connect_options or {})
         self.physics = physics
         self.csms_url = csms_url.rstrip("/") + "/" + cfg.dut.station_id
         self.station_id = cfg.dut.station_id
@@ -159,6 +167,7 @@ class VirtualStation:
                     ping_interval=ping,
                     ping_timeout=ping,
                     close_timeout=1,
+                    **self.connect_options,
                 )
             except (OSError, TimeoutError, InvalidHandshake, InvalidURI) as exc:
                 LOG.info("cannot reach the back office (%s); retrying", exc)

@@ -1,0 +1,170 @@
+"""A lab's own certificates for OCPP security profiles 2 and 3 (``hil lab certs``).
+
+One self-signed lab CA signs a server certificate for the back office (its host names and
+IP addresses as subject alternative names) and a client certificate for the station (CN =
+the station id, for profile 3). Keys are EC P-256; everything is PEM. These are lab test
+certificates: never use them for a production back office.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+DEFAULT_HOSTS = ("127.0.0.1", "localhost")
+VALID_DAYS = 825
+
+
+@dataclass(frozen=True)
+class LabCerts:
+    """Where each PEM file of a lab certificate set is."""
+
+    ca: Path
+    ca_key: Path
+    server_cert: Path
+    server_key: Path
+    client_cert: Path
+    client_key: Path
+
+    @classmethod
+    def in_dir(cls, out: Path) -> LabCerts:
+        return cls(
+            ca=out / "lab-ca.pem",
+            ca_key=out / "lab-ca-key.pem",
+            server_cert=out / "back-office.pem",
+            server_key=out / "back-office-key.pem",
+            client_cert=out / "station.pem",
+            client_key=out / "station-key.pem",
+        )
+
+
+def _key() -> ec.EllipticCurvePrivateKey:
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def _write_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    path.chmod(0o600)
+
+
+def _write_cert(path: Path, cert: x509.Certificate) -> None:
+    path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+
+
+def _san(hosts: list[str] | tuple[str, ...]) -> x509.SubjectAlternativeName:
+    names: list[x509.GeneralName] = []
+    for host in dict.fromkeys(hosts):
+        try:
+            names.append(x509.IPAddress(ipaddress.ip_address(host)))
+        except ValueError:
+            names.append(x509.DNSName(host))
+    return x509.SubjectAlternativeName(names)
+
+
+def _builder(
+    subject: x509.Name, issuer: x509.Name, public_key: object, days: int
+) -> x509.CertificateBuilder:
+    now = dt.datetime.now(dt.UTC)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(public_key)  # type: ignore[arg-type]
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=days))
+    )
+
+
+def make_lab_certs(
+    out: Path,
+    station_id: str,
+    hosts: list[str] | tuple[str, ...] = DEFAULT_HOSTS,
+    lab_name: str = "HIL OCPP lab",
+    days: int = VALID_DAYS,
+) -> LabCerts:
+    """Write a lab CA, a back-office server certificate and a station client certificate
+    into ``out``; returns where each file is."""
+    out.mkdir(parents=True, exist_ok=True)
+    files = LabCerts.in_dir(out)
+    org = x509.NameAttribute(NameOID.ORGANIZATION_NAME, lab_name)
+
+    ca_key = _key()
+    ca_name = x509.Name([org, x509.NameAttribute(NameOID.COMMON_NAME, f"{lab_name} test CA")])
+    ca = (
+        _builder(ca_name, ca_name, ca_key.public_key(), days)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    aki = x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key())
+
+    def leaf(cn: str, usage: x509.ObjectIdentifier, key: ec.EllipticCurvePrivateKey):
+        name = x509.Name([org, x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+        return (
+            _builder(name, ca_name, key.public_key(), days)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+            .add_extension(aki, critical=False)
+        )
+
+    server_key = _key()
+    server = (
+        leaf(hosts[0] if hosts else "back office", ExtendedKeyUsageOID.SERVER_AUTH, server_key)
+        .add_extension(_san(list(hosts)), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    client_key = _key()
+    client = leaf(station_id, ExtendedKeyUsageOID.CLIENT_AUTH, client_key).sign(
+        ca_key, hashes.SHA256()
+    )
+    _write_cert(files.ca, ca)
+    _write_key(files.ca_key, ca_key)
+    _write_cert(files.server_cert, server)
+    _write_key(files.server_key, server_key)
+    _write_cert(files.client_cert, client)
+    _write_key(files.client_key, client_key)
+    return files
+
+
+def where_each_goes(files: LabCerts, station_id: str) -> str:
+    """What a lab engineer does with each file."""
+    return "\n".join(
+        [
+            f"{files.ca}  lab CA: install on the station as its CSMS root certificate "
+            "(profiles 2, 3); back_office.security.ca (profile 3)",
+            f"{files.ca_key}  lab CA key: keep on the lab PC; needed only to sign more",
+            f"{files.server_cert}  back_office.security.certificate (profiles 2, 3)",
+            f"{files.server_key}  back_office.security.key",
+            f"{files.client_cert}  station client certificate, CN={station_id} (profile 3): "
+            "install on the station",
+            f"{files.client_key}  its key: install on the station with it",
+        ]
+    )
