@@ -26,6 +26,7 @@ from hil.lab.fileserver import LabFileServer
 from hil.lab.firmware_image import write_test_images
 from hil.lab.launcher import VirtualBenchProcess
 from hil.lab.sampler import Loss, Sampler
+from hil.operator import ChannelUnavailable, OperatorChannel, choose_channel
 
 LOG = logging.getLogger("hil.lab")
 
@@ -135,6 +136,8 @@ class Bench:
         self.new_firmware_version = new_firmware_version(cfg)
         self.firmware_images: dict[str, Path] = {}  # "good" / "corrupt" -> served file
         self.sampler: Sampler | None = None
+        #: how an operator is asked (``lab.missing_instrument: prompt``), else None
+        self.operator: OperatorChannel | None = None
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -162,6 +165,7 @@ class Bench:
                 addresses = self.virtual.start()
             self._open_instruments(addresses)
             self._start_sampler()
+            self._start_operator()
         except BaseException:
             self.close()
             raise
@@ -238,8 +242,25 @@ class Bench:
             )
         self.sampler.start()
 
+    def _start_operator(self) -> None:
+        """The operator channel (web page, console or Tk) when the lab config asks for
+        prompts; a channel that cannot work here is a config error."""
+        if self.cfg.lab.missing_instrument != "prompt":
+            return
+        try:
+            self.operator = choose_channel(self.cfg.operator)
+        except ChannelUnavailable as exc:
+            raise LabConfigError(
+                f"{self.cfg.source}: field operator.channel: {exc} "
+                f"(value {self.cfg.operator.channel!r})"
+            ) from None
+        self.operator.start()
+
     def close(self) -> None:
         """Stop everything that was started; safe to call more than once."""
+        operator, self.operator = self.operator, None
+        if operator is not None:
+            operator.close()
         if self.sampler is not None:
             self.sampler.stop()
             self.sampler = None

@@ -302,8 +302,22 @@ class Lab(_Strict):
     #: Who ran the tests, for the report (``hil report --tester`` overrides it).
     tester: str | None = None
     bench: Literal["virtual", "real"] = "virtual"
-    #: What a step does when it needs an instrument the bench lacks: skip, or ask an operator.
+    #: What a step does when it needs an instrument the bench lacks: skip, or ask an operator
+    #: (through the ``operator`` section's channel).
     missing_instrument: Literal["skip", "prompt"] = "skip"
+
+
+class Operator(_Strict):
+    """How an operator is asked when ``lab.missing_instrument`` is ``prompt``
+    (docs/operator-prompts.md). ``auto``: a Tk dialog when the lab PC has a display, else
+    the web page; ``web``: a page the run serves on ``host``:``port`` (0 = a free port;
+    ``0.0.0.0`` to reach it from a tablet); ``console``: the terminal; ``tk``: a dialog."""
+
+    channel: Literal["auto", "web", "console", "tk"] = "auto"
+    host: str = Field("127.0.0.1", min_length=1)
+    port: int = Field(0, ge=0, le=65535)
+    #: How long the lab waits for the operator's answer; then the step fails.
+    timeout_s: float = Field(300.0, gt=0)
 
 
 class LabConfig(_Strict):
@@ -318,6 +332,7 @@ class LabConfig(_Strict):
     smart_charging: SmartCharging = SmartCharging()
     instruments: Instruments = Instruments()
     file_server: FileServer = FileServer()
+    operator: Operator = Operator()
     virtual: Virtual = Virtual()
     source: str = Field("", exclude=True)  # the file it came from, for messages
 

@@ -3,7 +3,10 @@
 Power is judged from the reference meter (and the analyser, if present), sampled in the
 background for the whole run; waits are on those samples, never fixed sleeps. A role the
 bench lacks makes the step SKIP, or, where the lab config asks for it and a human can do
-it (plugging, presenting a card), an operator is prompted.
+it (plugging, presenting a card), an operator is prompted through the lab's operator
+channel (web page, console or Tk dialog; docs/operator-prompts.md): *Done* goes on,
+*Cannot do* ends the step N/A with the operator's reason, no answer within
+``operator.timeout_s`` fails it.
 
 Instruments that stop working:
 
@@ -28,6 +31,7 @@ from robot.libraries.BuiltIn import BuiltIn
 
 from hil.lab.bench import SAMPLED_ROLES
 from hil.lab.sampler import InstrumentLost, Loss, Predicate, Sample, SamplerTimeout
+from hil.operator import Outcome, Prompt
 from hil.robot.context import LabContext
 
 ROLE_NAMES = {
@@ -204,15 +208,40 @@ class InstrumentKeywords:
             )
         return driver
 
-    def _manual(self, instruction: str) -> None:
-        from robot.libraries.Dialogs import execute_manual_step
-
-        execute_manual_step(instruction, f"Could not: {instruction}")
+    def _manual(self, role: str, instruction: str) -> None:
+        """Ask the operator (``operator`` channel of the lab config) to stand in for
+        ``role``: DONE goes on, CANNOT ends the step N/A with the operator's reason, no
+        answer within ``operator.timeout_s`` fails it."""
+        channel = self.ctx.lab.operator
+        if channel is None:  # the bench starts one whenever the config asks for prompts
+            raise AssertionError(f"No operator channel is open to ask: {instruction}")
+        prompt = Prompt(
+            instruction,
+            self.ctx.cfg.operator.timeout_s,
+            step=self.ctx.step,
+            name=self.ctx.test,
+            role=ROLE_NAMES[role],
+        )
+        logger.info(f"Asking the operator ({channel.name}): {instruction}")
+        answer = channel.ask(prompt)
+        self.ctx.record_evidence(
+            "operator",
+            role=role,
+            instruction=instruction,
+            answer=answer.outcome.value,
+            reason=answer.reason,
+        )
+        if answer.outcome is Outcome.CANNOT:
+            what = instruction[:1].lower() + instruction[1:]
+            BuiltIn().skip(f"N/A: the operator could not {what}: {answer.reason}")
+        if answer.outcome is Outcome.TIMEOUT:
+            raise AssertionError(prompt.timeout_message())
+        logger.info(f"The operator did: {instruction}")
 
     def _ev(self, action: str, instruction: str, *args: Any) -> None:
         ev = self._driver("ev_simulator")
         if ev is None:
-            self._manual(instruction)
+            self._manual("ev_simulator", instruction)
         else:
             getattr(ev, action)(*args)
         logger.info(f"EV: {instruction}")
@@ -289,7 +318,7 @@ class InstrumentKeywords:
         """Present an RFID card with ``tag`` at the station's reader."""
         reader = self._driver("identification")
         if reader is None:
-            self._manual(f"Present the card with idTag {tag} at the station's reader")
+            self._manual("identification", f"Present the card {tag} at the station's reader")
         else:
             reader.present(tag)
         logger.info(f"Tag {tag} presented")

@@ -28,7 +28,9 @@ class LabKeywords:
 
         A bad config fails with one line naming the file, the field and the value. On the
         virtual bench the virtual station and instruments start in their own process.
-        Waits until the station has registered (BootNotification Accepted).
+        Waits until the station has registered (BootNotification Accepted). With
+        ``lab.missing_instrument: prompt`` the operator's channel starts too (the web
+        page's URL goes to the console) and `Close Lab` stops it.
         """
         if self.ctx.bench is not None:
             raise RuntimeError("A lab is already open; 'Close Lab' first")
@@ -45,6 +47,9 @@ class LabKeywords:
         update_run(output_dir, lab_config=cfg.source, **run_facts(cfg))
         bench = Bench(cfg, output_dir)
         bench.open()
+        if bench.operator is not None:
+            where = bench.operator.url or f"the {bench.operator.name} channel"
+            logger.console(f"Operator prompts: {where} (timeout {cfg.operator.timeout_s:g} s)")
         self.ctx.record_evidence(
             "instruments",
             items=[
