@@ -22,6 +22,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from drivers.base import Instrument
+from drivers.power_relay.relay_maps import ModbusRelayModel, SnmpPduModel
 
 PositiveSeconds = Annotated[float, Field(gt=0)]
 NonNegativeInt = Annotated[int, Field(ge=0)]
@@ -89,7 +90,30 @@ DRIVERS: dict[str, dict[str, DriverSpec]] = {
         "virtual": DriverSpec("drivers.identification.line_reader:LineRfidReader", LINE_OPTIONS),
         "operator": DriverSpec("drivers.identification.operator:OperatorPrompt", {"reader": str}),
     },
-    "power_relay": {},
+    "power_relay": {
+        "snmp-pdu": DriverSpec(
+            "drivers.power_relay.snmp_pdu:SnmpPdu",
+            {
+                "outlet": Annotated[int, Field(ge=1)],
+                "model": SnmpPduModel,  # a map in drivers/power_relay/maps
+                "community": str,
+                "write_community": str,
+                "timeout": PositiveSeconds,
+                "retries": NonNegativeInt,
+                "readback_timeout_s": PositiveSeconds,
+            },
+        ),
+        "modbus-relay": DriverSpec(
+            "drivers.power_relay.modbus_relay:ModbusRelay",
+            {
+                "channel": Annotated[int, Field(ge=1)],
+                "model": ModbusRelayModel,
+                "unit_id": Annotated[int, Field(ge=0, le=255)],
+                "timeout_s": PositiveSeconds,
+                "readback_timeout_s": PositiveSeconds,
+            },
+        ),
+    },
 }
 
 

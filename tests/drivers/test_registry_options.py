@@ -8,7 +8,7 @@ bad option through (or refuse a good one). These tests import every driver and c
 from __future__ import annotations
 
 import inspect
-from typing import Annotated, Any, get_args, get_origin, get_type_hints
+from typing import Annotated, Any, Literal, get_args, get_origin, get_type_hints
 
 import pytest
 
@@ -30,7 +30,16 @@ ADDRESSES = {
     "power_analyser": "TCPIP0::127.0.0.1::5025::SOCKET",
     "network_switch": "snmp://127.0.0.1",
     "identification": "socket://127.0.0.1:9",
+    "power_relay": "snmp://127.0.0.1",
 }
+#: drivers of one role that take another kind of address
+DRIVER_ADDRESSES = {("power_relay", "modbus-relay"): "modbus-tcp://127.0.0.1"}
+
+
+def address_for(role: str, name: str) -> str:
+    return DRIVER_ADDRESSES.get((role, name), ADDRESSES[role])
+
+
 #: a valid value per option name where a plain one of its type would not do
 SAMPLES: dict[str, Any] = {
     "parity": "E",
@@ -53,6 +62,8 @@ def base_type(tp: Any) -> Any:
 def sample(name: str, tp: Any) -> Any:
     if name in SAMPLES:
         return SAMPLES[name]
+    if get_origin(base_type(tp)) is Literal:  # e.g. a relay map name: its first choice
+        return get_args(base_type(tp))[0]
     return {int: 2, float: 1.5, str: "text", bool: True}[base_type(tp)]
 
 
@@ -100,7 +111,8 @@ def test_the_driver_accepts_every_declared_option(role: str, name: str) -> None:
     given = {option: sample(option, tp) for option, tp in spec.options.items()}
     typed = options_model(role, name).model_validate(given).model_dump(exclude_unset=True)
     assert typed == given  # the samples are valid by the declaration, too
-    driver = driver_class(role, name)(ADDRESSES[role] if name != "operator" else "x", **typed)
+    address = address_for(role, name) if name != "operator" else "x"
+    driver = driver_class(role, name)(address, **typed)
     for option, value in typed.items():
         assert driver.options[option] == value
 
@@ -109,7 +121,7 @@ def test_the_driver_accepts_every_declared_option(role: str, name: str) -> None:
 def test_the_driver_refuses_an_undeclared_option(role: str, name: str) -> None:
     cls = driver_class(role, name)
     with pytest.raises(InstrumentError, match="no_such_option"):
-        cls(ADDRESSES[role], no_such_option=1)
+        cls(address_for(role, name), no_such_option=1)
     model = options_model(role, name)
     with pytest.raises(ValueError, match="no_such_option"):
         model.model_validate({"no_such_option": 1})
