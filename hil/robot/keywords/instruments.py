@@ -219,7 +219,7 @@ class InstrumentKeywords:
             instruction,
             self.ctx.cfg.operator.timeout_s,
             step=self.ctx.step,
-            name=self.ctx.test,
+            name=str(BuiltIn().get_variable_value("${TEST NAME}", self.ctx.test)),
             role=ROLE_NAMES[role],
         )
         logger.info(f"Asking the operator ({channel.name}): {instruction}")
