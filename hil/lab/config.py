@@ -142,6 +142,9 @@ class Timings(_Strict):
     #: An instrument that gives no good reading for this long is lost: the running step
     #: fails, the lab stops the energy, later steps needing that role are N/A.
     instrument_grace_s: float = Field(3.0, gt=0)
+    #: How long the power relay keeps the station off in a power cycle (step 1): long
+    #: enough for its supply to drain, or the "power cycle" is only a brown-out.
+    power_off_s: float = Field(5.0, ge=0)
 
 
 class Energy(_Strict):

@@ -27,6 +27,8 @@ PROBES: dict[str, Callable[[Any], str]] = {
     "network_switch": lambda d: (
         f"port {d.station_port} {'up' if d.port_is_up(d.station_port) else 'DOWN'}"
     ),
+    # read the outlet / coil only: switching it would power the station off
+    "power_relay": lambda d: f"station supply {'on' if d.is_on() else 'OFF'}",
 }
 
 

@@ -27,6 +27,7 @@ from hil.sim.instruments.ev_serial import VirtualEvSimulator
 from hil.sim.instruments.modbus_meter import VirtualEnergyMeter
 from hil.sim.instruments.rfid_reader import VirtualRfidReader
 from hil.sim.instruments.scpi_analyser import VirtualPowerAnalyser
+from hil.sim.instruments.snmp_pdu import VirtualPdu
 from hil.sim.instruments.snmp_switch import VirtualSwitch
 from hil.sim.network import BlackholeRelay
 from hil.sim.physics import BenchPhysics
@@ -78,6 +79,10 @@ class VirtualBench:
             ),
             "network_switch": lambda: VirtualSwitch({self._switch_port(): relay}),
             "identification": lambda: VirtualRfidReader(self.station.charging.present_tag),
+            # the PDU outlet options.outlet is the station's mains
+            "power_relay": lambda: VirtualPdu(
+                {self._relay_outlet(): self.station.set_mains}, model=self._relay_model()
+            ),
         }
         for role in sorted(wanted):
             if role not in instruments:
@@ -89,6 +94,15 @@ class VirtualBench:
     def _switch_port(self) -> int:
         switch = self.cfg.instruments.network_switch
         return int(switch.options.get("port", 1)) if switch else 1
+
+    def _relay_outlet(self) -> int:
+        relay = self.cfg.instruments.power_relay
+        return int(relay.options.get("outlet", 1)) if relay else 1
+
+    def _relay_model(self) -> str:
+        """The outlet map the virtual PDU serves: the one the snmp-pdu driver is told."""
+        relay = self.cfg.instruments.power_relay
+        return str(relay.options.get("model") or "apc-powernet") if relay else "apc-powernet"
 
     async def _started(self, server: Any) -> Any:
         address = await server.start()

@@ -164,11 +164,22 @@ class LabKeywords:
         if one is configured, otherwise a Hard reset. Waits until it connects again and
         returns the journal mark taken before the restart."""
         mark = self.ctx.mark()
-        relay = self.ctx.lab.instrument("power_relay")
-        if relay is not None:
-            relay.power_cycle()  # type: ignore[attr-defined]
+        lab = self.ctx.lab
+        relay = lab.instrument("power_relay")
+        problem = lab.instrument_problem("power_relay")
+        if relay is not None and problem is None:
+            off_s = self.ctx.cfg.timings.power_off_s
+            logger.info(
+                f"Restart: a real power cycle through the power relay at {relay.address} "
+                f"(off {off_s:g} s, timings.power_off_s)"
+            )
+            relay.power_cycle(off_s)  # type: ignore[attr-defined]
         else:
-            answer = self.ctx.lab.call("Reset", {"type": "Hard"})
+            if problem is not None:
+                logger.warn(f"Restart: the power relay cannot be used ({problem}); Reset Hard")
+            else:
+                logger.info("Restart: Reset Hard (the bench has no power relay)")
+            answer = lab.call("Reset", {"type": "Hard"})
             if answer.get("status") != "Accepted":
                 raise AssertionError(f"Station answered Reset Hard with {answer.get('status')}")
         self.ctx.journal.wait_for(

@@ -150,6 +150,20 @@ class Charging:
         if self.physics.contactor_closed != closed:
             self.physics.set_contactor(closed)
 
+    def power_lost(self) -> None:
+        """The mains went: RAM is gone. Sessions, pending tags and running transactions
+        vanish without a StopTransaction; pilot and contactor drop, whatever a deviation
+        latched. The station is dead (no sessions) until :meth:`power_on`."""
+        for s in self.sessions.values():
+            self._clear_pending(s)
+            if s.transaction is not None:
+                LOG.info("transaction on connector %s lost with the power", s.id)
+                if s.transaction.sampler is not None:
+                    s.transaction.sampler.cancel()
+        self.sessions = {}
+        self.physics.set_pilot(None)
+        self.physics.set_contactor(False)
+
     def outputs_off(self) -> None:
         """Power is cut (reboot): no PWM, contactor open — unless a deviation keeps it."""
         s = self.sessions.get(self.ev_connector)
@@ -226,6 +240,9 @@ class Charging:
         asyncio.get_running_loop().create_task(self._present_tag(tag))
 
     async def _present_tag(self, tag: str) -> None:
+        if not self.sessions:
+            LOG.info("tag %s ignored: the station has no power", tag)
+            return
         for s in self.sessions.values():
             if s.transaction is not None and s.transaction.id_tag == tag:
                 LOG.info("tag %s stops its transaction on connector %s", tag, s.id)

@@ -33,6 +33,8 @@ LOG = logging.getLogger("hil.sim.station")
 
 #: Seconds between answering a Hard reset and the power going (the answer gets read).
 HARD_RESET_SHUTDOWN_S = 0.2
+#: The "reset kind" of a power cut through the virtual PDU (see ``set_mains``).
+POWER_LOSS = "PowerLoss"
 #: Notifications a station may repeat (station setting ``repeat_statuses``).
 STATUS_ACTIONS = (
     "StatusNotification",
@@ -120,6 +122,9 @@ class VirtualStation:
         self._stopping = False
         self._availability_pending: tuple[int, str] | None = None
         self._shutting_down = False
+        #: the mains supply (the virtual PDU's outlet): set while the station has power
+        self._mains = asyncio.Event()
+        self._mains.set()
         self.charging = Charging(self)
         self.extensions = [ext(self) for ext in EXTENSIONS]
 
@@ -128,7 +133,10 @@ class VirtualStation:
     async def run(self) -> None:
         """Power up, serve until a reset, power down, and again — until cancelled."""
         while not self._stopping:
+            await self._mains.wait()
             await asyncio.sleep(self.cfg.virtual.boot_delay_s)
+            if not self._mains.is_set():
+                continue  # the power went again before the station came up
             self._power_on()
             kind = await self._run_until_reset()
             self._power_off(kind)
@@ -151,8 +159,43 @@ class VirtualStation:
         self.refresh_status(report=False)
 
     def _power_off(self, kind: str | None) -> None:
+        if kind == POWER_LOSS:
+            LOG.info("dead until the mains come back")
+            return  # set_mains(False) already dropped everything a power cut drops
         LOG.info("rebooting (%s reset)", kind)
         self.charging.outputs_off()
+
+    @property
+    def powered(self) -> bool:
+        return self._mains.is_set()
+
+    def set_mains(self, on: bool) -> None:
+        """Switch the station's supply (the virtual PDU's outlet does this).
+
+        Off is a power cut, not a shutdown: at once, and with nothing said. The WebSocket
+        is aborted (no close frame, nothing more sent: no StopTransaction), what lives in
+        RAM is gone (running transactions and sessions, messages queued but not yet sent
+        that are not transaction messages), pilot and contactor drop (no PWM, no power).
+        What lives in flash (:class:`Nvram`: configuration keys, Unavailable connectors,
+        charging profiles, the queued transaction messages) stays. On boots it anew:
+        BootNotification, as after a Hard reset.
+        """
+        if on == self._mains.is_set():
+            return
+        if on:
+            LOG.info("mains on")
+            self._mains.set()
+            return
+        LOG.info("mains off: power lost")
+        self._mains.clear()
+        self.nv.outbox.hold()
+        link = self.link
+        if link is not None and link.ws.transport is not None:
+            link.ws.transport.abort()
+        self.charging.power_lost()
+        self.online = False
+        self._reset_kind = POWER_LOSS
+        self._reset_event.set()
 
     async def _run_until_reset(self) -> str:
         while True:
@@ -173,6 +216,9 @@ class VirtualStation:
                 LOG.info("cannot reach the back office (%s); retrying", exc)
                 await self._wait_reset_or(1.0)
                 continue
+            if self._reset_kind == POWER_LOSS:  # the power went while connecting
+                ws.transport.abort()
+                return POWER_LOSS
             link = StationLink(self, ws, response_timeout=self.cfg.back_office.call_timeout_s)
             self.link = link
             try:
@@ -214,6 +260,8 @@ class VirtualStation:
                 link.ws.transport.abort()
 
     async def _close_for_reset(self, link: StationLink, kind: str) -> None:
+        if kind == POWER_LOSS:
+            return  # set_mains(False) aborted the connection the moment the power went
         if kind == "Soft":
             # graceful: deliver what is queued (e.g. StopTransaction), then close cleanly
             with contextlib.suppress(TimeoutError):
