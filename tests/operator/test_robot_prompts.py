@@ -84,7 +84,9 @@ Charging Session - Local - Identification First - Connection TimeOut
 """
 
 
-def test_operator_done_lets_the_step_go_on(tmp_path: Path) -> None:
+def test_operator_done_lets_the_step_go_on(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
     port = _free_port()
     lab = _prompting_lab(tmp_path, port, timeout_s=60)
     suite = tmp_path / "operator.robot"
@@ -102,6 +104,12 @@ def test_operator_done_lets_the_step_go_on(tmp_path: Path) -> None:
     )
     operator.join(10)
     assert operator.error is None, operator.error
+    # the page's URL went to the console once; the lab's close stopped the page
+    said = f"Operator prompts: http://127.0.0.1:{port}/ (timeout 60 s)"
+    console = capfd.readouterr().out  # Robot's console (sys.__stdout__)
+    assert console.count(said) == 1, console
+    with pytest.raises(OSError):
+        get_state(operator.base)
     test = ExecutionResult(str(tmp_path / "out" / "output.xml")).suite.tests[0]
     assert test.status == "PASS", test.message
     assert operator.seen is not None and operator.status == 200
