@@ -26,9 +26,10 @@ def _cmd_sim(args: argparse.Namespace) -> int:
 
 
 def _cmd_lab_check(args: argparse.Namespace) -> int:
-    from hil.lab.preflight import check_lab, render
+    from hil.lab.preflight import check_lab, render, station_url_text
 
     cfg = load_lab_config(args.lab)
+    print(station_url_text(cfg))
     results = check_lab(cfg)
     if not results:
         print(f"{args.lab}: no instruments configured")
@@ -37,6 +38,19 @@ def _cmd_lab_check(args: argparse.Namespace) -> int:
     failed = [r for r in results if not r.ok]
     print(f"{len(results) - len(failed)} of {len(results)} instrument(s) OK")
     return 1 if failed else 0
+
+
+def _cmd_lab_certs(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from hil.lab.certs import DEFAULT_HOSTS, make_lab_certs, where_each_goes
+
+    hosts = args.host or list(DEFAULT_HOSTS)
+    files = make_lab_certs(Path(args.out), args.station_id, hosts)
+    print(f"lab CA, back office certificate (SANs: {', '.join(hosts)}) and station client")
+    print(f"certificate (CN={args.station_id}) written; test certificates, not for production:")
+    print(where_each_goes(files, args.station_id))
+    return 0
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -88,6 +102,24 @@ def build_parser() -> argparse.ArgumentParser:
     check = lab_sub.add_parser("check", help="reach every configured instrument; OK or why not")
     check.add_argument("--lab", required=True, help="lab config YAML")
     check.set_defaults(func=_cmd_lab_check)
+    certs = lab_sub.add_parser(
+        "certs",
+        help="make a lab CA, a back office certificate and a station client certificate",
+        description="Write a self-signed lab CA, a server certificate for the back office "
+        "(security profiles 2, 3) and a client certificate for the station (profile 3) as "
+        "PEM files, and say which file goes where.",
+    )
+    certs.add_argument("--out", required=True, help="folder to write the PEM files to")
+    certs.add_argument(
+        "--station-id", default="VIRTUAL-CP-001", help="the station's id: its certificate's CN"
+    )
+    certs.add_argument(
+        "--host",
+        action="append",
+        help="a host name or IP address the station uses to reach the back office (repeat; "
+        "default: 127.0.0.1 and localhost)",
+    )
+    certs.set_defaults(func=_cmd_lab_certs)
 
     report = sub.add_parser(
         "report",

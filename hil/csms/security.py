@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import ssl
 import sys
 from collections.abc import Callable
@@ -62,16 +63,20 @@ class ServerSecurity:
 TlsFailure = Callable[[str, str], None]
 
 
-def _peer_of_caller() -> str:
-    """The remote address of the TLS connection being handshaken, read from asyncio's
-    SSLProtocol that calls ``do_handshake`` (best effort: "?" when it cannot be found)."""
+def _peer(proto: Any) -> str:
     try:
-        proto = sys._getframe(2).f_locals.get("self")
         transport = getattr(proto, "_transport", None)
         peer = transport.get_extra_info("peername") if transport is not None else None
         return f"{peer[0]}:{peer[1]}" if peer else "?"
     except Exception:  # noqa: BLE001 - evidence, never a failure of its own
         return "?"
+
+
+#: Why a TLS handshake ended without an error of its own: the station hung up.
+CLOSED_DURING_HANDSHAKE = (
+    "TLS handshake failed: the station closed the connection during the handshake (it "
+    "may not trust the back office's certificate: install the lab CA on it)"
+)
 
 
 def describe_tls_error(exc: ssl.SSLError) -> str:
@@ -110,19 +115,60 @@ def server_context(
         ctx.verify_mode = ssl.CERT_REQUIRED
         ctx.load_verify_locations(cafile=str(security.ca))
     if on_failure is not None:
-
-        class ReportingSSLObject(ssl.SSLObject):
-            def do_handshake(self) -> None:
-                try:
-                    super().do_handshake()
-                except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
-                    raise
-                except ssl.SSLError as exc:
-                    on_failure(describe_tls_error(exc), _peer_of_caller())
-                    raise
-
-        ctx.sslobject_class = ReportingSSLObject
+        ctx.sslobject_class = _reporting_sslobject(on_failure)
     return ctx
+
+
+def _reporting_sslobject(on_failure: TlsFailure) -> type[ssl.SSLObject]:
+    """An ``SSLObject`` class that reports every failed server-side handshake.
+
+    asyncio's ``SSLProtocol`` drives the handshake by calling ``do_handshake`` and drops
+    failures silently. An error OpenSSL raises (a missing or untrusted client certificate,
+    an alert from the station) is caught here. A station that hangs up mid-handshake
+    without an alert (Python's asyncio clients do that when they reject the server's
+    certificate) raises nothing here: for that the calling ``SSLProtocol``'s
+    ``connection_lost`` is wrapped, per connection, to report a handshake that neither
+    completed nor failed. Both read asyncio internals (the caller's frame, ``_transport``);
+    where they are missing, the failure goes unreported rather than breaking the server.
+    """
+
+    class ReportingSSLObject(ssl.SSLObject):
+        _hil_state = "new"  # new -> started -> done
+        _hil_peer = "?"
+
+        def _hil_report(self, reason: str) -> None:
+            if self._hil_state != "done":
+                self._hil_state = "done"
+                on_failure(reason, self._hil_peer)
+
+        def _hil_watch(self, proto: Any) -> None:
+            self._hil_peer = _peer(proto)
+            lost = getattr(proto, "connection_lost", None)
+            if lost is None:
+                return
+
+            def connection_lost(exc: Exception | None) -> None:
+                self._hil_report(CLOSED_DURING_HANDSHAKE)
+                lost(exc)
+
+            proto.connection_lost = connection_lost
+
+        def do_handshake(self) -> None:
+            if self._hil_state == "new":
+                self._hil_state = "started"
+                # evidence, never a failure of its own
+                with contextlib.suppress(Exception):
+                    self._hil_watch(sys._getframe(1).f_locals.get("self"))
+            try:
+                super().do_handshake()
+            except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+                raise
+            except ssl.SSLError as exc:
+                self._hil_report(describe_tls_error(exc))
+                raise
+            self._hil_state = "done"
+
+    return ReportingSSLObject
 
 
 def client_context(

@@ -95,6 +95,40 @@ def check_lab(cfg: LabConfig) -> list[CheckResult]:
     return results
 
 
+def station_url_text(cfg: LabConfig) -> str:
+    """The URL a station must be given, with its security profile, for ``hil lab check``."""
+    from hil.csms.security import PROFILE_NAMES
+    from hil.csms.server import SUBPROTOCOL
+
+    sec = cfg.back_office.security
+    scheme = "wss" if sec.profile in (2, 3) else "ws"
+    port = cfg.back_office.port or "<port chosen at run time>"
+    lines = [
+        f"station URL: {scheme}://{cfg.back_office.host}:{port}/{cfg.dut.station_id} "
+        f"(subprotocol {SUBPROTOCOL}; security profile {sec.profile}: "
+        f"{PROFILE_NAMES[sec.profile]})"
+    ]
+    if sec.profile in (1, 2):
+        lines.append(
+            f"  Basic auth: user {cfg.dut.station_id}, password = the station's AuthorizationKey "
+            "(back_office.security.basic_auth)"
+        )
+    if sec.profile in (2, 3):
+        where = (
+            "made afresh with a lab CA in <output>/certs at each run (certificate: auto)"
+            if sec.auto
+            else sec.certificate
+        )
+        lines.append(
+            f"  TLS >= 1.2; back office certificate: {where}; the station must trust its CA"
+        )
+    if sec.profile == 3:
+        lines.append(
+            f"  client certificate required, CN={cfg.dut.station_id}, signed by the lab CA"
+        )
+    return "\n".join(lines)
+
+
 def render(results: list[CheckResult]) -> str:
     rows = [("ROLE", "DRIVER", "ADDRESS", "RESULT")]
     rows += [

@@ -81,6 +81,8 @@ class VirtualStation:
         self.cfg = cfg
         #: ``ssl`` and the Basic auth header of the lab's security profile (none: plain ws://)
         self.connect_options = dict(connect_options or {})
+        if csms_url.startswith("ws://"):  # e.g. `hil lab check`: no back office, no TLS
+            self.connect_options.pop("ssl", None)
         self.physics = physics
         self.csms_url = csms_url.rstrip("/") + "/" + cfg.dut.station_id
         self.station_id = cfg.dut.station_id

@@ -1,0 +1,348 @@
+"""OCPP 1.6 security profiles 1-3 over real WebSockets: Basic auth, TLS, client certificates.
+
+Every server listens on 127.0.0.1 and is stopped by the test that started it. Certificates
+come from ``hil lab certs`` at test time (nothing secret is committed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+import ssl
+import warnings
+from pathlib import Path
+
+import pytest
+import yaml
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed, InvalidMessage, InvalidStatus
+
+from hil.cli import main as hil_main
+from hil.csms.journal import EVENT
+from hil.csms.loop import BackgroundLoop
+from hil.csms.policy import ResponsePolicy
+from hil.csms.security import ServerSecurity, basic_auth_header, client_context
+from hil.lab.certs import LabCerts
+from hil.lab.config import LabConfigError, load_lab_config
+from hil.sim.station.security import connect_options
+from tests.suites.runner import REPO, run_steps
+
+STATION = "CP-SEC-1"
+PASSWORD = "lab-test-key-0123456789"  # 23 characters: a valid AuthorizationKey
+BOOT = {"chargePointVendor": "V", "chargePointModel": "M", "firmwareVersion": "1"}
+
+
+def make_certs(out: Path, *extra: str) -> LabCerts:
+    assert hil_main(["lab", "certs", "--out", str(out), "--station-id", STATION, *extra]) == 0
+    return LabCerts.in_dir(out)
+
+
+@pytest.fixture(scope="module")
+def certs(tmp_path_factory):
+    return make_certs(tmp_path_factory.mktemp("certs"))
+
+
+@pytest.fixture(scope="module")
+def other_certs(tmp_path_factory):
+    """A second lab CA: nobody else trusts it."""
+    return make_certs(tmp_path_factory.mktemp("other-certs"))
+
+
+@pytest.fixture
+def office_with(tmp_path):
+    """Start a back office with a given security; stop it (and its loop) afterwards."""
+    from hil.csms.server import BackOffice
+
+    started = []
+
+    def start(security: ServerSecurity) -> BackOffice:
+        loop = BackgroundLoop("test-security").start()
+        office = BackOffice(
+            ResponsePolicy(heartbeat_interval=30),
+            tmp_path / "journal",
+            call_timeout=2,
+            ping_interval=None,
+            security=security,
+        )
+        office.session(STATION)  # the DUT's journal exists before it connects, as in a run
+        loop.run(office.start(), timeout=5)
+        started.append((office, loop))
+        return office
+
+    yield start
+    for office, loop in started:
+        loop.run(office.stop(), timeout=5)
+        loop.stop()
+
+
+def security(profile: int, certs: LabCerts) -> ServerSecurity:
+    return ServerSecurity(
+        profile=profile,
+        certificate=certs.server_cert if profile >= 2 else None,
+        key=certs.server_key if profile >= 2 else None,
+        ca=certs.ca if profile == 3 else None,
+        passwords={STATION: PASSWORD} if profile in (1, 2) else {},
+    )
+
+
+async def register(url: str, **options) -> dict:
+    """Connect as a station, send BootNotification, return its answer's payload."""
+    async with connect(url, subprotocols=["ocpp1.6"], open_timeout=5, **options) as ws:
+        await ws.send(json.dumps([2, "1", "BootNotification", BOOT]))
+        reply = json.loads(await asyncio.wait_for(ws.recv(), 5))
+    assert reply[0] == 3, reply
+    return reply[2]
+
+
+def refused(office, timeout: float = 5.0):
+    """The first ``refused`` event in the DUT's journal (waits for it)."""
+    journal = office.session(STATION).journal
+    return journal.wait_for(
+        lambda f: f.dir == EVENT and f.kind == "refused", 0, timeout, "a refused connection"
+    )
+
+
+def connected(office):
+    return [
+        f
+        for f in office.session(STATION).journal.frames()
+        if f.dir == EVENT and f.kind == "connect"
+    ]
+
+
+# -- certificates ------------------------------------------------------------------------
+
+
+def test_hil_lab_certs_writes_a_ca_server_and_client_set(tmp_path, capsys):
+    files = make_certs(tmp_path, "--host", "lab-pc.local", "--host", "192.0.2.10")
+    out = capsys.readouterr().out
+    for path in (files.ca, files.server_cert, files.server_key, files.client_cert):
+        assert path.is_file() and str(path) in out
+    ca = x509.load_pem_x509_certificate(files.ca.read_bytes())
+    server = x509.load_pem_x509_certificate(files.server_cert.read_bytes())
+    client = x509.load_pem_x509_certificate(files.client_cert.read_bytes())
+    assert ca.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    san = server.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert san.get_values_for_type(x509.DNSName) == ["lab-pc.local"]
+    assert san.get_values_for_type(x509.IPAddress) == [ipaddress.ip_address("192.0.2.10")]
+    assert server.issuer == ca.subject and client.issuer == ca.subject
+    cn = client.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
+    assert cn == STATION
+    assert "CN=CP-SEC-1" in out
+
+
+def test_default_server_certificate_names_loopback(certs):
+    server = x509.load_pem_x509_certificate(certs.server_cert.read_bytes())
+    san = server.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert san.get_values_for_type(x509.DNSName) == ["localhost"]
+    assert san.get_values_for_type(x509.IPAddress) == [ipaddress.ip_address("127.0.0.1")]
+
+
+# -- profiles that let the station in -----------------------------------------------------
+
+
+@pytest.mark.parametrize("profile", [1, 2, 3])
+def test_station_registers_over_each_profile(profile, certs, office_with):
+    office = office_with(security(profile, certs))
+    url = office.url(STATION)
+    assert url.startswith("wss://" if profile >= 2 else "ws://")
+    options: dict = {}
+    if profile in (1, 2):
+        options["additional_headers"] = {"Authorization": basic_auth_header(STATION, PASSWORD)}
+    if profile >= 2:
+        client = (certs.client_cert, certs.client_key) if profile == 3 else (None, None)
+        options["ssl"] = client_context(certs.ca, *client)
+    answer = asyncio.run(register(url, **options))
+    assert answer["status"] == "Accepted"
+    (event,) = connected(office)
+    assert event.info["security_profile"] == profile
+    if profile == 3:
+        assert event.info["client_certificate_cn"] == STATION
+
+
+def test_virtual_station_connect_options_follow_the_lab_config(certs, office_with, tmp_path):
+    """The virtual station's own connect code (Basic auth + lab CA + client certificate)."""
+    cfg = load_lab_config(REPO / "lab_configs" / "virtual-security-profile-3.yaml")
+    cfg.dut.station_id = STATION
+    office = office_with(security(3, certs))
+    options = connect_options(cfg, certs.ca.parent)
+    assert asyncio.run(register(office.url(STATION), **options))["status"] == "Accepted"
+    cfg2 = load_lab_config(REPO / "lab_configs" / "virtual-security-profile-2.yaml")
+    options2 = connect_options(cfg2, certs.ca.parent)
+    assert options2["additional_headers"]["Authorization"].startswith("Basic ")
+
+
+# -- refusals -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("profile", [1, 2])
+def test_wrong_password_is_401_and_journaled(profile, certs, office_with):
+    office = office_with(security(profile, certs))
+    options: dict = {"additional_headers": {"Authorization": basic_auth_header(STATION, "x" * 20)}}
+    if profile == 2:
+        options["ssl"] = client_context(certs.ca)
+    with pytest.raises(InvalidStatus) as info:
+        asyncio.run(register(office.url(STATION), **options))
+    response = info.value.response
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith("Basic realm=")
+    event = refused(office)
+    assert event.info["reason"] == f"wrong password for station {STATION}"
+    assert not connected(office)
+    assert f"wrong password for station {STATION}" in office.connection_summary(STATION)
+
+
+def test_missing_authorization_header_is_401_and_journaled(certs, office_with):
+    office = office_with(security(1, certs))
+    with pytest.raises(InvalidStatus) as info:
+        asyncio.run(register(office.url(STATION)))
+    assert info.value.response.status_code == 401
+    assert "WWW-Authenticate" in info.value.response.headers
+    assert refused(office).info["reason"].startswith("no Authorization header")
+
+
+def test_station_that_does_not_trust_the_lab_ca_refuses_the_back_office(
+    certs, other_certs, office_with
+):
+    office = office_with(security(2, certs))
+    options = {
+        "ssl": client_context(other_certs.ca),
+        "additional_headers": {"Authorization": basic_auth_header(STATION, PASSWORD)},
+    }
+    with pytest.raises(ssl.SSLCertVerificationError, match="certificate verify failed"):
+        asyncio.run(register(office.url(STATION), **options))
+    # the station's alert reaches the back office: it journals the failed TLS handshake
+    reason = refused(office).info["reason"]
+    # a station that sends an alert: "... does not trust the lab CA"; one that hangs up
+    # (Python's asyncio clients do): "... may not trust the back office's certificate"
+    assert reason.startswith("TLS handshake failed") and "trust" in reason, reason
+    assert reason.endswith("(before the HTTP handshake)")
+    assert not connected(office)
+
+
+def test_profile_3_without_client_certificate_is_refused_and_journaled(certs, office_with):
+    office = office_with(security(3, certs))
+    with pytest.raises((ssl.SSLError, ConnectionClosed, InvalidMessage, OSError)):
+        asyncio.run(register(office.url(STATION), ssl=client_context(certs.ca)))
+    reason = refused(office).info["reason"]
+    assert reason.startswith("no client certificate"), reason
+    assert not connected(office)
+
+
+def test_profile_3_client_certificate_from_another_ca_is_refused(certs, other_certs, office_with):
+    office = office_with(security(3, certs))
+    ctx = client_context(certs.ca, other_certs.client_cert, other_certs.client_key)
+    with pytest.raises((ssl.SSLError, ConnectionClosed, InvalidMessage, OSError)):
+        asyncio.run(register(office.url(STATION), ssl=ctx))
+    reason = refused(office).info["reason"]
+    assert reason.startswith("certificate verify failed: "), reason
+    assert not connected(office)
+
+
+def test_tls_below_1_2_is_refused(certs, office_with):
+    office = office_with(security(2, certs))
+    ctx = client_context(certs.ca)
+    with warnings.catch_warnings():  # deprecated versions, on purpose
+        warnings.simplefilter("ignore", DeprecationWarning)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_1
+    with pytest.raises((ssl.SSLError, OSError)):
+        asyncio.run(register(office.url(STATION), ssl=ctx))
+
+
+# -- lab config ----------------------------------------------------------------------------
+
+
+def _lab(tmp_path: Path, security_section: dict, **virtual) -> Path:
+    data = yaml.safe_load((REPO / "lab_configs" / "virtual.yaml").read_text())
+    data["back_office"]["security"] = security_section
+    if virtual:
+        data["virtual"].update(virtual)
+    path = tmp_path / "bench-s.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("section", "virtual", "field", "value"),
+    [
+        ({"profile": 2, "basic_auth": PASSWORD}, {}, "back_office.security.certificate", "None"),
+        (
+            {"profile": 2, "certificate": "bo.pem", "basic_auth": PASSWORD},
+            {},
+            "back_office.security.key",
+            "None",
+        ),
+        ({"profile": 3, "certificate": "bo.pem", "key": "k.pem"}, {}, "security.ca", "None"),
+        ({"profile": 1}, {}, "back_office.security.basic_auth", "None"),
+        ({"profile": 1, "basic_auth": "short"}, {}, "back_office.security.basic_auth", "'short'"),
+        (
+            {"profile": 1, "basic_auth": {"VIRTUAL-CP-001": "k" * 41}},
+            {},
+            "back_office.security.basic_auth.VIRTUAL-CP-001",
+            repr("k" * 41),
+        ),
+        ({"profile": 1, "basic_auth": {"OTHER": PASSWORD}}, {}, "security.basic_auth", "OTHER"),
+        ({"profile": 5}, {}, "back_office.security.profile", "5"),
+        ({"profile": 1, "basic_auth": PASSWORD, "cert": "x"}, {}, "security.cert", "'x'"),
+        ({"profile": 3, "certificate": "auto", "basic_auth": PASSWORD}, {}, "basic_auth", PASSWORD),
+        (
+            {"profile": 1, "basic_auth": PASSWORD},
+            {"station_security": {"password": "tiny"}},
+            "virtual.station_security.password",
+            "'tiny'",
+        ),
+    ],
+)
+def test_bad_security_config_names_file_field_and_value(tmp_path, section, virtual, field, value):
+    path = _lab(tmp_path, section, **virtual)
+    with pytest.raises(LabConfigError) as info:
+        load_lab_config(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: field ") and field in message and value in message, message
+
+
+def test_good_security_configs_load_and_url_says_wss(tmp_path, capsys):
+    for n in (1, 2, 3):
+        lab = REPO / "lab_configs" / f"virtual-security-profile-{n}.yaml"
+        cfg = load_lab_config(lab)
+        assert cfg.back_office.security.profile == n
+        from hil.lab.preflight import station_url_text
+
+        text = station_url_text(cfg)
+        scheme = "wss" if n >= 2 else "ws"
+        assert text.startswith(f"station URL: {scheme}://127.0.0.1:") and "VIRTUAL-CP-001" in text
+        assert f"security profile {n}" in text
+
+
+def test_hil_lab_check_prints_the_url_without_instruments(tmp_path, capsys):
+    data = yaml.safe_load((REPO / "lab_configs" / "virtual-security-profile-2.yaml").read_text())
+    data["instruments"] = {}
+    data["back_office"]["port"] = 8443
+    path = tmp_path / "ocpp-only.yaml"
+    path.write_text(yaml.safe_dump(data))
+    assert hil_main(["lab", "check", "--lab", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "wss://127.0.0.1:8443/VIRTUAL-CP-001" in out and "security profile 2" in out
+    assert "no instruments configured" in out
+
+
+# -- the suites over profile 3 --------------------------------------------------------------
+
+
+@pytest.mark.robot
+def test_registration_and_heartbeat_steps_pass_over_profile_3(tmp_path):
+    lab = REPO / "lab_configs" / "virtual-security-profile-3.yaml"
+    outcomes = run_steps(tmp_path, lab, ["1", "3"])
+    assert {step: o.status for step, o in outcomes.items()} == {"1": "PASS", "3": "PASS"}, {
+        s: o.message for s, o in outcomes.items()
+    }
+    journal = (tmp_path / "out" / "journal" / "VIRTUAL-CP-001.jsonl").read_text().splitlines()
+    connects = [json.loads(line) for line in journal if '"kind": "connect"' in line]
+    assert connects and all(
+        c["info"]["client_certificate_cn"] == "VIRTUAL-CP-001" for c in connects
+    )
+    assert (tmp_path / "out" / "certs" / "lab-ca.pem").is_file()
