@@ -70,6 +70,7 @@ ROLES_AND_DRIVERS = [
     ("power_analyser", "wt300"),
     ("network_switch", "snmp-ifmib"),
     ("identification", "virtual"),
+    ("power_relay", "snmp-pdu"),
 ]
 
 
@@ -101,9 +102,9 @@ def test_virtual_addresses_of_several_roles_on_a_real_bench_are_counted(tmp_path
         d["instruments"]["energy_meter"]["address"] = "modbus-tcp://192.0.2.1:502"
 
     msg = load_error(write(tmp_path, mutate))
-    # the other four roles are still `virtual`: the first is named, the rest counted
+    # the other five roles are still `virtual`: the first is named, the rest counted
     assert "field instruments.ev_simulator.address: " in msg, msg
-    assert msg.endswith("(value 'virtual') (and 3 more problem(s))"), msg
+    assert msg.endswith("(value 'virtual') (and 4 more problem(s))"), msg
 
 
 def test_not_utf8_names_file_and_position(tmp_path):
@@ -212,3 +213,13 @@ def test_loading_a_config_imports_no_driver_module(tmp_path):
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_a_bad_power_relay_model_names_file_field_and_value(tmp_path):
+    path = write(
+        tmp_path,
+        lambda d: d["instruments"]["power_relay"].update(options={"model": "apc-9999"}),
+    )
+    msg = load_error(path)
+    assert msg.startswith(f"{path}: field instruments.power_relay.options.model: "), msg
+    assert "'apc-powernet' or 'gude-epc8226'" in msg and "apc-9999" in msg, msg

@@ -14,15 +14,19 @@ from tests.suites.runner import VIRTUAL_LAB
 def test_virtual_bench_instruments_all_ok(capsys):
     assert main(["lab", "check", "--lab", str(VIRTUAL_LAB)]) == 0
     out = capsys.readouterr().out
-    assert "5 of 5 instrument(s) OK" in out
+    assert "6 of 6 instrument(s) OK" in out
     for role in (
         "ev_simulator",
         "energy_meter",
         "power_analyser",
         "network_switch",
         "identification",
+        "power_relay",
     ):
         assert any(line.startswith(role) and " OK " in line for line in out.splitlines()), out
+    # the relay is only read, never switched: the station stays powered
+    relay = next(line for line in out.splitlines() if line.startswith("power_relay"))
+    assert relay.endswith("station supply on"), relay
 
 
 def test_unreachable_instrument_is_named_with_its_address(tmp_path, capsys):
@@ -37,4 +41,4 @@ def test_unreachable_instrument_is_named_with_its_address(tmp_path, capsys):
     out = capsys.readouterr().out
     line = next(x for x in out.splitlines() if x.startswith("energy_meter"))
     assert "FAIL" in line and f"energy_meter at {dead}" in line
-    assert "4 of 5 instrument(s) OK" in out
+    assert "5 of 6 instrument(s) OK" in out

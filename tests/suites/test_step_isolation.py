@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import websockets
+import yaml
 from robot.api import ExecutionResult
 
 from hil.robot.keywords.instruments import ROLE_NAMES
@@ -179,8 +180,15 @@ def test_another_stations_findings_do_not_fail_the_dut(tmp_path):
     assert any("INTRUDER-1" in w and "not the DUT" in w for w in warnings), warnings
 
 
-def test_a_registered_station_that_reconnects_without_booting_is_restarted(tmp_path):
+@pytest.mark.parametrize("relay", [True, False], ids=["power-relay", "no-relay"])
+def test_a_registered_station_that_reconnects_without_booting_is_restarted(tmp_path, relay):
+    """With a power relay the restart is a power cycle (no Reset sent: the station drops
+    without a word and boots); without one it is a Reset Hard. The log says which."""
     lab = write_lab(tmp_path, virtual={"station": {"registered_before": True}})
+    if not relay:
+        data = yaml.safe_load(lab.read_text())
+        del data["instruments"]["power_relay"]
+        lab.write_text(yaml.safe_dump(data))
     outcome = run_steps(tmp_path, lab, ["3"])["3"]
     assert outcome.status == "PASS", outcome.message
     frames = journal(tmp_path)
@@ -188,7 +196,18 @@ def test_a_registered_station_that_reconnects_without_booting_is_restarted(tmp_p
     assert first_call["action"] != "BootNotification"
     resets = calls(frames, "Reset", "tx")
     boots = calls(frames, "BootNotification")
-    assert resets and boots and boots[0]["seq"] > resets[0]["seq"]
+    assert boots and boots[0]["seq"] > first_call["seq"]
+    infos = log_messages(tmp_path, "INFO")
+    if relay:
+        assert not resets
+        cut = next(f for f in frames if f["kind"] == "disconnect")
+        assert first_call["seq"] < cut["seq"] < boots[0]["seq"]
+        assert any(
+            m.startswith("Restart: a real power cycle through the power relay") for m in infos
+        )
+    else:
+        assert resets and boots[0]["seq"] > resets[0]["seq"]
+        assert "Restart: Reset Hard (the bench has no power relay)" in infos
     warnings = log_messages(tmp_path, "WARN")
     assert any("did not register with a BootNotification" in w for w in warnings), warnings
 
