@@ -15,7 +15,7 @@ import pytest
 from drivers.registry import create_driver
 from hil.csms.journal import EVENT, TX
 from hil.sim.instruments.snmp_pdu import VirtualPdu
-from tests.sim.maintenance_rig import MaintenanceRig
+from tests.sim.maintenance_rig import MaintenanceRig, iso_in
 
 TAG = "VALID-TAG-01"
 
@@ -112,3 +112,39 @@ def test_a_tag_at_a_dead_station_does_nothing(
     boot = rig.wait_for("BootNotification", mark)
     rig.wait_for("StatusNotification", boot.seq, connectorId=1, status="Preparing")
     assert rig.calls("StartTransaction", mark) == []
+
+
+def test_charging_profiles_survive_a_power_cut(tmp_path: Path) -> None:
+    rig = MaintenanceRig(tmp_path, [], {"smart_charging": True})
+    pdu = VirtualPdu({1: rig.station.set_mains})
+    url = rig.loop.run(pdu.start(), timeout=5)
+    relay = create_driver("power_relay", "snmp-pdu", url, {"timeout": 0.5, "retries": 0})
+    relay.open()
+    try:
+        profile = {
+            "chargingProfileId": 7,
+            "stackLevel": 0,
+            "chargingProfilePurpose": "TxDefaultProfile",
+            "chargingProfileKind": "Absolute",
+            "chargingSchedule": {
+                "startSchedule": iso_in(-5),
+                "chargingRateUnit": "A",
+                "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 10.0}],
+            },
+        }
+        answer = rig.call("SetChargingProfile", {"connectorId": 0, "csChargingProfiles": profile})
+        assert answer == {"status": "Accepted"}
+        before = rig.call("GetCompositeSchedule", {"connectorId": 1, "duration": 60})
+        assert before["chargingSchedule"]["chargingSchedulePeriod"][0]["limit"] == 10.0, before
+        mark = rig.journal.cursor
+        relay.power_cycle(0.1)
+        boot = rig.wait_for("BootNotification", mark)
+        rig.wait_for("BootNotification", boot.seq, kinds=("CALLRESULT",), direction=TX)
+        schedule = rig.call("GetCompositeSchedule", {"connectorId": 1, "duration": 60})
+        assert schedule["status"] == "Accepted", schedule
+        periods = schedule["chargingSchedule"]["chargingSchedulePeriod"]
+        assert periods[0]["limit"] == 10.0, schedule
+    finally:
+        relay.close()
+        rig.loop.run(pdu.stop(), timeout=5)
+        rig.close()
