@@ -346,3 +346,42 @@ def test_registration_and_heartbeat_steps_pass_over_profile_3(tmp_path):
         c["info"]["client_certificate_cn"] == "VIRTUAL-CP-001" for c in connects
     )
     assert (tmp_path / "out" / "certs" / "lab-ca.pem").is_file()
+
+
+# -- the virtual station refused through the whole lab (bench process, launcher, back office)
+
+
+@pytest.mark.parametrize(
+    ("station_security", "reason"),
+    [
+        ({"password": "not-the-right-key-00"}, "wrong password for station VIRTUAL-CP-001"),
+        ({"ca": "other/lab-ca.pem"}, "TLS handshake failed"),
+        ({"client_certificate": "none"}, "no client certificate"),
+    ],
+    ids=["wrong-password", "untrusted-back-office", "no-client-certificate"],
+)
+def test_virtual_station_refusals_are_journaled(tmp_path, station_security, reason):
+    from hil.lab.bench import Bench
+
+    make_certs(tmp_path / "other")
+    profile = 3 if "client_certificate" in station_security else 2
+    data = yaml.safe_load(
+        (REPO / "lab_configs" / f"virtual-security-profile-{profile}.yaml").read_text()
+    )
+    data["instruments"] = {}
+    data["virtual"]["station_security"] = station_security
+    lab = tmp_path / "lab.yaml"
+    lab.write_text(yaml.safe_dump(data))
+    bench = Bench(load_lab_config(lab), tmp_path / "out")
+    bench.open()
+    try:
+        event = bench.station.journal.wait_for(
+            lambda f: f.dir == EVENT and f.kind == "refused", 0, 15, "a refused connection"
+        )
+        assert event.info["reason"].startswith(reason), event.info
+        assert reason in bench.back_office.connection_summary("VIRTUAL-CP-001")
+        assert not [
+            f for f in bench.station.journal.frames() if f.dir == EVENT and f.kind == "connect"
+        ]
+    finally:
+        bench.close()
