@@ -292,7 +292,7 @@ class BackOffice:
             named = f"as {r.station_id!r} " if r.station_id else ""
             offered = ", ".join(r.offered) or "none"
             lines.append(
-                f"Refused a handshake {named}at {r.path} from {r.remote} "
+                f"Refused a handshake {named}at {r.path or 'the TLS layer'} from {r.remote} "
                 f"(offered: {offered}): {r.reason}."
             )
         if not refused and not accepted:
@@ -302,11 +302,23 @@ class BackOffice:
             )
         return "\n".join(lines)
 
+    def _security_hint(self) -> str:
+        profile = self.security.profile
+        if profile == 0:
+            return ""
+        needs = {
+            1: "Basic auth with its AuthorizationKey",
+            2: "TLS trusting the lab CA, Basic auth with its AuthorizationKey",
+            3: "TLS trusting the lab CA, a client certificate signed by it",
+        }[profile]
+        return f", security profile {profile}: {needs}"
+
     def _station_line(self, station_id: str, seen: list[HandshakeSeen]) -> str:
         if not seen:
             return (
                 f"{station_id!r} never connected to the back office "
-                f"(expected at {self.url(station_id)} offering subprotocol {SUBPROTOCOL})."
+                f"(expected at {self.url(station_id)} offering subprotocol {SUBPROTOCOL}"
+                f"{self._security_hint()})."
             )
         session = self.sessions.get(station_id)
         now = "connected now" if session is not None and session.connected else "not connected now"
