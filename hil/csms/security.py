@@ -75,7 +75,8 @@ def _peer(proto: Any) -> str:
 #: Why a TLS handshake ended without an error of its own: the station hung up.
 CLOSED_DURING_HANDSHAKE = (
     "TLS handshake failed: the station closed the connection during the handshake (it "
-    "may not trust the back office's certificate: install the lab CA on it)"
+    "may not trust the back office's certificate: install the lab CA on it; or it offers "
+    "no TLS 1.2 or higher)"
 )
 
 
@@ -87,6 +88,12 @@ def describe_tls_error(exc: ssl.SSLError) -> str:
         return "no client certificate (TLS handshake failed: the station sent none)"
     if reason == "CERTIFICATE_VERIFY_FAILED" or verify:
         return f"certificate verify failed: {verify or exc}"
+    if reason == "HTTP_REQUEST":
+        return (
+            "TLS handshake failed: the station sent plain HTTP (ws://) to the TLS port; use wss://"
+        )
+    if reason in ("UNSUPPORTED_PROTOCOL", "TLSV1_ALERT_PROTOCOL_VERSION"):
+        return f"TLS handshake failed: the station offers no TLS 1.2 or higher ({exc})"
     if reason in ("TLSV1_ALERT_UNKNOWN_CA", "SSLV3_ALERT_BAD_CERTIFICATE"):
         return (
             f"TLS handshake failed: the station rejected the back office's certificate "

@@ -251,6 +251,17 @@ def test_tls_below_1_2_is_refused(certs, office_with):
         ctx.maximum_version = ssl.TLSVersion.TLSv1_1
     with pytest.raises((ssl.SSLError, OSError)):
         asyncio.run(register(office.url(STATION), ssl=ctx))
+    # refused by the back office ("offers no TLS 1.2 or higher"), or by the client's own
+    # OpenSSL before it sends anything: then the back office sees a hang-up
+    assert "no TLS 1.2 or higher" in refused(office).info["reason"]
+
+
+def test_plain_ws_to_the_tls_port_is_refused_and_journaled(certs, office_with):
+    office = office_with(security(2, certs))
+    plain = office.url(STATION).replace("wss://", "ws://")
+    with pytest.raises((InvalidMessage, ConnectionClosed, OSError)):
+        asyncio.run(register(plain))
+    assert "plain HTTP (ws://) to the TLS port" in refused(office).info["reason"]
 
 
 # -- lab config ----------------------------------------------------------------------------
