@@ -197,6 +197,20 @@ def basic_auth_header(user: str, password: str) -> str:
     return f"Basic {token}"
 
 
+def accepted_passwords(password: str) -> set[bytes]:
+    """The password bytes a station may send for the configured ``password``.
+
+    The 1.6 Security Whitepaper gives the AuthorizationKey hex-encoded (up to 40 hex digits)
+    and makes its decoded octets the password; stations differ in whether they send those
+    octets or the hex text itself. A hex ``password`` therefore accepts both.
+    """
+    accepted = {password.encode()}
+    if len(password) % 2 == 0:
+        with contextlib.suppress(ValueError):
+            accepted.add(bytes.fromhex(password))
+    return accepted
+
+
 def check_basic_auth(security: ServerSecurity, station_id: str, header: str | None) -> str | None:
     """Why the ``Authorization`` header does not let ``station_id`` in; None when it does."""
     if not security.basic_auth:
@@ -207,17 +221,19 @@ def check_basic_auth(security: ServerSecurity, station_id: str, header: str | No
     if scheme.lower() != "basic":
         return f"Authorization is {scheme!r}, not Basic"
     try:
-        user, sep, password = base64.b64decode(token.strip(), validate=True).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError):
-        return "Authorization: Basic credentials are not valid base64 user:password"
+        credentials = base64.b64decode(token.strip(), validate=True)
+    except binascii.Error:
+        return "Authorization: Basic credentials are not valid base64"
+    raw_user, sep, password = credentials.partition(b":")
     if not sep:
         return "Authorization: Basic credentials have no ':' between user and password"
+    user = raw_user.decode("utf-8", errors="replace")
     if user != station_id:
         return f"Basic auth user {user!r} is not the station id {station_id!r}"
     expected = security.passwords.get(station_id)
     if expected is None:
         return f"no password configured for station {station_id}"
-    if password != expected:
+    if password not in accepted_passwords(expected):
         return f"wrong password for station {station_id}"
     return None
 

@@ -7,6 +7,7 @@ come from ``hil lab certs`` at test time (nothing secret is committed).
 from __future__ import annotations
 
 import asyncio
+import base64
 import ipaddress
 import json
 import ssl
@@ -193,6 +194,21 @@ def test_wrong_password_is_401_and_journaled(profile, certs, office_with):
     assert event.info["reason"] == f"wrong password for station {STATION}"
     assert not connected(office)
     assert f"wrong password for station {STATION}" in office.connection_summary(STATION)
+
+
+def test_hex_authorization_key_may_be_sent_as_text_or_as_its_octets(certs, office_with):
+    """1.6 Security Whitepaper: the AuthorizationKey is hex; its octets are the password."""
+    key = "00112233445566778899aabbccddeeff01020304"  # 40 hex digits, 20 octets
+    sec = security(1, certs)
+    sec.passwords = {STATION: key}
+    office = office_with(sec)
+    octets = base64.b64encode(STATION.encode() + b":" + bytes.fromhex(key)).decode()
+    for header in (basic_auth_header(STATION, key), f"Basic {octets}"):
+        answer = asyncio.run(
+            register(office.url(STATION), additional_headers={"Authorization": header})
+        )
+        assert answer["status"] == "Accepted"
+    assert len(connected(office)) == 2
 
 
 def test_missing_authorization_header_is_401_and_journaled(certs, office_with):
