@@ -43,6 +43,22 @@ STATUS_ACTIONS = (
 )
 
 
+async def _cancel_all(tasks: set[asyncio.Task[Any]]) -> None:
+    """Cancel ``tasks`` and wait until every one has ended.
+
+    On Python < 3.12 ``asyncio.wait_for`` swallows a cancellation that arrives as its inner
+    future completes (gh-86296): a CALL answered just as the connection drops (a power cut)
+    then goes on draining the outbox, and one ``cancel()`` plus ``gather`` waits forever.
+    So cancel again until all are done.
+    """
+    pending = set(tasks)
+    while pending:
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=0.5)
+    await asyncio.gather(*tasks, return_exceptions=True)  # retrieve their exceptions
+
+
 def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -255,9 +271,7 @@ class VirtualStation:
                 return kind
             return None
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await _cancel_all(tasks)
             if link.ws.transport is not None and not link.ws.transport.is_closing():
                 link.ws.transport.abort()
 
