@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 MARKER = "hil-run.json"
+#: The step a run is on now (live progress of a nightly run reads it).
+CURRENT_STEP_FILE = "current-step.json"
 #: Each finished step's verdict, remarks and evidence pointers, a line as it ends (the
 #: report of a run that died is built from it).
 STEPS_FILE = "steps.jsonl"
@@ -32,6 +34,7 @@ RUN_FILES = (
     "virtual-bench.log",
     STEPS_FILE,
     EVIDENCE_FILE,
+    CURRENT_STEP_FILE,
     "certification-report.html",
     "certification-report.md",
     "certification-report.pdf",
@@ -68,6 +71,16 @@ def update_run(output_dir: Path, **facts: Any) -> None:
         return
     record.update(facts)
     (output_dir / MARKER).write_text(json.dumps(record) + "\n", encoding="utf-8")
+
+
+def write_current_step(
+    output_dir: Path, step: str, name: str, started: str, finished: bool = False
+) -> None:
+    """Say which step the run is on (replaced atomically: a reader never sees half)."""
+    record = {"step": step, "name": name, "started": started, "finished": finished}
+    tmp = output_dir / (CURRENT_STEP_FILE + ".tmp")
+    tmp.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    tmp.replace(output_dir / CURRENT_STEP_FILE)
 
 
 def read_run(output_dir: Path) -> dict[str, Any] | None:

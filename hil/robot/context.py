@@ -68,12 +68,15 @@ class LabContext:
     test: str = ""
     #: the run's evidence records for the report (``evidence.jsonl``), open while the lab is
     evidence: JsonLines | None = None
+    #: the evidence records of the running test (the history database keeps its figures)
+    step_evidence: list[dict[str, Any]] = field(default_factory=list)
 
     def begin_test(self) -> None:
         """A test starts: forget the previous test's state and start after the journal."""
         self.state.clear()
         self.saved_configuration.clear()
         self.availability.clear()
+        self.step_evidence.clear()
         self.step_started = False
         self.in_test = True
         if self.bench is not None:
@@ -86,8 +89,11 @@ class LabContext:
     def record_evidence(self, kind: str, **data: Any) -> None:
         """Append an evidence record for the report, tagged with the running step; written
         and flushed at once, so a run that dies keeps it."""
+        record = {"kind": kind, "step": self.step, "test": self.test, **data}
+        if self.in_test:
+            self.step_evidence.append(record)
         if self.evidence is not None:
-            self.evidence.append({"kind": kind, "step": self.step, "test": self.test, **data})
+            self.evidence.append(record)
 
     # -- access ----------------------------------------------------------------------
 

@@ -22,8 +22,9 @@ from typing import Any
 from robot.api import logger
 
 from hil.checklist import mismatch
-from hil.lab.evidence import STEPS_FILE, JsonLines, now, update_run
+from hil.lab.evidence import STEPS_FILE, JsonLines, now, update_run, write_current_step
 from hil.robot.context import LabContext, Remark
+from hil.robot.history_hook import HistoryHook
 
 
 def step_of(tags: Any) -> str:
@@ -47,11 +48,13 @@ class RunListener:
         self._steps: JsonLines | None = None
         self._started = ""
         self._started_mono = 0.0
+        self.history: HistoryHook | None = None
 
     def begin_run(self, output_dir: Path, run_id: str) -> None:
         self.output_dir = output_dir
         self.run_id = run_id
         self._steps = JsonLines(output_dir / STEPS_FILE)
+        self.history = HistoryHook.from_robot_variables(output_dir)
 
     def start_test(self, data: Any, result: Any) -> None:
         self.current_test = (
@@ -62,6 +65,9 @@ class RunListener:
         self._started, self._started_mono = now(), time.monotonic()
         self.ctx.begin_test()
         self.ctx.test, self.ctx.step = self.current_test
+        if self.output_dir is not None and self.current_test[1]:
+            # live progress: which step a bench is on (hil nightly shows it)
+            write_current_step(self.output_dir, self.current_test[1], result.name, self._started)
 
     def end_test(self, data: Any, result: Any) -> None:
         test, step = self.current_test or (result.name, step_of(data.tags))
@@ -101,21 +107,22 @@ class RunListener:
     ) -> None:
         if self._steps is None or not step:
             return
-        self._steps.append(
-            {
-                "run_id": self.run_id,
-                "step": step,
-                "test": test,
-                "name": result.name,
-                "status": result.status,
-                "message": result.message,
-                "remarks": remarks,
-                "tags": tags,
-                "started": self._started,
-                "ended": now(),
-                "elapsed_s": round(time.monotonic() - self._started_mono, 3),
-            }
-        )
+        record = {
+            "run_id": self.run_id,
+            "step": step,
+            "test": test,
+            "name": result.name,
+            "status": result.status,
+            "message": result.message,
+            "remarks": remarks,
+            "tags": tags,
+            "started": self._started,
+            "ended": now(),
+            "elapsed_s": round(time.monotonic() - self._started_mono, 3),
+        }
+        self._steps.append(record)
+        if self.history is not None:
+            self.history.step(record, list(self.ctx.step_evidence))
 
     def close(self) -> None:
         """Listener hook: the library goes out of scope (the run is over); stop whatever
@@ -125,6 +132,9 @@ class RunListener:
             bench.close()
         if self.output_dir is not None:
             update_run(self.output_dir, ended=now())
+            write_current_step(self.output_dir, "", "", now(), finished=True)
+            if self.history is not None:
+                self.history.end()
             self._write_report(self.output_dir)
 
     @staticmethod
