@@ -74,6 +74,33 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_nightly(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from hil.nightly.run import rebuild_status, run_nightly
+
+    if args.status:
+        from hil.nightly.progress import describe
+
+        for record in rebuild_status(Path(args.status)):
+            print(f"{record['bench']}: {record['done']}/{record['total']} ", end="")
+            print(describe(record).replace("[/]", ""))
+        return 0
+    if not args.benches:
+        print("error: --benches DIR is required (or --status RESULTS)", file=sys.stderr)
+        return 2
+    return run_nightly(
+        Path(args.benches),
+        Path(args.output_dir) if args.output_dir else None,
+        args.include,
+        args.exclude,
+        args.history,
+        args.night,
+        args.pabotlib or "",
+        live=not args.no_live,
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hil", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -138,6 +165,36 @@ def build_parser() -> argparse.ArgumentParser:
         "--formats", default="html,md,pdf", help="comma-separated: html, md, pdf (default: all)"
     )
     report.set_defaults(func=_cmd_report)
+
+    nightly = sub.add_parser(
+        "nightly",
+        help="the checklist on every bench of a folder at once (pabot), with a nightly report",
+        description="Preflight every bench (a folder of lab configs), run the checklist on "
+        "the good ones in parallel through pabot (one worker per bench, benches handed out "
+        "by PabotLib value sets), show live progress, merge the results and write "
+        "nightly-summary.html. Exit 1 when a step failed, a bench failed preflight or did "
+        "not finish; 130 when stopped. See docs/nightly.md.",
+    )
+    nightly.add_argument("--benches", metavar="DIR", help="folder of lab config files")
+    nightly.add_argument("--include", action="append", metavar="TAG", help="Robot --include")
+    nightly.add_argument("--exclude", action="append", metavar="TAG", help="Robot --exclude")
+    nightly.add_argument("-d", "--output-dir", help="results folder (default: results/<night id>)")
+    nightly.add_argument(
+        "--history", help="history database URL (default: sqlite:///<results>/history.sqlite)"
+    )
+    nightly.add_argument("--night", help="the night's id (default: today's UTC date)")
+    nightly.add_argument(
+        "--pabotlib",
+        metavar="HOST:PORT",
+        help="a PabotLib server already running on another host (default: pabot starts one)",
+    )
+    nightly.add_argument("--no-live", action="store_true", help="no live progress bars")
+    nightly.add_argument(
+        "--status",
+        metavar="RESULTS",
+        help="rebuild and print the status of a night (e.g. after it was killed) and exit",
+    )
+    nightly.set_defaults(func=_cmd_nightly)
 
     ocmf = sub.add_parser("ocmf", help="Eichrecht: signed meter readings (OCMF)")
     ocmf_sub = ocmf.add_subparsers(dest="ocmf_command", required=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +17,18 @@ from hil.lab.evidence import EVIDENCE_FILE, JsonLines, start_run, update_run
 from hil.robot.context import LabContext
 from hil.robot.listener import RunListener
 
+#: ``${LAB}`` value that makes `Open Lab` take its bench from PabotLib (``hil nightly``).
+PABOT_LAB = "pabot"
+#: The tag of every bench's value set in ``hil nightly``'s resource file.
+PABOT_BENCH_TAG = "bench"
+
 
 class LabKeywords:
     def __init__(self, ctx: LabContext, listener: RunListener) -> None:
         self.ctx = ctx
         self.listener = listener
+        #: PabotLib client holding this worker's bench (``${LAB}`` = ``pabot``), else None
+        self._pabot: Any = None
 
     @keyword
     def open_lab(self, lab_config: str) -> None:
@@ -34,6 +42,8 @@ class LabKeywords:
         """
         if self.ctx.bench is not None:
             raise RuntimeError("A lab is already open; 'Close Lab' first")
+        if str(lab_config) == PABOT_LAB:
+            lab_config = self._acquire_pabot_bench()
         output_dir = Path(BuiltIn().get_variable_value("${OUTPUT DIR}", "."))
         # the run starts (and the last run's evidence goes) before anything can fail, so
         # even a run with a bad config never appends to an earlier run's records
@@ -44,7 +54,8 @@ class LabKeywords:
             cfg = load_lab_config(Path(lab_config).resolve())
         except LabConfigError as exc:
             raise RuntimeError(str(exc)) from None
-        update_run(output_dir, lab_config=cfg.source, **run_facts(cfg))
+        # pid: hil nightly --status tells a run still going from one that was killed
+        update_run(output_dir, lab_config=cfg.source, pid=os.getpid(), **run_facts(cfg))
         bench = Bench(cfg, output_dir)
         bench.open()
         if bench.operator is not None:
@@ -79,8 +90,30 @@ class LabKeywords:
     def close_lab(self) -> None:
         """Stop everything the lab started. Safe to call when nothing is open."""
         bench, self.ctx.bench = self.ctx.bench, None
-        if bench is not None:
-            bench.close()
+        try:
+            if bench is not None:
+                bench.close()
+        finally:
+            pabot, self._pabot = self._pabot, None
+            if pabot is not None:
+                pabot.release_value_set()
+
+    def _acquire_pabot_bench(self) -> str:
+        """``${LAB}`` is ``pabot`` (``hil nightly``): take a free bench from PabotLib's value
+        sets (tag ``bench``, key ``lab`` = its lab config) so no two workers drive one
+        bench; `Close Lab` gives it back. pabot is imported only here: a plain ``robot``
+        run never needs it."""
+        from pabot.pabotlib import PabotLib
+
+        uri = BuiltIn().get_variable_value("${HIL_PABOTLIB_URI}", "")
+        if uri:  # a PabotLib server on its own host (pabot 5.2 passes its workers its own)
+            BuiltIn().set_global_variable("${PABOTLIBURI}", uri)
+        pabot = PabotLib()
+        name = pabot.acquire_value_set(PABOT_BENCH_TAG)
+        self._pabot = pabot
+        lab = str(pabot.get_value_from_set("lab"))
+        logger.info(f"Bench {name!r} taken from PabotLib: {lab}")
+        return lab
 
     @keyword
     def wait_for_station_registration(self, timeout: float | None = None) -> None:

@@ -1,0 +1,171 @@
+"""The nightly report: one self-contained HTML page, a table across benches on top, then
+per bench its checklist table linking to that bench's full certification report.
+
+Each bench's table is its own certification report's model (``report_for_output_dir`` on
+the bench's output folder), so the page and the bench's report can never disagree.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from hil.lab.evidence import STEPS_FILE, read_json_lines, read_run
+from hil.nightly.benches import Bench
+from hil.report.model import NA, NO, NOT_RUN, YES, StepRow
+
+SUMMARY_FILE = "nightly-summary.html"
+STATE_TEXT = {
+    "finished": "finished",
+    "interrupted": "interrupted",
+    "running": "interrupted",  # a page is written once pabot is over
+    "preflight-failed": "preflight failed",
+}
+
+
+@dataclass
+class BenchSummary:
+    name: str
+    model: str
+    firmware: str
+    state: str  # finished / interrupted / preflight failed
+    counts: dict[str, int] = field(default_factory=dict)  # Y, N, N/A, not run
+    duration: str = ""
+    message: str = ""  # why preflight failed, or the report's problem
+    report_link: str = ""  # the bench's certification report, relative to the page
+    verdict_line: str = ""
+    rows: list[StepRow] = field(default_factory=list)
+
+
+def _seconds(start: str, end: str) -> float | None:
+    try:
+        return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
+    except ValueError:
+        return None
+
+
+def _duration(folder: Path) -> str:
+    run = read_run(folder) or {}
+    end = str(run.get("ended") or "")
+    if not end:  # interrupted: up to its last finished step
+        steps = read_json_lines(folder / STEPS_FILE)
+        end = str(steps[-1].get("ended", "")) if steps else ""
+    seconds = _seconds(str(run.get("started", "")), end) if end else None
+    if seconds is None:
+        return ""
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
+
+
+def bench_summary(bench: Bench, folder: Path | None, state: str, page_dir: Path) -> BenchSummary:
+    """A bench's summary line and checklist table (from its own report model)."""
+    summary = BenchSummary(bench.name, bench.model, bench.firmware, STATE_TEXT.get(state, state))
+    if not bench.ok:
+        summary.message = "; ".join(bench.problems)
+        return summary
+    if folder is None:
+        summary.message = "the bench's run never started"
+        return summary
+    from hil.report.build import report_for_output_dir
+
+    try:
+        report = report_for_output_dir(folder)
+    except Exception as exc:  # one bench's unreadable records must not cost the page
+        summary.message = f"its report could not be built: {exc}"
+        return summary
+    summary.model, summary.firmware = report.model, report.firmware
+    summary.rows = report.checklist + report.smart_charging + report.eichrecht
+    summary.counts = {
+        label: sum(1 for r in summary.rows if r.verdict == verdict)
+        for label, verdict in (("Y", YES), ("N", NO), ("N/A", NA), ("not run", NOT_RUN))
+    }
+    summary.verdict_line = report.verdict_line
+    summary.duration = _duration(folder)
+    html = folder / "certification-report.html"
+    if html.is_file():
+        summary.report_link = Path(os.path.relpath(html, page_dir)).as_posix()
+    return summary
+
+
+_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>Nightly run {{ night }}</title>
+<style>
+body { font-family: sans-serif; margin: 2em; color: #222; }
+table { border-collapse: collapse; margin-bottom: 1.5em; }
+th, td { border: 1px solid #bbb; padding: 0.25em 0.6em; text-align: left; vertical-align: top; }
+th { background: #eee; }
+.Y { background: #d9f2d9; } .N { background: #f7d4d4; } .NA { background: #eee; }
+.finished { color: #1a7f1a; } .interrupted { color: #b36b00; }
+.preflight-failed { color: #b00020; font-weight: bold; }
+</style></head><body>
+<h1>Nightly run {{ night }}</h1>
+<p>{{ benches|length }} bench(es); results: <code>{{ results }}</code>; merged Robot log:
+<a href="log.html">log.html</a>, <a href="report.html">report.html</a>.</p>
+<table>
+<tr><th>Bench</th><th>DUT model</th><th>Firmware</th><th>Y</th><th>N</th><th>N/A</th>
+<th>Not run</th><th>Duration</th><th>State</th></tr>
+{% for b in benches %}
+<tr><td><a href="#bench-{{ loop.index }}">{{ b.name }}</a></td><td>{{ b.model }}</td>
+<td>{{ b.firmware }}</td>
+{% for key in ("Y", "N", "N/A", "not run") %}<td>{{ b.counts.get(key, "") }}</td>{% endfor %}
+<td>{{ b.duration }}</td>
+<td class="{{ b.state|replace(' ', '-') }}">{{ b.state }}
+{%- if b.message %}: {{ b.message }}{% endif %}</td></tr>
+{% endfor %}
+</table>
+{% for b in benches %}
+<h2 id="bench-{{ loop.index }}">{{ b.name }} — {{ b.model }} {{ b.firmware }}</h2>
+<p class="{{ b.state|replace(' ', '-') }}">{{ b.state }}
+{%- if b.message %}: {{ b.message }}{% endif %}
+{% if b.verdict_line %} · {{ b.verdict_line }}{% endif %}
+{% if b.report_link %} · <a href="{{ b.report_link }}">full certification report</a>{% endif %}</p>
+{% if b.rows %}
+<table>
+<tr><th>Step</th><th>OCPP Profile</th><th>Action</th><th>Pass</th><th>Remarks</th></tr>
+{% for r in b.rows %}
+<tr><td>{{ r.step }}</td><td>{{ r.profile }}</td><td>{{ r.action }}</td>
+<td class="{{ r.verdict|replace('/', '') }}">{{ r.verdict }}</td>
+<td>{{ r.remarks|join(' ') }}</td></tr>
+{% endfor %}
+</table>
+{% endif %}
+{% endfor %}
+</body></html>
+"""
+
+
+def render_summary(benches: list[BenchSummary], night: str, results: Path) -> str:
+    env = jinja2.Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
+    return env.from_string(_PAGE).render(benches=benches, night=night, results=str(results))
+
+
+def write_summary(
+    results: Path,
+    night: str,
+    benches: list[Bench],
+    folders: dict[str, Path],
+    states: dict[str, str],
+) -> tuple[Path, list[BenchSummary]]:
+    """Write ``nightly-summary.html`` into ``results``; returns it and the summaries."""
+    summaries = [
+        bench_summary(b, folders.get(b.name), states.get(b.name, "interrupted"), results)
+        for b in benches
+    ]
+    path = results / SUMMARY_FILE
+    path.write_text(render_summary(summaries, night, results), encoding="utf-8")
+    return path, summaries
+
+
+def any_failure(summaries: list[BenchSummary]) -> bool:
+    """A night fails when a step failed, a bench failed preflight or did not finish."""
+    return any(s.counts.get("N") or s.state != "finished" for s in summaries)
+
+
+def as_dict(summary: BenchSummary) -> dict[str, Any]:
+    return {k: v for k, v in summary.__dict__.items() if k != "rows"}
