@@ -1,0 +1,253 @@
+"""What the history says, as plain data: per bench and step the last nights' verdicts,
+since when a step fails (and on which firmware), which steps are flaky, the energy error
+over time. Pure queries: nothing here writes or prints."""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, select, true
+from sqlalchemy.orm import Session
+
+from hil.checklist import BY_ID
+from hil.history.models import COMPLETED, EnergyFigure, Run, StepResult
+from hil.history.recorder import parse_time, utc_now
+
+INTERRUPTED = "interrupted"
+#: a "running" run on another host older than this is taken as interrupted
+STALE_AFTER = timedelta(hours=24)
+#: the energy sources that are the station's own register (the trend plots these)
+STATION_SOURCES = ("meterStop - meterStart", "MeterValues register")
+
+
+@dataclass
+class RunInfo:
+    run_id: str
+    night: str
+    bench: str
+    firmware: str
+    software_version: str
+    started: datetime
+    ended: datetime | None
+    #: "running", "completed" or "interrupted"
+    state: str
+    output_dir: str
+    report_path: str
+
+
+@dataclass
+class StepTrend:
+    step: str
+    name: str
+    #: night -> "Y" / "N" / "N/A" / "" (not run that night), for the bench's table nights
+    verdicts: dict[str, str]
+    #: the failing streak the step is in now: its first night and firmware (None: passing)
+    failing_since: str | None = None
+    failing_firmware: str | None = None
+    #: firmware versions on which the verdict changed between runs (empty: not flaky)
+    flaky_on: list[str] = field(default_factory=list)
+
+
+@dataclass
+class BenchTrend:
+    bench: str
+    nights: list[str]
+    #: night -> the run whose verdicts the column shows (the night's latest on this bench)
+    runs: dict[str, RunInfo]
+    steps: list[StepTrend]
+
+    @property
+    def failing(self) -> list[StepTrend]:
+        return [s for s in self.steps if s.failing_since]
+
+    @property
+    def flaky(self) -> list[StepTrend]:
+        return [s for s in self.steps if s.flaky_on]
+
+
+@dataclass
+class EnergyPoint:
+    night: str
+    bench: str
+    source: str
+    step: str
+    diff_percent: float
+
+
+@dataclass
+class History:
+    nights: list[str]
+    benches: list[BenchTrend]
+    energy: list[EnergyPoint]
+
+
+def run_state(run: Run, later_run_on_bench: bool, now: datetime | None = None) -> str:
+    """A run's state as shown: a run that never ended and whose process is gone (or that
+    another run of its bench followed, or that is older than a day on another host) is
+    interrupted."""
+    if run.status == COMPLETED or run.ended is not None:
+        return COMPLETED
+    if later_run_on_bench:
+        return INTERRUPTED
+    if run.host == socket.gethostname():
+        return "running" if _alive(run.pid) else INTERRUPTED
+    started = parse_time(run.started) or utc_now()
+    return INTERRUPTED if (now or utc_now()) - started > STALE_AFTER else "running"
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _step_order(step: str) -> tuple[int, str]:
+    ids = list(BY_ID)
+    return (ids.index(step), "") if step in BY_ID else (len(ids), step)
+
+
+def history(engine: Engine, nights: int = 7, bench: str | None = None) -> History:
+    """The trends of the last ``nights`` nights (columns), over every bench or one."""
+    with Session(engine) as session:
+        q = select(Run).order_by(Run.started)
+        if bench:
+            q = q.where(Run.bench == bench)
+        runs = list(session.scalars(q))
+        results = list(
+            session.execute(
+                select(StepResult.run_id, StepResult.step, StepResult.name, StepResult.verdict)
+                .join(Run)
+                .where(Run.bench == bench if bench else true())
+                .order_by(StepResult.id)
+            )
+        )
+        figures = list(
+            session.execute(
+                select(
+                    Run.night_id,
+                    Run.bench,
+                    EnergyFigure.source,
+                    EnergyFigure.step,
+                    EnergyFigure.diff_percent,
+                )
+                .join(Run, EnergyFigure.run_id == Run.run_id)
+                .where(EnergyFigure.diff_percent.is_not(None))
+                .where(Run.bench == bench if bench else true())
+                .order_by(Run.started, EnergyFigure.id)
+            )
+        )
+    all_nights = sorted({r.night_id for r in runs}, key=lambda n: _night_start(runs, n))
+    shown = all_nights[-nights:] if nights > 0 else all_nights
+    infos = _run_infos(runs)
+    by_run: dict[str, list[tuple[str, str, str]]] = {}
+    for run_id, step, name, verdict in results:
+        by_run.setdefault(run_id, []).append((step, name, verdict))
+    benches = [
+        _bench_trend(name, [i for i in infos if i.bench == name], by_run, shown)
+        for name in sorted({i.bench for i in infos})
+    ]
+    energy = [
+        EnergyPoint(n, b, src, st, float(pct)) for n, b, src, st, pct in figures if n in shown
+    ]
+    return History(shown, benches, energy)
+
+
+def _night_start(runs: list[Run], night: str) -> datetime:
+    return min(parse_time(r.started) or utc_now() for r in runs if r.night_id == night)
+
+
+def _run_infos(runs: list[Run]) -> list[RunInfo]:
+    infos = []
+    for i, run in enumerate(runs):  # runs are in start order
+        later = any(r.bench == run.bench for r in runs[i + 1 :])
+        infos.append(
+            RunInfo(
+                run.run_id,
+                run.night_id,
+                run.bench,
+                run.firmware,
+                run.software_version,
+                parse_time(run.started) or utc_now(),
+                parse_time(run.ended),
+                run_state(run, later),
+                run.output_dir,
+                run.report_path,
+            )
+        )
+    return infos
+
+
+def _bench_trend(
+    bench: str,
+    runs: list[RunInfo],
+    by_run: dict[str, list[tuple[str, str, str]]],
+    shown: list[str],
+) -> BenchTrend:
+    # every step result of the bench in run order: (run, step, name, verdict)
+    seq = [(run, s, n, v) for run in runs for s, n, v in by_run.get(run.run_id, [])]
+    names: dict[str, str] = {}
+    for _run, s, n, _v in seq:
+        names[s] = n
+    columns = {run.night: run for run in runs if run.night in shown}  # the night's latest
+    steps: list[StepTrend] = []
+    for step in sorted(names, key=_step_order):
+        mine = [(run, v) for run, s, _n, v in seq if s == step]
+        per_night: dict[str, tuple[RunInfo, str]] = {}
+        for run, v in mine:  # the night's latest verdict of the step
+            per_night[run.night] = (run, v)
+        trend = StepTrend(
+            step,
+            BY_ID[step].action if step in BY_ID else names[step],
+            {n: per_night[n][1] if n in per_night else "" for n in shown},
+        )
+        _failing_streak(trend, [per_night[n] for n in _ordered(per_night, runs)])
+        trend.flaky_on = _flaky(mine)
+        steps.append(trend)
+    return BenchTrend(bench, [n for n in shown], columns, steps)
+
+
+def _ordered(per_night: dict[str, tuple[RunInfo, str]], runs: list[RunInfo]) -> list[str]:
+    order = {}
+    for run in runs:
+        order.setdefault(run.night, run.started)
+    return sorted(per_night, key=lambda n: order[n])
+
+
+def _failing_streak(trend: StepTrend, by_night: list[tuple[RunInfo, str]]) -> None:
+    """The current run of N verdicts, back to its first night (nights where the step did
+    not run, or was N/A, do not break it)."""
+    first: RunInfo | None = None
+    for run, verdict in reversed(by_night):
+        if verdict == "N":
+            first = run
+        elif verdict == "Y":
+            break
+    if first is not None and by_night and _last_real(by_night) == "N":
+        trend.failing_since, trend.failing_firmware = first.night, first.firmware
+
+
+def _last_real(by_night: list[tuple[RunInfo, str]]) -> str:
+    return next((v for _r, v in reversed(by_night) if v in ("Y", "N")), "")
+
+
+def _flaky(mine: list[tuple[RunInfo, str]]) -> list[str]:
+    """Firmware versions on which the step's Y/N verdict changed between runs."""
+    last: dict[str, str] = {}
+    flaky: list[str] = []
+    for run, verdict in mine:
+        if verdict not in ("Y", "N"):
+            continue
+        before = last.get(run.firmware)
+        if before is not None and before != verdict and run.firmware not in flaky:
+            flaky.append(run.firmware)
+        last[run.firmware] = verdict
+    return flaky
