@@ -80,11 +80,13 @@ def _cmd_nightly(args: argparse.Namespace) -> int:
     from hil.nightly.run import rebuild_status, run_nightly
 
     if args.status:
+        from rich.text import Text
+
         from hil.nightly.progress import describe
 
         for record in rebuild_status(Path(args.status)):
-            print(f"{record['bench']}: {record['done']}/{record['total']} ", end="")
-            print(describe(record).replace("[/]", ""))
+            line = Text.from_markup(describe(record)).plain
+            print(f"{record['bench']}: {record['done']}/{record['total']} {line}")
         return 0
     if not args.benches:
         print("error: --benches DIR is required (or --status RESULTS)", file=sys.stderr)

@@ -74,7 +74,7 @@ def bench_status(
         "state": RUNNING,
     }
     if not bench.ok:
-        record.update(state=PREFLIGHT_FAILED, total=0, message="; ".join(bench.problems))
+        record.update(state=PREFLIGHT_FAILED, message="; ".join(bench.problems))
         return record
     if folder is None:
         record["state"] = INTERRUPTED if over else RUNNING

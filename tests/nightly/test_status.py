@@ -67,3 +67,18 @@ def test_status_file_is_replaced_whole(tmp_path: Path) -> None:
     write_status(path, [{"bench": "B"}])
     assert json.loads(path.read_text()) == [{"bench": "B"}]
     assert [p.name for p in tmp_path.iterdir()] == ["nightly-status.json"]
+
+
+def test_status_of_a_killed_night_is_rebuilt_from_its_files(tmp_path: Path) -> None:
+    from hil.nightly.run import Night, rebuild_status
+
+    a, b = bench(tmp_path, "A"), bench(tmp_path, "B")
+    night = Night(tmp_path, [a, b], 3, "n")
+    night.save()
+    # A's Robot process (pid 999999 in the fake marker) is gone without `ended`
+    bench_folder(tmp_path / "pabot_results", 1, a, [("1", "PASS")], current="5")
+    bench_folder(tmp_path / "pabot_results", 2, b, [("1", "PASS")] * 3, ended=True)
+    records = rebuild_status(tmp_path)
+    assert [r["state"] for r in records] == ["interrupted", "finished"]
+    assert records[0]["done"] == 1
+    assert json.loads((tmp_path / "nightly-status.json").read_text()) == records
