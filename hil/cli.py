@@ -198,6 +198,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     nightly.set_defaults(func=_cmd_nightly)
 
+    from hil.history.command import register as register_history
+
+    register_history(sub)
+
     ocmf = sub.add_parser("ocmf", help="Eichrecht: signed meter readings (OCMF)")
     ocmf_sub = ocmf.add_subparsers(dest="ocmf_command", required=True)
     verify = ocmf_sub.add_parser(
