@@ -36,12 +36,15 @@ def write_lab(tmp: Path, deviations: list[str] | None = None, **overrides: dict[
     return path
 
 
-def run_steps(tmp: Path, lab: Path, steps: list[str] | None = None) -> dict[str, TestOutcome]:
-    """Run the tests tagged ``step:<n>`` (all when None); outcomes by step."""
+def run_steps(
+    tmp: Path, lab: Path, steps: list[str] | None = None, variables: list[str] | None = None
+) -> dict[str, TestOutcome]:
+    """Run the tests tagged ``step:<n>`` (all when None); outcomes by step. ``variables``:
+    more ``NAME:value`` Robot variables (e.g. ``HIL_HISTORY:<url>``)."""
     out = tmp / "out"
     options: dict[str, Any] = dict(
         outputdir=str(out),
-        variable=[f"LAB:{lab}"],
+        variable=[f"LAB:{lab}", *(variables or [])],
         log="NONE",
         report="NONE",
         stdout=io.StringIO(),
