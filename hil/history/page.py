@@ -104,3 +104,17 @@ def write_page(
     tmp.write_text(html, encoding="utf-8")
     tmp.replace(page)  # a browser reloading it never sees half a page
     return PageTiming(t1 - t0, time.perf_counter() - t1)
+
+
+def write_history_page(
+    url: str, page: Path, nights: int = 7, bench: str | None = None
+) -> PageTiming:
+    """``write_page`` from a database URL or SQLite file (for the nightly summary): opens,
+    upgrades, writes, closes. Raises HistoryDbError (one line, names the database)."""
+    from hil.history.db import as_url, open_engine
+
+    engine = open_engine(as_url(url), must_exist=True)
+    try:
+        return write_page(engine, page, nights, bench)
+    finally:
+        engine.dispose()

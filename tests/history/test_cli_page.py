@@ -95,6 +95,18 @@ def test_page(tmp_path: Path) -> None:
     assert timing.render_s < 10
 
 
+def test_write_history_page_from_a_url(tmp_path: Path) -> None:
+    from hil.history.db import HistoryDbError
+    from hil.history.page import write_history_page
+
+    db = tmp_path / "h.sqlite"
+    record_run(f"sqlite:///{db}", tmp_path, "r1", N1, "1.0", {"1": "PASS"})
+    write_history_page(str(db), tmp_path / "p.html")
+    assert "Bench bench-a" in (tmp_path / "p.html").read_text()
+    with pytest.raises(HistoryDbError, match="missing.sqlite"):
+        write_history_page(str(tmp_path / "missing.sqlite"), tmp_path / "q.html")
+
+
 def test_page_without_status_file_and_via_cli(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
