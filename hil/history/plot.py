@@ -19,11 +19,13 @@ def energy_error_plot(points: list[EnergyPoint], nights: list[str]) -> str | Non
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
 
+    from hil.report.build import SOURCE_NAMES  # the report's names for the sources
+
     series: dict[str, dict[str, list[float]]] = {}
     for p in points:
-        series.setdefault(f"{p.bench}: {p.source}", {}).setdefault(p.night, []).append(
-            p.diff_percent
-        )
+        series.setdefault(f"{p.bench}: {SOURCE_NAMES.get(p.source, p.source)}", {}).setdefault(
+            p.night, []
+        ).append(p.diff_percent)
     x_of = {n: i for i, n in enumerate(nights)}
     fig, ax = plt.subplots(figsize=(8, 3.2), dpi=100)
     try:
