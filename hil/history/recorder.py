@@ -7,6 +7,7 @@ halfway keeps every finished step; the run row stays "running" and is shown inte
 
 from __future__ import annotations
 
+import importlib
 import importlib.metadata
 import os
 import socket
@@ -110,6 +111,23 @@ def _allowed(ref: float | None, rec: dict[str, Any]) -> float | None:
     return abs(ref) * (pct or 0.0) / 100.0 + (fixed or 0.0)
 
 
+def _ensure_night(session: Session, night_id: str, started: datetime) -> None:
+    """The night's row, inserted by whichever bench comes first: benches of one night start
+    together, and on PostgreSQL "look, then insert" races (two inserts, one unique
+    violation); an insert that ignores the conflict does not."""
+    dialect = session.get_bind().dialect.name
+    if dialect in ("postgresql", "sqlite"):
+        insert = importlib.import_module(f"sqlalchemy.dialects.{dialect}").insert
+        session.execute(
+            insert(Night)
+            .values(id=night_id, started=started)
+            .on_conflict_do_nothing(index_elements=["id"])
+        )
+    elif session.get(Night, night_id) is None:
+        session.add(Night(id=night_id, started=started))
+        session.flush()
+
+
 class HistoryRecorder:
     """One run's rows. Create it with :meth:`open`."""
 
@@ -146,9 +164,7 @@ class HistoryRecorder:
             report_path=str(output_dir / REPORT_FILE),
         )
         with Session(engine) as session, session.begin():
-            if session.get(Night, night_id) is None:
-                session.add(Night(id=night_id, started=started))
-                session.flush()
+            _ensure_night(session, night_id, started)
             session.add(run)
         return cls(engine, run_id)
 

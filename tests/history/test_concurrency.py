@@ -1,5 +1,6 @@
-"""Three benches write one SQLite file at once (each its own process, as pabot runs them):
-none fails, every step is there. The first open of an empty file races the migration too."""
+"""Three benches write one database at once (each its own process, as pabot runs them),
+on SQLite (one file) and PostgreSQL: none fails, every step is there. The first open of an
+empty database races the migration too."""
 
 from __future__ import annotations
 
@@ -29,8 +30,10 @@ def _bench(url: str, out: str, bench: str, start: multiprocessing.synchronize.Ev
     rec.end()
 
 
-def test_three_processes_write_one_sqlite_file(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'history.sqlite'}"
+def test_three_processes_write_one_database(db_url: str, tmp_path: Path) -> None:
+    """SQLite: one file; PostgreSQL: one empty database, its schema created by whichever
+    process takes the advisory lock first."""
+    url = db_url
     ctx = multiprocessing.get_context("spawn")
     start = ctx.Event()
     procs = [
