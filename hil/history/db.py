@@ -71,7 +71,10 @@ def _sqlite_for_many_writers(engine: Engine, write: bool) -> None:
 
 def sqlite_file_missing(url: str) -> Path | None:
     """The file an SQLite URL names when it does not exist (reading must not create it)."""
-    parsed = make_url(url)
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise HistoryDbError(f"{url}: not a database URL ({exc})") from None
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return None
     path = Path(parsed.database)

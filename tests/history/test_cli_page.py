@@ -124,6 +124,7 @@ def test_page_without_status_file_and_via_cli(
     [
         (lambda tmp: str(tmp / "nope.sqlite"), "nope.sqlite: no such history database file"),
         (lambda tmp: "notaurl://x", "notaurl://x"),
+        (lambda tmp: "a b://", "a b://: not a database URL"),
         (lambda tmp: "postgresql+psycopg://nobody@127.0.0.1:1/x", "127.0.0.1:1"),
     ],
 )
