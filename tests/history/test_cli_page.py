@@ -146,6 +146,16 @@ def test_foreign_database_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixt
     assert len(err.strip().splitlines()) == 1 and "not a history database" in err
 
 
+def test_a_file_that_is_no_database_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("hello\n")
+    assert main(["history", "--db", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "notes.txt" in err and "not a database" in err
+
+
 def test_older_schema_is_upgraded(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A database at an older revision (here: none yet, an empty Alembic history) is
     brought to head, not refused."""
