@@ -145,7 +145,7 @@ def history(engine: Engine, nights: int = 7, bench: str | None = None) -> Histor
                 .order_by(Run.started, EnergyFigure.id)
             )
         )
-    all_nights = sorted({r.night_id for r in runs}, key=lambda n: _night_start(runs, n))
+    all_nights = _nights_in_order(runs)
     shown = all_nights[-nights:] if nights > 0 else all_nights
     infos = _run_infos(runs)
     by_run: dict[str, list[tuple[str, str, str]]] = {}
@@ -161,14 +161,20 @@ def history(engine: Engine, nights: int = 7, bench: str | None = None) -> Histor
     return History(shown, benches, energy)
 
 
-def _night_start(runs: list[Run], night: str) -> datetime:
-    return min(parse_time(r.started) or utc_now() for r in runs if r.night_id == night)
+def _nights_in_order(runs: list[Run]) -> list[str]:
+    """Nights by their first run's start (ids are free text: "2026-11-30", "rerun-2")."""
+    first: dict[str, datetime] = {}
+    for r in runs:
+        t = parse_time(r.started) or utc_now()
+        first[r.night_id] = min(t, first.get(r.night_id, t))
+    return sorted(first, key=lambda n: first[n])
 
 
 def _run_infos(runs: list[Run]) -> list[RunInfo]:
     infos = []
-    for i, run in enumerate(runs):  # runs are in start order
-        later = any(r.bench == run.bench for r in runs[i + 1 :])
+    last_of_bench = {run.bench: i for i, run in enumerate(runs)}  # runs are in start order
+    for i, run in enumerate(runs):
+        later = last_of_bench[run.bench] > i
         infos.append(
             RunInfo(
                 run.run_id,
