@@ -6,7 +6,8 @@ one broken cable never costs the other benches their run.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,23 +55,27 @@ def _bench_of(cfg: LabConfig, path: Path) -> Bench:
     return Bench(path, cfg.lab.name, cfg.dut.model, cfg.dut.firmware)
 
 
-def preflight(benches: list[Bench]) -> None:
-    """``hil lab check`` on every good bench at once (threads: each mostly waits on its
-    instruments); a failing instrument's message goes into the bench's ``problems``."""
+def _problems(config: Path) -> list[str]:
+    """The failing instruments of one bench (run in a process of its own)."""
     from hil.lab.preflight import check_lab
 
-    def check(bench: Bench) -> None:
-        try:
-            results = check_lab(load_lab_config(bench.config))
-        except Exception as exc:  # a bench that cannot be checked is not run
-            bench.problems.append(f"preflight: {type(exc).__name__}: {exc}")
-            return
-        bench.problems += [
-            f"{r.role} ({r.driver} at {r.address}): {r.detail}" for r in results if not r.ok
-        ]
+    try:
+        results = check_lab(load_lab_config(config))
+    except Exception as exc:  # a bench that cannot be checked is not run
+        return [f"preflight: {type(exc).__name__}: {exc}"]
+    return [f"{r.role} ({r.driver} at {r.address}): {r.detail}" for r in results if not r.ok]
 
+
+def preflight(benches: list[Bench]) -> None:
+    """``hil lab check`` on every good bench at once; a failing instrument's message goes
+    into the bench's ``problems``. A process per bench, not a thread: two benches' VISA
+    instruments opened from threads of one process fail (pyvisa's shared resource
+    manager: "argument must be an int, or have a fileno() method")."""
     todo = [b for b in benches if b.ok]
     if not todo:
         return
-    with ThreadPoolExecutor(max_workers=len(todo)) as pool:
-        list(pool.map(check, todo))
+    context = multiprocessing.get_context("spawn")  # no fork of a threaded process
+    with ProcessPoolExecutor(max_workers=len(todo), mp_context=context) as pool:
+        found = list(pool.map(_problems, [b.config for b in todo]))
+    for bench, problems in zip(todo, found, strict=True):
+        bench.problems += problems
