@@ -21,6 +21,7 @@ from cryptography.x509.oid import NameOID
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidMessage, InvalidStatus
 
+from hil.checklist import STEPS
 from hil.cli import main as hil_main
 from hil.csms.journal import EVENT
 from hil.csms.loop import BackgroundLoop
@@ -358,6 +359,20 @@ def test_hil_lab_check_prints_the_url_without_instruments(tmp_path, capsys):
 
 
 # -- the suites over profile 3 --------------------------------------------------------------
+
+
+@pytest.mark.robot
+@pytest.mark.parametrize("profile", [1, 2, 3])
+def test_the_whole_core_profile_passes_over_each_security_profile(tmp_path, profile):
+    """Issue 11: every Core step (1-16, 22) over Basic auth, TLS + Basic auth, mutual TLS."""
+    lab = REPO / "lab_configs" / f"virtual-security-profile-{profile}.yaml"
+    core = [s.id for s in STEPS if s.profile == "Core"]
+    outcomes = run_steps(tmp_path, lab, core)
+    assert set(core) == set(outcomes) and len(core) == 17
+    failed = {s: o.message for s, o in outcomes.items() if o.status != "PASS"}
+    assert not failed, failed
+    journal = (tmp_path / "out" / "journal" / "VIRTUAL-CP-001.jsonl").read_text().splitlines()
+    assert not [line for line in journal if '"kind": "refused"' in line]
 
 
 @pytest.mark.robot
