@@ -87,6 +87,13 @@ def bench_summary(bench: Bench, folder: Path | None, state: str, page_dir: Path)
     summary.verdict_line = report.verdict_line
     summary.duration = _duration(folder)
     html = folder / "certification-report.html"
+    if not html.is_file():  # a run that was killed never wrote its own report
+        try:
+            from hil.report.render import write_report
+
+            write_report(report, folder, formats=("html",))
+        except Exception as exc:  # the page still links what exists
+            summary.message = f"its report could not be written: {exc}"
     if html.is_file():
         summary.report_link = Path(os.path.relpath(html, page_dir)).as_posix()
     return summary
