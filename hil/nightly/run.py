@@ -126,10 +126,12 @@ def rebuild_status(results: Path) -> list[dict[str, Any]]:
     for record in records:
         folder = folders.get(record["bench"])
         run = read_run(folder) if folder else None
-        if record["state"] == RUNNING and run and not run.get("ended"):
+        if record["state"] in (RUNNING, INTERRUPTED) and run and not run.get("ended"):
+            # pabot starts each Robot process in its own session: one outlives a SIGKILL
+            # of hil nightly's process group and goes on with its bench
             pid_of_run = int(run.get("pid") or 0)
-            if not (pid_of_run and _alive(pid_of_run)):
-                record["state"] = INTERRUPTED
+            alive = bool(pid_of_run and _alive(pid_of_run))
+            record["state"] = RUNNING if alive else INTERRUPTED
     write_status(results / STATUS_FILE, records)
     return records
 

@@ -82,3 +82,16 @@ def test_status_of_a_killed_night_is_rebuilt_from_its_files(tmp_path: Path) -> N
     assert [r["state"] for r in records] == ["interrupted", "finished"]
     assert records[0]["done"] == 1
     assert json.loads((tmp_path / "nightly-status.json").read_text()) == records
+
+
+def test_a_robot_process_that_outlived_a_killed_night_is_running(tmp_path: Path) -> None:
+    import os
+
+    from hil.lab.evidence import update_run
+    from hil.nightly.run import Night, rebuild_status
+
+    a = bench(tmp_path, "A")
+    Night(tmp_path, [a], 3, "n").save()
+    folder = bench_folder(tmp_path / "pabot_results", 1, a, [("1", "PASS")], current="5")
+    update_run(folder, pid=os.getpid())  # this process stands in for the orphaned Robot
+    assert [r["state"] for r in rebuild_status(tmp_path)] == ["running"]
