@@ -4,7 +4,6 @@ over time. Pure queries: nothing here writes or prints."""
 
 from __future__ import annotations
 
-import os
 import socket
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -15,6 +14,7 @@ from sqlalchemy.orm import Session
 from hil.checklist import BY_ID
 from hil.history.models import COMPLETED, EnergyFigure, Run, StepResult
 from hil.history.recorder import parse_time, utc_now
+from hil.lab.evidence import process_alive
 
 INTERRUPTED = "interrupted"
 #: a "running" run on another host older than this is taken as interrupted
@@ -93,21 +93,9 @@ def run_state(run: Run, later_run_on_bench: bool, now: datetime | None = None) -
     if later_run_on_bench:
         return INTERRUPTED
     if run.host == socket.gethostname():
-        return "running" if _alive(run.pid) else INTERRUPTED
+        return "running" if process_alive(run.pid) else INTERRUPTED
     started = parse_time(run.started) or utc_now()
     return INTERRUPTED if (now or utc_now()) - started > STALE_AFTER else "running"
-
-
-def _alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _step_order(step: str) -> tuple[int, str]:

@@ -10,6 +10,7 @@ a folder with other files (the current folder by default) never deletes anything
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import threading
 import uuid
@@ -81,6 +82,20 @@ def write_current_step(
     tmp = output_dir / (CURRENT_STEP_FILE + ".tmp")
     tmp.write_text(json.dumps(record) + "\n", encoding="utf-8")
     tmp.replace(output_dir / CURRENT_STEP_FILE)
+
+
+def process_alive(pid: int) -> bool:
+    """Is process ``pid`` (of this host) still there? A run without an end time whose
+    process is gone was interrupted; one whose process lives is still running."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # there, but someone else's
+        return True
+    return True
 
 
 def read_run(output_dir: Path) -> dict[str, Any] | None:

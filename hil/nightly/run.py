@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from hil.lab.evidence import now, read_run
+from hil.lab.evidence import now, process_alive, read_run
 from hil.nightly.benches import Bench, find_benches, preflight
 from hil.nightly.pabot_command import (
     NightOptions,
@@ -57,16 +57,6 @@ def default_results(night: str) -> Path:
 
 def today() -> str:
     return datetime.now(UTC).date().isoformat()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class Night:
@@ -120,7 +110,7 @@ def rebuild_status(results: Path) -> list[dict[str, Any]]:
     """``--status``: the status of a night from its files, e.g. after ``hil nightly`` was
     SIGKILLed. A run whose Robot process is gone and that has no ``ended`` is interrupted."""
     night, pid = Night.load(results)
-    over = not (pid and _alive(pid))
+    over = not (pid and process_alive(pid))
     records = night.status(over=over)
     folders = bench_folders(night.pabot_results, night.benches, night.since)
     for record in records:
@@ -130,7 +120,7 @@ def rebuild_status(results: Path) -> list[dict[str, Any]]:
             # pabot starts each Robot process in its own session: one outlives a SIGKILL
             # of hil nightly's process group and goes on with its bench
             pid_of_run = int(run.get("pid") or 0)
-            alive = bool(pid_of_run and _alive(pid_of_run))
+            alive = bool(pid_of_run and process_alive(pid_of_run))
             record["state"] = RUNNING if alive else INTERRUPTED
     write_status(results / STATUS_FILE, records)
     return records
@@ -149,7 +139,7 @@ def _stop_pabot(proc: subprocess.Popen[bytes], night: Night) -> None:
     proc.kill()
     for folder in bench_folders(night.pabot_results, night.benches, night.since).values():
         pid = int((read_run(folder) or {}).get("pid") or 0)
-        if pid and _alive(pid):
+        if pid and process_alive(pid):
             # pabot starts each Robot process in its own session (group = its pid)
             with contextlib.suppress(OSError):
                 os.killpg(pid, signal.SIGKILL)

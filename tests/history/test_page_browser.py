@@ -3,30 +3,15 @@ cells, the plot image decodes, the report link resolves, nothing is fetched."""
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
-
-import pytest
 
 from hil.history.db import open_engine
 from hil.history.page import write_page
+from tests.browser import headless_chromium
 from tests.history.test_round_trip import three_nights
 
 
-def _chromium() -> str:
-    path = shutil.which("chromium")
-    if path is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("chromium is not installed; .ci/run installs Debian's chromium package")
-        pytest.skip("chromium is not installed (Debian: apt-get install chromium)")
-    return path
-
-
 def test_page_in_chromium(tmp_path: Path) -> None:
-    executable = _chromium()
-    from playwright.sync_api import sync_playwright
-
     url = f"sqlite:///{tmp_path / 'h.sqlite'}"
     three_nights(url, tmp_path / "runs")
     report = tmp_path / "runs" / "r1" / "certification-report.html"
@@ -36,27 +21,21 @@ def test_page_in_chromium(tmp_path: Path) -> None:
     engine = open_engine(url)
     write_page(engine, page_path)
     engine.dispose()
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=executable, headless=True, args=["--no-sandbox"]
+    with headless_chromium() as browser:
+        page = browser.new_page(viewport={"width": 1200, "height": 1200})
+        requests: list[str] = []
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(page_path.as_uri(), wait_until="load")
+        assert page.locator("table.verdicts").count() == 2
+        assert page.locator("#verdicts-1 tbody tr").count() == 4
+        red = page.eval_on_selector_all(
+            "#verdicts-1 td.N", "els => els.map(e => getComputedStyle(e).backgroundColor)"
         )
-        try:
-            page = browser.new_page(viewport={"width": 1200, "height": 1200})
-            requests: list[str] = []
-            page.on("request", lambda r: requests.append(r.url))
-            page.goto(page_path.as_uri(), wait_until="load")
-            assert page.locator("table.verdicts").count() == 2
-            assert page.locator("#verdicts-1 tbody tr").count() == 4
-            red = page.eval_on_selector_all(
-                "#verdicts-1 td.N", "els => els.map(e => getComputedStyle(e).backgroundColor)"
-            )
-            assert red and all(c == "rgb(246, 196, 196)" for c in red)
-            plot = page.eval_on_selector(
-                "img.plot", "e => [e.complete, e.naturalWidth, e.getBoundingClientRect().width]"
-            )
-            assert plot[0] and plot[1] > 100 and plot[2] > 100
-            assert [u for u in requests if not u.startswith(("file:", "data:"))] == []
-            page.click("#verdicts-1 thead a")
-            page.wait_for_selector("#the-report")
-        finally:
-            browser.close()
+        assert red and all(c == "rgb(246, 196, 196)" for c in red)
+        plot = page.eval_on_selector(
+            "img.plot", "e => [e.complete, e.naturalWidth, e.getBoundingClientRect().width]"
+        )
+        assert plot[0] and plot[1] > 100 and plot[2] > 100
+        assert [u for u in requests if not u.startswith(("file:", "data:"))] == []
+        page.click("#verdicts-1 thead a")
+        page.wait_for_selector("#the-report")

@@ -3,9 +3,7 @@ answer them, a late answer is refused, and the page is idle between prompts."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -15,16 +13,8 @@ import pytest
 
 from hil.operator import Answer, Outcome, Prompt
 from hil.operator.web import WebChannel
+from tests.browser import headless_chromium
 from tests.operator.helpers import get_state, post_answer
-
-
-def _chromium() -> str:
-    path = shutil.which("chromium")
-    if path is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("chromium is not installed; .ci/run installs Debian's chromium package")
-        pytest.skip("chromium is not installed (Debian: apt-get install chromium)")
-    return path
 
 
 @pytest.fixture
@@ -39,19 +29,10 @@ def channel() -> Iterator[WebChannel]:
 
 @pytest.fixture
 def page(channel: WebChannel) -> Iterator[Any]:
-    executable = _chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=executable, headless=True, args=["--no-sandbox"]
-        )
-        try:
-            pg = browser.new_page(viewport={"width": 800, "height": 1000})
-            pg.goto(channel.url or "", wait_until="load")
-            yield pg
-        finally:
-            browser.close()
+    with headless_chromium() as browser:
+        pg = browser.new_page(viewport={"width": 800, "height": 1000})
+        pg.goto(channel.url or "", wait_until="load")
+        yield pg
 
 
 def _ask(pool: ThreadPoolExecutor, channel: WebChannel, prompt: Prompt) -> Future[Answer]:

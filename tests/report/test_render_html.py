@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import os
 import re
-import shutil
 import time
 import unicodedata
 from collections.abc import Iterator
@@ -20,6 +18,7 @@ import pytest
 from hil.report.model import Report
 from hil.report.render import STEP_COLUMNS
 from hil.report.render_html import render_html
+from tests.browser import headless_chromium
 from tests.report.sample import N_REMARK, NA_REASON, SCRIPT_REMARK, sample_report
 
 TABLE_IDS = ("checklist", "smart-charging", "eichrecht")
@@ -167,15 +166,6 @@ def test_prints_to_a4(html: str) -> None:
 # --- in a real browser ----------------------------------------------------------------------
 
 
-def _chromium() -> str:
-    path = shutil.which("chromium")
-    if path is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("chromium is not installed; .ci/run installs Debian's chromium package")
-        pytest.skip("chromium is not installed (Debian: apt-get install chromium)")
-    return path
-
-
 @dataclasses.dataclass
 class Opened:
     page: Any  # playwright.sync_api.Page
@@ -187,24 +177,15 @@ class Opened:
 def opened(html: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Opened]:
     """The report opened from disk in headless Debian Chromium, as a mail attachment
     would be. One browser for the module; closed whatever the tests do."""
-    executable = _chromium()
-    from playwright.sync_api import sync_playwright
-
     path = tmp_path_factory.mktemp("html") / "certification-report.html"
     path.write_text(html, encoding="utf-8")
     started = time.monotonic()
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=executable, headless=True, args=["--no-sandbox"]
-        )
-        try:
-            pg = browser.new_page(viewport={"width": 1000, "height": 1400})
-            requests: list[str] = []
-            pg.on("request", lambda r: requests.append(r.url))
-            pg.goto(path.as_uri(), wait_until="load")
-            yield Opened(pg, requests)
-        finally:
-            browser.close()
+    with headless_chromium() as browser:
+        pg = browser.new_page(viewport={"width": 1000, "height": 1400})
+        requests: list[str] = []
+        pg.on("request", lambda r: requests.append(r.url))
+        pg.goto(path.as_uri(), wait_until="load")
+        yield Opened(pg, requests)
     print(f"browser checks took {time.monotonic() - started:.1f} s")
 
 
