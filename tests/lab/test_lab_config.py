@@ -23,7 +23,7 @@ def write(tmp_path, mutate):
 
 
 def test_shipped_lab_configs_are_valid():
-    for path in (REPO / "lab_configs").glob("*.yaml"):
+    for path in (REPO / "lab_configs").glob("**/*.yaml"):
         assert load_lab_config(path).dut.station_id
 
 
