@@ -38,11 +38,20 @@ def write_bench(
     return path
 
 
-def nightly(benches: Path, results: Path, *steps: str, timeout: float = 170) -> tuple[int, str]:
+def nightly(
+    benches: Path,
+    results: Path,
+    *steps: str,
+    timeout: float = 170,
+    night: str = "test-night",
+    history: str | None = None,
+) -> tuple[int, str]:
     cmd = [sys.executable, "-m", "hil", "nightly", "--benches", str(benches), "-d", str(results)]
     for step in steps:
         cmd += ["--include", f"step:{step}"]
-    cmd += ["--no-live", "--night", "test-night"]
+    cmd += ["--no-live", "--night", night]
+    if history:
+        cmd += ["--history", history]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=REPO)
     return done.returncode, done.stdout + done.stderr
 
@@ -88,6 +97,25 @@ def test_three_benches_in_parallel(tmp_path: Path) -> None:
         assert history_runs(results / "history.sqlite") == 3
     print(f"three benches, steps 1 5 23: {wall:.1f} s")
 
+    # a second night with the defect gone: the history shows step 23 fixed on bench 3
+    write_bench(benches, 3)
+    db = f"sqlite:///{results / 'history.sqlite'}"
+    rc, out = nightly(benches, tmp_path / "second", "23", night="second-night", history=db)
+    assert rc == 0, out
+    from hil.history.db import open_engine
+    from hil.history.trends import history
+
+    engine = open_engine(db)
+    try:
+        trends = {b.bench: b for b in history(engine, nights=7).benches}
+    finally:
+        engine.dispose()
+    bench3 = {s.step: s for s in trends["Virtual bench 3"].steps}["23"]
+    assert bench3.verdicts == {"test-night": "N", "second-night": "Y"}, bench3
+    assert bench3.failing_since is None
+    bench1 = {s.step: s for s in trends["Virtual bench 1"].steps}["23"]
+    assert bench1.verdicts == {"test-night": "Y", "second-night": "Y"}, bench1
+
 
 def history_runs(db: Path) -> int:
     """Runs in the history database (its table of runs, whatever the schema names it)."""
@@ -114,3 +142,67 @@ def test_a_bench_whose_preflight_fails_is_reported_and_the_other_runs(tmp_path: 
     assert "energy_meter" in status["Virtual bench 2"]["message"]
     html = (results / "nightly-summary.html").read_text()
     assert "preflight failed: energy_meter" in html
+
+
+def test_a_night_stopped_halfway_keeps_finished_steps_and_says_interrupted(
+    tmp_path: Path,
+) -> None:
+    """SIGTERM (the lab PC shutting down, Ctrl-C): every bench's finished steps stay in the
+    history database and its step records; the unfinished benches say interrupted."""
+    import os
+    import signal
+
+    benches = tmp_path / "benches"
+    for i in (1, 2):
+        write_bench(benches, i)
+    results = tmp_path / "results"
+    cmd = [sys.executable, "-m", "hil", "nightly", "--benches", str(benches), "-d", str(results)]
+    for step in ("1", "2", "3", "4", "5", "10", "12"):
+        cmd += ["--include", f"step:{step}"]
+    proc = subprocess.Popen(
+        [*cmd, "--no-live", "--night", "stopped-night"],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    status_file = results / "nightly-status.json"
+    try:
+        deadline = time.monotonic() + 150
+        while True:  # polling another process's status file; there is no event to wait on
+            assert proc.poll() is None, "the night ended before every bench finished a step"
+            assert time.monotonic() < deadline, "no bench finished a step within 150 s"
+            try:
+                status = json.loads(status_file.read_text())
+            except (OSError, ValueError):
+                status = []
+            if len(status) == 2 and all(r["done"] >= 1 for r in status):
+                break
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=90)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
+    status = json.loads(status_file.read_text())
+    assert {r["state"] for r in status} == {"interrupted"}, status
+    assert all(1 <= r["done"] < r["total"] for r in status), status
+    night, _ = Night.load(results)
+    folders = bench_folders(results / "pabot_results", night.benches, night.since)
+    finished = {
+        name: {r["step"] for r in read_json_lines(folder / STEPS_FILE)}
+        for name, folder in folders.items()
+    }
+    from hil.history.db import open_engine
+    from hil.history.trends import history
+
+    engine = open_engine(f"sqlite:///{results / 'history.sqlite'}")
+    try:
+        trends = {b.bench: b for b in history(engine, nights=7).benches}
+    finally:
+        engine.dispose()
+    for name, steps in finished.items():
+        stored = {s.step for s in trends[name].steps if s.verdicts.get("stopped-night")}
+        assert steps and steps <= stored, (name, steps, stored)
+        assert {r.state for r in trends[name].runs.values()} == {"interrupted"}
