@@ -59,6 +59,8 @@ class Dut(_Strict):
     current_type: Literal["AC", "DC"] = "AC"
     max_current_a: float = Field(32.0, ge=6, le=80)
     phases: int = Field(3, ge=1, le=3)
+    #: The OCPP version the station speaks (the virtual station's front-end follows it).
+    ocpp: Literal["1.6", "2.0.1"] = "1.6"
     capabilities: Capabilities = Capabilities()
     meter: StationMeter = StationMeter()
     #: Measurands the lab asks for in MeterValuesSampledData (step 4).

@@ -76,6 +76,24 @@ _CATALOGUE = [
         "accepts a MeterValuesSampledData list with a measurand it does not support and "
         "stores it (OCPP 1.6 edition 2 §3.16.4 says Rejected, no change)",
     ),
+    # OCPP 2.0.1 station (dut.ocpp "2.0.1"): steps 3 and 4
+    Deviation(
+        "report_missing_required_variable",
+        "3",
+        "2.0.1: leaves the required variable TxCtrlr.EVConnectionTimeOut out of the "
+        "GetBaseReport's NotifyReport",
+    ),
+    Deviation(
+        "set_variables_not_applied",
+        "4",
+        "2.0.1: answers SetVariables Accepted but keeps the old value",
+        also=("5",),  # step 5 sets OCPPCommCtrlr.HeartbeatInterval too
+    ),
+    Deviation(
+        "readonly_variable_accepted",
+        "4",
+        "2.0.1: answers SetVariables Accepted for a ReadOnly variable (the value stays)",
+    ),
     # step 5 - heartbeat
     Deviation(
         "heartbeat_interval_ignored",

@@ -61,7 +61,12 @@ class VirtualBench:
         relay = BlackholeRelay(csms.hostname or "127.0.0.1", csms.port or 80)
         await self._started(relay)
         host, port = relay.address or ("127.0.0.1", 0)
-        self.station = VirtualStation(
+        station_cls = VirtualStation
+        if self.cfg.dut.ocpp == "2.0.1":  # the 2.0.1 front-end on the same station model
+            from hil.sim.station.v201.station import VirtualStation201
+
+            station_cls = VirtualStation201
+        self.station = station_cls(
             self.cfg,
             self.physics,
             f"{csms.scheme or 'ws'}://{host}:{port}",

@@ -87,6 +87,9 @@ class Nvram:
 
 
 class VirtualStation:
+    #: the WebSocket subprotocol offered (a front-end for another OCPP version overrides it)
+    SUBPROTOCOL = "ocpp1.6"
+
     def __init__(
         self,
         cfg: LabConfig,
@@ -223,7 +226,7 @@ class VirtualStation:
             try:
                 ws = await connect(
                     self.csms_url,
-                    subprotocols=["ocpp1.6"],
+                    subprotocols=[self.SUBPROTOCOL],
                     open_timeout=3,
                     ping_interval=ping,
                     ping_timeout=ping,
@@ -237,7 +240,7 @@ class VirtualStation:
             if self._reset_kind == POWER_LOSS:  # the power went while connecting
                 ws.transport.abort()
                 return POWER_LOSS
-            link = StationLink(self, ws, response_timeout=self.cfg.back_office.call_timeout_s)
+            link = self._make_link(ws)
             self.link = link
             try:
                 kind = await self._serve(link)
@@ -249,6 +252,10 @@ class VirtualStation:
                 return kind
             LOG.info("connection lost; reconnecting")
             await self._wait_reset_or(0.5)
+
+    def _make_link(self, ws: Any) -> StationLink:
+        """The OCPP front-end on a fresh connection."""
+        return StationLink(self, ws, response_timeout=self.cfg.back_office.call_timeout_s)
 
     async def _wait_reset_or(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):

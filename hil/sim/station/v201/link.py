@@ -1,0 +1,131 @@
+"""The 2.0.1 station's side of the OCPP-J connection (subprotocol ``ocpp2.0.1``).
+
+Translates OCPP 2.0.1 calls to the one station model and back. As in the 1.6 link,
+handlers only decide the answer; what follows it (NotifyReport pages, a status change,
+a new heartbeat cadence) runs in ``@after`` hooks, once the answer is on its way.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from ocpp.charge_point import (
+    camel_to_snake_case,
+    remove_nones,
+    serialize_as_dict,
+    snake_to_camel_case,
+)
+from ocpp.exceptions import OccurenceConstraintViolationError, OCPPError
+from ocpp.routing import after, on
+from ocpp.v201 import ChargePoint, call, call_result
+from ocpp.v201.enums import Action
+
+from hil.sim.station.outbox import CallFailed
+
+if TYPE_CHECKING:
+    from hil.sim.station.v201.station import VirtualStation201
+
+LOG = logging.getLogger("hil.sim.station")
+
+
+def build_request_201(action: str, payload: dict[str, Any]) -> Any:
+    """The ``ocpp.v201.call`` dataclass for ``action`` from a camelCase payload."""
+    request_cls = getattr(call, action, None)
+    if request_cls is None:
+        raise ValueError(f"{action!r} is not an OCPP 2.0.1 action")
+    return request_cls(**camel_to_snake_case(payload))
+
+
+def _camel(data: Any) -> Any:
+    return snake_to_camel_case(data)
+
+
+class StationLink201(ChargePoint):
+    def __init__(self, station: VirtualStation201, ws: Any, response_timeout: float) -> None:
+        super().__init__(station.station_id, ws, response_timeout=response_timeout, logger=LOG)
+        self.station = station
+        self.ws = ws
+        self._changed: list[Any] = []
+        self._report: tuple[int, list[dict[str, Any]]] | None = None
+
+    async def send(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Send a CALL, return the camelCase answer; CallFailed for a CALLERROR."""
+        try:
+            result = await self.call(build_request_201(action, payload), suppress=False)
+        except OCPPError as exc:
+            raise CallFailed(f"{exc.code}: {exc.description}") from None
+        return snake_to_camel_case(remove_nones(serialize_as_dict(result)))
+
+    def _items_per_message(self, instance: str) -> int:
+        return int(self.station.device_model.actual("DeviceDataCtrlr", "ItemsPerMessage", instance))
+
+    # -- B06 GetVariables --------------------------------------------------------------
+
+    @on(Action.get_variables)
+    def on_get_variables(self, get_variable_data: list[dict[str, Any]], **_: Any) -> Any:
+        limit = self._items_per_message("GetVariables")
+        if len(get_variable_data) > limit:
+            raise OccurenceConstraintViolationError(
+                description=f"at most {limit} getVariableData (ItemsPerMessageGetVariables)"
+            )
+        results = [self.station.get_variable(_camel(d)) for d in get_variable_data]
+        return call_result.GetVariables(get_variable_result=camel_to_snake_case(results))
+
+    # -- B05 SetVariables --------------------------------------------------------------
+
+    @on(Action.set_variables)
+    def on_set_variables(self, set_variable_data: list[dict[str, Any]], **_: Any) -> Any:
+        limit = self._items_per_message("SetVariables")
+        if len(set_variable_data) > limit:
+            raise OccurenceConstraintViolationError(
+                description=f"at most {limit} setVariableData (ItemsPerMessageSetVariables)"
+            )
+        results = []
+        for d in set_variable_data:
+            result, changed = self.station.set_variable(_camel(d))
+            results.append(result)
+            if changed is not None:
+                self._changed.append(changed)
+        return call_result.SetVariables(set_variable_result=camel_to_snake_case(results))
+
+    @after(Action.set_variables)
+    def after_set_variables(self, **_: Any) -> None:
+        changed, self._changed = self._changed, []
+        for var in changed:
+            self.station.variable_changed(var)
+
+    # -- B07/B08 GetBaseReport -> NotifyReport -------------------------------------------
+
+    @on(Action.get_base_report)
+    def on_get_base_report(self, request_id: int, report_base: str, **_: Any) -> Any:
+        data = self.station.base_report(report_base)
+        if data is None:
+            return call_result.GetBaseReport(status="NotSupported")
+        if not data:
+            return call_result.GetBaseReport(status="EmptyResultSet")
+        self._report = (request_id, data)
+        return call_result.GetBaseReport(status="Accepted")
+
+    @after(Action.get_base_report)
+    def after_get_base_report(self, **_: Any) -> None:
+        report, self._report = self._report, None
+        if report is not None:
+            self.station.send_report(*report, page_size=self._items_per_message("GetReport"))
+
+    # -- G03/G04 ChangeAvailability ------------------------------------------------------
+
+    @on(Action.change_availability)
+    def on_change_availability(
+        self, operational_status: str, evse: dict[str, Any] | None = None, **_: Any
+    ) -> Any:
+        status = self.station.change_availability_201(
+            operational_status,
+            None if evse is None else int(evse["id"]),
+            None if evse is None else evse.get("connector_id"),
+        )
+        return call_result.ChangeAvailability(status=status)
+
+    @after(Action.change_availability)
+    def after_change_availability(self, **_: Any) -> None:
+        self.station.availability_answered()

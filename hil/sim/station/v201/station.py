@@ -1,0 +1,245 @@
+"""The virtual station speaking OCPP 2.0.1: the same station model, a 2.0.1 front-end.
+
+Connectors, availability, power, the outbox and the configuration in flash are the 1.6
+station's (:class:`~hil.sim.station.station.VirtualStation`); this front-end changes what
+goes on the wire as OCPP 2.0.1 Part 2 describes it:
+
+- B01–B04: BootNotification with ``chargingStation`` and ``reason`` (PowerUp after power
+  came on, RemoteReset after a reset the back office asked for, FirmwareUpdate after an
+  installation, Triggered when a TriggerMessage asks), nothing unasked until Accepted, the
+  Pending/Rejected interval honoured; then StatusNotification per EVSE and connector.
+- G02: Heartbeat at OCPPCommCtrlr.HeartbeatInterval (the interval of the boot answer).
+- G01/G03/G04: connector statuses Available / Occupied / Reserved / Unavailable / Faulted;
+  ChangeAvailability on the station, an EVSE or a connector (Scheduled during a session).
+- B05–B08: the device model (:mod:`hil.sim.station.v201.device_model`), GetVariables,
+  SetVariables, GetBaseReport → NotifyReport pages.
+
+Each EVSE has one connector (connectorId 1); EVSE *n* is the station model's connector *n*.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, fields
+from typing import Any
+
+from hil.lab.config import LabConfig
+from hil.sim.physics import BenchPhysics
+from hil.sim.station.station import POWER_LOSS, Nvram, VirtualStation, utc_now
+from hil.sim.station.v201.device_model import (
+    READ_ONLY,
+    DeviceModel,
+    Variable,
+    build_device_model,
+)
+from hil.sim.station.v201.link import StationLink201
+
+LOG = logging.getLogger("hil.sim.station")
+
+#: The 1.6 station model's connector statuses as 2.0.1 ConnectorStatusEnumType.
+STATUS_201 = {
+    "Available": "Available",
+    "Preparing": "Occupied",
+    "Charging": "Occupied",
+    "SuspendedEV": "Occupied",
+    "SuspendedEVSE": "Occupied",
+    "Finishing": "Occupied",
+    "Reserved": "Reserved",
+    "Unavailable": "Unavailable",
+    "Faulted": "Faulted",
+}
+#: Why the station booted, by what ended its previous run (B01 reason).
+BOOT_REASON = {
+    None: "PowerUp",
+    POWER_LOSS: "PowerUp",
+    "Hard": "RemoteReset",
+    "Soft": "RemoteReset",
+    "Immediate": "RemoteReset",
+    "OnIdle": "RemoteReset",
+    "Scheduled": "ScheduledReset",
+    "Firmware": "FirmwareUpdate",
+}
+#: What this front-end can put on the wire so far; 1.6-shaped messages of the station model
+#: (sessions, firmware, diagnostics) are not translated yet and are dropped with a warning.
+ACTIONS_201 = frozenset({"BootNotification", "Heartbeat", "StatusNotification", "NotifyReport"})
+#: The required variable the ``report_missing_required_variable`` deviation leaves out.
+MISSING_VARIABLE = "TxCtrlr.EVConnectionTimeOut"
+
+
+@dataclass
+class Nvram201(Nvram):
+    """Flash of a 2.0.1 station: the 1.6 station model's, plus the device model."""
+
+    device_model: DeviceModel | None = None
+
+
+class VirtualStation201(VirtualStation):
+    SUBPROTOCOL = "ocpp2.0.1"
+
+    def __init__(
+        self,
+        cfg: LabConfig,
+        physics: BenchPhysics,
+        csms_url: str,
+        connect_options: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(cfg, physics, csms_url, connect_options)
+        self.extensions = []  # firmware, Eichrecht, smart charging: 1.6 only so far
+        nv = {f.name: getattr(self.nv, f.name) for f in fields(self.nv)}
+        nv["device_model"] = build_device_model(
+            self.nv.config,
+            evses=self.n_connectors,
+            availability=self.availability_state,
+            vendor=cfg.dut.vendor,
+            model=cfg.dut.model,
+            serial=cfg.dut.serial,
+            firmware=lambda: self.nv.firmware,
+            phases=cfg.dut.phases,
+            max_current_a=cfg.dut.max_current_a,
+            security_profile=cfg.back_office.security.profile,
+        )
+        self.nv: Nvram201 = Nvram201(**nv)
+        self.boot_reason = "PowerUp"
+
+    @property
+    def device_model(self) -> DeviceModel:
+        assert self.nv.device_model is not None
+        return self.nv.device_model
+
+    def _make_link(self, ws: Any) -> StationLink201:  # type: ignore[override]
+        return StationLink201(self, ws, response_timeout=self.cfg.back_office.call_timeout_s)
+
+    def _power_off(self, kind: str | None) -> None:
+        self.boot_reason = BOOT_REASON.get(kind, "Unknown")
+        super()._power_off(kind)
+
+    # -- B01-B04 boot ----------------------------------------------------------------------
+
+    def boot_payload(self, reason: str | None = None) -> dict[str, Any]:
+        dut = self.cfg.dut
+        station: dict[str, Any] = {
+            "model": dut.model,
+            "vendorName": dut.vendor,
+            "firmwareVersion": self.nv.firmware,
+        }
+        if dut.serial:
+            station["serialNumber"] = dut.serial
+        return {"chargingStation": station, "reason": reason or self.boot_reason}
+
+    async def _register(self, link: Any) -> None:
+        await super()._register(link)
+        self.boot_reason = "PowerUp"  # until the next reboot says otherwise
+
+    # -- G01 status --------------------------------------------------------------------------
+
+    def status_201(self, cid: int) -> str:
+        state = self.connectors.get(cid)
+        return STATUS_201.get(state.status, "Unavailable") if state else "Available"
+
+    def availability_state(self, evse: int, connector: int | None) -> str:
+        """The AvailabilityState variable of the station (0), an EVSE or its connector."""
+        if evse == 0:
+            return "Unavailable" if 0 in self.nv.inoperative else "Available"
+        return self.status_201(evse)
+
+    def _status_payload(self, cid: int) -> dict[str, Any]:
+        return {
+            "timestamp": utc_now(),
+            "connectorStatus": self.status_201(cid),
+            "evseId": cid,
+            "connectorId": 1,
+        }
+
+    def report_status(self, cid: int, force: bool = False) -> None:
+        """StatusNotification for EVSE ``cid``'s connector if its 2.0.1 status changed."""
+        if cid == 0:
+            return  # 2.0.1 has no connector 0; the station's state shows on every connector
+        state = self.connectors[cid]
+        reported = (self.status_201(cid), "")
+        if state.reported == reported and not force:
+            return  # e.g. Charging -> SuspendedEV: Occupied both
+        state.reported = reported
+        payload = self._status_payload(cid)
+        self.enqueue("StatusNotification", lambda: payload)
+
+    def _report_all(self, everything: bool) -> None:
+        for cid in self.connectors:
+            if cid > 0:
+                self.report_status(cid, force=everything)
+
+    def enqueue(
+        self, action: str, build: Any, *, transactional: bool = False, on_result: Any = None
+    ) -> None:
+        if action not in ACTIONS_201:
+            LOG.warning("2.0.1 front-end: %s is not translated yet; not sent", action)
+            return
+        super().enqueue(action, build, transactional=transactional, on_result=on_result)
+
+    # -- G03/G04 availability ----------------------------------------------------------------
+
+    def change_availability_201(
+        self, operational_status: str, evse: int | None, connector: int | None
+    ) -> str:
+        if evse is None or evse == 0:
+            if connector is not None:
+                return "Rejected"
+            return self.change_availability(0, operational_status)
+        if evse > self.n_connectors or connector not in (None, 1):
+            return "Rejected"
+        return self.change_availability(evse, operational_status)
+
+    # -- B05/B06 variables ----------------------------------------------------------------
+
+    def get_variable(self, data: dict[str, Any]) -> dict[str, Any]:
+        return self.device_model.get_variable(data)
+
+    def set_variable(self, data: dict[str, Any]) -> tuple[dict[str, Any], Variable | None]:
+        dm = self.device_model
+        var, _ = dm.lookup(data["component"], data["variable"])
+        attr = data.get("attributeType") or "Actual"
+        if (
+            "readonly_variable_accepted" in self.deviations
+            and var is not None
+            and attr in var.attributes
+            and var.attributes[attr].mutability == READ_ONLY
+        ):
+            result = {k: data[k] for k in ("component", "variable", "attributeType") if k in data}
+            return {**result, "attributeStatus": "Accepted"}, None  # the defect: nothing changes
+        if "set_variables_not_applied" in self.deviations and var is not None:
+            before = dm.value(var, attr) if attr in var.attributes else None
+            result, changed = dm.set_variable(data)
+            if changed is not None and before is not None:  # the defect: the old value stays
+                if attr == "Actual" and var.key is not None:
+                    self.nv.config.force(var.key, before)
+                else:
+                    var.attributes[attr].value = before
+            return result, None
+        return dm.set_variable(data)
+
+    def variable_changed(self, var: Variable) -> None:
+        if var.key is not None:
+            self.configuration_changed(var.key)  # e.g. a new heartbeat cadence at once
+
+    # -- B07/B08 reports ---------------------------------------------------------------------
+
+    def base_report(self, base: str) -> list[dict[str, Any]] | None:
+        if base not in ("ConfigurationInventory", "FullInventory", "SummaryInventory"):
+            return None
+        hide = (
+            {MISSING_VARIABLE} if "report_missing_required_variable" in self.deviations else set()
+        )
+        return self.device_model.report(base, hide)
+
+    def send_report(self, request_id: int, data: list[dict[str, Any]], page_size: int) -> None:
+        """NotifyReport pages: seqNo from 0, tbc true on all but the last (B07.FR.?)."""
+        generated = utc_now()
+        pages = [data[i : i + max(1, page_size)] for i in range(0, len(data), max(1, page_size))]
+        for seq, page in enumerate(pages):
+            payload = {
+                "requestId": request_id,
+                "generatedAt": generated,
+                "seqNo": seq,
+                "tbc": seq < len(pages) - 1,
+                "reportData": page,
+            }
+            self.enqueue("NotifyReport", lambda payload=payload: payload)
