@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import yaml
 from ocpp.charge_point import remove_nones, serialize_as_dict, snake_to_camel_case
+from ocpp.exceptions import OCPPError
 from ocpp.routing import on
 from ocpp.v201 import ChargePoint, call, call_result
 from ocpp.v201.enums import Action
@@ -85,6 +86,7 @@ class Csms(ChargePoint):
         super().__init__(cp_id, ws, response_timeout=5)
         self.log = log
         self.interval = 1
+        self.boot_statuses: list[str] = []  # answers before Accepted (e.g. Pending)
 
     def _record(self, action: str, kwargs: dict[str, Any]) -> None:
         self.log.append((time.monotonic(), action, snake_to_camel_case(kwargs)))
@@ -92,8 +94,9 @@ class Csms(ChargePoint):
     @on(Action.boot_notification)
     def on_boot(self, **kw: Any) -> Any:
         self._record("BootNotification", kw)
+        status = self.boot_statuses.pop(0) if self.boot_statuses else "Accepted"
         return call_result.BootNotification(
-            current_time="2026-01-01T00:00:00Z", interval=self.interval, status="Accepted"
+            current_time="2026-01-01T00:00:00Z", interval=self.interval, status=status
         )
 
     @on(Action.status_notification)
@@ -115,7 +118,10 @@ class Csms(ChargePoint):
 class Rig:
     """Back office + 2.0.1 virtual station on the test's event loop."""
 
-    def __init__(self, deviations: list[str], heartbeat_interval: int = 1) -> None:
+    def __init__(
+        self, deviations: list[str], heartbeat_interval: int = 1, boot_statuses: tuple = ()
+    ) -> None:
+        self.boot_statuses = list(boot_statuses)
         data = yaml.safe_load((REPO / "lab_configs" / "virtual.yaml").read_text())
         data["virtual"].update(deviations=deviations, boot_delay_s=0)
         data["dut"].update(ocpp="2.0.1", connectors=2)
@@ -130,6 +136,7 @@ class Rig:
             self.subprotocol = ws.subprotocol
             cp = Csms(ws.request.path.strip("/"), ws, self.log)
             cp.interval = self.interval
+            cp.boot_statuses = self.boot_statuses
             self.csms = cp
             await cp.start()
 
@@ -139,7 +146,10 @@ class Rig:
             self.cfg, BenchPhysics(supply_phases=3), f"ws://127.0.0.1:{port}"
         )
         self.task = asyncio.create_task(self.station.run())
-        await self.wait_for(lambda: len(self.of("StatusNotification")) >= 2)
+        if self.boot_statuses:  # the test talks to the station while it is not accepted
+            await self.wait_for(lambda: self.of("BootNotification"))
+        else:
+            await self.wait_for(lambda: len(self.of("StatusNotification")) >= 2)
         return self
 
     async def __aexit__(self, *exc: Any) -> None:
@@ -373,6 +383,40 @@ def test_configuration_and_summary_inventory():
             assert ("ChargingStation", None, "AvailabilityState", None) in {
                 _key(i) for i in summary
             }
+
+    run(body())
+
+
+def test_pending_boot_answers_a_report_request_then_retries_at_the_interval():
+    async def body() -> None:
+        async with Rig([], heartbeat_interval=2, boot_statuses=("Pending",)) as rig:
+            pages = await rig.base_report("ConfigurationInventory", request_id=3)
+            assert [p["seqNo"] for p in pages] == list(range(len(pages)))
+            # nothing unasked while Pending (B02): no status, no heartbeat before Accepted
+            await rig.wait_for(lambda: len(rig.of("BootNotification")) >= 2, 5)
+            actions = [a for _, a, _ in rig.log]
+            second = actions.index("BootNotification", 1)
+            assert set(actions[:second]) == {"BootNotification", "NotifyReport"}
+            boots = [t for t, a, _ in rig.log if a == "BootNotification"]
+            assert boots[1] - boots[0] >= 1.9  # the interval of the Pending answer
+            await rig.wait_for(lambda: len(rig.of("StatusNotification")) >= 2)
+
+    run(body())
+
+
+def test_more_get_variables_than_items_per_message_is_a_call_error():
+    async def body() -> None:
+        async with Rig([]) as rig:
+            limit = int(
+                rig.station.device_model.actual(
+                    "DeviceDataCtrlr", "ItemsPerMessage", "GetVariables"
+                )
+            )
+            data = [{"component": {"name": "TxCtrlr"}, "variable": {"name": "TxStartPoint"}}]
+            with pytest.raises(OCPPError):
+                await rig.call(call.GetVariables(get_variable_data=data * (limit + 1)))
+            answer = await rig.call(call.GetVariables(get_variable_data=data * limit))
+            assert len(answer["getVariableResult"]) == limit
 
     run(body())
 

@@ -19,6 +19,7 @@ Each EVSE has one connector (connectorId 1); EVSE *n* is the station model's con
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, fields
 from typing import Any
@@ -100,6 +101,7 @@ class VirtualStation201(VirtualStation):
         )
         self.nv: Nvram201 = Nvram201(**nv)
         self.boot_reason = "PowerUp"
+        self._pending_sends: set[asyncio.Task[None]] = set()
 
     @property
     def device_model(self) -> DeviceModel:
@@ -234,12 +236,33 @@ class VirtualStation201(VirtualStation):
         """NotifyReport pages: seqNo from 0, tbc true on all but the last (B07.FR.?)."""
         generated = utc_now()
         pages = [data[i : i + max(1, page_size)] for i in range(0, len(data), max(1, page_size))]
-        for seq, page in enumerate(pages):
-            payload = {
+        payloads = [
+            {
                 "requestId": request_id,
                 "generatedAt": generated,
                 "seqNo": seq,
                 "tbc": seq < len(pages) - 1,
                 "reportData": page,
             }
-            self.enqueue("NotifyReport", lambda payload=payload: payload)
+            for seq, page in enumerate(pages)
+        ]
+        if self.online:
+            for payload in payloads:
+                self.enqueue("NotifyReport", lambda payload=payload: payload)
+            return
+        # B02 (boot Pending): the back office may ask for a report before it accepts the
+        # station; the station answers it although it sends nothing unasked yet. The queue
+        # drains only once Accepted, so the pages go straight on the link, in order.
+        link = self.link
+        if link is not None:
+            task = asyncio.get_running_loop().create_task(self._send_pages(link, payloads))
+            self._pending_sends.add(task)
+            task.add_done_callback(self._pending_sends.discard)
+
+    async def _send_pages(self, link: Any, payloads: list[dict[str, Any]]) -> None:
+        for payload in payloads:
+            try:
+                await link.send("NotifyReport", payload)
+            except Exception as exc:  # a lost connection or a CALLERROR: the report ends
+                LOG.warning("NotifyReport seqNo %s not delivered: %r", payload["seqNo"], exc)
+                return
