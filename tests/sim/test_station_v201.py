@@ -335,6 +335,8 @@ def test_set_variables_results_and_the_value_applies():
                 "attributeStatus"
             ] == "NotSupportedAttributeType"
             assert (await rig.get("TxCtrlr", "EVConnectionTimeOut"))["attributeValue"] == "45"
+            reboot = await rig.set("OCPPCommCtrlr", "NetworkConfigurationPriority", "0")
+            assert reboot["attributeStatus"] == "RebootRequired"
 
     run(body())
 

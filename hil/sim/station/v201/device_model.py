@@ -222,14 +222,16 @@ class DeviceModel:
             return result, None
         if var.data_type == "boolean":
             value = value.lower()
+        reboot = var.reboot_required
         if attr == "Actual" and var.key is not None:
             status = self.config.change(var.key, value)
             if status not in ("Accepted", "RebootRequired"):
                 result["attributeStatus"] = "Rejected"
                 return result, None
+            reboot = reboot or status == "RebootRequired"
         else:
             attribute.value = value
-        result["attributeStatus"] = "RebootRequired" if var.reboot_required else "Accepted"
+        result["attributeStatus"] = "RebootRequired" if reboot else "Accepted"
         return result, var
 
     # -- B07/B08 GetBaseReport ---------------------------------------------------------------
@@ -453,7 +455,8 @@ def build_device_model(
         required=True,
         values_list="FTP,FTPS,HTTP,HTTPS,SFTP",
     )
-    dm.add(comm, "NetworkConfigurationPriority", "0", required=True)
+    # a new priority takes effect when the station connects anew: after a reboot (B05)
+    dm.add(comm, "NetworkConfigurationPriority", "0", required=True, reboot_required=True)
     dm.add(comm, "NetworkProfileConnectionAttempts", "3", data_type="integer", required=True)
     dm.add(comm, "OfflineThreshold", "60", data_type="integer", required=True, unit="s")
     dm.add(comm, "ResetRetries", data_type="integer", required=True, key="ResetRetries")
