@@ -15,13 +15,17 @@ from ocpp.charge_point import (
     snake_to_camel_case,
 )
 from ocpp.v16 import call
+from ocpp.v201 import call as call201
+
+_CALLS = {"1.6": call, "2.0.1": call201}
 
 
-def build_request(action: str, payload: dict[str, Any]) -> Any:
-    """The ``ocpp.v16.call`` dataclass for ``action`` built from a camelCase payload."""
-    request_cls = getattr(call, action, None)
+def build_request(action: str, payload: dict[str, Any], version: str = "1.6") -> Any:
+    """The ``ocpp.v16.call`` (or ``ocpp.v201.call`` for ``version`` "2.0.1") dataclass for
+    ``action`` built from a camelCase payload."""
+    request_cls = getattr(_CALLS[version], action, None)
     if request_cls is None:
-        raise ValueError(f"{action!r} is not an OCPP 1.6 action")
+        raise ValueError(f"{action!r} is not an OCPP {version} action")
     try:
         return request_cls(**camel_to_snake_case(payload))
     except TypeError as exc:

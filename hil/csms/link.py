@@ -1,5 +1,10 @@
 """One WebSocket connection of one station, spoken through the ``ocpp`` library.
 
+:class:`OcppLink` is what every OCPP version shares (journaling, findings, the receive
+loop, back-office CALLs); :class:`CentralSystemLink` adds the OCPP 1.6 handlers and
+``hil.csms.link201.CentralSystemLink201`` the OCPP 2.0.1 ones. The subprotocol the
+station's connection negotiated picks one (:func:`link_class`).
+
 The ``ocpp`` ChargePoint class does schema validation and calls the handlers; this
 subclass adds what a lab needs on top: every frame journaled raw before anything parses it,
 and every protocol defect of the station (unparsable or binary frame, schema violation,
@@ -23,10 +28,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from ocpp.charge_point import ChargePoint
 from ocpp.exceptions import OCPPError, UnknownCallErrorCodeError
 from ocpp.messages import Call, CallError, CallResult
 from ocpp.routing import on
-from ocpp.v16 import ChargePoint, call_result
+from ocpp.v16 import call as v16_call
+from ocpp.v16 import call_result
 from ocpp.v16.enums import Action
 from websockets.exceptions import ConnectionClosed
 
@@ -114,8 +121,26 @@ def _is_v16_action(action: str) -> bool:
     return True
 
 
-class CentralSystemLink(ChargePoint):
-    """The back office's side of one station connection."""
+class OcppLink(ChargePoint):
+    """The back office's side of one station connection, whatever its OCPP version.
+
+    Subclasses set the version's facts (class attributes below) and its ``@on`` handlers.
+    """
+
+    #: the OCPP version spoken ("1.6", "2.0.1"); also the ``ocpp`` library's schema set
+    ocpp_version = ""
+    #: CALLERROR code for a frame that is no OCPP-J message at all
+    rpc_error_code = "FormationViolation"
+    #: CALLERROR code for a CALL whose payload is no JSON object
+    format_error_code = "FormationViolation"
+    #: the ``ocpp`` library's error codes this version spells differently
+    error_code_spelling: dict[str, str] = {}
+    #: why a known action the back office has no handler for is refused
+    unaccepted_action_text = ""
+
+    def is_known_action(self, action: str) -> bool:
+        """``action`` is an action of this OCPP version (in whichever direction)."""
+        raise NotImplementedError
 
     def __init__(
         self, session: StationSession, connection: JournalingConnection, call_timeout: float
@@ -262,8 +287,9 @@ class CentralSystemLink(ChargePoint):
         if uid is None:
             self._finding(kind, f"{detail}; ignored", frame)
             return
-        self._finding(kind, f"{detail}; answered with CALLERROR FormationViolation", frame)
-        await self._send_call_error(uid, "FormationViolation", description)
+        code = self.rpc_error_code
+        self._finding(kind, f"{detail}; answered with CALLERROR {code}", frame)
+        await self._send_call_error(uid, code, description)
 
     async def _route_call(self, frame: Frame) -> None:
         action, uid, payload = frame.action or "", frame.unique_id, frame.payload
@@ -279,21 +305,20 @@ class CentralSystemLink(ChargePoint):
             self._finding(
                 "malformed-frame",
                 f"the payload of a {action} CALL must be a JSON object, got a JSON "
-                f"{json_type(payload)}; answered with CALLERROR FormationViolation",
+                f"{json_type(payload)}; answered with CALLERROR {self.format_error_code}",
                 frame,
             )
             await self._send_call_error(
-                uid, "FormationViolation", "the payload of a CALL must be a JSON object"
+                uid, self.format_error_code, "the payload of a CALL must be a JSON object"
             )
             return
         if action not in self.route_map:
-            # OCPP-J 1.6 §4.2.3: NotImplemented = "not known by receiver",
+            # OCPP-J 1.6 §4.2.3, 2.0.1 §4.3: NotImplemented = "not known by receiver",
             # NotSupported = "recognized but not supported by the receiver"
-            if _is_v16_action(action):
-                code = "NotSupported"
-                what = "an OCPP 1.6 action a central system does not accept from a charge point"
+            if self.is_known_action(action):
+                code, what = "NotSupported", self.unaccepted_action_text
             else:
-                code, what = "NotImplemented", "not an OCPP 1.6 action"
+                code, what = "NotImplemented", f"not an OCPP {self.ocpp_version} action"
             self._finding(
                 "unexpected-call",
                 f"station sent {action}, {what}; answered with CALLERROR {code}",
@@ -308,7 +333,7 @@ class CentralSystemLink(ChargePoint):
             kind = "schema-violation" if exc.code in _SCHEMA_ERRORS else "protocol-error"
             self._finding(kind, f"{action}: {exc.code}: {exc.description} {exc.details}", frame)
             error = msg.create_call_error(exc)
-            error.error_code = _V16_ERROR_CODES.get(error.error_code, error.error_code)
+            error.error_code = self.error_code_spelling.get(error.error_code, error.error_code)
             await self._send(error.to_json())
 
     def _route_response(self, frame: Frame) -> None:
@@ -343,7 +368,7 @@ class CentralSystemLink(ChargePoint):
         Raises :class:`CallErrorReceived` for a CALLERROR, and AssertionError for a
         timeout or a response that breaks the schema (also recorded as a finding).
         """
-        request = build_request(action, payload)
+        request = build_request(action, payload, self.ocpp_version)
         uid = str(uuid.uuid4())
         try:
             result = await self.call(request, suppress=False, unique_id=uid)
@@ -356,8 +381,8 @@ class CentralSystemLink(ChargePoint):
             code = frame.payload.get("errorCode") if frame and frame.kind == CALLERROR else "?"
             self._finding(
                 "bad-response",
-                f"{action} answered with CALLERROR {code!r}, an error code OCPP 1.6 does not "
-                "define",
+                f"{action} answered with CALLERROR {code!r}, an error code "
+                f"OCPP {self.ocpp_version} does not define",
                 frame,
             )
             description = frame.payload.get("errorDescription", "") if frame else ""
@@ -367,7 +392,8 @@ class CentralSystemLink(ChargePoint):
             sent = self.session.journal.find(lambda f: f.dir == TX and f.unique_id == uid)
             if not sent:  # the library refused our own request before sending it
                 raise AssertionError(
-                    f"The back office's own {action} request breaks the OCPP 1.6 schema: "
+                    f"The back office's own {action} request breaks the "
+                    f"OCPP {self.ocpp_version} schema: "
                     f"{exc.description} {exc.details}"
                 ) from None
             if frame is not None and frame.kind == CALLERROR:
@@ -378,7 +404,8 @@ class CentralSystemLink(ChargePoint):
                 frame,
             )
             raise AssertionError(
-                f"Station's {action} response breaks the OCPP 1.6 schema: {exc.description} "
+                f"Station's {action} response breaks the OCPP {self.ocpp_version} schema: "
+                f"{exc.description} "
                 f"{exc.details}" + (f" ({frame.describe()})" if frame else "")
             ) from None
         except ConnectionClosed:
@@ -396,6 +423,22 @@ class CentralSystemLink(ChargePoint):
             lambda f: f.dir == RX and f.unique_id == uid and f.kind != CALL
         )
         return response[-1] if response else None
+
+
+class CentralSystemLink(OcppLink):
+    """The back office's side of one OCPP 1.6 station connection."""
+
+    _call = v16_call
+    _call_result = call_result
+    _ocpp_version = ocpp_version = "1.6"
+    rpc_error_code = format_error_code = "FormationViolation"
+    error_code_spelling = _V16_ERROR_CODES
+    unaccepted_action_text = (
+        "an OCPP 1.6 action a central system does not accept from a charge point"
+    )
+
+    def is_known_action(self, action: str) -> bool:
+        return _is_v16_action(action)
 
     # -- station-initiated calls -----------------------------------------------------
 
@@ -452,7 +495,18 @@ class CentralSystemLink(ChargePoint):
         return call_result.DataTransfer(status=self.session.policy.data_transfer_status)
 
 
-async def serve_link(link: CentralSystemLink) -> None:
+def link_class(ocpp_version: str) -> type[OcppLink]:
+    """The link that speaks ``ocpp_version`` ("1.6" or "2.0.1")."""
+    if ocpp_version == "1.6":
+        return CentralSystemLink
+    if ocpp_version == "2.0.1":
+        from hil.csms.link201 import CentralSystemLink201
+
+        return CentralSystemLink201
+    raise ValueError(f"the back office does not speak OCPP {ocpp_version!r}")
+
+
+async def serve_link(link: OcppLink) -> None:
     """Run the receive loop until the connection closes."""
     try:
         await link.start()

@@ -1,8 +1,11 @@
-"""The simulated OCPP 1.6J central system: a WebSocket server stations connect to.
+"""The simulated OCPP central system (1.6J and 2.0.1): a WebSocket server stations connect to.
 
-Stations connect at ``ws://<host>:<port>/<station id>`` offering subprotocol ``ocpp1.6``;
-anything else is refused during the handshake with a reason that is logged and journaled.
-One :class:`StationSession` per station id survives reconnects.
+Stations connect at ``ws://<host>:<port>/<station id>`` offering subprotocol ``ocpp1.6`` or
+``ocpp2.0.1``; the first of the station's offers that the back office speaks picks the
+version (OCPP-J 2.0.1 §3.1.2), and ``versions`` pins one (the lab passes ``dut.ocpp``).
+Anything else is refused during the handshake with a reason that is logged and journaled.
+The connection gets the link of its version (:func:`hil.csms.link.link_class`); the session
+records the version. One :class:`StationSession` per station id survives reconnects.
 
 A message may be up to :data:`MAX_FRAME_BYTES`; a bigger one makes websockets close the
 connection with 1009, which is journaled (``disconnect``) and a ``frame-too-big`` finding.
@@ -25,10 +28,11 @@ from urllib.parse import unquote, urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
+from websockets.typing import Subprotocol
 
 from hil.csms.findings import Finding, FindingLog
 from hil.csms.journal import CALL, CALLRESULT, RX, TX, Frame, Journal
-from hil.csms.link import CentralSystemLink, JournalingConnection, serve_link
+from hil.csms.link import JournalingConnection, link_class, serve_link
 from hil.csms.policy import ResponsePolicy
 from hil.csms.security import (
     REALM,
@@ -41,6 +45,9 @@ from hil.csms.session import StationSession
 
 LOG = logging.getLogger("hil.csms")
 SUBPROTOCOL = "ocpp1.6"
+#: OCPP version -> its WebSocket subprotocol, in the back office's order
+SUBPROTOCOLS = {"1.6": SUBPROTOCOL, "2.0.1": "ocpp2.0.1"}
+VERSION_OF_SUBPROTOCOL = {sp: version for version, sp in SUBPROTOCOLS.items()}
 
 #: The biggest message the back office accepts (a diagnostics-sized DataTransfer fits);
 #: websockets' own default is 1 MiB.
@@ -89,8 +96,16 @@ class BackOffice:
         call_timeout: float = 10.0,
         ping_interval: float | None = 5.0,
         security: ServerSecurity | None = None,
+        versions: tuple[str, ...] | None = None,
     ) -> None:
         self.policy = policy
+        #: the OCPP versions a station may speak; one when the lab config pins it
+        self.versions = tuple(versions or SUBPROTOCOLS)
+        unknown = [v for v in self.versions if v not in SUBPROTOCOLS]
+        if unknown:
+            raise ValueError(
+                f"the back office speaks OCPP {' and '.join(SUBPROTOCOLS)}, not {unknown}"
+            )
         #: the OCPP security profile enforced (0: plain ws://, no auth)
         self.security = security or ServerSecurity()
         self.journal_dir = journal_dir
@@ -119,7 +134,8 @@ class BackOffice:
                 self._handle,
                 self.host,
                 self.port,
-                subprotocols=[SUBPROTOCOL],
+                subprotocols=[Subprotocol(p) for p in self.subprotocols],
+                select_subprotocol=self._select_subprotocol,
                 process_request=self._check_handshake,
                 ping_interval=self.ping_interval,
                 ping_timeout=self.ping_interval,
@@ -153,6 +169,11 @@ class BackOffice:
         for session in self.sessions.values():
             session.journal.close()
 
+    @property
+    def subprotocols(self) -> list[str]:
+        """The subprotocols a station may offer (those of :attr:`versions`)."""
+        return [SUBPROTOCOLS[v] for v in self.versions]
+
     def url(self, station_id: str = "") -> str:
         return f"{self.security.scheme}://{self.host}:{self.port}/{station_id}"
 
@@ -185,10 +206,16 @@ class BackOffice:
         reason = None
         if not station_id:
             reason = f"no station id in the URL path {request.path!r}"
-        elif SUBPROTOCOL not in offered:
-            reason = (
-                f"subprotocol {SUBPROTOCOL} not offered (offered: {', '.join(offered) or 'none'})"
-            )
+        elif not any(p in offered for p in self.subprotocols):
+            wanted = " or ".join(self.subprotocols)
+            reason = f"subprotocol {wanted} not offered (offered: {', '.join(offered) or 'none'})"
+            other = [p for p in offered if p in VERSION_OF_SUBPROTOCOL]
+            if other:
+                reason += (
+                    f"; the lab config pins OCPP {' and '.join(self.versions)} (dut.ocpp), "
+                    f"the station offers only OCPP "
+                    f"{', '.join(VERSION_OF_SUBPROTOCOL[p] for p in other)}"
+                )
         status = HTTPStatus.BAD_REQUEST
         if reason is None:
             reason = check_basic_auth(
@@ -202,6 +229,14 @@ class BackOffice:
         if status == HTTPStatus.UNAUTHORIZED:
             response.headers["WWW-Authenticate"] = f'Basic realm="{REALM}", charset="UTF-8"'
         return response
+
+    def _select_subprotocol(self, connection: ServerConnection, offered: Any) -> Subprotocol | None:
+        """The first subprotocol in the station's order of preference that the back office
+        speaks (the handshake check already refused a station offering none)."""
+        for p in offered:
+            if p in self.subprotocols:
+                return Subprotocol(p)
+        return None
 
     def _refuse(
         self, station_id: str, path: str, remote: str, offered: list[str], reason: str
@@ -243,7 +278,8 @@ class BackOffice:
             offered=offered,
             **extra,
         )
-        link = CentralSystemLink(
+        version = VERSION_OF_SUBPROTOCOL.get(ws.subprotocol or "", "1.6")
+        link = link_class(version)(
             session, JournalingConnection(ws, session.journal), self.call_timeout
         )
         await session.attach(link)
@@ -317,7 +353,8 @@ class BackOffice:
         if not seen:
             return (
                 f"{station_id!r} never connected to the back office "
-                f"(expected at {self.url(station_id)} offering subprotocol {SUBPROTOCOL}"
+                f"(expected at {self.url(station_id)} offering subprotocol "
+                f"{' or '.join(self.subprotocols)}"
                 f"{self._security_hint()})."
             )
         session = self.sessions.get(station_id)

@@ -11,7 +11,7 @@ from typing import Any
 
 from hil.csms.findings import Finding, FindingLog
 from hil.csms.journal import Journal
-from hil.csms.link import CentralSystemLink
+from hil.csms.link import OcppLink
 from hil.csms.policy import ResponsePolicy
 
 
@@ -27,7 +27,9 @@ class StationSession:
         self.journal = journal
         self.policy = policy
         self.findings = findings
-        self.link: CentralSystemLink | None = None
+        self.link: OcppLink | None = None
+        #: the OCPP version of the station's current (or last) connection, None before one
+        self.ocpp_version: str | None = None
 
     def record_finding(self, finding: Finding) -> None:
         self.findings.record(finding)
@@ -39,14 +41,15 @@ class StationSession:
     def connected(self) -> bool:
         return self.link is not None
 
-    async def attach(self, link: CentralSystemLink) -> None:
+    async def attach(self, link: OcppLink) -> None:
         """Make ``link`` the current connection, closing a stale one of the same id."""
         old, self.link = self.link, link
+        self.ocpp_version = link.ocpp_version
         if old is not None:
             self.journal.record_event("superseded", detail="a new connection replaced it")
             asyncio.ensure_future(old.jconn.ws.close(1000, "superseded by a new connection"))
 
-    def detach(self, link: CentralSystemLink) -> None:
+    def detach(self, link: OcppLink) -> None:
         if self.link is link:
             self.link = None
 

@@ -117,6 +117,7 @@ class Bench:
             port=cfg.back_office.port,
             call_timeout=cfg.back_office.call_timeout_s,
             ping_interval=cfg.back_office.ping_interval_s,
+            versions=(cfg.dut.ocpp,),  # the lab config pins the DUT's OCPP version
         )
         self.virtual: VirtualBenchProcess | None = None
         #: the run's lab CA and certificates (``back_office.security.certificate: auto``)
