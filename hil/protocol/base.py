@@ -1,0 +1,226 @@
+"""The lab's actions and observations as one interface, whatever OCPP version the station speaks.
+
+A keyword says what the lab does in a test engineer's words ("read the station's
+configuration", "change a setting", "the heartbeat interval"); a :class:`ProtocolAdapter`
+says how that is done in one OCPP version: which message, which payload shape, which
+field, which rule of the specification. Adapters hold no connection: every action takes
+``call``, a function ``(action, payload) -> answer payload`` (the lab's ``LabContext.lab.call``
+in a run, a fake in a test), so they can be tested without a station and keywords stay the
+only place that waits on the journal.
+
+Results are normalised to the lab's words (:class:`SettingStatus`, :class:`SettingValue`,
+:class:`ConnectorStatus`); each keeps the version's raw value too, for the log and the report.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+#: ``(action, payload) -> answer payload``: how an adapter sends a back-office CALL.
+Call = Callable[[str, dict[str, Any]], dict[str, Any]]
+
+# -- the lab's names for settings (each adapter maps them to its version's address) ------
+
+HEARTBEAT_INTERVAL = "heartbeat interval"
+METER_SAMPLE_INTERVAL = "meter sample interval"
+SAMPLED_MEASURANDS = "sampled measurands"
+CONNECTION_TIMEOUT = "connection timeout"
+AUTHORIZATION_CACHE = "authorization cache"
+
+LAB_SETTINGS = (
+    HEARTBEAT_INTERVAL,
+    METER_SAMPLE_INTERVAL,
+    SAMPLED_MEASURANDS,
+    CONNECTION_TIMEOUT,
+    AUTHORIZATION_CACHE,
+)
+
+# -- rule topics (for docstrings, failure messages and the report's references) ----------
+
+RULE_BOOT = "boot"
+RULE_HEARTBEAT = "heartbeat"
+RULE_STATUS = "status notification"
+RULE_READ_CONFIGURATION = "read configuration"
+RULE_FULL_REPORT = "full configuration report"
+RULE_CHANGE_SETTING = "change setting"
+
+
+class SettingStatus(StrEnum):
+    """How a station answered "change a setting", in the lab's words (1.6's vocabulary;
+    2.0.1's unknown component / variable / attribute type are NotSupported)."""
+
+    ACCEPTED = "Accepted"
+    REJECTED = "Rejected"
+    REBOOT_REQUIRED = "RebootRequired"
+    NOT_SUPPORTED = "NotSupported"
+
+    @property
+    def applied(self) -> bool:
+        """The station took the value (now, or after the reboot it asks for)."""
+        return self in (SettingStatus.ACCEPTED, SettingStatus.REBOOT_REQUIRED)
+
+
+@dataclass(frozen=True)
+class SettingAddress:
+    """Where a setting lives in one version: a 1.6 key, or a 2.0.1 component and variable
+    (with the component's EVSE and instance when it has them)."""
+
+    name: str  # the 1.6 key / the 2.0.1 variable name
+    component: str | None = None
+    evse: int | None = None
+    instance: str | None = None
+
+    @property
+    def label(self) -> str:
+        """As a test engineer reads it: ``HeartbeatInterval``,
+        ``OCPPCommCtrlr.HeartbeatInterval``, ``EVSE[1].Connector.AvailabilityState``."""
+        if self.component is None:
+            return self.name
+        where = f"EVSE[{self.evse}]." if self.evse is not None else ""
+        inst = f"[{self.instance}]" if self.instance else ""
+        return f"{where}{self.component}{inst}.{self.name}"
+
+
+@dataclass(frozen=True)
+class SettingChange:
+    """The answer to "change a setting"."""
+
+    address: SettingAddress
+    value: str
+    status: SettingStatus
+    raw_status: str  # as the station sent it
+    detail: str = ""  # 2.0.1 statusInfo reasonCode / additionalInfo, when given
+
+    def describe(self) -> str:
+        raw = f" ({self.raw_status})" if self.raw_status != self.status else ""
+        more = f": {self.detail}" if self.detail else ""
+        return f"{self.address.label}={self.value} -> {self.status}{raw}{more}"
+
+
+@dataclass(frozen=True)
+class SettingValue:
+    """One setting as the station reported it; ``known`` False when it has no such setting."""
+
+    address: SettingAddress
+    value: str | None
+    known: bool = True
+    readonly: bool | None = None  # None when the answer does not say
+    raw_status: str | None = None  # 2.0.1 attributeStatus
+
+
+@dataclass(frozen=True)
+class ConnectorStatus:
+    """One StatusNotification in the lab's words. ``connector`` is the lab's connector
+    number (1.6 connectorId; 2.0.1 evseId — the lab numbers one connector per EVSE);
+    0 is the station as a whole (1.6 only)."""
+
+    connector: int
+    status: str  # as sent: 1.6 ChargePointStatus, 2.0.1 ConnectorStatusEnumType
+    evse_id: int | None = None
+    connector_id: int | None = None
+    error_code: str | None = None  # 1.6 only; 2.0.1 reports faults with NotifyEvent
+
+
+@dataclass(frozen=True)
+class BootFacts:
+    """What a BootNotification says, in the lab's words."""
+
+    vendor: str | None
+    model: str | None
+    firmware: str | None
+    serial: str | None
+    reason: str | None  # 2.0.1 BootReasonEnumType; None on 1.6 (no reason field)
+
+
+class ProtocolAdapter(ABC):
+    """One OCPP version's way of doing the lab's actions and reading its observations."""
+
+    #: "1.6" or "2.0.1" (the session's negotiated version)
+    version: str
+    #: the WebSocket subprotocol
+    subprotocol: str
+    #: the certification level the report names ("OCPP 1.6 JSON", "OCPP 2.0.1 Core")
+    certification: str
+    #: the boot message and the field that says why it booted (None: the version has none)
+    boot_action = "BootNotification"
+    boot_reason_field: str | None = None
+    status_action = "StatusNotification"
+    #: rule topic -> the specification's reference, for docstrings and failure messages
+    rules: dict[str, str] = {}
+    #: lab setting name -> its address in this version
+    settings: dict[str, SettingAddress] = {}
+
+    # -- names ---------------------------------------------------------------------
+
+    def rule(self, topic: str) -> str:
+        """The specification's reference for ``topic`` (one of the ``RULE_*`` names)."""
+        try:
+            return self.rules[topic]
+        except KeyError:
+            raise KeyError(f"OCPP {self.version}: no rule reference for {topic!r}") from None
+
+    def address(self, setting: str) -> SettingAddress:
+        """The address of a lab setting (``HEARTBEAT_INTERVAL``), or of a name in this
+        version's own terms (a 1.6 key; a 2.0.1 ``Component.Variable``)."""
+        if setting in self.settings:
+            return self.settings[setting]
+        return self.parse_address(setting)
+
+    @abstractmethod
+    def parse_address(self, name: str) -> SettingAddress:
+        """A setting named in this version's terms."""
+
+    # -- observations --------------------------------------------------------------
+
+    @abstractmethod
+    def boot_facts(self, payload: dict[str, Any]) -> BootFacts:
+        """What a BootNotification request says."""
+
+    @abstractmethod
+    def connector_status(self, payload: dict[str, Any]) -> ConnectorStatus:
+        """A StatusNotification request in the lab's words."""
+
+    @abstractmethod
+    def status_fields(self, connector: int, status: str | None = None) -> dict[str, Any]:
+        """The StatusNotification fields that say "``connector`` is ``status``", for the
+        journal's ``message_matcher``."""
+
+    # -- actions -------------------------------------------------------------------
+
+    @abstractmethod
+    def read_settings(self, call: Call, settings: Iterable[str]) -> list[SettingValue]:
+        """Ask the station for ``settings`` (lab names or this version's names); one
+        :class:`SettingValue` per setting asked, in order, ``known`` False for those the
+        station does not have."""
+
+    @abstractmethod
+    def change_setting(self, call: Call, setting: str, value: str) -> SettingChange:
+        """Ask the station to set ``setting`` to ``value``; the answer normalised."""
+
+    @abstractmethod
+    def full_report_request(self, request_id: int) -> tuple[str, dict[str, Any]]:
+        """The CALL that asks for the station's whole configuration (1.6 GetConfiguration
+        without keys; 2.0.1 GetBaseReport FullInventory)."""
+
+    #: where the whole configuration arrives: "answer" (the CALLRESULT of the request) or
+    #: the station's CALLs of this action (2.0.1 ``NotifyReport``, in parts)
+    full_report_arrives_in = "answer"
+
+    @abstractmethod
+    def settings_from_report(self, payloads: Iterable[dict[str, Any]]) -> list[SettingValue]:
+        """The settings in the whole-configuration answer(s), in order."""
+
+
+def normalise_status(raw: str, known: dict[str, SettingStatus]) -> SettingStatus:
+    """``raw`` in the lab's words; a status the version does not define is an error."""
+    try:
+        return known[raw]
+    except KeyError:
+        raise AssertionError(
+            f"the station answered {raw!r}, not a status of this message "
+            f"(expected one of {', '.join(known)})"
+        ) from None

@@ -1,0 +1,114 @@
+"""OCPP 1.6 JSON: configuration keys, GetConfiguration / ChangeConfiguration, connectorId."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from hil.protocol.base import (
+    AUTHORIZATION_CACHE,
+    CONNECTION_TIMEOUT,
+    HEARTBEAT_INTERVAL,
+    METER_SAMPLE_INTERVAL,
+    RULE_BOOT,
+    RULE_CHANGE_SETTING,
+    RULE_FULL_REPORT,
+    RULE_HEARTBEAT,
+    RULE_READ_CONFIGURATION,
+    RULE_STATUS,
+    SAMPLED_MEASURANDS,
+    BootFacts,
+    Call,
+    ConnectorStatus,
+    ProtocolAdapter,
+    SettingAddress,
+    SettingChange,
+    SettingStatus,
+    SettingValue,
+    normalise_status,
+)
+
+_CHANGE_STATUSES = {s.value: s for s in SettingStatus}
+
+
+class Ocpp16(ProtocolAdapter):
+    version = "1.6"
+    subprotocol = "ocpp1.6"
+    certification = "OCPP 1.6 JSON"
+    boot_reason_field = None
+    rules = {
+        RULE_BOOT: "OCPP 1.6 §4.2 (BootNotification)",
+        RULE_HEARTBEAT: "OCPP 1.6 §4.6 (Heartbeat), §9.1.10 (HeartbeatInterval)",
+        RULE_STATUS: "OCPP 1.6 §4.9 (StatusNotification)",
+        RULE_READ_CONFIGURATION: "OCPP 1.6 §5.8 (GetConfiguration)",
+        RULE_FULL_REPORT: "OCPP 1.6 §5.8 (GetConfiguration without keys), §9.1 (Core keys)",
+        RULE_CHANGE_SETTING: "OCPP 1.6 §5.3 (ChangeConfiguration)",
+    }
+    settings = {
+        HEARTBEAT_INTERVAL: SettingAddress("HeartbeatInterval"),
+        METER_SAMPLE_INTERVAL: SettingAddress("MeterValueSampleInterval"),
+        SAMPLED_MEASURANDS: SettingAddress("MeterValuesSampledData"),
+        CONNECTION_TIMEOUT: SettingAddress("ConnectionTimeOut"),
+        AUTHORIZATION_CACHE: SettingAddress("AuthorizationCacheEnabled"),
+    }
+
+    def parse_address(self, name: str) -> SettingAddress:
+        return SettingAddress(name)
+
+    def boot_facts(self, payload: dict[str, Any]) -> BootFacts:
+        return BootFacts(
+            vendor=payload.get("chargePointVendor"),
+            model=payload.get("chargePointModel"),
+            firmware=payload.get("firmwareVersion"),
+            serial=payload.get("chargePointSerialNumber"),
+            reason=None,
+        )
+
+    def connector_status(self, payload: dict[str, Any]) -> ConnectorStatus:
+        return ConnectorStatus(
+            connector=int(payload["connectorId"]),
+            status=payload["status"],
+            error_code=payload.get("errorCode"),
+        )
+
+    def status_fields(self, connector: int, status: str | None = None) -> dict[str, Any]:
+        fields: dict[str, Any] = {"connectorId": int(connector)}
+        if status is not None:
+            fields["status"] = status
+        return fields
+
+    def read_settings(self, call: Call, settings: Iterable[str]) -> list[SettingValue]:
+        addresses = [self.address(s) for s in settings]
+        answer = call("GetConfiguration", {"key": [a.name for a in addresses]})
+        return self._values(addresses, answer)
+
+    def _values(
+        self, addresses: list[SettingAddress], answer: dict[str, Any]
+    ) -> list[SettingValue]:
+        entries = {e.get("key"): e for e in answer.get("configurationKey") or []}
+        values = []
+        for a in addresses:
+            entry = entries.get(a.name)
+            if entry is None:
+                values.append(SettingValue(a, None, known=False))
+            else:
+                values.append(SettingValue(a, entry.get("value"), readonly=entry.get("readonly")))
+        return values
+
+    def change_setting(self, call: Call, setting: str, value: str) -> SettingChange:
+        address = self.address(setting)
+        answer = call("ChangeConfiguration", {"key": address.name, "value": str(value)})
+        raw = str(answer.get("status"))
+        return SettingChange(address, str(value), normalise_status(raw, _CHANGE_STATUSES), raw)
+
+    def full_report_request(self, request_id: int) -> tuple[str, dict[str, Any]]:
+        return "GetConfiguration", {}
+
+    def settings_from_report(self, payloads: Iterable[dict[str, Any]]) -> list[SettingValue]:
+        values = []
+        for answer in payloads:
+            for e in answer.get("configurationKey") or []:
+                values.append(
+                    SettingValue(SettingAddress(e["key"]), e.get("value"), readonly=e["readonly"])
+                )
+        return values

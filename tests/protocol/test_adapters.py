@@ -1,0 +1,227 @@
+"""The protocol adapters: one lab action, each version's message, normalised results.
+
+Every request an adapter builds must pass its version's schema (the ``ocpp`` library's),
+and every answer below is a schema-valid answer of that version, so the adapters are
+checked against the specification's shapes, not against themselves.
+"""
+
+from __future__ import annotations
+
+import pytest
+from ocpp.messages import Call, CallResult, _validate_payload
+
+from hil.csms.session import StationSession
+from hil.protocol import adapter_for, adapter_for_session
+from hil.protocol.base import HEARTBEAT_INTERVAL, LAB_SETTINGS, RULE_BOOT, SettingStatus
+
+V16, V201 = adapter_for("1.6"), adapter_for("2.0.1")
+
+
+class FakeStation:
+    """A ``call`` that checks the request against the version's schema and answers from
+    ``answers`` (action -> payload), checking that answer against the schema too."""
+
+    def __init__(self, version: str, answers: dict) -> None:
+        self.version, self.answers, self.sent = version, answers, []
+
+    def __call__(self, action: str, payload: dict) -> dict:
+        _validate_payload(Call("1", action, payload), self.version)
+        self.sent.append((action, payload))
+        answer = self.answers[action]
+        _validate_payload(CallResult("1", answer, action=action), self.version)
+        return answer
+
+
+def set_result(status, name="HeartbeatInterval", component="OCPPCommCtrlr", **extra):
+    result = {"attributeStatus": status, "component": {"name": component}}
+    result["variable"] = {"name": name}
+    return {"setVariableResult": [{**result, **extra}]}
+
+
+def test_adapter_is_picked_by_the_negotiated_version():
+    session = StationSession("CP", journal=None, policy=None, findings=None)  # type: ignore[arg-type]
+    with pytest.raises(AssertionError, match="not connected yet"):
+        adapter_for_session(session)
+    assert adapter_for_session(session, default="1.6") is V16
+    session.ocpp_version = "2.0.1"
+    assert adapter_for_session(session, default="1.6") is V201
+    with pytest.raises(ValueError, match="not '2.1'"):
+        adapter_for("2.1")
+
+
+def test_names_differ_per_version():
+    assert V16.address(HEARTBEAT_INTERVAL).label == "HeartbeatInterval"
+    assert V201.address(HEARTBEAT_INTERVAL).label == "OCPPCommCtrlr.HeartbeatInterval"
+    assert V16.boot_reason_field is None and V201.boot_reason_field == "reason"
+    assert V16.boot_action == V201.boot_action == "BootNotification"
+    assert "§4.2" in V16.rule(RULE_BOOT) and "B01" in V201.rule(RULE_BOOT)
+    assert V201.certification == "OCPP 2.0.1 Core"
+    for setting in LAB_SETTINGS:  # every lab setting has an address in both versions
+        assert V16.address(setting) and V201.address(setting)
+    with pytest.raises(ValueError, match="Component.Variable"):
+        V201.address("HeartbeatInterval")
+    assert V201.address("EVSE[2].Connector[1].AvailabilityState").evse == 2
+
+
+@pytest.mark.parametrize(
+    ("raw", "status"),
+    [
+        ("Accepted", SettingStatus.ACCEPTED),
+        ("Rejected", SettingStatus.REJECTED),
+        ("RebootRequired", SettingStatus.REBOOT_REQUIRED),
+        ("NotSupported", SettingStatus.NOT_SUPPORTED),
+    ],
+)
+def test_change_setting_on_16(raw, status):
+    station = FakeStation("1.6", {"ChangeConfiguration": {"status": raw}})
+    change = V16.change_setting(station, HEARTBEAT_INTERVAL, "30")
+    assert station.sent == [("ChangeConfiguration", {"key": "HeartbeatInterval", "value": "30"})]
+    assert change.status is status and change.raw_status == raw
+
+
+@pytest.mark.parametrize(
+    ("raw", "status"),
+    [
+        ("Accepted", SettingStatus.ACCEPTED),
+        ("Rejected", SettingStatus.REJECTED),
+        ("RebootRequired", SettingStatus.REBOOT_REQUIRED),
+        ("UnknownComponent", SettingStatus.NOT_SUPPORTED),
+        ("UnknownVariable", SettingStatus.NOT_SUPPORTED),
+        ("NotSupportedAttributeType", SettingStatus.NOT_SUPPORTED),
+    ],
+)
+def test_change_setting_on_201(raw, status):
+    station = FakeStation("2.0.1", {"SetVariables": set_result(raw)})
+    change = V201.change_setting(station, HEARTBEAT_INTERVAL, "30")
+    ((action, payload),) = station.sent
+    assert action == "SetVariables"
+    assert payload["setVariableData"] == [
+        {
+            "attributeValue": "30",
+            "component": {"name": "OCPPCommCtrlr"},
+            "variable": {"name": "HeartbeatInterval"},
+        }
+    ]
+    assert change.status is status and change.raw_status == raw
+    assert change.status.applied == (raw in ("Accepted", "RebootRequired"))
+    if raw != status:
+        assert f"({raw})" in change.describe()
+
+
+def test_a_status_the_version_does_not_define_fails_and_the_reason_is_kept():
+    station = FakeStation(
+        "2.0.1",
+        {
+            "SetVariables": set_result(
+                "Rejected", attributeStatusInfo={"reasonCode": "ReadOnly", "additionalInfo": "x"}
+            )
+        },
+    )
+    change = V201.change_setting(station, "OCPPCommCtrlr.HeartbeatInterval", "5")
+    assert change.detail == "ReadOnly x" and "ReadOnly" in change.describe()
+    with pytest.raises(AssertionError, match="'Maybe'"):
+        V16.change_setting(lambda a, p: {"status": "Maybe"}, HEARTBEAT_INTERVAL, "5")
+
+
+def test_read_settings_on_16():
+    station = FakeStation(
+        "1.6",
+        {
+            "GetConfiguration": {
+                "configurationKey": [
+                    {"key": "HeartbeatInterval", "readonly": False, "value": "60"}
+                ],
+                "unknownKey": ["Nope"],
+            }
+        },
+    )
+    hb, nope = V16.read_settings(station, [HEARTBEAT_INTERVAL, "Nope"])
+    assert station.sent == [("GetConfiguration", {"key": ["HeartbeatInterval", "Nope"]})]
+    assert (hb.value, hb.known, hb.readonly) == ("60", True, False)
+    assert (nope.value, nope.known) == (None, False)
+
+
+def test_read_settings_on_201():
+    station = FakeStation(
+        "2.0.1",
+        {
+            "GetVariables": {
+                "getVariableResult": [
+                    {
+                        "attributeStatus": "UnknownVariable",
+                        "component": {"name": "OCPPCommCtrlr"},
+                        "variable": {"name": "Nope"},
+                    },
+                    {
+                        "attributeStatus": "Accepted",
+                        "attributeValue": "60",
+                        "component": {"name": "OCPPCommCtrlr"},
+                        "variable": {"name": "HeartbeatInterval"},
+                    },
+                ]
+            }
+        },
+    )
+    hb, nope = V201.read_settings(station, [HEARTBEAT_INTERVAL, "OCPPCommCtrlr.Nope"])
+    assert (hb.value, hb.known, hb.raw_status) == ("60", True, "Accepted")
+    assert (nope.value, nope.known, nope.raw_status) == (None, False, "UnknownVariable")
+
+
+def test_full_report_requests_and_parts():
+    assert V16.full_report_request(7) == ("GetConfiguration", {})
+    action, payload = V201.full_report_request(7)
+    _validate_payload(Call("1", action, payload), "2.0.1")
+    assert V201.full_report_arrives_in == "NotifyReport" and V16.full_report_arrives_in == "answer"
+    part = {
+        "requestId": 7,
+        "generatedAt": "2026-01-01T00:00:00Z",
+        "tbc": False,
+        "reportData": [
+            {
+                "component": {"name": "OCPPCommCtrlr"},
+                "variable": {"name": "HeartbeatInterval"},
+                "variableAttribute": [{"type": "Actual", "value": "60", "mutability": "ReadWrite"}],
+            },
+            {
+                "component": {"name": "Connector", "evse": {"id": 1, "connectorId": 1}},
+                "variable": {"name": "AvailabilityState"},
+                "variableAttribute": [{"value": "Available", "mutability": "ReadOnly"}],
+            },
+        ],
+    }
+    first = {**part, "seqNo": 1, "reportData": part["reportData"][1:]}
+    second = {**part, "seqNo": 0, "tbc": True, "reportData": part["reportData"][:1]}
+    for p in (first, second):
+        _validate_payload(Call("1", "NotifyReport", p), "2.0.1")
+    hb, avail = V201.settings_from_report([first, second])  # seqNo order, not arrival
+    assert (hb.address.label, hb.value, hb.readonly) == (
+        "OCPPCommCtrlr.HeartbeatInterval",
+        "60",
+        False,
+    )
+    assert (avail.address.label, avail.readonly) == ("EVSE[1].Connector.AvailabilityState", True)
+    (key,) = V16.settings_from_report(
+        [{"configurationKey": [{"key": "HeartbeatInterval", "readonly": True, "value": "1"}]}]
+    )
+    assert (key.address.label, key.readonly) == ("HeartbeatInterval", True)
+
+
+def test_boot_and_status_notification_shapes():
+    boot16 = {"chargePointVendor": "V", "chargePointModel": "M", "firmwareVersion": "1"}
+    boot201 = {
+        "reason": "PowerUp",
+        "chargingStation": {"vendorName": "V", "model": "M", "firmwareVersion": "1"},
+    }
+    _validate_payload(Call("1", "BootNotification", boot16), "1.6")
+    _validate_payload(Call("1", "BootNotification", boot201), "2.0.1")
+    f16, f201 = V16.boot_facts(boot16), V201.boot_facts(boot201)
+    assert (f16.vendor, f16.model, f16.firmware, f16.reason) == ("V", "M", "1", None)
+    assert (f201.vendor, f201.model, f201.firmware, f201.reason) == ("V", "M", "1", "PowerUp")
+    s16 = V16.connector_status({"connectorId": 2, "status": "Available", "errorCode": "NoError"})
+    s201 = V201.connector_status(
+        {"timestamp": "t", "connectorStatus": "Occupied", "evseId": 2, "connectorId": 1}
+    )
+    assert (s16.connector, s16.status, s16.error_code) == (2, "Available", "NoError")
+    assert (s201.connector, s201.evse_id, s201.connector_id, s201.status) == (2, 2, 1, "Occupied")
+    assert V16.status_fields(1, "Faulted") == {"connectorId": 1, "status": "Faulted"}
+    assert V201.status_fields(1, "Faulted") == {"evseId": 1, "connectorStatus": "Faulted"}
