@@ -66,5 +66,6 @@ Heartbeat
     [Documentation]    With HeartbeatInterval set, heartbeats arrive at that cadence while idle.
     [Tags]    step:5
     ${interval}=    Lab Setting    timings.heartbeat_interval_s
-    Change Configuration    HeartbeatInterval    ${interval}    expect=Accepted
+    ${setting}=    Heartbeat Interval Setting
+    Change Configuration    ${setting}    ${interval}    expect=Accepted
     Heartbeats Should Arrive Every    ${interval}

@@ -24,6 +24,7 @@ from hil.csms.journal import (
 from hil.lab.bench import Bench
 from hil.lab.config import LabConfig
 from hil.lab.evidence import JsonLines
+from hil.protocol import ProtocolAdapter, adapter_for_session
 
 
 def answered(request: str, status: str, expect: str | None) -> str:
@@ -110,6 +111,13 @@ class LabContext:
     @property
     def journal(self) -> Journal:
         return self.lab.station.journal
+
+    @property
+    def protocol(self) -> ProtocolAdapter:
+        """The adapter of the OCPP version the station's connection negotiated (before it
+        ever connected: the lab config's ``dut.ocpp``). Keywords do a lab action through it
+        instead of branching on the version."""
+        return adapter_for_session(self.lab.station, default=self.cfg.dut.ocpp)
 
     # -- journal helpers -------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from robot.libraries.BuiltIn import BuiltIn
 
 from hil.csms.journal import CALL, EVENT, RX, Frame, WaitTimeout
 from hil.ocpp16 import REQUIRED_CORE_KEYS
+from hil.protocol.base import HEARTBEAT_INTERVAL, RULE_HEARTBEAT
 from hil.robot.context import LabContext, answered
 
 
@@ -412,6 +413,16 @@ class CoreKeywords:
         return accepted
 
     # -- step 5: heartbeat -----------------------------------------------------------
+
+    @keyword
+    def heartbeat_interval_setting(self) -> str:
+        """The name of the station's heartbeat interval setting in the OCPP version it
+        speaks: ``HeartbeatInterval`` on 1.6 (§9.1.10), ``OCPPCommCtrlr.HeartbeatInterval``
+        on 2.0.1 (G02)."""
+        protocol = self.ctx.protocol
+        name = protocol.address(HEARTBEAT_INTERVAL).label
+        logger.info(f"Heartbeat interval setting: {name} ({protocol.rule(RULE_HEARTBEAT)})")
+        return name
 
     @keyword
     def heartbeats_should_arrive_every(
