@@ -167,7 +167,8 @@ class LabKeywords:
         return (
             f"The station did not register (no BootNotification answered Accepted within "
             f"{wait:g} s). Is it powered and pointed at {lab.back_office.url(station_id)} "
-            f"with subprotocol ocpp1.6? What the back office saw: "
+            f"with subprotocol {' or '.join(lab.back_office.subprotocols)}? "
+            "What the back office saw: "
             f"{lab.back_office.connection_summary(station_id)}"
         )
 
