@@ -12,9 +12,10 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-#: Run.status while a run writes; "completed" once it ended. A run still "running" whose
-#: process is gone is *shown* as interrupted (trends.py); the row is never rewritten.
-RUNNING, COMPLETED = "running", "completed"
+#: Run.status while a run writes; "completed" once it ended, "interrupted" when Robot was
+#: stopped first (a signal). A run still "running" whose process is gone (SIGKILL) is
+#: *shown* as interrupted (trends.py); the row is never rewritten.
+RUNNING, COMPLETED, INTERRUPTED = "running", "completed", "interrupted"
 
 
 class Base(DeclarativeBase):

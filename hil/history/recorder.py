@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from hil.history.db import open_engine
-from hil.history.models import COMPLETED, RUNNING, EnergyFigure, Night, Run, StepResult
+from hil.history.models import COMPLETED, INTERRUPTED, RUNNING, EnergyFigure, Night, Run, StepResult
 
 #: Robot status -> the report's verdict (hil/report/build.py VERDICTS)
 VERDICTS = {"PASS": "Y", "FAIL": "N", "SKIP": "N/A"}
@@ -193,10 +193,12 @@ class HistoryRecorder:
                     )
                 )
 
-    def end(self) -> None:
-        """The run is over: completed, with its end time."""
+    def end(self, interrupted: bool = False) -> None:
+        """The run is over, with its end time: completed, or interrupted when Robot was
+        stopped (a signal, a fatal error) before all its steps ran."""
         with Session(self.engine) as session, session.begin():
             run = session.get(Run, self.run_id)
             if run is not None:
-                run.status, run.ended = COMPLETED, utc_now()
+                run.status = INTERRUPTED if interrupted else COMPLETED
+                run.ended = utc_now()
         self.engine.dispose()

@@ -12,11 +12,10 @@ from sqlalchemy import Engine, select, true
 from sqlalchemy.orm import Session
 
 from hil.checklist import BY_ID
-from hil.history.models import COMPLETED, EnergyFigure, Run, StepResult
+from hil.history.models import COMPLETED, INTERRUPTED, EnergyFigure, Run, StepResult
 from hil.history.recorder import parse_time, utc_now
 from hil.lab.evidence import process_alive
 
-INTERRUPTED = "interrupted"
 #: a "running" run on another host older than this is taken as interrupted
 STALE_AFTER = timedelta(hours=24)
 #: the energy sources that are the station's own register (the trend plots these)
@@ -88,6 +87,8 @@ def run_state(run: Run, later_run_on_bench: bool, now: datetime | None = None) -
     """A run's state as shown: a run that never ended and whose process is gone (or that
     another run of its bench followed, or that is older than a day on another host) is
     interrupted."""
+    if run.status == INTERRUPTED:  # Robot was stopped before all its steps ran
+        return INTERRUPTED
     if run.status == COMPLETED or run.ended is not None:
         return COMPLETED
     if later_run_on_bench:

@@ -64,6 +64,19 @@ def start_run(output_dir: Path, lab_source: str, facts: dict[str, Any] | None = 
     return run_id
 
 
+#: the messages Robot gives a test it stopped or never ran because the run was stopped
+#: (SIGINT/SIGTERM, a fatal error): not a verdict on the station
+ROBOT_STOP_MESSAGES = (
+    "Execution terminated by signal",
+    "Test execution stopped due to a fatal error.",
+)
+
+
+def stopped_by_robot(message: str) -> bool:
+    """True when Robot, not the station, ended this test: the run was being stopped."""
+    return any(m in message for m in ROBOT_STOP_MESSAGES)
+
+
 def update_run(output_dir: Path, **facts: Any) -> None:
     """Add ``facts`` to the run marker (the DUT as configured once the config is read; the
     end time when the run ends — a report of a run without it says interrupted)."""

@@ -18,7 +18,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -239,21 +238,19 @@ def _run_pabot(
 
 
 def _watch(night: Night, proc: subprocess.Popen[bytes], live: bool) -> None:
-    """Poll the benches' small files a few times a second until pabot ends or a stop."""
-    progress = None
-    if live:
-        from hil.nightly.progress import NightProgress
+    """Read the benches' small files a few times a second until pabot ends or a stop.
 
-        progress = NightProgress()
-        progress.__enter__()
-    try:
+    The benches' progress is in files other processes write, so it is read on a cadence;
+    the end of pabot is waited on, so the night's end is seen at once, not a tick later.
+    """
+    from hil.nightly.progress import NightProgress
+
+    with NightProgress() if live else contextlib.nullcontext() as progress:
         while proc.poll() is None and not night.stopped:
             records = night.write_status(over=False)
             if progress is not None:
                 progress.update(records)
-            time.sleep(POLL_S)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=POLL_S)
         if progress is not None:
             progress.update(night.status(over=not night.stopped))
-    finally:
-        if progress is not None:
-            progress.__exit__(None, None, None)

@@ -160,17 +160,20 @@ def _record_row(step: Step, record: StepRecord, run_label: str) -> StepRow:
     row.run = run_label
     row.test_name = record.name
     row.detail = record.message
+    remarks = [_remark_sentence(r) for r in record.remarks]
     if record.status == "PASS":
-        row.remarks = [person_summary("PASS", f"Remark: {r}")[0] for r in record.remarks] or (
-            person_summary("PASS", record.message)
-        )
+        row.remarks = remarks or person_summary("PASS", record.message)
     elif record.status == "FAIL":
-        extra = [person_summary("PASS", f"Remark: {r}")[0] for r in record.remarks]
-        row.remarks = person_summary("FAIL", record.message) + [f"Remark: {r}" for r in extra]
+        row.remarks = person_summary("FAIL", record.message) + [f"Remark: {r}" for r in remarks]
     else:
         row.remarks = person_summary("SKIP", record.message)
         row.na_by_dut = is_na_by_dut(record.message)
     return row
+
+
+def _remark_sentence(text: str) -> str:
+    """A recorded remark worded like the message's ``Remark:`` lines (frames referenced)."""
+    return next(iter(person_summary("PASS", f"Remark: {text}")), text)
 
 
 def _level(key: str, title: str, rows: dict[str, StepRow]) -> LevelResult:

@@ -15,7 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from hil.checklist import BY_ID
-from hil.lab.evidence import EVIDENCE_FILE, STEPS_FILE, read_json_lines, read_run
+from hil.lab.evidence import (
+    EVIDENCE_FILE,
+    STEPS_FILE,
+    read_json_lines,
+    read_run,
+    stopped_by_robot,
+)
 
 #: Robot statuses that are a verdict (NOT RUN is none: e.g. --exitonfailure, --dryrun).
 VERDICT_STATUSES = ("PASS", "FAIL", "SKIP")
@@ -97,10 +103,14 @@ def read_output_xml(path: Path) -> RunData:
     remarks = _remarks_by_step(folder)
     steps: list[StepRecord] = []
     foreign = 0
+    stopped = False
     for test in result.suite.all_tests:
         step = next((str(t)[5:] for t in test.tags if str(t).startswith("step:")), "")
         if step not in BY_ID:
             foreign += 1
+            continue
+        if stopped_by_robot(test.message):  # the run was stopped: no verdict on the station
+            stopped = True
             continue
         steps.append(
             StepRecord(
@@ -112,7 +122,7 @@ def read_output_xml(path: Path) -> RunData:
                 started=_iso(test.start_time),
             )
         )
-    if not steps:
+    if not steps and not stopped:
         raise ReportInputError(
             path,
             f"an output.xml of another Robot project: none of its {foreign} test(s) carries "
@@ -125,7 +135,7 @@ def read_output_xml(path: Path) -> RunData:
         facts=facts,
         steps=steps,
         evidence=read_json_lines(folder / EVIDENCE_FILE) if facts else [],
-        interrupted=False,
+        interrupted=stopped or bool(facts.get("stopped")),
         started=_iso(result.suite.start_time) or str(facts.get("started", "")),
         ended=_iso(result.suite.end_time) or str(facts.get("ended", "")),
     )
@@ -142,7 +152,8 @@ def _fallback(path: Path, problem: str) -> RunData:
 
 def read_step_records(folder: Path, source: Path | None = None) -> RunData:
     """A run from the records the lab wrote as each step ended (``steps.jsonl``). The run
-    is interrupted when its marker has no end time (the run never reached its end)."""
+    is interrupted when its marker has no end time (the run never reached its end) or says
+    Robot was stopped before all its steps ran."""
     steps_file = folder / STEPS_FILE
     facts = read_run(folder)
     if facts is None:
@@ -166,7 +177,7 @@ def read_step_records(folder: Path, source: Path | None = None) -> RunData:
         facts=facts,
         steps=steps,
         evidence=read_json_lines(folder / EVIDENCE_FILE),
-        interrupted="ended" not in facts or source is not None,
+        interrupted="ended" not in facts or bool(facts.get("stopped")) or source is not None,
         started=str(facts.get("started", "")),
         ended=str(facts.get("ended", "")),
     )

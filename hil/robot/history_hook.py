@@ -57,6 +57,6 @@ class HistoryHook:
     def step(self, record: dict[str, Any], evidence: list[dict[str, Any]]) -> None:
         self._call("step", record, evidence)
 
-    def end(self) -> None:
+    def end(self, interrupted: bool = False) -> None:
         if self._recorder is not None:
-            self._call("end")
+            self._call("end", interrupted)

@@ -22,7 +22,14 @@ from typing import Any
 from robot.api import logger
 
 from hil.checklist import mismatch
-from hil.lab.evidence import STEPS_FILE, JsonLines, now, update_run, write_current_step
+from hil.lab.evidence import (
+    STEPS_FILE,
+    JsonLines,
+    now,
+    stopped_by_robot,
+    update_run,
+    write_current_step,
+)
 from hil.robot.context import LabContext, Remark
 from hil.robot.history_hook import HistoryHook
 
@@ -46,6 +53,8 @@ class RunListener:
         self.output_dir: Path | None = None
         self.run_id = ""
         self._steps: JsonLines | None = None
+        #: Robot stopped the run (a signal, a fatal error) before all its steps ran
+        self._stopped = False
         self._started = ""
         self._started_mono = 0.0
         self.history: HistoryHook | None = None
@@ -96,6 +105,10 @@ class RunListener:
             text = "\n".join(f"Remark: {r.text}" for r in remarks)
             result.message = f"{result.message}\n{text}".strip()
         tags = [str(t) for t in data.tags]
+        if stopped_by_robot(result.message):
+            # the run was being stopped: no verdict on the station, and the run is interrupted
+            self._stopped = True
+            return
         wrong = mismatch(step, result.name, tags) if step else None
         if wrong:  # the report could not place it: a suite edit the checklist does not know
             result.status = "FAIL"
@@ -131,10 +144,10 @@ class RunListener:
         if bench is not None:
             bench.close()
         if self.output_dir is not None:
-            update_run(self.output_dir, ended=now())
+            update_run(self.output_dir, ended=now(), stopped=self._stopped)
             write_current_step(self.output_dir, "", "", now(), finished=True)
             if self.history is not None:
-                self.history.end()
+                self.history.end(interrupted=self._stopped)
             self._write_report(self.output_dir)
 
     @staticmethod

@@ -102,6 +102,27 @@ def test_killed_run_keeps_its_finished_steps(db_url: str, tmp_path: Path) -> Non
     engine.dispose()
 
 
+def test_a_run_robot_stopped_is_interrupted_with_its_finished_steps(
+    db_url: str, tmp_path: Path
+) -> None:
+    from hil.history.recorder import HistoryRecorder
+    from tests.history.helpers import facts, step
+
+    rec = HistoryRecorder.open(db_url, facts("s1", f"{N1}T01:00:00+00:00"), N1, tmp_path)
+    rec.step(step("1", "PASS"), [])
+    rec.end(interrupted=True)
+    engine = open_engine(db_url)
+    try:
+        with Session(engine) as s:
+            run = s.get(Run, "s1")
+            assert run is not None and run.status == "interrupted" and run.ended is not None
+        (bench,) = history(engine).benches
+        assert bench.runs[N1].state == "interrupted"
+        assert bench.steps[0].verdicts[N1] == "Y"
+    finally:
+        engine.dispose()
+
+
 def test_night_empty_is_todays_utc_date(db_url: str, tmp_path: Path) -> None:
     from datetime import UTC, datetime
 

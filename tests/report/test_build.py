@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from hil.checklist import STEPS
@@ -83,6 +85,33 @@ def test_steps_not_run_are_empty_and_keep_their_level_from_being_achieved(tmp_pa
     assert report.levels[0].blocking == ["steps 3–23 were not run"]
     assert report.levels[1].blocking == ["steps SC2, SC3 were not run"]
     assert not any(lv.achieved for lv in report.levels)
+
+
+def test_a_run_robot_stopped_is_interrupted_and_its_unrun_steps_are_not_failures(tmp_path):
+    """SIGTERM / Ctrl-C: Robot fails the test it stopped and every later one with its own
+    message; that is no verdict on the station, and the report says interrupted."""
+    out = robot_output(
+        tmp_path / "a",
+        {
+            "2": ("FAIL", "Execution terminated by signal"),
+            "3": ("FAIL", "Test execution stopped due to a fatal error."),
+        },
+        steps=["1", "2", "3"],
+    )
+    report = report_from_outputs([out], tmp_path)
+    r = rows(report)
+    assert r["1"].verdict == YES
+    assert r["2"].verdict == NOT_RUN and r["3"].verdict == NOT_RUN
+    assert report.interrupted
+
+
+def test_a_run_whose_marker_says_stopped_is_interrupted(tmp_path):
+    out = robot_output(tmp_path / "a", steps=["1"])
+    facts = json.loads((out.parent / "hil-run.json").read_text())
+    (out.parent / "hil-run.json").write_text(json.dumps({**facts, "stopped": True}))
+    assert report_from_outputs([out], tmp_path).interrupted
+    (out.parent / "hil-run.json").write_text(json.dumps({**facts, "stopped": False}))
+    assert not report_from_outputs([out], tmp_path).interrupted
 
 
 def test_runs_merge_the_latest_verdict_of_a_step_wins_and_rows_name_their_run(tmp_path):
