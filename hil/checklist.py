@@ -40,6 +40,18 @@ OCPP16 = Level("ocpp16", "OCPP 1.6 JSON", "checklist")
 SMART16 = Level("smart16", "Smart Charging 1.6 JSON", "smart_charging")
 EICHRECHT = Level("eichrecht", "Eichrecht", "eichrecht")
 LEVELS: tuple[Level, ...] = (OCPP16, SMART16, EICHRECHT)
+#: The certificate's name of each level for a station of another OCPP version (the steps
+#: are the same; the platform's certificate names the version the station speaks).
+LEVEL_TITLES_BY_VERSION: dict[str, dict[str, str]] = {
+    "1.6": {},
+    "2.0.1": {OCPP16.key: "OCPP 2.0.1 Core", SMART16.key: "Smart Charging 2.0.1"},
+}
+
+
+def level_title(level: Level, ocpp: str | None) -> str:
+    """``level``'s title for a station speaking OCPP ``ocpp`` (1.6 when not recorded)."""
+    return LEVEL_TITLES_BY_VERSION.get(ocpp or "1.6", {}).get(level.key, level.title)
+
 
 _PROFILE_TAGS = {
     "Core": "Core",

@@ -1,5 +1,6 @@
 *** Settings ***
-Documentation       Certification checklist for an OCPP 1.6J charge station.
+Documentation       Certification checklist for an OCPP charge station (1.6J; 2.0.1 as far as
+...                 the lab checks it, the rest N/A saying so): dut.ocpp in the lab config.
 ...                 The lab config in ${LAB} says which bench: by default the virtual bench,
 ...                 which starts a virtual station and virtual instruments in their own process.
 ...                 Run another bench with: robot --variable LAB:lab_configs/my-bench.yaml robot_suites/

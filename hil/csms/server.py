@@ -115,6 +115,7 @@ class BackOffice:
         self.ping_interval = ping_interval
         self.findings = FindingLog()
         self.sessions: dict[str, StationSession] = {}
+        self._sessions_lock = threading.Lock()
         self._seen_lock = threading.Lock()
         self._refused: deque[HandshakeSeen] = deque(maxlen=50)
         self._refused_total = 0
@@ -180,7 +181,13 @@ class BackOffice:
     # -- sessions ------------------------------------------------------------------
 
     def session(self, station_id: str) -> StationSession:
-        """The session of ``station_id``, created (with its journal) on first use."""
+        """The session of ``station_id``, created (with its journal) on first use. The lab's
+        thread and the back office's loop both ask (a station may connect while the lab
+        opens): one lock, so a station never gets two sessions."""
+        with self._sessions_lock:
+            return self._session(station_id)
+
+    def _session(self, station_id: str) -> StationSession:
         session = self.sessions.get(station_id)
         if session is None:
             path = None

@@ -30,6 +30,12 @@ METER_SAMPLE_INTERVAL = "meter sample interval"
 SAMPLED_MEASURANDS = "sampled measurands"
 CONNECTION_TIMEOUT = "connection timeout"
 AUTHORIZATION_CACHE = "authorization cache"
+#: how many settings one read may name (1.6 GetConfigurationMaxKeys; 2.0.1
+#: ItemsPerMessageGetVariables)
+SETTINGS_PER_READ = "settings per read"
+#: a setting every station has and no one may write (the lab's probe for "read-only
+#: settings are refused")
+READ_ONLY_PROBE = "read-only setting"
 
 LAB_SETTINGS = (
     HEARTBEAT_INTERVAL,
@@ -37,7 +43,11 @@ LAB_SETTINGS = (
     SAMPLED_MEASURANDS,
     CONNECTION_TIMEOUT,
     AUTHORIZATION_CACHE,
+    SETTINGS_PER_READ,
+    READ_ONLY_PROBE,
 )
+#: the lab's name for "a setting no station has" (the adapter numbers its own probes)
+UNKNOWN_SETTING = "unknown setting"
 
 # -- rule topics (for docstrings, failure messages and the report's references) ----------
 
@@ -47,6 +57,8 @@ RULE_STATUS = "status notification"
 RULE_READ_CONFIGURATION = "read configuration"
 RULE_FULL_REPORT = "full configuration report"
 RULE_CHANGE_SETTING = "change setting"
+RULE_REQUIRED_SETTINGS = "required settings"
+RULE_AVAILABILITY = "change availability"
 
 
 class SettingStatus(StrEnum):
@@ -72,17 +84,24 @@ class SettingAddress:
     name: str  # the 1.6 key / the 2.0.1 variable name
     component: str | None = None
     evse: int | None = None
-    instance: str | None = None
+    instance: str | None = None  # the component's instance
+    connector: int | None = None  # with ``evse``: the connector's component
+    variable_instance: str | None = None
 
     @property
     def label(self) -> str:
         """As a test engineer reads it: ``HeartbeatInterval``,
-        ``OCPPCommCtrlr.HeartbeatInterval``, ``EVSE[1].Connector.AvailabilityState``."""
+        ``OCPPCommCtrlr.HeartbeatInterval``, ``EVSE[1].EVSE.Power``,
+        ``EVSE[1/1].Connector.AvailabilityState``,
+        ``DeviceDataCtrlr.ItemsPerMessage[GetVariables]`` (a variable's instance)."""
         if self.component is None:
             return self.name
-        where = f"EVSE[{self.evse}]." if self.evse is not None else ""
+        where = ""
+        if self.evse is not None:
+            where = f"EVSE[{self.evse}" + (f"/{self.connector}" if self.connector else "") + "]."
         inst = f"[{self.instance}]" if self.instance else ""
-        return f"{where}{self.component}{inst}.{self.name}"
+        var = f"[{self.variable_instance}]" if self.variable_instance else ""
+        return f"{where}{self.component}{inst}.{self.name}{var}"
 
 
 @dataclass(frozen=True)
@@ -110,6 +129,21 @@ class SettingValue:
     known: bool = True
     readonly: bool | None = None  # None when the answer does not say
     raw_status: str | None = None  # 2.0.1 attributeStatus
+    #: False when the answer said nothing at all of this setting (neither a value nor
+    #: "unknown"): a setting silently dropped
+    answered: bool = True
+
+
+@dataclass(frozen=True)
+class ConfigurationReport:
+    """The station's whole configuration, as the lab read it: the settings, and the raw
+    answer(s) it came in (1.6: one GetConfiguration answer; 2.0.1: the NotifyReport parts)."""
+
+    settings: list[SettingValue]
+    raw: list[dict[str, Any]]
+
+    def labels(self) -> set[str]:
+        return {s.address.label for s in self.settings}
 
 
 @dataclass(frozen=True)
@@ -153,6 +187,19 @@ class ProtocolAdapter(ABC):
     rules: dict[str, str] = {}
     #: lab setting name -> its address in this version
     settings: dict[str, SettingAddress] = {}
+    #: the message that changes a setting and the one that reads settings (for messages)
+    change_action = "ChangeConfiguration"
+    read_action = "GetConfiguration"
+    #: the settings every station of this version must report (labels), with the rule
+    required_settings: tuple[str, ...] = ()
+    #: the checklist steps the lab can check on this version (None: every step); a step
+    #: outside is N/A for a station of this version, saying why
+    checked_steps: frozenset[str] | None = None
+    #: the steps that exist only in other versions (N/A by the version, not the bench)
+    foreign_steps: frozenset[str] = frozenset()
+    #: False while the lab cannot yet run a charging session on this version (the parts
+    #: of a step that need one are then a remark, never a silent pass)
+    checks_sessions = True
 
     # -- names ---------------------------------------------------------------------
 
@@ -173,6 +220,40 @@ class ProtocolAdapter(ABC):
     @abstractmethod
     def parse_address(self, name: str) -> SettingAddress:
         """A setting named in this version's terms."""
+
+    @abstractmethod
+    def unknown_settings(self, count: int) -> list[str]:
+        """``count`` setting names no station has, in this version's terms."""
+
+    def required_settings_for(self, connectors: int) -> list[str]:
+        """The labels of the settings a station with ``connectors`` connectors must have."""
+        return list(self.required_settings)
+
+    def step_not_checked(self, step: str) -> str | None:
+        """Why step ``step`` is N/A for a station of this version (None: it is checked)."""
+        if step in self.foreign_steps:
+            return f"step {step} does not exist in OCPP {self.version}"
+        if self.checked_steps is not None and step not in self.checked_steps:
+            return f"this lab version does not yet check step {step} on OCPP {self.version}"
+        return None
+
+    # -- the station's connectors --------------------------------------------------
+
+    @abstractmethod
+    def status_connectors(self, connectors: int) -> list[int]:
+        """The lab's connector numbers that report their status after a boot, for a
+        station with ``connectors`` connectors (1.6 includes 0, the station itself)."""
+
+    @abstractmethod
+    def availability_request(self, connector: int, operative: bool) -> tuple[str, dict[str, Any]]:
+        """The CALL that makes ``connector`` (0: the whole station) operative or not."""
+
+    # -- checks of the version's own shapes ------------------------------------------
+
+    @abstractmethod
+    def malformed_settings(self, report: ConfigurationReport) -> list[str]:
+        """What in the whole configuration breaks the version's rules of form (each a
+        sentence naming the setting); schema checks have already been made."""
 
     # -- observations --------------------------------------------------------------
 

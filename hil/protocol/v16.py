@@ -5,20 +5,26 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from hil.ocpp16 import REQUIRED_CORE_KEYS
 from hil.protocol.base import (
     AUTHORIZATION_CACHE,
     CONNECTION_TIMEOUT,
     HEARTBEAT_INTERVAL,
     METER_SAMPLE_INTERVAL,
+    READ_ONLY_PROBE,
+    RULE_AVAILABILITY,
     RULE_BOOT,
     RULE_CHANGE_SETTING,
     RULE_FULL_REPORT,
     RULE_HEARTBEAT,
     RULE_READ_CONFIGURATION,
+    RULE_REQUIRED_SETTINGS,
     RULE_STATUS,
     SAMPLED_MEASURANDS,
+    SETTINGS_PER_READ,
     BootFacts,
     Call,
+    ConfigurationReport,
     ConnectorStatus,
     ProtocolAdapter,
     SettingAddress,
@@ -43,17 +49,47 @@ class Ocpp16(ProtocolAdapter):
         RULE_READ_CONFIGURATION: "OCPP 1.6 §5.8 (GetConfiguration)",
         RULE_FULL_REPORT: "OCPP 1.6 §5.8 (GetConfiguration without keys), §9.1 (Core keys)",
         RULE_CHANGE_SETTING: "OCPP 1.6 §5.3 (ChangeConfiguration)",
+        RULE_REQUIRED_SETTINGS: "OCPP 1.6 §9.1 (Core configuration keys)",
+        RULE_AVAILABILITY: "OCPP 1.6 §5.2 (ChangeAvailability)",
     }
+    required_settings = tuple(REQUIRED_CORE_KEYS)
     settings = {
         HEARTBEAT_INTERVAL: SettingAddress("HeartbeatInterval"),
         METER_SAMPLE_INTERVAL: SettingAddress("MeterValueSampleInterval"),
         SAMPLED_MEASURANDS: SettingAddress("MeterValuesSampledData"),
         CONNECTION_TIMEOUT: SettingAddress("ConnectionTimeOut"),
         AUTHORIZATION_CACHE: SettingAddress("AuthorizationCacheEnabled"),
+        SETTINGS_PER_READ: SettingAddress("GetConfigurationMaxKeys"),
+        READ_ONLY_PROBE: SettingAddress("NumberOfConnectors"),
     }
 
     def parse_address(self, name: str) -> SettingAddress:
         return SettingAddress(name)
+
+    def unknown_settings(self, count: int) -> list[str]:
+        return [f"HilNoSuchKey{i}" for i in range(1, count + 1)]
+
+    def status_connectors(self, connectors: int) -> list[int]:
+        """Connector 0 (the station) and every connector (§4.9)."""
+        return list(range(0, connectors + 1))
+
+    def availability_request(self, connector: int, operative: bool) -> tuple[str, dict[str, Any]]:
+        return "ChangeAvailability", {
+            "connectorId": int(connector),
+            "type": "Operative" if operative else "Inoperative",
+        }
+
+    def malformed_settings(self, report: ConfigurationReport) -> list[str]:
+        """§5.8: each entry has a key, a boolean readonly flag and (if present) a string
+        value."""
+        bad = []
+        for answer in report.raw:
+            for entry in answer.get("configurationKey") or []:
+                if not isinstance(entry.get("readonly"), bool):
+                    bad.append(f"{entry.get('key')}: readonly is {entry.get('readonly')!r}")
+                if "value" in entry and not isinstance(entry["value"], str):
+                    bad.append(f"{entry.get('key')}: value {entry['value']!r} is not a string")
+        return bad
 
     def boot_facts(self, payload: dict[str, Any]) -> BootFacts:
         return BootFacts(
@@ -82,15 +118,20 @@ class Ocpp16(ProtocolAdapter):
         answer = call("GetConfiguration", {"key": [a.name for a in addresses]})
         return self._values(addresses, answer)
 
+    @staticmethod
+    def _unknown(answer: dict[str, Any]) -> set[str]:
+        return {str(k) for k in answer.get("unknownKey") or []}
+
     def _values(
         self, addresses: list[SettingAddress], answer: dict[str, Any]
     ) -> list[SettingValue]:
         entries = {e.get("key"): e for e in answer.get("configurationKey") or []}
+        unknown = self._unknown(answer)
         values = []
         for a in addresses:
             entry = entries.get(a.name)
-            if entry is None:
-                values.append(SettingValue(a, None, known=False))
+            if entry is None:  # §5.8: a key it does not know is listed in unknownKey
+                values.append(SettingValue(a, None, known=False, answered=a.name in unknown))
             else:
                 values.append(SettingValue(a, entry.get("value"), readonly=entry.get("readonly")))
         return values
@@ -109,6 +150,10 @@ class Ocpp16(ProtocolAdapter):
         for answer in payloads:
             for e in answer.get("configurationKey") or []:
                 values.append(
-                    SettingValue(SettingAddress(e["key"]), e.get("value"), readonly=e["readonly"])
+                    SettingValue(
+                        SettingAddress(str(e.get("key"))),
+                        e.get("value"),
+                        readonly=e.get("readonly"),
+                    )
                 )
         return values

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from hil.checklist import LEVELS, STEPS, Step
+from hil.checklist import LEVELS, STEPS, Step, level_title
 from hil.lab.evidence import STEPS_FILE
 from hil.report.model import (
     NA,
@@ -46,7 +46,7 @@ from hil.report.wording import is_na_by_dut, person_summary
 
 VERDICTS = {"PASS": YES, "FAIL": NO, "SKIP": NA}
 #: The DUT facts two runs must agree on to make one report.
-IDENTITY = ("vendor", "model", "firmware", "serial")
+IDENTITY = ("vendor", "model", "firmware", "serial", "ocpp")
 
 #: Energy sources as a lab technician names them.
 SOURCE_NAMES = {
@@ -88,7 +88,8 @@ def build_report(runs: list[RunData], out_dir: Path, tester: str | None = None) 
             failures.append(FailureDetail(step.id, step.action, record.message))
     facts = _facts(runs)
     dut, lab = facts.get("dut", {}), facts.get("lab", {})
-    levels = [_level(level.key, level.title, rows) for level in LEVELS]
+    ocpp = str(dut.get("ocpp") or "1.6")
+    levels = [_level(level.key, level_title(level, ocpp), rows) for level in LEVELS]
     evidence = _evidence_of_chosen(chosen)
     last = runs[-1]
     return Report(
@@ -102,6 +103,7 @@ def build_report(runs: list[RunData], out_dir: Path, tester: str | None = None) 
         date=(last.ended or last.started or "")[:10],
         lab_name=str(lab.get("name") or "—"),
         certified=levels[0].achieved,
+        ocpp=ocpp,
         levels=levels,
         checklist=[rows[s.id] for s in STEPS if s.level == "ocpp16"],
         smart_charging=[rows[s.id] for s in STEPS if s.level == "smart16"],
@@ -128,13 +130,18 @@ def _same_dut(runs: list[RunData]) -> None:
     first = runs[0]
     for run in runs[1:]:
         for key in IDENTITY:
-            a = first.facts.get("dut", {}).get(key)
-            b = run.facts.get("dut", {}).get(key)
+            a = _dut_fact(first, key)
+            b = _dut_fact(run, key)
             if a and b and a != b:
                 raise ReportInputError(
                     run.source,
                     f"a run of another DUT: dut.{key} is {b!r} here but {a!r} in {first.source}",
                 )
+
+
+def _dut_fact(run: RunData, key: str) -> Any:
+    value = run.facts.get("dut", {}).get(key)
+    return value or ("1.6" if key == "ocpp" and run.facts else value)  # before 2.0.1 existed
 
 
 def _latest_records(runs: list[RunData]) -> dict[str, tuple[RunData, StepRecord]]:

@@ -145,12 +145,14 @@ class Report:
     configuration: list[ConfigurationEntry] = field(default_factory=list)
     instruments: list[InstrumentEntry] = field(default_factory=list)
     failures: list[FailureDetail] = field(default_factory=list)
+    #: the OCPP version the station spoke ("1.6", "2.0.1")
+    ocpp: str = "1.6"
 
     @property
     def title(self) -> str:
         return (
             "OCPP Integration Test Report for Charge Stations connected to "
-            f"{self.platform} using OCPP1.6 via JSON"
+            f"{self.platform} using OCPP{self.ocpp} via JSON"
         )
 
     @property

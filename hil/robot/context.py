@@ -181,19 +181,20 @@ class LabContext:
         self, connector: int, status: str, timeout: float | None = None
     ) -> None:
         """The latest StatusNotification of ``connector`` is ``status``, or becomes it."""
+        protocol = self.protocol
         latest = self.journal.find(
             lambda f: (
                 f.dir == RX
                 and f.kind == CALL
-                and f.action == "StatusNotification"
-                and (f.payload or {}).get("connectorId") == connector
+                and f.action == protocol.status_action
+                and protocol.connector_status(f.payload or {}).connector == connector
             )
         )
-        if latest and latest[-1].payload.get("status") == status:
+        if latest and protocol.connector_status(latest[-1].payload).status == status:
             return
         self.wait_message(
-            "StatusNotification",
-            {"connectorId": connector, "status": status},
+            protocol.status_action,
+            protocol.status_fields(connector, status),
             timeout,
             after=latest[-1].seq if latest else 0,
             advance=False,
@@ -201,37 +202,41 @@ class LabContext:
 
     # -- configuration the test changes ----------------------------------------------
 
-    def configuration_value(self, key: str) -> str | None:
-        """The station's value of ``key`` (GetConfiguration), None when it has none."""
-        answer = self.lab.call("GetConfiguration", {"key": [key]})
-        for entry in answer.get("configurationKey", []):
-            if entry.get("key") == key:
-                return entry.get("value")
-        return None
+    def _label(self, setting: str) -> str:
+        return self.protocol.address(setting).label
 
-    def change_configuration(self, key: str, value: str) -> str:
-        """ChangeConfiguration; inside a test the value the key had is remembered once, so
-        the teardown puts it back. Returns the status."""
-        if self.in_test and key not in self.saved_configuration:
-            self.saved_configuration[key] = self.configuration_value(key)
-        status = self.lab.call("ChangeConfiguration", {"key": key, "value": str(value)})["status"]
-        logger.info(f"ChangeConfiguration {key}={value} -> {status}")
-        return status
+    def configuration_value(self, setting: str) -> str | None:
+        """The station's value of ``setting`` (a lab setting name, or the version's own:
+        a 1.6 key, a 2.0.1 ``Component.Variable``), None when it has none."""
+        (value,) = self.protocol.read_settings(self.lab.call, [setting])
+        return value.value if value.known else None
 
-    def keep_configuration(self, key: str) -> None:
-        """The test set ``key`` on purpose for the steps after it: do not put it back."""
-        self.saved_configuration.pop(key, None)
+    def change_configuration(self, setting: str, value: str) -> str:
+        """Change a setting (1.6 ChangeConfiguration, 2.0.1 SetVariables); inside a test the
+        value it had is remembered once, so the teardown puts it back. Returns the status
+        in the lab's words (Accepted, Rejected, RebootRequired, NotSupported)."""
+        label = self._label(setting)
+        if self.in_test and label not in self.saved_configuration:
+            self.saved_configuration[label] = self.configuration_value(setting)
+        change = self.protocol.change_setting(self.lab.call, setting, str(value))
+        logger.info(f"{self.protocol.change_action} {change.describe()}")
+        return str(change.status)
+
+    def keep_configuration(self, setting: str) -> None:
+        """The test set ``setting`` on purpose for the steps after it: do not put it back."""
+        self.saved_configuration.pop(self._label(setting), None)
 
     def restore_configuration(self) -> list[str]:
         """Put back every key this test changed whose value differs now; returns what could
         not be restored."""
         failed = []
-        for key, old in self.saved_configuration.items():
-            if old is None or self.configuration_value(key) == old:
+        protocol = self.protocol
+        for label, old in self.saved_configuration.items():
+            if old is None or self.configuration_value(label) == old:
                 continue
-            status = self.lab.call("ChangeConfiguration", {"key": key, "value": old})["status"]
-            logger.info(f"Teardown: ChangeConfiguration {key}={old} (restored) -> {status}")
-            if status not in ("Accepted", "RebootRequired"):
-                failed.append(f"{key}={old}: {status}")
+            change = protocol.change_setting(self.lab.call, label, old)
+            logger.info(f"Teardown: {protocol.change_action} {change.describe()} (restored)")
+            if not change.status.applied:
+                failed.append(f"{label}={old}: {change.raw_status}")
         self.saved_configuration.clear()
         return failed

@@ -25,7 +25,9 @@ from hil.robot.listener import RunListener
 
 
 class HilLab(DynamicCore):
-    """Keywords to certify an OCPP 1.6J charge station on a lab bench.
+    """Keywords to certify an OCPP charge station (1.6J; 2.0.1 for the steps the lab checks
+    on it) on a lab bench. A keyword says what the lab does; how, in the station's OCPP
+    version, comes from ``hil/protocol`` (the version the station connected with).
 
     Open the lab in the suite setup with `Open Lab` and close it with `Close Lab`. Waits are
     event-driven on the back office's journal of OCPP frames: each successful wait moves a

@@ -199,7 +199,7 @@ def test_full_report_requests_and_parts():
         "60",
         False,
     )
-    assert (avail.address.label, avail.readonly) == ("EVSE[1].Connector.AvailabilityState", True)
+    assert (avail.address.label, avail.readonly) == ("EVSE[1/1].Connector.AvailabilityState", True)
     (key,) = V16.settings_from_report(
         [{"configurationKey": [{"key": "HeartbeatInterval", "readonly": True, "value": "1"}]}]
     )
@@ -225,3 +225,87 @@ def test_boot_and_status_notification_shapes():
     assert (s201.connector, s201.evse_id, s201.connector_id, s201.status) == (2, 2, 1, "Occupied")
     assert V16.status_fields(1, "Faulted") == {"connectorId": 1, "status": "Faulted"}
     assert V201.status_fields(1, "Faulted") == {"evseId": 1, "connectorStatus": "Faulted"}
+
+
+@pytest.mark.parametrize("adapter", [V16, V201], ids=["1.6", "2.0.1"])
+def test_availability_requests_are_valid_for_station_and_connector(adapter):
+    for connector in (0, 1):
+        for operative in (True, False):
+            action, payload = adapter.availability_request(connector, operative)
+            _validate_payload(Call("1", action, payload), adapter.version)
+    assert V16.availability_request(0, False)[1] == {"connectorId": 0, "type": "Inoperative"}
+    assert V201.availability_request(0, False)[1] == {"operationalStatus": "Inoperative"}
+    assert V201.availability_request(2, True)[1] == {
+        "operationalStatus": "Operative",
+        "evse": {"id": 2},
+    }
+
+
+def test_status_connectors_include_the_station_only_on_16():
+    assert V16.status_connectors(2) == [0, 1, 2]
+    assert V201.status_connectors(2) == [1, 2]
+
+
+def test_a_silently_dropped_setting_is_told_from_an_unknown_one():
+    """1.6 §5.8: an unknown key is listed in unknownKey; 2.0.1 B06.FR.01: one result per
+    requested variable. A name in neither is 'not answered', not 'unknown'."""
+    v16 = FakeStation("1.6", {"GetConfiguration": {"unknownKey": ["HilNoSuchKey1"]}})
+    one, two = V16.read_settings(v16, V16.unknown_settings(2))
+    assert (one.known, one.answered) == (False, True)
+    assert (two.known, two.answered) == (False, False)
+    first, second = V201.unknown_settings(2)
+    result = {
+        "attributeStatus": "UnknownVariable",
+        "component": {"name": "OCPPCommCtrlr"},
+        "variable": {"name": "HilNoSuchVariable1"},
+    }
+    v201 = FakeStation("2.0.1", {"GetVariables": {"getVariableResult": [result]}})
+    one, two = V201.read_settings(v201, [first, second])
+    assert (one.known, one.answered, one.raw_status) == (False, True, "UnknownVariable")
+    assert (two.known, two.answered) == (False, False)
+
+
+def test_variable_instances_and_connectors_round_trip_through_labels():
+    for label in (
+        "DeviceDataCtrlr.ItemsPerMessage[GetVariables]",
+        "EVSE[1/1].Connector.AvailabilityState",
+        "EVSE[2].EVSE.Power",
+        "OCPPCommCtrlr.HeartbeatInterval",
+    ):
+        assert V201.parse_address(label).label == label
+    limit = V201.address("settings per read")
+    call = FakeStation(
+        "2.0.1",
+        {
+            "GetVariables": {
+                "getVariableResult": [
+                    {
+                        "attributeStatus": "Accepted",
+                        "attributeValue": "20",
+                        "component": {"name": "DeviceDataCtrlr"},
+                        "variable": {"name": "ItemsPerMessage", "instance": "GetVariables"},
+                    }
+                ]
+            }
+        },
+    )
+    (value,) = V201.read_settings(call, ["settings per read"])
+    assert value.value == "20" and value.address == limit
+    assert call.sent[0][1]["getVariableData"][0]["variable"] == {
+        "name": "ItemsPerMessage",
+        "instance": "GetVariables",
+    }
+
+
+def test_required_settings_cover_every_evse_and_connector_on_201():
+    labels = V201.required_settings_for(2)
+    assert "EVSE[2].EVSE.Power" in labels and "EVSE[2/1].Connector.ConnectorType" in labels
+    assert "OCPPCommCtrlr.MessageTimeout[Default]" in labels
+    assert V16.required_settings_for(2) == list(V16.required_settings)
+    assert "HeartbeatInterval" in V16.required_settings
+
+
+def test_steps_not_checked_on_a_version_say_why():
+    assert V16.step_not_checked("7") is None
+    assert V201.step_not_checked("1") is None
+    assert "does not yet check step 7 on OCPP 2.0.1" in (V201.step_not_checked("7") or "")

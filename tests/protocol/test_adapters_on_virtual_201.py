@@ -50,11 +50,13 @@ def rig(request, tmp_path):
     loop.run(office.start(), timeout=5)
     station = _station(version, cfg, office.url())
     task = asyncio.run_coroutine_threadsafe(station.run(), loop.loop)
-    session = office.session(cfg.dut.station_id)
     end = time.monotonic() + 10
-    while not session.journal.find(
-        lambda f: f.dir == RX and f.kind == CALL and f.action == "StatusNotification"
-    ):
+    while True:  # the session the station's connection made (asked anew: it may replace one)
+        session = office.session(cfg.dut.station_id)
+        if session.journal.find(
+            lambda f: f.dir == RX and f.kind == CALL and f.action == "StatusNotification"
+        ):
+            break
         assert time.monotonic() < end, "the virtual station did not boot"
         time.sleep(0.05)
     yield version, session, lambda action, payload: loop.run(session.call(action, payload), 10)

@@ -114,6 +114,32 @@ def test_a_run_whose_marker_says_stopped_is_interrupted(tmp_path):
     assert not report_from_outputs([out], tmp_path).interrupted
 
 
+def test_a_201_station_is_certified_as_ocpp_201_core(tmp_path):
+    report = report_from_outputs([robot_output(tmp_path / "a", dut={"ocpp": "2.0.1"})], tmp_path)
+    assert [lv.title for lv in report.levels] == [
+        "OCPP 2.0.1 Core",
+        "Smart Charging 2.0.1",
+        "Eichrecht",
+    ]
+    assert report.title.endswith("using OCPP2.0.1 via JSON")
+
+
+def test_steps_the_lab_does_not_check_on_201_yet_keep_its_level_from_being_achieved(tmp_path):
+    gap = ("SKIP", "N/A: this lab version does not yet check step 6 on OCPP 2.0.1")
+    out = robot_output(tmp_path / "a", {"6": gap}, dut={"ocpp": "2.0.1"})
+    report = report_from_outputs([out], tmp_path)
+    core = report.levels[0]
+    assert core.title == "OCPP 2.0.1 Core" and not core.achieved
+    assert "step 6 N/A on this bench" in core.blocking[0]
+
+
+def test_runs_of_16_and_201_do_not_make_one_certificate(tmp_path, capsys):
+    first = robot_output(tmp_path / "v16", steps=["1"])
+    second = robot_output(tmp_path / "v201", steps=["2"], dut={"ocpp": "2.0.1"})
+    with pytest.raises(ReportInputError, match="dut.ocpp"):
+        report_from_outputs([first, second], tmp_path)
+
+
 def test_runs_merge_the_latest_verdict_of_a_step_wins_and_rows_name_their_run(tmp_path):
     first = robot_output(tmp_path / "core", {"7": ("FAIL", "Energy stopped")})
     second = robot_output(tmp_path / "retest", steps=["7", "SC1"])

@@ -34,3 +34,18 @@ def test_deviation_targets_are_steps_of_the_suites():
     steps = set(re.findall(r"step:(\w+)", "\n".join(p.read_text() for p in SUITES.glob("*.robot"))))
     unknown = {d.name: d.targets - steps for d in KNOWN_DEVIATIONS.values() if d.targets - steps}
     assert not unknown, f"deviations naming steps no suite has: {unknown}"
+
+
+def test_every_step_checked_on_201_can_be_made_to_fail_on_a_201_station():
+    """The 2.0.1 steps have their own proofs: a deviation test run with ``dut.ocpp``
+    2.0.1 (the files ``test_ocpp201_*deviations.py``) for every step the lab checks there."""
+    from hil.protocol import adapter_for
+
+    checked = adapter_for("2.0.1").checked_steps
+    assert checked, "the 2.0.1 adapter names no checked steps"
+    text = "\n".join(p.read_text() for p in HERE.glob("test_ocpp201_*deviations.py"))
+    assert '"ocpp": "2.0.1"' in text, "the 2.0.1 deviation tests do not run a 2.0.1 station"
+    proved = set(re.findall(r'"(\d+|EI1|SC\d+)"', text))
+    assert not checked - proved, (
+        f"2.0.1 steps with no failing-deviation test: {sorted(checked - proved)}"
+    )

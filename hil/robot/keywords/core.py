@@ -10,8 +10,15 @@ from robot.api.deco import keyword
 from robot.libraries.BuiltIn import BuiltIn
 
 from hil.csms.journal import CALL, EVENT, RX, Frame, WaitTimeout
-from hil.ocpp16 import REQUIRED_CORE_KEYS
-from hil.protocol.base import HEARTBEAT_INTERVAL, RULE_HEARTBEAT
+from hil.protocol.base import (
+    HEARTBEAT_INTERVAL,
+    RULE_BOOT,
+    RULE_HEARTBEAT,
+    RULE_REQUIRED_SETTINGS,
+    SAMPLED_MEASURANDS,
+    SETTINGS_PER_READ,
+    ConfigurationReport,
+)
 from hil.robot.context import LabContext, answered
 
 
@@ -34,9 +41,10 @@ class CoreKeywords:
     # -- step 1: boot ----------------------------------------------------------------
 
     @keyword
-    def station_should_connect_using_ocpp16(self) -> None:
-        """The next connection offers subprotocol ``ocpp1.6`` on a path ending in the
-        station id, and the back office agreed on ``ocpp1.6``."""
+    def station_should_connect(self) -> None:
+        """The next connection is on a path ending in the station id, and the back office
+        agreed on the subprotocol of the station's OCPP version (``ocpp1.6``: OCPP-J 1.6
+        §3; ``ocpp2.0.1``: OCPP-J 2.0.1 §3.1)."""
         after = self.ctx.state.get("restart_mark", self.ctx.cursor)
         station_id = self.ctx.cfg.dut.station_id
         frame = self.ctx.journal.wait_for(
@@ -56,40 +64,45 @@ class CoreKeywords:
                 f"WebSocket path {path!r} does not end in the station id "
                 f"{station_id!r} ({frame.describe()})"
             )
-        if frame.info.get("subprotocol") != "ocpp1.6":
+        wanted = self.ctx.protocol.subprotocol
+        if frame.info.get("subprotocol") != wanted:
             raise AssertionError(
                 f"Subprotocol agreed is {frame.info.get('subprotocol')!r}, "
-                f"not 'ocpp1.6' ({frame.describe()})"
+                f"not {wanted!r} ({frame.describe()})"
             )
         self.ctx.state["connect_seq"] = frame.seq
         self.ctx.advance(frame)
 
     @keyword
     def boot_notification_should_come_first(self) -> dict[str, Any]:
-        """The first CALL on the new connection is BootNotification, naming the vendor,
-        model and firmware of the DUT config. Returns its payload."""
+        """The first CALL on the new connection is BootNotification (OCPP 1.6 §4.2; 2.0.1
+        B01.FR.01), naming the vendor, model and firmware of the DUT config. Returns its
+        payload."""
         after = self.ctx.state.get("connect_seq", self.ctx.cursor)
         first = self.ctx.wait_message(
             None, after=after, timeout=self.ctx.cfg.timings.boot_timeout_s
         )
-        if first.action != "BootNotification":
+        protocol = self.ctx.protocol
+        if first.action != protocol.boot_action:
             raise AssertionError(
-                f"The station sent {first.action} before BootNotification: {first.describe()}"
+                f"The station sent {first.action} before {protocol.boot_action}: {first.describe()}"
             )
         dut = self.ctx.cfg.dut
-        firmware = self.ctx.run.get("expected_firmware", dut.firmware)
+        facts = protocol.boot_facts(first.payload)
         expected = {
-            "chargePointVendor": dut.vendor,
-            "chargePointModel": dut.model,
-            "firmwareVersion": firmware,
+            "vendor": dut.vendor,
+            "model": dut.model,
+            "firmware": self.ctx.run.get("expected_firmware", dut.firmware),
         }
-        wrong = {k: first.payload.get(k) for k, v in expected.items() if first.payload.get(k) != v}
+        wrong = {k: getattr(facts, k) for k, v in expected.items() if getattr(facts, k) != v}
         if wrong:
             raise AssertionError(
                 "BootNotification does not match the DUT config: "
                 + ", ".join(f"{k}={wrong[k]!r} (expected {expected[k]!r})" for k in wrong)
                 + f" ({first.describe()})"
             )
+        if protocol.boot_reason_field:
+            logger.info(f"Boot reason: {facts.reason} ({protocol.rule(RULE_BOOT)})")
         self.ctx.state["boot_seq"] = first.seq
         return first.payload
 
@@ -144,49 +157,48 @@ class CoreKeywords:
     def status_notification_should_arrive_for_every_connector(
         self, status: str | None = None, after: int | None = None, timeout: float | None = None
     ) -> dict[int, str]:
-        """StatusNotification arrives for connector 0 and every connector, in any order,
-        after ``after`` (default: the accepted BootNotification; OCPP 1.6 §4.2 and §4.9).
-        With ``status``, each connector must report that status; other notifications in
-        between (a repeated earlier state) are not held against it. Returns connector ->
-        status."""
+        """StatusNotification arrives for every connector, in any order, after ``after``
+        (default: the accepted BootNotification): OCPP 1.6 §4.2 and §4.9 (connector 0 and
+        every connector); 2.0.1 B01.FR.05 (every connector of every EVSE). With ``status``,
+        each connector must report that status; other notifications in between (a repeated
+        earlier state) are not held against it. Returns connector -> status."""
+        protocol = self.ctx.protocol
         start = (
             self.ctx.state.get("boot_answer_seq", self.ctx.cursor) if after is None else int(after)
         )
         wait = self.ctx.cfg.timings.message_timeout_s if timeout is None else float(timeout)
-        wanted = set(self._connectors())
-        seen: dict[int, Frame] = {}
+        wanted = set(protocol.status_connectors(self.ctx.cfg.dut.connectors))
+        seen: dict[int, tuple[Frame, str]] = {}
         others: dict[int, list[str]] = {}
         deadline = time.monotonic() + wait
         cursor = start
         while wanted - set(seen):
             try:
                 frame = self.ctx.journal.wait_for(
-                    lambda f: f.dir == RX and f.kind == CALL and f.action == "StatusNotification",
+                    lambda f: f.dir == RX and f.kind == CALL and f.action == protocol.status_action,
                     cursor,
                     max(0.0, deadline - time.monotonic()),
-                    "StatusNotification",
+                    protocol.status_action,
                 )
             except WaitTimeout:
                 missing = sorted(wanted - set(seen))
-                got = [
-                    f"connector {c} {f.payload.get('status')} (#{f.seq})" for c, f in seen.items()
-                ]
-                got += [f"connector {c} {', '.join(s)}" for c, s in others.items() if c in missing]
+                got = [f"connector {c} {st} (#{f.seq})" for c, (f, st) in seen.items()]
+                got += [f"connector {c} {', '.join(x)}" for c, x in others.items() if c in missing]
                 what = f"StatusNotification {status}" if status else "StatusNotification"
                 raise AssertionError(
                     f"No {what} for connector(s) {missing} within {wait:g} s after frame "
                     f"#{start}; got: {'; '.join(got) or 'none'}"
                 ) from None
             cursor = frame.seq
-            cid = frame.payload.get("connectorId")
-            if cid not in wanted or cid in seen:
+            said = protocol.connector_status(frame.payload or {})
+            if said.connector not in wanted or said.connector in seen:
                 continue
-            if status is None or frame.payload.get("status") == status:
-                seen[cid] = frame
+            if status is None or said.status == status:
+                seen[said.connector] = (frame, said.status)
             else:
-                others.setdefault(cid, []).append(f"{frame.payload.get('status')} (#{frame.seq})")
-        self.ctx.advance(max(seen.values(), key=lambda f: f.seq))
-        return {c: f.payload.get("status") for c, f in seen.items()}
+                others.setdefault(said.connector, []).append(f"{said.status} (#{frame.seq})")
+        self.ctx.advance(max((f for f, _ in seen.values()), key=lambda f: f.seq))
+        return {c: st for c, (_, st) in seen.items()}
 
     @keyword
     def heartbeat_should_arrive_at_the_boot_interval(self) -> None:
@@ -219,33 +231,54 @@ class CoreKeywords:
 
     @keyword
     def change_availability(self, connector: int, type: str, expect: str | None = None) -> str:
-        """Send ChangeAvailability; with ``expect`` (e.g. ``Accepted`` or
-        ``Accepted|Scheduled``) fail when the answer differs. Returns the status. A
+        """Ask for ``connector`` (0: the whole station) to be ``Operative`` or
+        ``Inoperative`` (OCPP 1.6 §5.2; 2.0.1 G03/G04); with ``expect`` (e.g. ``Accepted``
+        or ``Accepted|Scheduled``) fail when the answer differs. Returns the status. A
         connector made Inoperative is made Operative again by the test's teardown."""
+        if type not in ("Operative", "Inoperative"):
+            raise ValueError(f"availability type {type!r}: use Operative or Inoperative")
         self.ctx.availability[int(connector)] = type
-        status = self.ctx.lab.call(
-            "ChangeAvailability", {"connectorId": int(connector), "type": type}
-        )["status"]
+        action, payload = self.ctx.protocol.availability_request(
+            int(connector), type == "Operative"
+        )
+        status = self.ctx.lab.call(action, payload)["status"]
         return answered(f"ChangeAvailability(connector {connector}, {type})", status, expect)
+
+    @keyword
+    def sessions_the_lab_cannot_check_yet(self) -> str:
+        """Why the lab cannot yet run a charging session with this station (its OCPP
+        version's sessions are not built yet), or an empty string when it can."""
+        protocol = self.ctx.protocol
+        if protocol.checks_sessions:
+            return ""
+        return f"this lab version does not yet run charging sessions on OCPP {protocol.version}"
 
     @keyword
     def status_notification_should_arrive(
         self, connector: int, status: str, timeout: float | None = None, after: int | None = None
     ) -> dict[str, Any]:
         """Wait for StatusNotification of ``connector`` with ``status``."""
+        protocol = self.ctx.protocol
         return self.ctx.wait_message(
-            "StatusNotification", {"connectorId": int(connector), "status": status}, timeout, after
+            protocol.status_action,
+            protocol.status_fields(int(connector), status),
+            timeout,
+            after,
         ).payload
 
     @keyword
     def status_after_boot_should_be(self, connector: int, status: str) -> None:
         """The first StatusNotification of ``connector`` after the latest accepted boot
         reports ``status``."""
+        protocol = self.ctx.protocol
         after = self.ctx.state.get("boot_answer_seq", self.ctx.cursor)
         frame = self.ctx.wait_message(
-            "StatusNotification", {"connectorId": int(connector)}, after=after, advance=False
+            protocol.status_action,
+            protocol.status_fields(int(connector)),
+            after=after,
+            advance=False,
         )
-        actual = frame.payload.get("status")
+        actual = protocol.connector_status(frame.payload).status
         if actual != status:
             raise AssertionError(
                 f"After the reboot connector {connector} reported {actual}, "
@@ -254,161 +287,247 @@ class CoreKeywords:
 
     @keyword
     def wait_for_accepted_boot(self) -> None:
-        """After a restart: the station connects with ocpp1.6, BootNotification comes first
-        and is Accepted."""
-        self.station_should_connect_using_ocpp16()
+        """After a restart: the station connects with its version's subprotocol,
+        BootNotification comes first and is Accepted."""
+        self.station_should_connect()
         self.boot_notification_should_come_first()
         self.boot_notification_should_be_answered("Accepted")
 
     # -- step 3: get configuration -----------------------------------------------------
 
-    @keyword
-    def get_configuration(self, *keys: str) -> dict[str, Any]:
-        """GetConfiguration for ``keys`` (all keys when none). Returns the answer."""
-        payload = {"key": list(keys)} if keys else {}
-        answer = self.ctx.lab.call("GetConfiguration", payload)
-        logger.info(
-            f"GetConfiguration {list(keys) or '(all)'}: "
-            f"{len(answer.get('configurationKey', []))} key(s), "
-            f"unknown {answer.get('unknownKey', [])}"
-        )
-        if not keys:  # the station's whole configuration: evidence for the report
-            self.ctx.record_evidence("configuration", entries=answer.get("configurationKey", []))
-        return answer
+    def _full_report(self) -> ConfigurationReport:
+        """The station's whole configuration: 1.6 GetConfiguration without keys (§5.8);
+        2.0.1 GetBaseReport FullInventory, then every NotifyReport part of that request
+        until one says ``tbc`` false (B07.FR.01-B07.FR.05), in ``seqNo`` order."""
+        protocol = self.ctx.protocol
+        request_id = int(time.time() * 1000) % 2_000_000_000
+        action, payload = protocol.full_report_request(request_id)
+        mark = self.ctx.mark()
+        answer = self.ctx.lab.call(action, payload)
+        if protocol.full_report_arrives_in == "answer":
+            return ConfigurationReport(protocol.settings_from_report([answer]), [answer])
+        status = answer.get("status")
+        if status != "Accepted":
+            raise AssertionError(f"{action} FullInventory was answered {status}, not Accepted")
+        parts: list[Frame] = []
+        cursor = mark
+        while not parts or (parts[-1].payload or {}).get("tbc", False):
+            try:
+                frame = self.ctx.wait_message(
+                    protocol.full_report_arrives_in,
+                    {"requestId": request_id},
+                    timeout=self.ctx.cfg.timings.message_timeout_s,
+                    after=cursor,
+                    advance=False,
+                )
+            except WaitTimeout:
+                raise AssertionError(
+                    f"{action} was Accepted, but after {len(parts)} "
+                    f"{protocol.full_report_arrives_in} part(s) none said tbc=false within "
+                    f"{self.ctx.cfg.timings.message_timeout_s:g} s (B07.FR.05)"
+                ) from None
+            parts.append(frame)
+            cursor = frame.seq
+        raw = [f.payload or {} for f in parts]
+        seqs = [int(p.get("seqNo", -1)) for p in raw]
+        if seqs != list(range(len(raw))):
+            raise AssertionError(
+                f"{protocol.full_report_arrives_in} parts came with seqNo {seqs}, expected "
+                f"0 to {len(raw) - 1} in order (B07.FR.05)"
+            )
+        self.ctx.advance(parts[-1])
+        return ConfigurationReport(protocol.settings_from_report(raw), raw)
 
     @keyword
-    def configuration_should_contain_required_core_keys(self, answer: dict[str, Any]) -> None:
-        """Every key OCPP 1.6 requires for the Core profile is in the answer."""
-        present = {e["key"] for e in answer.get("configurationKey", [])}
-        missing = [k for k in REQUIRED_CORE_KEYS if k not in present]
+    def get_configuration(self, *settings: str) -> Any:
+        """Read ``settings`` (lab names or the version's own); without any, the station's
+        whole configuration, recorded as evidence for the report (OCPP 1.6 §5.8
+        GetConfiguration; 2.0.1 B06 GetVariables, B07 GetBaseReport -> NotifyReport)."""
+        protocol = self.ctx.protocol
+        if settings:
+            values = protocol.read_settings(self.ctx.lab.call, settings)
+            logger.info(
+                f"{protocol.read_action}: "
+                + ", ".join(
+                    f"{v.address.label}={v.value!r}" if v.known else f"{v.address.label} unknown"
+                    for v in values
+                )
+            )
+            return values
+        report = self._full_report()
+        logger.info(f"Whole configuration: {len(report.settings)} setting(s)")
+        self.ctx.record_evidence(
+            "configuration",
+            entries=[
+                {"key": v.address.label, "value": v.value, "readonly": v.readonly}
+                for v in report.settings
+            ],
+        )
+        return report
+
+    @keyword
+    def configuration_should_contain_required_core_keys(self, report: ConfigurationReport) -> None:
+        """Every setting the station's version requires of a Core station is in the whole
+        configuration: OCPP 1.6 §9.1 (Core keys); 2.0.1 Part 2 appendix (required
+        variables, per EVSE and connector too)."""
+        protocol = self.ctx.protocol
+        present = report.labels()
+        missing = [
+            k
+            for k in protocol.required_settings_for(self.ctx.cfg.dut.connectors)
+            if k not in present
+        ]
         if missing:
             raise AssertionError(
-                f"Required Core configuration key(s) missing from "
-                f"GetConfiguration: {', '.join(missing)}"
+                f"Required Core configuration key(s) missing from the whole configuration "
+                f"({protocol.rule(RULE_REQUIRED_SETTINGS)}): {', '.join(missing)}"
             )
 
     @keyword
-    def configuration_entries_should_be_well_formed(self, answer: dict[str, Any]) -> None:
-        """Each entry has a key, a boolean readonly flag and (if present) a string value."""
-        bad = []
-        for entry in answer.get("configurationKey", []):
-            if not isinstance(entry.get("readonly"), bool):
-                bad.append(f"{entry.get('key')}: readonly is {entry.get('readonly')!r}")
-            if "value" in entry and not isinstance(entry["value"], str):
-                bad.append(f"{entry.get('key')}: value {entry['value']!r} is not a string")
+    def configuration_entries_should_be_well_formed(self, report: ConfigurationReport) -> None:
+        """Each setting has the form its version gives it: OCPP 1.6 §5.8 (a key, a boolean
+        readonly flag, a string value); 2.0.1 the NotifyReport schema (checked as each part
+        arrives) and one ReportData per variable."""
+        bad = self.ctx.protocol.malformed_settings(report)
         if bad:
             raise AssertionError("Malformed configuration entries: " + "; ".join(bad))
 
     @keyword
-    def unknown_keys_should_be_reported(self, *keys: str) -> None:
-        """Asking for keys the station does not have lists each of them in unknownKey."""
-        answer = self.get_configuration(*keys)
-        unknown = set(answer.get("unknownKey", []))
-        listed = {e["key"] for e in answer.get("configurationKey", [])}
-        missing = [k for k in keys if k not in unknown and k not in listed]
-        if missing:
+    def unknown_settings_should_be_reported(self, count: int = 2) -> None:
+        """Asking for ``count`` settings no station has gets each of them back as unknown:
+        OCPP 1.6 §5.8 (listed in unknownKey); 2.0.1 B06.FR.03/04 (UnknownComponent /
+        UnknownVariable)."""
+        names = self.ctx.protocol.unknown_settings(int(count))
+        values = self.get_configuration(*names)
+        dropped = [v.address.label for v in values if not v.answered]
+        claimed = [f"{v.address.label}={v.value!r}" for v in values if v.known]
+        if dropped:
             raise AssertionError(
-                f"Unknown key(s) {', '.join(missing)} were silently dropped: "
-                f"not in unknownKey {sorted(unknown)}"
+                f"Unknown key(s) {', '.join(dropped)} were silently dropped: the answer "
+                "neither gave a value nor said unknown"
             )
+        if claimed:
+            raise AssertionError(f"The station reports settings no station has: {claimed}")
 
     @keyword
     def get_configuration_should_honour_max_keys(self) -> None:
-        """A request with exactly ``GetConfigurationMaxKeys`` keys is answered for every key."""
-        answer = self.get_configuration("GetConfigurationMaxKeys")
-        entries = answer.get("configurationKey", [])
-        if not entries:
-            raise AssertionError("GetConfigurationMaxKeys is not reported")
-        limit = int(entries[0]["value"])
-        all_keys = [e["key"] for e in self.get_configuration().get("configurationKey", [])]
-        keys = (all_keys + [f"HilUnknownKey{i}" for i in range(limit)])[:limit]
-        answer = self.get_configuration(*keys)
-        answered = {e["key"] for e in answer.get("configurationKey", [])} | set(
-            answer.get("unknownKey", [])
-        )
-        lost = [k for k in keys if k not in answered]
+        """A read naming exactly as many settings as the station allows per read
+        (1.6 GetConfigurationMaxKeys; 2.0.1 ItemsPerMessage[GetVariables]) is answered for
+        every one of them."""
+        protocol = self.ctx.protocol
+        (limit_value,) = self.get_configuration(SETTINGS_PER_READ)
+        if not limit_value.known or limit_value.value is None:
+            raise AssertionError(f"{limit_value.address.label} is not reported")
+        limit = int(limit_value.value)
+        report = self._full_report()
+        names = [v.address.label for v in report.settings if v.address.evse is None]
+        names = (names + protocol.unknown_settings(limit))[:limit]
+        values = self.get_configuration(*names)
+        lost = [v.address.label for v in values if not v.answered]
         if lost:
             raise AssertionError(
-                f"Asked for {limit} keys (GetConfigurationMaxKeys); no answer for {', '.join(lost)}"
+                f"Asked for {limit} keys ({limit_value.address.label}); no answer for "
+                f"{', '.join(lost)}"
             )
 
     # -- step 4: change configuration ---------------------------------------------------
 
-    def _value(self, key: str) -> str | None:
-        return self.ctx.configuration_value(key)
+    def _value(self, setting: str) -> str | None:
+        return self.ctx.configuration_value(setting)
+
+    def _label(self, setting: str) -> str:
+        return self.ctx.protocol.address(setting).label
 
     @keyword
     def change_configuration(self, key: str, value: str, expect: str | None = None) -> str:
-        """ChangeConfiguration; with ``expect`` (``Accepted|RebootRequired``) fail when the
-        answer differs. Returns the status. The test's teardown puts the old value back."""
+        """Change a setting (a lab name such as ``heartbeat interval``, or the version's
+        own: a 1.6 key, a 2.0.1 ``Component.Variable``): OCPP 1.6 ChangeConfiguration
+        §5.3; 2.0.1 SetVariables B05. With ``expect`` (``Accepted|RebootRequired``) fail
+        when the answer differs. Returns the status in 1.6's words (2.0.1's unknown
+        component / variable is NotSupported). The test's teardown puts the old value
+        back."""
         status = self.ctx.change_configuration(key, str(value))
-        return answered(f"ChangeConfiguration({key}={value})", status, expect)
+        what = f"{self.ctx.protocol.change_action}({self._label(key)}={value})"
+        return answered(what, status, expect)
 
     @keyword
     def configuration_value_should_be(self, key: str, value: str) -> None:
-        """GetConfiguration reports ``key`` with exactly ``value``."""
+        """Reading the setting back gives exactly ``value``."""
         actual = self._value(key)
         if actual != str(value):
-            raise AssertionError(f"{key} is {actual!r}, expected {value!r}")
+            raise AssertionError(f"{self._label(key)} is {actual!r}, expected {value!r}")
 
     @keyword
     def configuration_change_should_take_effect(self, key: str, value: str) -> str:
-        """ChangeConfiguration is Accepted or RebootRequired and reading back shows it."""
+        """The change is Accepted or RebootRequired and reading back shows it (1.6 §5.3;
+        2.0.1 B05.FR.01 and B06)."""
         status = self.change_configuration(key, value, "Accepted|RebootRequired")
         actual = self._value(key)
         if actual != str(value):
+            protocol = self.ctx.protocol
             raise AssertionError(
-                f"ChangeConfiguration({key}={value}) was {status}, but "
-                f"GetConfiguration still reports {key}={actual!r}"
+                f"{protocol.change_action}({self._label(key)}={value}) was {status}, but "
+                f"{protocol.read_action} still reports {self._label(key)}={actual!r}"
             )
         return status
 
     @keyword
     def configuration_change_should_be_refused(self, key: str, value: str, status: str) -> None:
-        """ChangeConfiguration answers ``status`` (Rejected / NotSupported) and nothing
-        changes. OCPP 1.6 §5.3 (ChangeConfiguration): NotSupported for an unknown key,
-        Rejected for a read-only key or a value it cannot set; a measurand list with one
-        the station does not support SHALL be Rejected with no change (edition 2 §3.16.4).
+        """The change is answered ``status`` (Rejected / NotSupported) and nothing changes.
+        OCPP 1.6 §5.3 (ChangeConfiguration): NotSupported for an unknown key, Rejected for
+        a read-only key or a value it cannot set; a measurand list with one the station
+        does not support SHALL be Rejected with no change (edition 2 §3.16.4). OCPP 2.0.1
+        B05: UnknownComponent / UnknownVariable (NotSupported here) for what it does not
+        have, Rejected for a ReadOnly variable (B05.FR.04) or a bad value (B05.FR.02).
         The teardown restores the old value if the station took the new one anyway."""
         before = self._value(key)
         self.change_configuration(key, value, status)
         after = self._value(key)
         if after != before:
             raise AssertionError(
-                f"{key} changed from {before!r} to {after!r} although the station answered {status}"
+                f"{self._label(key)} changed from {before!r} to {after!r} although the "
+                f"station answered {status}"
             )
+
+    @keyword
+    def configuration_change_of_an_unknown_setting_should_be_refused(self) -> None:
+        """A setting no station has is NotSupported (1.6 §5.3) / UnknownComponent or
+        UnknownVariable (2.0.1 B05.FR.05/06)."""
+        (name,) = self.ctx.protocol.unknown_settings(1)
+        self.configuration_change_should_be_refused(name, "1", "NotSupported")
 
     @keyword
     def configure_sampled_measurands(self) -> list[str]:
         """Set MeterValuesSampledData to the measurands the lab needs, for the steps after
         this one (it is not put back). A station SHALL reject a list with a measurand it does
-        not support (OCPP 1.6 edition 2 §3.16.4), so the lab then tries each measurand
+        not support (OCPP 1.6 edition 2 §3.16.4; 2.0.1 B05.FR.02 for TxUpdatedMeasurands),
+        so the lab then tries each measurand
         alone: the ones it refuses are a remark (supporting fewer measurands is allowed) and
         later steps verify with what it has. Returns the measurands in use."""
         wanted = list(self.ctx.cfg.dut.measurands)
-        status = self.change_configuration("MeterValuesSampledData", ",".join(wanted))
+        status = self.change_configuration(SAMPLED_MEASURANDS, ",".join(wanted))
         if status in ("Accepted", "RebootRequired"):
             accepted = wanted
         else:
             accepted = [
                 m
                 for m in wanted
-                if self.change_configuration("MeterValuesSampledData", m)
+                if self.change_configuration(SAMPLED_MEASURANDS, m)
                 in ("Accepted", "RebootRequired")
             ]
             refused = [m for m in wanted if m not in accepted]
             if accepted:
                 self.change_configuration(
-                    "MeterValuesSampledData", ",".join(accepted), "Accepted|RebootRequired"
+                    SAMPLED_MEASURANDS, ",".join(accepted), "Accepted|RebootRequired"
                 )
             BuiltIn().run_keyword(
                 "Record Remark",
                 f"The station does not sample {', '.join(refused)} (it refused them in "
-                f"MeterValuesSampledData); later steps verify with "
+                f"{self._label(SAMPLED_MEASURANDS)}); later steps verify with "
                 f"{', '.join(accepted) or 'no measurand'}",
             )
-        self.configuration_value_should_be("MeterValuesSampledData", ",".join(accepted))
-        self.ctx.keep_configuration("MeterValuesSampledData")
+        self.configuration_value_should_be(SAMPLED_MEASURANDS, ",".join(accepted))
+        self.ctx.keep_configuration(SAMPLED_MEASURANDS)
         self.ctx.run["measurands"] = accepted
         return accepted
 

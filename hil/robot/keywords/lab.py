@@ -263,5 +263,6 @@ def run_facts(cfg: LabConfig) -> dict[str, Any]:
             "serial": dut.serial,
             "current_type": dut.current_type,
             "cable": dut.cable,
+            "ocpp": dut.ocpp,
         },
     }

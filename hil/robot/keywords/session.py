@@ -13,6 +13,7 @@ from robot.api.deco import keyword
 from robot.libraries.BuiltIn import BuiltIn
 
 from hil.csms.journal import CALL, EVENT, RX, Frame
+from hil.protocol.base import METER_SAMPLE_INTERVAL
 from hil.robot.context import LabContext, answered
 from hil.robot.keywords.instruments import POWER_FLOWING_W, InstrumentKeywords
 from hil.robot.plot import power_plot
@@ -56,12 +57,14 @@ class SessionKeywords:
 
     @keyword
     def prepare_station_for_sessions(self) -> None:
-        """Suite set-up: set MeterValueSampleInterval to the lab's sample interval and the
-        sampled measurands to what the lab needs (refusals are remarks, as in step 4)."""
+        """Suite set-up: set the meter sample interval (1.6 MeterValueSampleInterval; 2.0.1
+        SampledDataCtrlr.TxUpdatedInterval) to the lab's and the sampled measurands to what
+        the lab needs (refusals are remarks, as in step 4)."""
         interval = self.ctx.cfg.timings.meter_sample_interval_s
-        status = self.ctx.change_configuration("MeterValueSampleInterval", str(interval))
+        status = self.ctx.change_configuration(METER_SAMPLE_INTERVAL, str(interval))
         if status not in ("Accepted", "RebootRequired"):
-            raise AssertionError(f"Station refused MeterValueSampleInterval={interval}: {status}")
+            label = self.ctx.protocol.address(METER_SAMPLE_INTERVAL).label
+            raise AssertionError(f"Station refused {label}={interval}: {status}")
         if "measurands" not in self.ctx.run:
             BuiltIn().run_keyword("Configure Sampled Measurands")
 

@@ -26,6 +26,9 @@ from hil.robot.keywords.lab import accepted_boot
 
 #: A requirement tag: ``requires:<capability or instrument role>``.
 REQUIRES = "requires:"
+#: ``ocpp:1.6`` / ``ocpp:2.0.1``: a step that exists in the versions named only
+OCPP_TAG = "ocpp:"
+STEP_TAG = "step:"
 
 #: Firmware and diagnostics statuses after which no transfer is in progress (OCPP 1.6 §7.25,
 #: §7.24; Idle only answers a TriggerMessage).
@@ -59,6 +62,7 @@ class StepKeywords:
         analyser). Runs before anything waits on the station, so an N/A step is N/A even
         when the bench is not idle."""
         tags = BuiltIn().get_variable_value("${TEST TAGS}", [])
+        self._step_should_exist_in_the_station_version([str(t) for t in tags])
         needs = [str(t)[len(REQUIRES) :] for t in tags if str(t).startswith(REQUIRES)]
         # what the station cannot do by design first: that N/A is the more fundamental one
         needs.sort(key=lambda need: need not in CAPABILITIES)
@@ -75,6 +79,21 @@ class StepKeywords:
                     f"({', '.join(CAPABILITIES)}), an instrument role "
                     f"({', '.join(ROLE_NAMES)}) or power_source"
                 )
+
+    def _step_should_exist_in_the_station_version(self, tags: list[str]) -> None:
+        """SKIP (N/A) a step the station's OCPP version does not have (tag ``ocpp:<v>``
+        naming other versions only), and one the lab does not check on that version yet."""
+        protocol = self.ctx.protocol
+        versions = [t[len(OCPP_TAG) :] for t in tags if t.startswith(OCPP_TAG)]
+        if versions and protocol.version not in versions:
+            BuiltIn().skip(
+                f"N/A by DUT capability: the step exists in OCPP {' and '.join(versions)} "
+                f"only; the station speaks OCPP {protocol.version}"
+            )
+        step = next((t[len(STEP_TAG) :] for t in tags if t.startswith(STEP_TAG)), "")
+        why = protocol.step_not_checked(step) if step else None
+        if why:
+            BuiltIn().skip(f"N/A: {why}")
 
     # -- set-up ------------------------------------------------------------------------
 
@@ -257,9 +276,8 @@ class StepKeywords:
         for connector, kind in sorted(self.ctx.availability.items()):
             if kind != "Inoperative":
                 continue
-            status = self.ctx.lab.call(
-                "ChangeAvailability", {"connectorId": connector, "type": "Operative"}
-            )["status"]
+            action, payload = self.ctx.protocol.availability_request(connector, True)
+            status = self.ctx.lab.call(action, payload)["status"]
             logger.info(f"Teardown: ChangeAvailability({connector}, Operative) -> {status}")
         self.ctx.availability.clear()
 

@@ -1,0 +1,51 @@
+"""The Core steps on an OCPP 2.0.1 station: each fails, naming the violation, when the 2.0.1
+virtual station misbehaves. The same suite tests as for 1.6; only the lab config's
+``dut.ocpp`` differs."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.suites.runner import assert_step_fails
+
+pytestmark = pytest.mark.robot
+
+OCPP201 = {"ocpp": "2.0.1"}
+
+CASES = [
+    ("message_before_accepted", "1", r"sent StatusNotification before BootNotification"),
+    ("boot_retry_ignores_interval", "1", r"retried BootNotification after 0\.\d+ s"),
+    (
+        "no_availability_status",
+        "2",
+        r"waiting for CALL StatusNotification with evseId=1, connectorStatus=Unavailable",
+    ),
+    (
+        "unavailable_lost_after_reboot",
+        "2",
+        r"After the reboot connector 1 reported Available, expected Unavailable",
+    ),
+    (
+        "report_missing_required_variable",
+        "3",
+        r"Required Core configuration key\(s\) missing.*TxCtrlr\.EVConnectionTimeOut",
+    ),
+    (
+        "set_variables_not_applied",
+        "4",
+        r"SetVariables\(OCPPCommCtrlr\.HeartbeatInterval=7\) was Accepted, but GetVariables "
+        r"still reports OCPPCommCtrlr\.HeartbeatInterval=",
+    ),
+    (
+        "readonly_variable_accepted",
+        "4",
+        r"SetVariables\(DeviceDataCtrlr\.ItemsPerMessage\[GetVariables\]=9\) with Accepted, "
+        r"expected Rejected",
+    ),
+    ("heartbeat_interval_ignored", "5", r"No Heartbeat within 2\.5 s|Heartbeat gaps"),
+]
+
+
+@pytest.mark.parametrize(("deviation", "step", "violation"), CASES, ids=[c[0] for c in CASES])
+def test_deviation_fails_its_step_on_201(tmp_path, deviation, step, violation):
+    assert_step_fails(tmp_path, deviation, step, violation, dut=OCPP201)
