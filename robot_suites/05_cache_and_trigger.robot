@@ -25,6 +25,9 @@ TriggerMessage
     ...    the answer (Accepted) comes first, then the message; MeterValues carry context
     ...    Trigger; idle firmware and diagnostics status is Idle. A message the station cannot
     ...    know is NotImplemented; a connector it does not have is Rejected (else a remark).
+    ...    On 2.0.1 DiagnosticsStatusNotification is LogStatusNotification and a registered
+    ...    station rejects a BootNotification trigger; while its boot is Pending, a triggered
+    ...    BootNotification comes at once on either version.
     [Tags]    step:23    profile:RemoteTrigger    requires:trigger_message
     Keep Heartbeats Out Of The Way
     Trigger Message    Heartbeat
@@ -43,3 +46,19 @@ TriggerMessage
     Triggered Message Should Follow The Answer    BootNotification
     Unknown Trigger Should Be Answered Not Implemented
     Trigger For A Missing Connector Should Be Rejected
+    Triggered Boot Notification Should Come While Pending
+
+*** Keywords ***
+Triggered Boot Notification Should Come While Pending
+    [Documentation]    Answer the next boot Pending with a long interval: the BootNotification
+    ...    the lab then triggers comes at once, not after the interval (OCPP 1.6 §4.2 and
+    ...    §5.17; 2.0.1 B02 and F06), and is Accepted.
+    Answer Next Boot Notifications    Pending    Accepted    interval=60
+    Restart Station
+    Station Should Connect
+    Boot Notification Should Come First
+    Boot Notification Should Be Answered    Pending
+    Trigger Message    BootNotification    expect=Accepted
+    Triggered Message Should Follow The Answer    BootNotification
+    Boot Notification Should Be Answered    Accepted
+    Status Notification Should Arrive For Every Connector

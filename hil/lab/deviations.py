@@ -190,7 +190,8 @@ _CATALOGUE = [
     Deviation(
         "trigger_boot_not_sent",
         "23",
-        "answers TriggerMessage BootNotification Accepted but never sends it",
+        "answers TriggerMessage BootNotification Accepted but never sends it (2.0.1: while "
+        "its boot is Pending; once registered it rejects the trigger as F06.FR.17 says)",
     ),
     # smart charging
     Deviation(

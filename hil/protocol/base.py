@@ -248,6 +248,39 @@ class ProtocolAdapter(ABC):
     def availability_request(self, connector: int, operative: bool) -> tuple[str, dict[str, Any]]:
         """The CALL that makes ``connector`` (0: the whole station) operative or not."""
 
+    @abstractmethod
+    def reset_request(self, kind: str) -> tuple[str, dict[str, Any]]:
+        """The CALL for the lab's ``Hard`` (reboot now) or ``Soft`` (reboot gracefully)
+        reset."""
+
+    # -- TriggerMessage (the lab names messages as 1.6 does) ---------------------------
+
+    def triggered_action(self, message: str) -> str:
+        """The message the station sends for the lab's trigger name ``message``."""
+        return message
+
+    @abstractmethod
+    def trigger_request(self, message: str, connector: int | None) -> tuple[str, dict[str, Any]]:
+        """The TriggerMessage CALL for ``message`` (on ``connector`` when given)."""
+
+    def trigger_expected_answer(self, message: str) -> str | None:
+        """The answer a registered station must give for ``message`` when the version
+        fixes one (None: Accepted, or NotImplemented for what it cannot do)."""
+        return None
+
+    @abstractmethod
+    def unknown_trigger_request(self, name: str) -> Any:
+        """A TriggerMessage request object asking for ``name``, a message no station knows
+        (sent without schema validation)."""
+
+    @abstractmethod
+    def message_connector(self, payload: dict[str, Any]) -> int | None:
+        """The lab's connector a StatusNotification or MeterValues payload is about."""
+
+    #: the boot reason a station gives after a reset the back office asked for (None:
+    #: the version has no boot reason)
+    remote_reset_boot_reason: str | None = None
+
     # -- checks of the version's own shapes ------------------------------------------
 
     @abstractmethod

@@ -79,6 +79,27 @@ class Ocpp16(ProtocolAdapter):
             "type": "Operative" if operative else "Inoperative",
         }
 
+    def reset_request(self, kind: str) -> tuple[str, dict[str, Any]]:
+        """§5.14: Reset Hard or Soft."""
+        if kind not in ("Hard", "Soft"):
+            raise ValueError(f"reset type {kind!r}: use Hard or Soft")
+        return "Reset", {"type": kind}
+
+    def trigger_request(self, message: str, connector: int | None) -> tuple[str, dict[str, Any]]:
+        """§5.17: requestedMessage, with connectorId when given."""
+        payload: dict[str, Any] = {"requestedMessage": message}
+        if connector is not None:
+            payload["connectorId"] = int(connector)
+        return "TriggerMessage", payload
+
+    def unknown_trigger_request(self, name: str) -> Any:
+        from ocpp.v16 import call
+
+        return call.TriggerMessage(requested_message=name)
+
+    def message_connector(self, payload: dict[str, Any]) -> int | None:
+        return payload.get("connectorId")
+
     def malformed_settings(self, report: ConfigurationReport) -> list[str]:
         """§5.8: each entry has a key, a boolean readonly flag and (if present) a string
         value."""

@@ -82,6 +82,9 @@ def _detail(result: dict[str, Any]) -> str:
     return " ".join(str(v) for v in (info.get("reasonCode"), info.get("additionalInfo")) if v)
 
 
+#: The lab's trigger names (1.6's) that are another message in 2.0.1 (F06)
+TRIGGER_NAMES = {"DiagnosticsStatusNotification": "LogStatusNotification"}
+
 #: The variables OCPP 2.0.1 Part 2 marks required for a Core station (the lab's reading
 #: of the appendix's component tables; a station that lacks one fails step 3).
 REQUIRED_STATION_VARIABLES = (
@@ -148,7 +151,8 @@ class Ocpp201(ProtocolAdapter):
     change_action = "SetVariables"
     read_action = "GetVariables"
     #: what the lab checks on 2.0.1 so far; the rest is N/A saying so (issue 13 goes on)
-    checked_steps = frozenset({"1", "2", "3", "4", "5"})
+    checked_steps = frozenset({"1", "2", "3", "4", "5", "10", "12", "23"})
+    remote_reset_boot_reason = "RemoteReset"
     checks_sessions = False
     settings = {
         HEARTBEAT_INTERVAL: SettingAddress("HeartbeatInterval", "OCPPCommCtrlr"),
@@ -191,7 +195,7 @@ class Ocpp201(ProtocolAdapter):
 
     def unknown_settings(self, count: int) -> list[str]:
         """An unknown variable of a component every station has, then unknown components
-        (B06.FR.03/04: UnknownVariable, UnknownComponent)."""
+        (B06: UnknownVariable, UnknownComponent)."""
         names = ["OCPPCommCtrlr.HilNoSuchVariable1"]
         names += [f"HilNoSuchCtrlr.HilNoSuchVariable{i}" for i in range(2, count + 1)]
         return names[:count]
@@ -205,7 +209,7 @@ class Ocpp201(ProtocolAdapter):
 
     def status_connectors(self, connectors: int) -> list[int]:
         """Every EVSE's connector (the lab numbers one connector per EVSE); 2.0.1 has no
-        connector 0 (B01.FR.05: a StatusNotification per connector)."""
+        connector 0 (B01: a StatusNotification per connector)."""
         return list(range(1, connectors + 1))
 
     def availability_request(self, connector: int, operative: bool) -> tuple[str, dict[str, Any]]:
@@ -214,6 +218,47 @@ class Ocpp201(ProtocolAdapter):
         if int(connector):
             payload["evse"] = {"id": int(connector)}
         return "ChangeAvailability", payload
+
+    def reset_request(self, kind: str) -> tuple[str, dict[str, Any]]:
+        """B11/B12: the lab's Hard reset is ``Immediate``, its Soft (graceful) reset is
+        ``OnIdle``; ``Immediate`` / ``OnIdle`` may be named directly too."""
+        types = {
+            "Hard": "Immediate",
+            "Soft": "OnIdle",
+            "Immediate": "Immediate",
+            "OnIdle": "OnIdle",
+        }
+        if kind not in types:
+            raise ValueError(f"reset type {kind!r}: use Hard (Immediate) or Soft (OnIdle)")
+        return "Reset", {"type": types[kind]}
+
+    def triggered_action(self, message: str) -> str:
+        """F06: 2.0.1 reports log uploads (1.6's diagnostics) with LogStatusNotification."""
+        return TRIGGER_NAMES.get(message, message)
+
+    def trigger_request(self, message: str, connector: int | None) -> tuple[str, dict[str, Any]]:
+        """F06: requestedMessage, with the EVSE (and its connector, for a
+        StatusNotification) when a connector is given."""
+        payload: dict[str, Any] = {"requestedMessage": self.triggered_action(message)}
+        if connector is not None:
+            evse: dict[str, Any] = {"id": int(connector)}
+            if message == "StatusNotification":
+                evse["connectorId"] = 1  # the lab's one connector per EVSE
+            payload["evse"] = evse
+        return "TriggerMessage", payload
+
+    def trigger_expected_answer(self, message: str) -> str | None:
+        """F06.FR.17: a registered station (its last boot Accepted) rejects a trigger for
+        BootNotification."""
+        return "Rejected" if message == "BootNotification" else None
+
+    def unknown_trigger_request(self, name: str) -> Any:
+        from ocpp.v201 import call
+
+        return call.TriggerMessage(requested_message=name)
+
+    def message_connector(self, payload: dict[str, Any]) -> int | None:
+        return payload.get("evseId")
 
     def malformed_settings(self, report: ConfigurationReport) -> list[str]:
         """On 2.0.1 the form of every NotifyReport part is its JSON schema, which the back
@@ -269,7 +314,7 @@ class Ocpp201(ProtocolAdapter):
         values = []
         for a in addresses:
             r = results.get(a)
-            if r is None:  # B06.FR.01: a result for every requested variable
+            if r is None:  # B06: a result for every requested variable
                 values.append(
                     SettingValue(a, None, known=False, raw_status="(no result)", answered=False)
                 )

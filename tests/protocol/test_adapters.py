@@ -309,3 +309,37 @@ def test_steps_not_checked_on_a_version_say_why():
     assert V16.step_not_checked("7") is None
     assert V201.step_not_checked("1") is None
     assert "does not yet check step 7 on OCPP 2.0.1" in (V201.step_not_checked("7") or "")
+
+
+@pytest.mark.parametrize("adapter", [V16, V201], ids=["1.6", "2.0.1"])
+def test_trigger_and_reset_requests_are_valid(adapter):
+    for message in ("BootNotification", "Heartbeat", "FirmwareStatusNotification"):
+        action, payload = adapter.trigger_request(message, None)
+        _validate_payload(Call("1", action, payload), adapter.version)
+    for message in ("StatusNotification", "MeterValues"):
+        action, payload = adapter.trigger_request(message, 1)
+        _validate_payload(Call("1", action, payload), adapter.version)
+    action, payload = adapter.trigger_request("DiagnosticsStatusNotification", None)
+    _validate_payload(Call("1", action, payload), adapter.version)
+    for kind in ("Hard", "Soft"):
+        action, payload = adapter.reset_request(kind)
+        _validate_payload(Call("1", action, payload), adapter.version)
+    with pytest.raises(ValueError, match="reset type"):
+        adapter.reset_request("Sideways")
+
+
+def test_trigger_names_and_answers_differ_where_201_says_so():
+    assert V201.trigger_request("DiagnosticsStatusNotification", None)[1] == {
+        "requestedMessage": "LogStatusNotification"
+    }
+    assert V201.trigger_request("StatusNotification", 2)[1]["evse"] == {"id": 2, "connectorId": 1}
+    assert V16.trigger_request("StatusNotification", 2)[1] == {
+        "requestedMessage": "StatusNotification",
+        "connectorId": 2,
+    }
+    assert V201.trigger_expected_answer("BootNotification") == "Rejected"  # F06.FR.17
+    assert V16.trigger_expected_answer("BootNotification") is None
+    assert V201.reset_request("Hard")[1] == {"type": "Immediate"}
+    assert V201.reset_request("Soft")[1] == {"type": "OnIdle"}
+    assert V201.message_connector({"evseId": 2, "connectorId": 1}) == 2
+    assert V16.message_connector({"connectorId": 2}) == 2

@@ -114,6 +114,21 @@ class Csms(ChargePoint):
         self._record("NotifyReport", kw)
         return call_result.NotifyReport()
 
+    @on(Action.meter_values)
+    def on_meter_values(self, **kw: Any) -> Any:
+        self._record("MeterValues", kw)
+        return call_result.MeterValues()
+
+    @on(Action.firmware_status_notification)
+    def on_firmware_status(self, **kw: Any) -> Any:
+        self._record("FirmwareStatusNotification", kw)
+        return call_result.FirmwareStatusNotification()
+
+    @on(Action.log_status_notification)
+    def on_log_status(self, **kw: Any) -> Any:
+        self._record("LogStatusNotification", kw)
+        return call_result.LogStatusNotification()
+
 
 class Rig:
     """Back office + 2.0.1 virtual station on the test's event loop."""
@@ -508,5 +523,97 @@ def test_without_deviations_readonly_is_rejected(deviation):
         async with Rig(deviation) as rig:
             no = await rig.set("SecurityCtrlr", "SecurityProfile", "3")
             assert no["attributeStatus"] == "Rejected"
+
+    run(body())
+
+
+# -- F06 TriggerMessage ----------------------------------------------------------------------
+
+
+def test_triggered_messages_follow_their_answer():
+    async def body() -> None:
+        async with Rig([], heartbeat_interval=3600) as rig:
+            for message, evse, action in (
+                ("Heartbeat", None, "Heartbeat"),
+                ("StatusNotification", {"id": 2, "connector_id": 1}, "StatusNotification"),
+                ("MeterValues", {"id": 1}, "MeterValues"),
+                ("FirmwareStatusNotification", None, "FirmwareStatusNotification"),
+                ("LogStatusNotification", None, "LogStatusNotification"),
+            ):
+                mark = len(rig.log)
+                answer = await rig.call(call.TriggerMessage(requested_message=message, evse=evse))
+                assert answer["status"] == "Accepted", (message, answer)
+                await rig.wait_for(lambda a=action, m=mark: rig.of(a, m))
+                sent = rig.of(action, mark)[0]
+                if action == "StatusNotification":
+                    assert sent["evseId"] == 2
+                if action == "MeterValues":
+                    assert sent["evseId"] == 1
+                    values = sent["meterValue"][0]["sampledValue"]
+                    assert values and {v["context"] for v in values} == {"Trigger"}
+                if action.endswith("StatusNotification") and action != "StatusNotification":
+                    assert sent["status"] == "Idle"
+
+    run(body())
+
+
+def test_trigger_answers_boot_once_registered_missing_evse_and_unknown_messages():
+    async def body() -> None:
+        async with Rig([]) as rig:
+            mark = len(rig.log)
+            answer = await rig.call(call.TriggerMessage(requested_message="BootNotification"))
+            assert answer["status"] == "Rejected"  # F06.FR.17: already Accepted
+            answer = await rig.call(
+                call.TriggerMessage(requested_message="StatusNotification", evse={"id": 9})
+            )
+            assert answer["status"] == "Rejected"
+            answer = await rig.call(call.TriggerMessage(requested_message="SignV2GCertificate"))
+            assert answer["status"] == "NotImplemented"
+            await asyncio.sleep(0.3)
+            assert not rig.of("BootNotification", mark)
+
+    run(body())
+
+
+def test_a_boot_triggered_while_pending_comes_at_once_with_reason_triggered():
+    async def body() -> None:
+        async with Rig([], heartbeat_interval=60, boot_statuses=("Pending",)) as rig:
+            started = time.monotonic()
+            answer = await rig.call(call.TriggerMessage(requested_message="BootNotification"))
+            assert answer["status"] == "Accepted"
+            await rig.wait_for(lambda: len(rig.of("BootNotification")) >= 2)
+            assert time.monotonic() - started < 5  # not the 60 s of the Pending answer
+            assert rig.of("BootNotification")[1]["reason"] == "Triggered"
+            await rig.wait_for(lambda: len(rig.of("StatusNotification")) >= 2)
+
+    run(body())
+
+
+def test_deviation_trigger_boot_not_sent_while_pending():
+    async def body() -> None:
+        async with Rig(["trigger_boot_not_sent"], 60, boot_statuses=("Pending",)) as rig:
+            answer = await rig.call(call.TriggerMessage(requested_message="BootNotification"))
+            assert answer["status"] == "Accepted"
+            await asyncio.sleep(1.0)
+            assert len(rig.of("BootNotification")) == 1
+
+    run(body())
+
+
+# -- B11/B12 Reset ---------------------------------------------------------------------------
+
+
+def test_reset_when_idle_reboots_with_reason_remote_reset_and_one_evse_is_rejected():
+    async def body() -> None:
+        async with Rig([]) as rig:
+            answer = await rig.call(call.Reset(type="OnIdle", evse_id=1))
+            assert answer["status"] == "Rejected"
+            for kind in ("Immediate", "OnIdle"):
+                mark = len(rig.log)
+                answer = await rig.call(call.Reset(type=kind))
+                assert answer["status"] == "Accepted"
+                await rig.wait_for(lambda m=mark: rig.of("BootNotification", m))
+                assert rig.of("BootNotification", mark)[0]["reason"] == "RemoteReset"
+                await rig.wait_for(lambda m=mark: len(rig.of("StatusNotification", m)) >= 2)
 
     run(body())

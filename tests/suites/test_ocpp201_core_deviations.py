@@ -1,5 +1,5 @@
-"""The Core steps on an OCPP 2.0.1 station: each fails, naming the violation, when the 2.0.1
-virtual station misbehaves. The same suite tests as for 1.6; only the lab config's
+"""The steps the lab checks on an OCPP 2.0.1 station: each fails, naming the violation,
+when the 2.0.1 virtual station misbehaves. The same suite tests as for 1.6; only the lab config's
 ``dut.ocpp`` differs."""
 
 from __future__ import annotations
@@ -43,9 +43,25 @@ CASES = [
         r"expected Rejected",
     ),
     ("heartbeat_interval_ignored", "5", r"No Heartbeat within 2\.5 s|Heartbeat gaps"),
+    # resets B11 (the lab's Hard reset is Immediate, its Soft reset OnIdle)
+    (
+        "unavailable_lost_after_reboot",
+        "10",
+        r"After the reboot connector 1 reported Available, expected Unavailable",
+    ),
+    ("message_before_accepted", "12", r"sent StatusNotification before BootNotification"),
+    # F06: a registered 2.0.1 station rejects a boot trigger; while Pending it must send it
+    (
+        "trigger_boot_not_sent",
+        "23",
+        r"answered TriggerMessage BootNotification Accepted .* but never sent BootNotification",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("deviation", "step", "violation"), CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("deviation", "step", "violation"), CASES, ids=[f"{c[0]}-step{c[1]}" for c in CASES]
+)
 def test_deviation_fails_its_step_on_201(tmp_path, deviation, step, violation):
+    """The ids name deviation and step: a deviation may prove more than one step."""
     assert_step_fails(tmp_path, deviation, step, violation, dut=OCPP201)

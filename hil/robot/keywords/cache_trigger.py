@@ -12,12 +12,12 @@ from __future__ import annotations
 from typing import Any
 
 from ocpp.exceptions import OCPPError
-from ocpp.v16 import call
 from robot.api import logger
 from robot.api.deco import keyword
 from robot.libraries.BuiltIn import BuiltIn
 
 from hil.csms.journal import CALL, RX, TX, Frame, WaitTimeout
+from hil.protocol.base import HEARTBEAT_INTERVAL
 from hil.robot.context import LabContext
 from hil.robot.keywords.capabilities import require_capability
 
@@ -159,24 +159,23 @@ class CacheTriggerKeywords:
     def keep_heartbeats_out_of_the_way(self, seconds: int = 3600) -> None:
         """Set a long ``HeartbeatInterval`` so that no periodic Heartbeat can pass for a
         triggered one (the teardown restores it)."""
-        self._set("HeartbeatInterval", str(int(seconds)))
+        self._set(HEARTBEAT_INTERVAL, str(int(seconds)))
 
     def _trigger(self, message: str, connector: int | None) -> str:
-        payload: dict[str, Any] = {"requestedMessage": message}
-        if connector not in (None, ""):
-            payload["connectorId"] = int(connector)  # type: ignore[arg-type]
+        target = None if connector in (None, "") else int(connector)  # type: ignore[arg-type]
+        action, payload = self.ctx.protocol.trigger_request(message, target)
         mark = self.ctx.mark()
-        status = self.ctx.lab.call("TriggerMessage", payload)["status"]
-        logger.info(f"TriggerMessage {payload} -> {status}")
+        status = self.ctx.lab.call(action, payload)["status"]
+        logger.info(f"{action} {payload} -> {status}")
         request = self.ctx.journal.wait_for(
-            lambda f: f.dir == TX and f.kind == CALL and f.action == "TriggerMessage",
+            lambda f: f.dir == TX and f.kind == CALL and f.action == action,
             mark,
             1.0,
-            "the TriggerMessage CALL",
+            f"the {action} CALL",
         )
         self.ctx.state["trigger"] = {
             "message": message,
-            "connector": payload.get("connectorId"),
+            "connector": target,
             "status": status,
             "request": request,
         }
@@ -186,12 +185,18 @@ class CacheTriggerKeywords:
     def trigger_message(
         self, message: str, connector: int | None = None, expect: str | None = None
     ) -> str:
-        """TriggerMessage for ``message`` (on ``connector`` if given); fails unless the
-        answer is ``expect`` (default: Accepted, or NotImplemented for what the DUT config
-        says it cannot do). Returns the status."""
+        """TriggerMessage for ``message`` (on ``connector`` if given): OCPP 1.6 §5.17, 2.0.1
+        F06. Fails unless the answer is ``expect`` (default: Accepted; NotImplemented for
+        what the DUT config says it cannot do; on 2.0.1 Rejected for BootNotification once
+        the station is registered, F06.FR.17). Messages are named as in 1.6; on 2.0.1
+        DiagnosticsStatusNotification is LogStatusNotification. Returns the status."""
         require_capability(self.ctx.cfg, "trigger_message")
         status = self._trigger(message, connector)
-        want = expect or self._expected_answer(message)
+        want = (
+            expect
+            or self.ctx.protocol.trigger_expected_answer(message)
+            or self._expected_answer(message)
+        )
         if status != want:
             raise AssertionError(
                 f"The station answered TriggerMessage {message} with {status}, expected {want}"
@@ -214,24 +219,41 @@ class CacheTriggerKeywords:
             return None
         request: Frame = trig["request"]
         answer = self.ctx.answer_to(request)
+        protocol = self.ctx.protocol
+        action = protocol.triggered_action(message)
         if message in PER_CONNECTOR and connector not in (None, ""):
-            targets: list[dict[str, Any]] = [{"connectorId": int(connector)}]
+            targets: list[int | None] = [int(connector)]  # type: ignore[arg-type]
         elif message == "StatusNotification":
-            # no connectorId means every connector (§5.17): wait for all of them, so
-            # the next trigger is not judged by what this one is still sending
-            targets = [{"connectorId": c} for c in range(self.ctx.cfg.dut.connectors + 1)]
+            # no connector means every connector (1.6 §5.17, 2.0.1 F06): wait for all of
+            # them, so the next trigger is not judged by what this one is still sending
+            targets = list(protocol.status_connectors(self.ctx.cfg.dut.connectors))
         else:
-            targets = [{}]
+            targets = [None]
         frames = []
-        for wanted in targets:
+        for target in targets:
             try:
                 frames.append(
-                    self.ctx.wait_message(message, wanted, after=request.seq, advance=False)
+                    self.ctx.journal.wait_for(
+                        lambda f, target=target: (
+                            f.dir == RX
+                            and f.kind == CALL
+                            and f.action == action
+                            and (
+                                target is None
+                                or protocol.message_connector(f.payload or {}) == target
+                            )
+                        ),
+                        request.seq,
+                        self.ctx.cfg.timings.message_timeout_s,
+                        f"{action}" + ("" if target is None else f" of connector {target}"),
+                    )
                 )
             except WaitTimeout as exc:
                 raise AssertionError(
                     f"The station answered TriggerMessage {message} Accepted "
-                    f"({answer.describe()}) but never sent {message} {wanted or ''}: {exc}"
+                    f"({answer.describe()}) but never sent {action}"
+                    + ("" if target is None else f" for connector {target}")
+                    + f": {exc}"
                 ) from None
         early = [f for f in frames if f.seq < answer.seq]
         if early:
@@ -259,10 +281,12 @@ class CacheTriggerKeywords:
                     f"Trigger ({frame.describe()})"
                 )
         if message == "BootNotification":
+            self.ctx.state["boot_seq"] = frame.seq  # its answer is the boot's answer now
             expected = self.ctx.run.get("expected_firmware", self.ctx.cfg.dut.firmware)
-            if payload.get("firmwareVersion") != expected:
+            firmware = protocol.boot_facts(payload).firmware
+            if firmware != expected:
                 raise AssertionError(
-                    f"Triggered BootNotification names firmware {payload.get('firmwareVersion')!r}"
+                    f"Triggered BootNotification names firmware {firmware!r}"
                     f", expected {expected!r} ({frame.describe()})"
                 )
         logger.info(f"Triggered {message} after the answer: {frame.describe(300)}")
@@ -270,14 +294,15 @@ class CacheTriggerKeywords:
 
     @keyword
     def unknown_trigger_should_be_answered_not_implemented(self) -> None:
-        """A requestedMessage the station cannot know is answered NotImplemented (§5.17).
+        """A requestedMessage the station cannot know is answered NotImplemented (1.6
+        §5.17; 2.0.1 F06).
         A CALLERROR instead (the station rejects the value as a schema violation) is a
         remark; Accepted fails."""
         require_capability(self.ctx.cfg, "trigger_message")
         link = self.ctx.lab.station.link
         if link is None:
             raise AssertionError("The station is not connected")
-        request = call.TriggerMessage(requested_message=UNKNOWN_MESSAGE)
+        request = self.ctx.protocol.unknown_trigger_request(UNKNOWN_MESSAGE)
         timeout = self.ctx.cfg.back_office.call_timeout_s + 5
         try:
             result = self.ctx.lab.loop.run(
@@ -304,12 +329,13 @@ class CacheTriggerKeywords:
         require_capability(self.ctx.cfg, "trigger_message")
         missing = self.ctx.cfg.dut.connectors + 1
         status = self._trigger("StatusNotification", missing)
+        protocol = self.ctx.protocol
         self.ctx.journal.expect_none(
             lambda f: (
                 f.dir == RX
                 and f.kind == CALL
-                and f.action == "StatusNotification"
-                and (f.payload or {}).get("connectorId") == missing
+                and f.action == protocol.status_action
+                and protocol.message_connector(f.payload or {}) == missing
             ),
             self.ctx.state["trigger"]["request"].seq,
             self.ctx.cfg.timings.silence_window_s,

@@ -76,7 +76,7 @@ class CoreKeywords:
     @keyword
     def boot_notification_should_come_first(self) -> dict[str, Any]:
         """The first CALL on the new connection is BootNotification (OCPP 1.6 §4.2; 2.0.1
-        B01.FR.01), naming the vendor, model and firmware of the DUT config. Returns its
+        B01), naming the vendor, model and firmware of the DUT config. Returns its
         payload."""
         after = self.ctx.state.get("connect_seq", self.ctx.cursor)
         first = self.ctx.wait_message(
@@ -159,7 +159,7 @@ class CoreKeywords:
     ) -> dict[int, str]:
         """StatusNotification arrives for every connector, in any order, after ``after``
         (default: the accepted BootNotification): OCPP 1.6 §4.2 and §4.9 (connector 0 and
-        every connector); 2.0.1 B01.FR.05 (every connector of every EVSE). With ``status``,
+        every connector); 2.0.1 B01 (every connector of every EVSE). With ``status``,
         each connector must report that status; other notifications in between (a repeated
         earlier state) are not held against it. Returns connector -> status."""
         protocol = self.ctx.protocol
@@ -298,7 +298,7 @@ class CoreKeywords:
     def _full_report(self) -> ConfigurationReport:
         """The station's whole configuration: 1.6 GetConfiguration without keys (§5.8);
         2.0.1 GetBaseReport FullInventory, then every NotifyReport part of that request
-        until one says ``tbc`` false (B07.FR.01-B07.FR.05), in ``seqNo`` order."""
+        until one says ``tbc`` false (B07), in ``seqNo`` order."""
         protocol = self.ctx.protocol
         request_id = int(time.time() * 1000) % 2_000_000_000
         action, payload = protocol.full_report_request(request_id)
@@ -324,7 +324,7 @@ class CoreKeywords:
                 raise AssertionError(
                     f"{action} was Accepted, but after {len(parts)} "
                     f"{protocol.full_report_arrives_in} part(s) none said tbc=false within "
-                    f"{self.ctx.cfg.timings.message_timeout_s:g} s (B07.FR.05)"
+                    f"{self.ctx.cfg.timings.message_timeout_s:g} s (B07)"
                 ) from None
             parts.append(frame)
             cursor = frame.seq
@@ -333,7 +333,7 @@ class CoreKeywords:
         if seqs != list(range(len(raw))):
             raise AssertionError(
                 f"{protocol.full_report_arrives_in} parts came with seqNo {seqs}, expected "
-                f"0 to {len(raw) - 1} in order (B07.FR.05)"
+                f"0 to {len(raw) - 1} in order (B07)"
             )
         self.ctx.advance(parts[-1])
         return ConfigurationReport(protocol.settings_from_report(raw), raw)
@@ -395,7 +395,7 @@ class CoreKeywords:
     @keyword
     def unknown_settings_should_be_reported(self, count: int = 2) -> None:
         """Asking for ``count`` settings no station has gets each of them back as unknown:
-        OCPP 1.6 §5.8 (listed in unknownKey); 2.0.1 B06.FR.03/04 (UnknownComponent /
+        OCPP 1.6 §5.8 (listed in unknownKey); 2.0.1 B06 (UnknownComponent /
         UnknownVariable)."""
         names = self.ctx.protocol.unknown_settings(int(count))
         values = self.get_configuration(*names)
@@ -460,7 +460,7 @@ class CoreKeywords:
     @keyword
     def configuration_change_should_take_effect(self, key: str, value: str) -> str:
         """The change is Accepted or RebootRequired and reading back shows it (1.6 §5.3;
-        2.0.1 B05.FR.01 and B06)."""
+        2.0.1 B05 and B06)."""
         status = self.change_configuration(key, value, "Accepted|RebootRequired")
         actual = self._value(key)
         if actual != str(value):
@@ -478,7 +478,7 @@ class CoreKeywords:
         a read-only key or a value it cannot set; a measurand list with one the station
         does not support SHALL be Rejected with no change (edition 2 §3.16.4). OCPP 2.0.1
         B05: UnknownComponent / UnknownVariable (NotSupported here) for what it does not
-        have, Rejected for a ReadOnly variable (B05.FR.04) or a bad value (B05.FR.02).
+        have, Rejected for a ReadOnly variable or a bad value.
         The teardown restores the old value if the station took the new one anyway."""
         before = self._value(key)
         self.change_configuration(key, value, status)
@@ -492,7 +492,7 @@ class CoreKeywords:
     @keyword
     def configuration_change_of_an_unknown_setting_should_be_refused(self) -> None:
         """A setting no station has is NotSupported (1.6 §5.3) / UnknownComponent or
-        UnknownVariable (2.0.1 B05.FR.05/06)."""
+        UnknownVariable (2.0.1 B05)."""
         (name,) = self.ctx.protocol.unknown_settings(1)
         self.configuration_change_should_be_refused(name, "1", "NotSupported")
 
@@ -500,7 +500,7 @@ class CoreKeywords:
     def configure_sampled_measurands(self) -> list[str]:
         """Set MeterValuesSampledData to the measurands the lab needs, for the steps after
         this one (it is not put back). A station SHALL reject a list with a measurand it does
-        not support (OCPP 1.6 edition 2 §3.16.4; 2.0.1 B05.FR.02 for TxUpdatedMeasurands),
+        not support (OCPP 1.6 edition 2 §3.16.4; 2.0.1 B05 for TxUpdatedMeasurands),
         so the lab then tries each measurand
         alone: the ones it refuses are a remark (supporting fewer measurands is allowed) and
         later steps verify with what it has. Returns the measurands in use."""

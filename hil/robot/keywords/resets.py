@@ -7,7 +7,7 @@ from robot.api import logger
 from robot.api.deco import keyword
 from robot.libraries.BuiltIn import BuiltIn
 
-from hil.csms.journal import EVENT, RX, Frame, message_matcher
+from hil.csms.journal import CALL, EVENT, RX, Frame, message_matcher
 from hil.robot.context import LabContext
 
 
@@ -27,24 +27,41 @@ class ResetKeywords:
 
     @keyword
     def reset_station(self, kind: str, expect: str = "Accepted") -> int:
-        """Send Reset ``Hard`` or ``Soft``; the answer must be ``expect``. Returns the mark
-        taken before the reset."""
+        """Reset the station ``Hard`` (reboot now) or ``Soft`` (gracefully): OCPP 1.6 §5.14
+        Reset Hard / Soft; 2.0.1 B11/B12 Reset Immediate / OnIdle. The answer must be
+        ``expect``. Returns the mark taken before the reset."""
         mark = self.ctx.mark()
-        status = self.ctx.lab.call("Reset", {"type": kind})["status"]
-        logger.info(f"Reset {kind} -> {status}")
+        action, payload = self.ctx.protocol.reset_request(kind)
+        status = self.ctx.lab.call(action, payload)["status"]
+        logger.info(f"{action} {payload['type']} -> {status}")
         if status != expect:
-            raise AssertionError(f"Station answered Reset {kind} with {status}, expected {expect}")
+            raise AssertionError(
+                f"Station answered {action} {payload['type']} with {status}, expected {expect}"
+            )
         self.ctx.state["reset_mark"] = mark
         self.ctx.state["restart_mark"] = mark
         return mark
 
     @keyword
     def station_should_reboot(self) -> None:
-        """After the reset the station reconnects (offering ocpp1.6), sends BootNotification
-        first, is Accepted, and reports connector 0 and every connector."""
+        """After the reset the station reconnects (with its version's subprotocol), sends
+        BootNotification first, is Accepted, and reports every connector (1.6 §5.14 and
+        §4.9 with connector 0; 2.0.1 B11 and B01). On 2.0.1 the boot reason
+        SHOULD say RemoteReset: another reason is a remark."""
         self._restart_frame()
         builtin = BuiltIn()
         builtin.run_keyword("Wait For Accepted Boot")
+        protocol = self.ctx.protocol
+        wanted = protocol.remote_reset_boot_reason
+        if wanted is not None:
+            boot = self.ctx.journal.frame(self.ctx.state["boot_seq"])
+            reason = protocol.boot_facts(boot.payload or {}).reason
+            if reason != wanted:
+                builtin.run_keyword(
+                    "Record Remark",
+                    f"After the reset the station booted with reason {reason}, not {wanted} "
+                    f"({boot.describe()})",
+                )
         builtin.run_keyword("Status Notification Should Arrive For Every Connector")
 
     @keyword
@@ -52,13 +69,13 @@ class ResetKeywords:
         """Before rebooting the station SHOULD report its connectors Unavailable; a station
         that does not gets a remark, not a failure."""
         restart = self._restart_frame()
-        sent = {
-            f.payload.get("connectorId")
+        protocol = self.ctx.protocol
+        said = [
+            protocol.connector_status(f.payload or {})
             for f in self.ctx.journal.frames(self.ctx.state["reset_mark"], restart.seq)
-            if f.dir == RX
-            and f.action == "StatusNotification"
-            and f.payload.get("status") == "Unavailable"
-        }
+            if f.dir == RX and f.kind == CALL and f.action == protocol.status_action
+        ]
+        sent = {s.connector for s in said if s.status == "Unavailable"}
         missing = [c for c in range(1, self.ctx.cfg.dut.connectors + 1) if c not in sent]
         if missing:
             BuiltIn().run_keyword(

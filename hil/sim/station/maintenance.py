@@ -60,14 +60,7 @@ def send_triggered(station: VirtualStation, message: str, connector: int | None)
     """Queue the message a TriggerMessage asked for (after it was answered Accepted)."""
     LOG.info("sending triggered %s (connector %s)", message, connector)
     if message == "BootNotification":
-        if "trigger_boot_not_sent" in station.deviations:
-            LOG.info("deviation: the triggered BootNotification is never sent")
-            return
-        station.enqueue(
-            "BootNotification",
-            station.boot_payload,
-            on_result=lambda answer: _boot_answered(station, answer),
-        )
+        station.boot_triggered()
     elif message == "Heartbeat":
         station.enqueue("Heartbeat", lambda: {})
     elif message == "StatusNotification":
@@ -92,14 +85,6 @@ def send_triggered(station: VirtualStation, message: str, connector: int | None)
         uploader = station.extension(DiagnosticsUploader)
         status = uploader.status if isinstance(uploader, DiagnosticsUploader) else "Idle"
         station.enqueue("DiagnosticsStatusNotification", lambda: {"status": status})
-
-
-def _boot_answered(station: VirtualStation, answer: dict[str, Any]) -> None:
-    """An accepted BootNotification sets the heartbeat interval, triggered or not."""
-    interval = int(answer.get("interval", 0))
-    if answer.get("status") == "Accepted" and interval > 0:
-        station.nv.config.force("HeartbeatInterval", str(interval))
-        station.configuration_changed("HeartbeatInterval")
 
 
 class MaintenanceHandlers:

@@ -140,6 +140,8 @@ class VirtualStation:
         self._reset_kind: str | None = None
         self._reset_event = asyncio.Event()
         self._hb_changed = asyncio.Event()
+        #: a TriggerMessage for BootNotification while not yet Accepted: boot again now
+        self._boot_triggered = asyncio.Event()
         self._stopping = False
         self._availability_pending: tuple[int, str] | None = None
         self._shutting_down = False
@@ -350,6 +352,8 @@ class VirtualStation:
     async def _register(self, link: StationLink) -> None:
         """BootNotification until Accepted, honouring the Pending/Rejected interval."""
         while True:
+            # a trigger from now on (even one handled before this answer is) cuts the wait
+            self._boot_triggered.clear()
             try:
                 answer = await link.send("BootNotification", self.boot_payload())
             except (CallFailed, TimeoutError) as exc:
@@ -367,7 +371,29 @@ class VirtualStation:
             wait = interval if interval > 0 else 30
             if "boot_retry_ignores_interval" in self.deviations:
                 wait = 0.3
-            await asyncio.sleep(wait)
+            try:  # the interval, unless the back office triggers the boot (1.6 §4.2, B02)
+                await asyncio.wait_for(self._boot_triggered.wait(), wait)
+                LOG.info("BootNotification triggered while %s", status)
+            except TimeoutError:
+                pass
+
+    def boot_triggered(self) -> None:
+        """TriggerMessage BootNotification: while not Accepted the next BootNotification
+        goes now; once Accepted it is queued like any other message."""
+        if "trigger_boot_not_sent" in self.deviations:
+            LOG.info("deviation: the triggered BootNotification is never sent")
+            return
+        if not self.accepted:
+            self._boot_triggered.set()
+            return
+        self.enqueue("BootNotification", self.boot_payload, on_result=self._boot_answered)
+
+    def _boot_answered(self, answer: dict[str, Any]) -> None:
+        """An accepted BootNotification sets the heartbeat interval, triggered or not."""
+        interval = int(answer.get("interval", 0))
+        if answer.get("status") == "Accepted" and interval > 0:
+            self.nv.config.force("HeartbeatInterval", str(interval))
+            self.configuration_changed("HeartbeatInterval")
 
     async def _heartbeat_loop(self) -> None:
         while True:

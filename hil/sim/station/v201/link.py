@@ -16,6 +16,7 @@ from ocpp.charge_point import (
     serialize_as_dict,
     snake_to_camel_case,
 )
+from ocpp.exceptions import NotImplementedError as OcppNotImplemented
 from ocpp.exceptions import OccurenceConstraintViolationError, OCPPError
 from ocpp.routing import after, on
 from ocpp.v201 import ChargePoint, call, call_result
@@ -48,6 +49,7 @@ class StationLink201(ChargePoint):
         self.ws = ws
         self._changed: list[Any] = []
         self._report: tuple[int, list[dict[str, Any]]] | None = None
+        self._triggered: tuple[str, dict[str, Any] | None] | None = None
 
     async def send(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Send a CALL, return the camelCase answer; CallFailed for a CALLERROR."""
@@ -114,6 +116,36 @@ class StationLink201(ChargePoint):
             self.station.send_report(*report, page_size=self._items_per_message("GetReport"))
 
     # -- G03/G04 ChangeAvailability ------------------------------------------------------
+
+    # -- F06 TriggerMessage: answered first, the message follows in @after -----------------
+
+    @on(Action.trigger_message, skip_schema_validation=True)
+    def on_trigger_message(
+        self, requested_message: Any = None, evse: dict[str, Any] | None = None, **_: Any
+    ) -> Any:
+        if not self.station.cfg.dut.capabilities.trigger_message:
+            raise OcppNotImplemented(
+                description="this station does not support TriggerMessage", details={}
+            )
+        status = self.station.trigger_answer_201(requested_message, evse)
+        self._triggered = (str(requested_message), evse) if status == "Accepted" else None
+        return call_result.TriggerMessage(status=status)
+
+    @after(Action.trigger_message)
+    def after_trigger_message(self, **_: Any) -> None:
+        triggered, self._triggered = self._triggered, None
+        if triggered is not None:
+            self.station.send_triggered_201(*triggered)
+
+    # -- B11/B12 Reset ------------------------------------------------------------------
+
+    @on(Action.reset)
+    def on_reset(self, type: str, evse_id: int | None = None, **_: Any) -> Any:
+        return call_result.Reset(status=self.station.reset_answer_201(type, evse_id))
+
+    @after(Action.reset)
+    def after_reset(self, type: str, evse_id: int | None = None, **_: Any) -> None:
+        self.station.reset_answered_201(type, evse_id)
 
     @on(Action.change_availability)
     def on_change_availability(

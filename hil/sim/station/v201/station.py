@@ -63,6 +63,18 @@ BOOT_REASON = {
 #: What this front-end can put on the wire so far; 1.6-shaped messages of the station model
 #: (sessions, firmware, diagnostics) are not translated yet and are dropped with a warning.
 ACTIONS_201 = frozenset({"BootNotification", "Heartbeat", "StatusNotification", "NotifyReport"})
+#: Messages a 2.0.1 TriggerMessage can ask this station for (F06); TransactionEvent and
+#: the certificate messages are NotImplemented here.
+TRIGGERABLE_201 = frozenset(
+    {
+        "BootNotification",
+        "FirmwareStatusNotification",
+        "Heartbeat",
+        "LogStatusNotification",
+        "MeterValues",
+        "StatusNotification",
+    }
+)
 #: The required variable the ``report_missing_required_variable`` deviation leaves out.
 MISSING_VARIABLE = "TxCtrlr.EVConnectionTimeOut"
 
@@ -101,6 +113,8 @@ class VirtualStation201(VirtualStation):
         )
         self.nv: Nvram201 = Nvram201(**nv)
         self.boot_reason = "PowerUp"
+        #: B12: a Reset OnIdle came during a transaction; reboot when the last one ends
+        self._reset_when_idle = False
         self._pending_sends: set[asyncio.Task[None]] = set()
 
     @property
@@ -114,6 +128,104 @@ class VirtualStation201(VirtualStation):
     def _power_off(self, kind: str | None) -> None:
         self.boot_reason = BOOT_REASON.get(kind, "Unknown")
         super()._power_off(kind)
+
+    # -- B11/B12 reset ----------------------------------------------------------------------
+
+    def _transaction_running(self) -> bool:
+        return any(
+            self.charging.transaction(c) is not None for c in range(1, self.n_connectors + 1)
+        )
+
+    def reset_answer_201(self, kind: str, evse_id: int | None) -> str:
+        """B11: idle, either type is Accepted and the station reboots. B12: during a
+        transaction OnIdle is Scheduled (the reboot waits for its end), Immediate is
+        Accepted and ends it. A reset of one EVSE is not supported here (Rejected, which
+        B11 allows)."""
+        if evse_id is not None:
+            return "Rejected"
+        if kind == "OnIdle" and self._transaction_running():
+            return "Scheduled"
+        return "Accepted"
+
+    def reset_answered_201(self, kind: str, evse_id: int | None) -> None:
+        if evse_id is not None:
+            return
+        if kind == "OnIdle" and self._transaction_running():
+            self._reset_when_idle = True
+            return
+        # the 1.6 model's reboot: Immediate ends transactions at once, OnIdle when idle is
+        # the graceful one
+        self.request_reset("Hard" if kind == "Immediate" else "Soft")
+
+    def transaction_ended(self, connector: int) -> None:
+        super().transaction_ended(connector)
+        if self._reset_when_idle and not self._transaction_running():
+            self._reset_when_idle = False
+            self.request_reset("Soft")
+
+    # -- F06 TriggerMessage ---------------------------------------------------------------
+
+    def trigger_answer_201(self, message: Any, evse: dict[str, Any] | None) -> str:
+        """NotImplemented for what this station cannot send, Rejected for an EVSE it does
+        not have and for BootNotification once registered (F06.FR.17), else Accepted."""
+        if message not in TRIGGERABLE_201:
+            return "NotImplemented"
+        caps = self.cfg.dut.capabilities
+        if message == "FirmwareStatusNotification" and caps.firmware_update != "ocpp":
+            return "NotImplemented"
+        if message == "LogStatusNotification" and not caps.diagnostics:
+            return "NotImplemented"
+        if evse is not None and not 1 <= int(evse.get("id", 0)) <= self.n_connectors:
+            return "Rejected"
+        if message == "BootNotification" and self.accepted:
+            return "Rejected"
+        return "Accepted"
+
+    def send_triggered_201(self, message: str, evse: dict[str, Any] | None) -> None:
+        """The message a TriggerMessage asked for, after its Accepted answer went out."""
+        LOG.info("sending triggered %s (evse %s)", message, evse)
+        targets = [int(evse["id"])] if evse is not None else list(range(1, self.n_connectors + 1))
+        if message == "BootNotification":
+            self.boot_reason = "Triggered"
+            self.boot_triggered()
+        elif message == "Heartbeat":
+            self.enqueue("Heartbeat", lambda: {})
+        elif message == "StatusNotification":
+            for cid in targets:
+                self.report_status(cid, force=True)
+        elif message == "MeterValues":
+            for cid in targets:
+                payload = self._meter_values_201(cid, "Trigger")
+                VirtualStation.enqueue(self, "MeterValues", lambda p=payload: p)
+        elif message in ("FirmwareStatusNotification", "LogStatusNotification"):
+            # no update or upload runs on this front-end yet: Idle (F06 for both)
+            VirtualStation.enqueue(self, message, lambda: {"status": "Idle"})
+
+    def _meter_values_201(self, cid: int, context: str) -> dict[str, Any]:
+        """MeterValuesRequest of EVSE ``cid``: the station model's readings as 2.0.1
+        SampledValueType (a number, unitOfMeasure)."""
+        charging = self.charging
+        measurands = charging.cfg.get_list("MeterValuesSampledData") or [
+            "Energy.Active.Import.Register"
+        ]
+        session = charging.sessions[cid]
+        reading = charging.meter_values(session, session.transaction, context, measurands)
+        values = []
+        for sv in reading["sampledValue"]:
+            value: dict[str, Any] = {
+                "value": float(sv["value"]),
+                "context": sv["context"],
+                "measurand": sv["measurand"],
+                "location": sv.get("location", "Outlet"),
+                "unitOfMeasure": {"unit": sv["unit"]},
+            }
+            if sv.get("phase"):
+                value["phase"] = sv["phase"]
+            values.append(value)
+        return {
+            "evseId": cid,
+            "meterValue": [{"timestamp": reading["timestamp"], "sampledValue": values}],
+        }
 
     # -- B01-B04 boot ----------------------------------------------------------------------
 
