@@ -185,6 +185,11 @@ _CATALOGUE = [
         "reports Uploaded although no file was uploaded",
         also=("21",),  # it fakes Uploaded where the upload must fail, too
     ),
+    Deviation(
+        "log_status_without_request_id",
+        "20",
+        "2.0.1: reports LogStatusNotification without the GetLog's requestId",
+    ),
     # cache / trigger
     Deviation("no_authorization_cache", "22", "has no authorization cache: ClearCache is Rejected"),
     Deviation(

@@ -277,6 +277,36 @@ class ProtocolAdapter(ABC):
     def message_connector(self, payload: dict[str, Any]) -> int | None:
         """The lab's connector a StatusNotification or MeterValues payload is about."""
 
+    # -- diagnostics / log upload (steps 20-21) ------------------------------------------
+
+    #: the station's upload status message
+    diagnostics_status_action = "DiagnosticsStatusNotification"
+
+    @abstractmethod
+    def diagnostics_request(
+        self,
+        url: str,
+        request_id: int,
+        retries: int | None = None,
+        retry_interval: int | None = None,
+        start_time: str | None = None,
+    ) -> tuple[str, dict[str, Any]]:
+        """The CALL that asks for the station's diagnostics / log upload to ``url``."""
+
+    @abstractmethod
+    def diagnostics_file_name(self, answer: dict[str, Any]) -> str | None:
+        """The file name the station announced in its answer (None: none); an answer that
+        refuses the upload raises AssertionError saying so."""
+
+    def diagnostics_status(self, status: str) -> str:
+        """The lab's upload status (1.6's words: Uploading, Uploaded, UploadFailed) in this
+        version's words."""
+        return status
+
+    def diagnostics_status_problem(self, payload: dict[str, Any], request_id: int) -> str | None:
+        """What is wrong with an upload status message beyond its status (None: nothing)."""
+        return None
+
     #: the boot reason a station gives after a reset the back office asked for (None:
     #: the version has no boot reason)
     remote_reset_boot_reason: str | None = None

@@ -100,6 +100,27 @@ class Ocpp16(ProtocolAdapter):
     def message_connector(self, payload: dict[str, Any]) -> int | None:
         return payload.get("connectorId")
 
+    def diagnostics_request(
+        self,
+        url: str,
+        request_id: int,
+        retries: int | None = None,
+        retry_interval: int | None = None,
+        start_time: str | None = None,
+    ) -> tuple[str, dict[str, Any]]:
+        """§5.9 GetDiagnostics (1.6 has no request id)."""
+        payload: dict[str, Any] = {"location": url}
+        if retries is not None:
+            payload["retries"] = int(retries)
+        if retry_interval is not None:
+            payload["retryInterval"] = int(retry_interval)
+        if start_time is not None:
+            payload["startTime"] = start_time
+        return "GetDiagnostics", payload
+
+    def diagnostics_file_name(self, answer: dict[str, Any]) -> str | None:
+        return answer.get("fileName")
+
     def malformed_settings(self, report: ConfigurationReport) -> list[str]:
         """§5.8: each entry has a key, a boolean readonly flag and (if present) a string
         value."""

@@ -151,7 +151,7 @@ class Ocpp201(ProtocolAdapter):
     change_action = "SetVariables"
     read_action = "GetVariables"
     #: what the lab checks on 2.0.1 so far; the rest is N/A saying so (issue 13 goes on)
-    checked_steps = frozenset({"1", "2", "3", "4", "5", "10", "12", "23"})
+    checked_steps = frozenset({"1", "2", "3", "4", "5", "10", "12", "20", "21", "23"})
     remote_reset_boot_reason = "RemoteReset"
     checks_sessions = False
     settings = {
@@ -259,6 +259,49 @@ class Ocpp201(ProtocolAdapter):
 
     def message_connector(self, payload: dict[str, Any]) -> int | None:
         return payload.get("evseId")
+
+    diagnostics_status_action = "LogStatusNotification"
+
+    def diagnostics_request(
+        self,
+        url: str,
+        request_id: int,
+        retries: int | None = None,
+        retry_interval: int | None = None,
+        start_time: str | None = None,
+    ) -> tuple[str, dict[str, Any]]:
+        """N01 GetLog of the DiagnosticsLog, with the lab's request id."""
+        log: dict[str, Any] = {"remoteLocation": url}
+        if start_time is not None:
+            log["oldestTimestamp"] = start_time
+        payload: dict[str, Any] = {
+            "logType": "DiagnosticsLog",
+            "requestId": int(request_id),
+            "log": log,
+        }
+        if retries is not None:
+            payload["retries"] = int(retries)
+        if retry_interval is not None:
+            payload["retryInterval"] = int(retry_interval)
+        return "GetLog", payload
+
+    def diagnostics_file_name(self, answer: dict[str, Any]) -> str | None:
+        """N01: Accepted (or AcceptedCanceled, an earlier upload cancelled) with the file
+        name; Rejected means no upload."""
+        status = answer.get("status")
+        if status not in ("Accepted", "AcceptedCanceled"):
+            raise AssertionError(f"The station answered GetLog {status}: it will not upload")
+        return answer.get("filename")
+
+    def diagnostics_status(self, status: str) -> str:
+        return "UploadFailure" if status == "UploadFailed" else status
+
+    def diagnostics_status_problem(self, payload: dict[str, Any], request_id: int) -> str | None:
+        """N01: LogStatusNotification names the GetLog's requestId."""
+        got = payload.get("requestId")
+        if got != request_id:
+            return f"requestId {got!r}, expected {request_id} (the GetLog's)"
+        return None
 
     def malformed_settings(self, report: ConfigurationReport) -> list[str]:
         """On 2.0.1 the form of every NotifyReport part is its JSON schema, which the back

@@ -50,6 +50,23 @@ CASES = [
         r"After the reboot connector 1 reported Available, expected Unavailable",
     ),
     ("message_before_accepted", "12", r"sent StatusNotification before BootNotification"),
+    # N01 GetLog: the lab's diagnostics steps
+    (
+        "diagnostics_no_file",
+        "20",
+        r"diagnostics file diagnostics-\S+ never reached the lab's file server although it "
+        r"reported Uploaded",
+    ),
+    (
+        "log_status_without_request_id",
+        "20",
+        r"LogStatusNotification has requestId None, expected \d+ \(the GetLog's\)",
+    ),
+    (
+        "diagnostics_no_file",
+        "21",
+        r"Unexpected LogStatusNotification Uploaded where UploadFailure should come",
+    ),
     # F06: a registered 2.0.1 station rejects a boot trigger; while Pending it must send it
     (
         "trigger_boot_not_sent",

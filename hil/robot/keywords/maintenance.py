@@ -9,6 +9,7 @@ DUT cannot do by design (``dut.capabilities``) ends as SKIP, N/A in the report.
 from __future__ import annotations
 
 import hashlib
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,6 @@ from hil.robot.context import LabContext
 from hil.robot.keywords.capabilities import require_capability
 
 FIRMWARE = "FirmwareStatusNotification"
-DIAGNOSTICS = "DiagnosticsStatusNotification"
 #: How far the lab lets the station's start of a download precede retrieveDate (clocks).
 CLOCK_TOLERANCE_S = 1.0
 #: After Uploaded, how long the upload's record may take to show on the file server.
@@ -352,7 +352,8 @@ class MaintenanceKeywords:
         retry_interval: int | None = 1,
         log_minutes: float | None = None,
     ) -> str | None:
-        """Send GetDiagnostics for an upload to the lab's file server; return the file name
+        """Ask for the station's diagnostics uploaded to the lab's file server (OCPP 1.6
+        GetDiagnostics §5.9; 2.0.1 GetLog of the DiagnosticsLog, N01); return the file name
         the station announced (None if it gave none).
 
         ``location``: ``lab`` (the lab's FTP upload directory), ``unreachable`` (connection
@@ -362,39 +363,67 @@ class MaintenanceKeywords:
         """
         require_capability(self.ctx.cfg, "diagnostics")
         url = self._diagnostics_location(location)
-        payload: dict[str, Any] = {"location": url}
-        if retries is not None:
-            payload["retries"] = int(retries)
-        if retry_interval is not None:
-            payload["retryInterval"] = int(retry_interval)
+        protocol = self.ctx.protocol
+        start = None
         if log_minutes is not None:
-            payload["startTime"] = iso(datetime.now(UTC) - timedelta(minutes=float(log_minutes)))
+            start = iso(datetime.now(UTC) - timedelta(minutes=float(log_minutes)))
+        request_id = int(time.time() * 1000) % 2_000_000_000
+        action, payload = protocol.diagnostics_request(
+            url,
+            request_id,
+            None if retries is None else int(retries),
+            None if retry_interval is None else int(retry_interval),
+            start,
+        )
         mark = self.ctx.mark()
         transfers = len(self._files.transfers())
-        answer = self.ctx.lab.call("GetDiagnostics", payload)
-        logger.info(f"GetDiagnostics {payload} -> {answer}")
-        name = answer.get("fileName")
+        answer = self.ctx.lab.call(action, payload)
+        logger.info(f"{action} {payload} -> {answer}")
+        name = protocol.diagnostics_file_name(answer)
         self.ctx.state["diagnostics_request"] = {
             "mark": mark,
             "url": url,
             "file_name": name,
             "transfers": transfers,
             "frames": {},
+            "request_id": request_id,
         }
         return name
+
+    def _diagnostics_statuses(
+        self, statuses: list[str], window: float, optional_first: bool = False
+    ) -> None:
+        """Wait for the upload statuses (the lab's words, in the version's message), then
+        check each frame beyond its status (2.0.1: the GetLog's requestId)."""
+        diag = self._diag()
+        protocol = self.ctx.protocol
+        wanted = [protocol.diagnostics_status(s) for s in statuses]
+        frames = wait_statuses(
+            self.ctx,
+            protocol.diagnostics_status_action,
+            wanted,
+            diag["mark"],
+            [window] * len(wanted),
+            optional_first=optional_first,
+        )
+        for frame in frames.values():
+            problem = protocol.diagnostics_status_problem(frame.payload or {}, diag["request_id"])
+            if problem:
+                raise AssertionError(f"{frame.action} has {problem} ({frame.describe()})")
+        lab_words = dict(zip(wanted, statuses, strict=True))
+        diag["frames"] = {lab_words.get(k, k): f for k, f in frames.items()}
 
     @keyword
     def diagnostics_status_should_go_through(
         self, *statuses: str, timeout: float | None = None
     ) -> None:
-        """DiagnosticsStatusNotification reports exactly ``statuses`` in this order, e.g.
-        ``Uploading    Uploaded``; each within ``timeout`` (default
+        """The upload status notification (1.6 DiagnosticsStatusNotification §4.4; 2.0.1
+        LogStatusNotification N01, with the GetLog's requestId) reports exactly
+        ``statuses`` in this order, e.g. ``Uploading    Uploaded`` (2.0.1's UploadFailure is
+        UploadFailed here); each within ``timeout`` (default
         ``file_server.transfer_timeout_s``)."""
-        diag = self._diag()
         window = self._transfer_timeout() if timeout is None else float(timeout)
-        diag["frames"] = wait_statuses(
-            self.ctx, DIAGNOSTICS, list(statuses), diag["mark"], [window] * len(statuses)
-        )
+        self._diagnostics_statuses(list(statuses), window)
 
     @keyword
     def diagnostics_file_should_be_on_the_lab_server(self) -> Transfer:
@@ -440,14 +469,7 @@ class MaintenanceKeywords:
         reached the lab's file server; logs what the server saw (refused login, full disk)."""
         diag = self._diag()
         window = self._transfer_timeout() if timeout is None else float(timeout)
-        diag["frames"] = wait_statuses(
-            self.ctx,
-            DIAGNOSTICS,
-            ["Uploading", "UploadFailed"],
-            diag["mark"],
-            [window, window],
-            optional_first=True,
-        )
+        self._diagnostics_statuses(["Uploading", "UploadFailed"], window, optional_first=True)
         seen = self._transfers_since(diag["transfers"])
         stored = [t for t in seen if t.kind == "upload" and t.ok]
         if stored:

@@ -32,9 +32,11 @@ STEP_TAG = "step:"
 
 #: Firmware and diagnostics statuses after which no transfer is in progress (OCPP 1.6 §7.25,
 #: §7.24; Idle only answers a TriggerMessage).
+#: The lab's transfer messages (named as in 1.6; the adapter gives the version's) and the
+#: statuses after which no transfer runs (1.6 and 2.0.1's words).
 TRANSFER_ENDS = {
     "FirmwareStatusNotification": {"Idle", "DownloadFailed", "InstallationFailed", "Installed"},
-    "DiagnosticsStatusNotification": {"Idle", "Uploaded", "UploadFailed"},
+    "DiagnosticsStatusNotification": {"Idle", "Uploaded", "UploadFailed", "UploadFailure"},
 }
 
 
@@ -122,12 +124,13 @@ class StepKeywords:
             if timeout is None
             else float(timeout)
         )
-        for action, ends in TRANSFER_ENDS.items():
+        for message, ends in TRANSFER_ENDS.items():
+            action = self.ctx.protocol.triggered_action(message)
             last = self._last_call(action)
             if last is None or (last.payload or {}).get("status") in ends:
                 continue
             logger.info(f"An earlier step's transfer may still run: {last.describe()}")
-            if self._reported_idle(action):
+            if self._reported_idle(message):
                 continue
             try:
                 end = self.ctx.journal.wait_for(
@@ -151,13 +154,17 @@ class StepKeywords:
             logger.info(f"The earlier transfer ended: {end.describe()}")
         self.ctx.cursor = self.ctx.mark()
 
-    def _reported_idle(self, action: str) -> bool:
-        """Ask the station for its current ``action`` status; True when it says Idle."""
+    def _reported_idle(self, message: str) -> bool:
+        """Ask the station for its current ``message`` status (TriggerMessage, named as in
+        1.6); True when it says Idle."""
         if not self.ctx.cfg.dut.capabilities.trigger_message:
             return False
+        protocol = self.ctx.protocol
+        action = protocol.triggered_action(message)
         mark = self.ctx.mark()
         try:
-            status = self.ctx.lab.call("TriggerMessage", {"requestedMessage": action})["status"]
+            request, payload = protocol.trigger_request(message, None)
+            status = self.ctx.lab.call(request, payload)["status"]
             if status != "Accepted":
                 return False
             frame = self.ctx.wait_message(action, after=mark, advance=False)

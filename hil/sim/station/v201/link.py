@@ -50,6 +50,7 @@ class StationLink201(ChargePoint):
         self._changed: list[Any] = []
         self._report: tuple[int, list[dict[str, Any]]] | None = None
         self._triggered: tuple[str, dict[str, Any] | None] | None = None
+        self._log_file: str | None = None
 
     async def send(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Send a CALL, return the camelCase answer; CallFailed for a CALLERROR."""
@@ -136,6 +137,41 @@ class StationLink201(ChargePoint):
         triggered, self._triggered = self._triggered, None
         if triggered is not None:
             self.station.send_triggered_201(*triggered)
+
+    # -- N01 GetLog: the station model's diagnostics upload --------------------------------
+
+    def _uploader(self) -> Any:
+        from hil.sim.station.diagnostics import DiagnosticsUploader
+
+        uploader = self.station.extension(DiagnosticsUploader)
+        if not isinstance(uploader, DiagnosticsUploader) or not uploader.supported:
+            raise OcppNotImplemented(description="this station cannot upload logs", details={})
+        return uploader
+
+    @on(Action.get_log)
+    def on_get_log(self, log: dict[str, Any], log_type: str, request_id: int, **_: Any) -> Any:
+        uploader = self._uploader()
+        self._log_file = uploader.file_name()
+        return call_result.GetLog(status="Accepted", filename=self._log_file)
+
+    @after(Action.get_log)
+    def after_get_log(
+        self,
+        log: dict[str, Any],
+        request_id: int,
+        retries: int | None = None,
+        retry_interval: int | None = None,
+        **_: Any,
+    ) -> None:
+        self.station.log_request_id = int(request_id)
+        self._uploader().schedule(
+            self._log_file or self._uploader().file_name(),
+            log["remote_location"],
+            retries,
+            retry_interval,
+            log.get("oldest_timestamp"),
+            log.get("latest_timestamp"),
+        )
 
     # -- B11/B12 Reset ------------------------------------------------------------------
 

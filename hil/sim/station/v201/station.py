@@ -26,6 +26,7 @@ from typing import Any
 
 from hil.lab.config import LabConfig
 from hil.sim.physics import BenchPhysics
+from hil.sim.station.diagnostics import DiagnosticsUploader
 from hil.sim.station.station import POWER_LOSS, Nvram, VirtualStation, utc_now
 from hil.sim.station.v201.device_model import (
     READ_ONLY,
@@ -62,7 +63,32 @@ BOOT_REASON = {
 }
 #: What this front-end can put on the wire so far; 1.6-shaped messages of the station model
 #: (sessions, firmware, diagnostics) are not translated yet and are dropped with a warning.
-ACTIONS_201 = frozenset({"BootNotification", "Heartbeat", "StatusNotification", "NotifyReport"})
+ACTIONS_201 = frozenset(
+    {"BootNotification", "Heartbeat", "StatusNotification", "NotifyReport", "LogStatusNotification"}
+)
+#: 1.6 diagnostics statuses as 2.0.1 UploadLogStatusEnumType (N01)
+LOG_STATUS_201 = {"Idle": "Idle", "Uploading": "Uploading", "Uploaded": "Uploaded"}
+LOG_STATUS_201["UploadFailed"] = "UploadFailure"
+
+
+def _log_status(station: VirtualStation201, build: Any) -> tuple[str, Any]:
+    """DiagnosticsStatusNotification of the station model -> LogStatusNotification with the
+    GetLog's requestId."""
+
+    def built() -> dict[str, Any]:
+        payload: dict[str, Any] = {"status": LOG_STATUS_201[build()["status"]]}
+        if "log_status_without_request_id" in station.deviations:
+            return payload  # the defect: which upload is this?
+        if station.log_request_id is not None:
+            payload["requestId"] = station.log_request_id
+        return payload
+
+    return "LogStatusNotification", built
+
+
+#: The station model's 1.6 messages this front-end translates, by action.
+TRANSLATIONS = {"DiagnosticsStatusNotification": _log_status}
+
 #: Messages a 2.0.1 TriggerMessage can ask this station for (F06); TransactionEvent and
 #: the certificate messages are NotImplemented here.
 TRIGGERABLE_201 = frozenset(
@@ -97,7 +123,11 @@ class VirtualStation201(VirtualStation):
         connect_options: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(cfg, physics, csms_url, connect_options)
-        self.extensions = []  # firmware, Eichrecht, smart charging: 1.6 only so far
+        # diagnostics uploads are translated (GetLog, LogStatusNotification); firmware,
+        # Eichrecht and smart charging are 1.6 only so far
+        self.extensions = [e for e in self.extensions if isinstance(e, DiagnosticsUploader)]
+        #: the requestId of the GetLog whose upload runs (N01: LogStatusNotification says it)
+        self.log_request_id: int | None = None
         nv = {f.name: getattr(self.nv, f.name) for f in fields(self.nv)}
         nv["device_model"] = build_device_model(
             self.nv.config,
@@ -197,9 +227,16 @@ class VirtualStation201(VirtualStation):
             for cid in targets:
                 payload = self._meter_values_201(cid, "Trigger")
                 VirtualStation.enqueue(self, "MeterValues", lambda p=payload: p)
-        elif message in ("FirmwareStatusNotification", "LogStatusNotification"):
-            # no update or upload runs on this front-end yet: Idle (F06 for both)
+        elif message == "FirmwareStatusNotification":
+            # no update runs on this front-end yet: Idle (F06)
             VirtualStation.enqueue(self, message, lambda: {"status": "Idle"})
+        elif message == "LogStatusNotification":
+            uploader = self.extension(DiagnosticsUploader)
+            busy = isinstance(uploader, DiagnosticsUploader) and uploader.status == "Uploading"
+            payload: dict[str, Any] = {"status": "Uploading" if busy else "Idle"}
+            if busy and self.log_request_id is not None:
+                payload["requestId"] = self.log_request_id  # N01: the upload it reports
+            VirtualStation.enqueue(self, message, lambda: payload)
 
     def _meter_values_201(self, cid: int, context: str) -> dict[str, Any]:
         """MeterValuesRequest of EVSE ``cid``: the station model's readings as 2.0.1
@@ -284,6 +321,9 @@ class VirtualStation201(VirtualStation):
     def enqueue(
         self, action: str, build: Any, *, transactional: bool = False, on_result: Any = None
     ) -> None:
+        translate = TRANSLATIONS.get(action)
+        if translate is not None:  # a 1.6-shaped message of the station model
+            action, build = translate(self, build)
         if action not in ACTIONS_201:
             LOG.warning("2.0.1 front-end: %s is not translated yet; not sent", action)
             return
