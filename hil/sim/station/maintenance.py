@@ -42,14 +42,21 @@ TRIGGERABLE = (
 )
 
 
+def cannot_send(station: VirtualStation, message: Any, triggerable: Any, upload: str) -> bool:
+    """A trigger for a message this station cannot send: not ``triggerable``, or a status
+    of a transfer the DUT does not do by design (firmware over OCPP, the ``upload`` message
+    of diagnostics / logs). Both versions' front-ends answer it NotImplemented."""
+    caps = station.cfg.dut.capabilities
+    return (
+        message not in triggerable
+        or (message == "FirmwareStatusNotification" and caps.firmware_update != "ocpp")
+        or (message == upload and not caps.diagnostics)
+    )
+
+
 def trigger_answer(station: VirtualStation, message: str, connector: int | None) -> str:
     """TriggerMessage status: NotImplemented, Rejected or Accepted."""
-    if message not in TRIGGERABLE:
-        return "NotImplemented"
-    caps = station.cfg.dut.capabilities
-    if message == "FirmwareStatusNotification" and caps.firmware_update != "ocpp":
-        return "NotImplemented"
-    if message == "DiagnosticsStatusNotification" and not caps.diagnostics:
+    if cannot_send(station, message, TRIGGERABLE, "DiagnosticsStatusNotification"):
         return "NotImplemented"
     if connector is not None and not 0 <= connector <= station.n_connectors:
         return "Rejected"

@@ -27,6 +27,7 @@ from typing import Any
 from hil.lab.config import LabConfig
 from hil.sim.physics import BenchPhysics
 from hil.sim.station.diagnostics import DiagnosticsUploader
+from hil.sim.station.maintenance import cannot_send
 from hil.sim.station.station import POWER_LOSS, Nvram, VirtualStation, utc_now
 from hil.sim.station.v201.device_model import (
     READ_ONLY,
@@ -198,12 +199,7 @@ class VirtualStation201(VirtualStation):
     def trigger_answer_201(self, message: Any, evse: dict[str, Any] | None) -> str:
         """NotImplemented for what this station cannot send, Rejected for an EVSE it does
         not have and for BootNotification once registered (F06.FR.17), else Accepted."""
-        if message not in TRIGGERABLE_201:
-            return "NotImplemented"
-        caps = self.cfg.dut.capabilities
-        if message == "FirmwareStatusNotification" and caps.firmware_update != "ocpp":
-            return "NotImplemented"
-        if message == "LogStatusNotification" and not caps.diagnostics:
+        if cannot_send(self, message, TRIGGERABLE_201, "LogStatusNotification"):
             return "NotImplemented"
         if evse is not None and not 1 <= int(evse.get("id", 0)) <= self.n_connectors:
             return "Rejected"
