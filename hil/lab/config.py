@@ -227,7 +227,7 @@ class FileServer(_Strict):
 
 
 class StationSettings(_Strict):
-    """Behaviours of the virtual station that OCPP 1.6 allows either way.
+    """Behaviours of the virtual station that OCPP 1.6 (or 2.0.1) allows either way.
 
     Real stations differ here without breaking a rule, so the lab must pass each of them
     (with a remark where the lab should know); these settings let the virtual station show
@@ -249,6 +249,11 @@ class StationSettings(_Strict):
     registered_before: bool = False
     #: Connectors left Inoperative in its non-volatile memory when the bench starts.
     inoperative_connectors: list[int] = []
+    #: OCPP 2.0.1 (L01): report InstallRebooting before rebooting into a new image.
+    install_rebooting: bool = False
+    #: OCPP 2.0.1 (L01): a corrupt image ends in InstallVerificationFailed, without
+    #: Installing (instead of Installing, InstallationFailed).
+    verification_failure: bool = False
 
 
 class InstrumentFault(_Strict):

@@ -186,6 +186,12 @@ _CATALOGUE = [
         also=("21",),  # it fakes Uploaded where the upload must fail, too
     ),
     Deviation(
+        "firmware_status_without_request_id",
+        "19",
+        "2.0.1: reports FirmwareStatusNotification without the UpdateFirmware's requestId",
+        also=("17", "18"),  # every update's statuses lack it
+    ),
+    Deviation(
         "log_status_without_request_id",
         "20",
         "2.0.1: reports LogStatusNotification without the GetLog's requestId",

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -170,6 +170,21 @@ class BootFacts:
     reason: str | None  # 2.0.1 BootReasonEnumType; None on 1.6 (no reason field)
 
 
+@dataclass(frozen=True)
+class StatusVariants:
+    """What a version allows in a sequence of transfer statuses besides the lab's expected
+    ones: ``between`` may come anywhere in between (logged), ``alternatives`` are other
+    words for an expected status, ``skippable`` expected statuses may be left out when the
+    next one comes instead."""
+
+    between: frozenset[str] = frozenset()
+    alternatives: dict[str, frozenset[str]] = field(default_factory=dict)
+    skippable: frozenset[str] = frozenset()
+
+    def means(self, status: Any, expected: str) -> bool:
+        return status == expected or status in self.alternatives.get(expected, frozenset())
+
+
 class ProtocolAdapter(ABC):
     """One OCPP version's way of doing the lab's actions and reading its observations."""
 
@@ -276,6 +291,33 @@ class ProtocolAdapter(ABC):
     @abstractmethod
     def message_connector(self, payload: dict[str, Any]) -> int | None:
         """The lab's connector a StatusNotification or MeterValues payload is about."""
+
+    # -- firmware update (steps 17-19) ------------------------------------------------
+
+    @abstractmethod
+    def firmware_request(
+        self,
+        url: str,
+        retrieve: str,
+        request_id: int,
+        retries: int | None = None,
+        retry_interval: int | None = None,
+    ) -> tuple[str, dict[str, Any]]:
+        """The UpdateFirmware CALL for the image at ``url``, not before ``retrieve``."""
+
+    def firmware_answer_problem(self, answer: dict[str, Any]) -> str | None:
+        """Why the answer to UpdateFirmware refuses the update (None: it is taken)."""
+        return None
+
+    #: what the version allows in a firmware status sequence besides the lab's statuses
+    firmware_variants = StatusVariants()
+
+    def firmware_status_problem(self, payload: dict[str, Any], request_id: int) -> str | None:
+        """What is wrong with a FirmwareStatusNotification beyond its status."""
+        return None
+
+    #: the boot reason after a firmware update's reboot (None: the version has none)
+    firmware_boot_reason: str | None = None
 
     # -- diagnostics / log upload (steps 20-21) ------------------------------------------
 

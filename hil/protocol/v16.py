@@ -100,6 +100,22 @@ class Ocpp16(ProtocolAdapter):
     def message_connector(self, payload: dict[str, Any]) -> int | None:
         return payload.get("connectorId")
 
+    def firmware_request(
+        self,
+        url: str,
+        retrieve: str,
+        request_id: int,
+        retries: int | None = None,
+        retry_interval: int | None = None,
+    ) -> tuple[str, dict[str, Any]]:
+        """§5.20 UpdateFirmware (1.6 has no request id)."""
+        payload: dict[str, Any] = {"location": url, "retrieveDate": retrieve}
+        if retries is not None:
+            payload["retries"] = int(retries)
+        if retry_interval is not None:
+            payload["retryInterval"] = int(retry_interval)
+        return "UpdateFirmware", payload
+
     def diagnostics_request(
         self,
         url: str,

@@ -31,6 +31,7 @@ from hil.protocol.base import (
     SettingChange,
     SettingStatus,
     SettingValue,
+    StatusVariants,
     normalise_status,
 )
 
@@ -151,7 +152,9 @@ class Ocpp201(ProtocolAdapter):
     change_action = "SetVariables"
     read_action = "GetVariables"
     #: what the lab checks on 2.0.1 so far; the rest is N/A saying so (issue 13 goes on)
-    checked_steps = frozenset({"1", "2", "3", "4", "5", "10", "12", "20", "21", "23"})
+    checked_steps = frozenset(
+        {"1", "2", "3", "4", "5", "10", "12", "17", "18", "19", "20", "21", "23"}
+    )
     remote_reset_boot_reason = "RemoteReset"
     checks_sessions = False
     settings = {
@@ -259,6 +262,51 @@ class Ocpp201(ProtocolAdapter):
 
     def message_connector(self, payload: dict[str, Any]) -> int | None:
         return payload.get("evseId")
+
+    def firmware_request(
+        self,
+        url: str,
+        retrieve: str,
+        request_id: int,
+        retries: int | None = None,
+        retry_interval: int | None = None,
+    ) -> tuple[str, dict[str, Any]]:
+        """L01 UpdateFirmware with the lab's request id (no signature: the lab's test
+        images are not signed)."""
+        payload: dict[str, Any] = {
+            "requestId": int(request_id),
+            "firmware": {"location": url, "retrieveDateTime": retrieve},
+        }
+        if retries is not None:
+            payload["retries"] = int(retries)
+        if retry_interval is not None:
+            payload["retryInterval"] = int(retry_interval)
+        return "UpdateFirmware", payload
+
+    def firmware_answer_problem(self, answer: dict[str, Any]) -> str | None:
+        status = answer.get("status")
+        if status in ("Accepted", "AcceptedCanceled"):
+            return None
+        return f"the station answered UpdateFirmware {status}: it will not update"
+
+    #: L01: a station may report a scheduled download or install, a verified signature and
+    #: the reboot of an install; a corrupt image may fail its verification instead of its
+    #: installation, without Installing
+    firmware_variants = StatusVariants(
+        between=frozenset(
+            {"DownloadScheduled", "SignatureVerified", "InstallScheduled", "InstallRebooting"}
+        ),
+        alternatives={"InstallationFailed": frozenset({"InstallVerificationFailed"})},
+        skippable=frozenset({"Installing"}),
+    )
+    firmware_boot_reason = "FirmwareUpdate"
+
+    def firmware_status_problem(self, payload: dict[str, Any], request_id: int) -> str | None:
+        """L01: FirmwareStatusNotification names the UpdateFirmware's requestId."""
+        got = payload.get("requestId")
+        if got != request_id:
+            return f"requestId {got!r}, expected {request_id} (the UpdateFirmware's)"
+        return None
 
     diagnostics_status_action = "LogStatusNotification"
 

@@ -50,6 +50,24 @@ CASES = [
         r"After the reboot connector 1 reported Available, expected Unavailable",
     ),
     ("message_before_accepted", "12", r"sent StatusNotification before BootNotification"),
+    # L01 UpdateFirmware: the lab's firmware steps
+    (
+        "download_failed_not_reported",
+        "17",
+        r"Missing FirmwareStatusNotification DownloadFailed: none within 8 s\. "
+        r"Statuses so far: Downloading",
+    ),
+    (
+        "firmware_version_unchanged",
+        "18",
+        r"Unexpected FirmwareStatusNotification Installed where InstallationFailed should come",
+    ),
+    ("installed_without_reboot", "19", r"Installed was reported without a reboot"),
+    (
+        "firmware_status_without_request_id",
+        "19",
+        r"FirmwareStatusNotification has requestId None, expected \d+ \(the UpdateFirmware's\)",
+    ),
     # N01 GetLog: the lab's diagnostics steps
     (
         "diagnostics_no_file",

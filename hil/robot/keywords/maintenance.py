@@ -20,6 +20,7 @@ from robot.libraries.BuiltIn import BuiltIn
 
 from hil.csms.journal import CALL, RX, Frame, WaitTimeout
 from hil.lab.fileserver import LabFileServer, Transfer, TransferTimeout
+from hil.protocol.base import StatusVariants
 from hil.robot.context import LabContext
 from hil.robot.keywords.capabilities import require_capability
 
@@ -41,17 +42,25 @@ def wait_statuses(
     after: int,
     windows: list[float],
     optional_first: bool = False,
+    *,
+    variants: StatusVariants | None = None,
 ) -> dict[str, Frame]:
     """Wait for ``action`` notifications with exactly ``expected`` statuses, in order.
 
     Each next status must come within its window of the previous one; anything else next
     fails, naming the status that was missing or unexpected and quoting the frames. A
     status repeated right after itself is accepted (OCPP 1.6 does not forbid repeats) and
-    logged. With ``optional_first`` the first expected status may be left out. Returns
-    status -> frame (the first frame of each status).
+    logged. With ``optional_first`` the first expected status may be left out.
+    ``variants`` says what the station's OCPP version allows besides: statuses that may
+    come in between, other words for an expected status, expected statuses that may be
+    left out. Returns expected status -> frame (the first frame of each status).
     """
+    variants = variants or StatusVariants()
+    skippable = set(variants.skippable) | ({expected[0]} if optional_first else set())
     seen: list[Frame] = []
+    found: dict[str, Frame] = {}
     repeats: list[Frame] = []
+    extras: list[Frame] = []
     cursor = after
     index = 0
     while index < len(expected):
@@ -70,21 +79,30 @@ def wait_statuses(
                 f"{path}; expected {' -> '.join(expected)}.\n{exc}"
             ) from None
         status = (frame.payload or {}).get("status")
+        cursor = frame.seq
         if seen and status == seen[-1].payload.get("status"):
             repeats.append(frame)  # the same status again: allowed
-            cursor = frame.seq
             continue
-        if status != want and optional_first and index == 0 and status == expected[1]:
-            index = 1  # the optional first status was left out
-            want = expected[1]
-        if status != want:
+        if status in variants.between and not variants.means(status, want):
+            extras.append(frame)  # a status the version allows in between
+            seen.append(frame)
+            continue
+        while (
+            not variants.means(status, want)
+            and want in skippable
+            and index + 1 < len(expected)
+            and variants.means(status, expected[index + 1])
+        ):
+            index += 1  # the station left out a status it may leave out
+            want = expected[index]
+        if not variants.means(status, want):
             quoted = "\n".join("  " + f.describe() for f in [*seen, frame])
             raise AssertionError(
                 f"Unexpected {action} {status} where {want} should come next (after: {path}; "
                 f"expected {' -> '.join(expected)}, nothing skipped):\n{quoted}"
             )
         seen.append(frame)
-        cursor = frame.seq
+        found[want] = frame
         index += 1
     ctx.advance(seen[-1])
     logger.info(
@@ -92,7 +110,12 @@ def wait_statuses(
     )
     if repeats:
         logger.info(f"Repeated {action} (allowed): " + ", ".join(f.describe(120) for f in repeats))
-    return {f.payload["status"]: f for f in seen}
+    if extras:
+        logger.info(
+            f"{action} statuses the version allows in between: "
+            + ", ".join(f.describe(120) for f in extras)
+        )
+    return found
 
 
 def sha256_of(path: Path) -> str:
@@ -164,7 +187,8 @@ class MaintenanceKeywords:
         retrieve_in: float = 0,
         protocol: str = "http",
     ) -> str:
-        """Send UpdateFirmware for a location on the lab's file server and return its URL.
+        """Send UpdateFirmware (OCPP 1.6 §5.20; 2.0.1 L01, with a request id) for a location
+        on the lab's file server and return its URL.
 
         ``location``: ``good`` (an image with a new version), ``corrupt`` (one whose checksum
         does not match), ``unreachable`` (connection refused), ``timeout`` (a server that
@@ -175,15 +199,22 @@ class MaintenanceKeywords:
         require_capability(self.ctx.cfg, "firmware_update")
         url, image = self._firmware_location(location, protocol)
         retrieve = datetime.now(UTC) + timedelta(seconds=float(retrieve_in))
-        payload: dict[str, Any] = {"location": url, "retrieveDate": iso(retrieve)}
-        if retries is not None:
-            payload["retries"] = int(retries)
-        if retry_interval is not None:
-            payload["retryInterval"] = int(retry_interval)
+        version = self.ctx.protocol
+        request_id = int(time.time() * 1000) % 2_000_000_000
+        action, payload = version.firmware_request(
+            url,
+            iso(retrieve),
+            request_id,
+            None if retries is None else int(retries),
+            None if retry_interval is None else int(retry_interval),
+        )
         mark = self.ctx.mark()
         transfers = len(self._files.transfers())
-        answer = self.ctx.lab.call("UpdateFirmware", payload)
-        logger.info(f"UpdateFirmware {payload} -> {answer}")
+        answer = self.ctx.lab.call(action, payload)
+        logger.info(f"{action} {payload} -> {answer}")
+        refused = version.firmware_answer_problem(answer)
+        if refused:
+            raise AssertionError(refused[0].upper() + refused[1:])
         self.ctx.state["firmware_update"] = {
             "mark": mark,
             "url": url,
@@ -191,6 +222,7 @@ class MaintenanceKeywords:
             "retrieve": retrieve,
             "transfers": transfers,
             "frames": {},
+            "request_id": request_id,
         }
         return url
 
@@ -200,16 +232,31 @@ class MaintenanceKeywords:
     ) -> None:
         """FirmwareStatusNotification reports exactly ``statuses`` in this order, nothing
         skipped and nothing in between, e.g. ``Downloading    Downloaded    Installing
-        Installed``. Each status may take ``timeout`` (default
-        ``file_server.transfer_timeout_s``; Installed also gets ``timings.boot_timeout_s``
-        for the reboot)."""
+        Installed`` (OCPP 1.6 §4.5). On 2.0.1 (L01) each carries the UpdateFirmware's
+        requestId, and what L01 allows besides passes: DownloadScheduled, SignatureVerified,
+        InstallScheduled and InstallRebooting in between, and for a corrupt image
+        InstallVerificationFailed (without Installing) instead of InstallationFailed. Each
+        status may take ``timeout`` (default ``file_server.transfer_timeout_s``; Installed
+        also gets ``timings.boot_timeout_s`` for the reboot)."""
         fw = self._fw()
+        protocol = self.ctx.protocol
         window = self._transfer_timeout() if timeout is None else float(timeout)
         windows = [
             window + (self.ctx.cfg.timings.boot_timeout_s if s == "Installed" else 0)
             for s in statuses
         ]
-        fw["frames"] = wait_statuses(self.ctx, FIRMWARE, list(statuses), fw["mark"], windows)
+        fw["frames"] = wait_statuses(
+            self.ctx,
+            FIRMWARE,
+            list(statuses),
+            fw["mark"],
+            windows,
+            variants=protocol.firmware_variants,
+        )
+        for frame in fw["frames"].values():
+            problem = protocol.firmware_status_problem(frame.payload or {}, fw["request_id"])
+            if problem:
+                raise AssertionError(f"{frame.action} has {problem} ({frame.describe()})")
 
     @keyword
     def firmware_download_should_not_start_before_retrieve_date(self) -> None:
@@ -297,7 +344,9 @@ class MaintenanceKeywords:
                 f"{installing.describe()} and {installed.describe()}"
             )
         boot = boots[-1]
-        actual = (boot.payload or {}).get("firmwareVersion")
+        protocol = self.ctx.protocol
+        facts = protocol.boot_facts(boot.payload or {})
+        actual = facts.firmware
         if actual != version:
             raise AssertionError(
                 f"The station rebooted with firmware {actual!r}, expected {version!r} from the "
@@ -310,6 +359,13 @@ class MaintenanceKeywords:
                 f"Accepted ({answer.describe()})"
             )
         self.ctx.run["expected_firmware"] = version
+        wanted = protocol.firmware_boot_reason
+        if wanted is not None and facts.reason != wanted:
+            BuiltIn().run_keyword(
+                "Record Remark",
+                f"After the firmware update the station booted with reason {facts.reason}, "
+                f"not {wanted} ({boot.describe()})",
+            )
         logger.info(f"Rebooted into firmware {version} ({boot.describe()})")
 
     @keyword

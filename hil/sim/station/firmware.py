@@ -39,7 +39,7 @@ DEFAULT_RETRY_INTERVAL_S = 2
 #: How long "writing the flash" takes on the virtual station.
 INSTALL_S = 0.3
 #: Statuses after which the station is idle again (TriggerMessage then reports Idle).
-FINAL = ("DownloadFailed", "InstallationFailed", "Installed")
+FINAL = ("DownloadFailed", "InstallationFailed", "InstallVerificationFailed", "Installed")
 
 
 def parse_date(text: str) -> datetime:
@@ -118,6 +118,10 @@ class FirmwareUpdater(StationExtension):
             return
         self._notify("Downloaded")
         await self._no_transaction()
+        if self.station.settings.verification_failure and self._corrupt(image):
+            LOG.warning("firmware image fails its verification; not installing it")
+            self._notify("InstallVerificationFailed")  # 2.0.1 L01: before Installing
+            return
         self._notify("Installing")
         await asyncio.sleep(INSTALL_S)
         version = self._install(image)
@@ -132,6 +136,8 @@ class FirmwareUpdater(StationExtension):
             self.station.nv.firmware = version
         self.installed_pending = True
         LOG.info("firmware %s installed; rebooting into it", self.station.nv.firmware)
+        if self.station.settings.install_rebooting:
+            self._notify("InstallRebooting")  # 2.0.1 L01
         with contextlib.suppress(TimeoutError):  # Installing reaches the back office first
             await asyncio.wait_for(
                 self.station.nv.outbox.flushed(), self.station.cfg.back_office.call_timeout_s
@@ -163,6 +169,14 @@ class FirmwareUpdater(StationExtension):
                 LOG.info("firmware downloaded; installing once the running session ends")
                 told = True
             await asyncio.sleep(0.2)
+
+    @staticmethod
+    def _corrupt(image: bytes) -> bool:
+        try:
+            parse_image(image)
+        except FirmwareImageError:
+            return True
+        return False
 
     def _install(self, image: bytes) -> str | None:
         """The version the image installs, or None after reporting InstallationFailed."""

@@ -173,6 +173,37 @@ class StationLink201(ChargePoint):
             log.get("latest_timestamp"),
         )
 
+    # -- L01 UpdateFirmware: the station model's firmware manager -------------------------
+
+    def _updater(self) -> Any:
+        from hil.sim.station.firmware import FirmwareUpdater
+
+        updater = self.station.extension(FirmwareUpdater)
+        if not isinstance(updater, FirmwareUpdater) or not updater.supported:
+            raise OcppNotImplemented(
+                description="firmware updates are not done over OCPP", details={}
+            )
+        return updater
+
+    @on(Action.update_firmware)
+    def on_update_firmware(self, request_id: int, firmware: dict[str, Any], **_: Any) -> Any:
+        self._updater()
+        return call_result.UpdateFirmware(status="Accepted")
+
+    @after(Action.update_firmware)
+    def after_update_firmware(
+        self,
+        request_id: int,
+        firmware: dict[str, Any],
+        retries: int | None = None,
+        retry_interval: int | None = None,
+        **_: Any,
+    ) -> None:
+        self.station.firmware_request_id = int(request_id)
+        self._updater().schedule(
+            firmware["location"], firmware["retrieve_date_time"], retries, retry_interval
+        )
+
     # -- B11/B12 Reset ------------------------------------------------------------------
 
     @on(Action.reset)

@@ -27,6 +27,7 @@ from typing import Any
 from hil.lab.config import LabConfig
 from hil.sim.physics import BenchPhysics
 from hil.sim.station.diagnostics import DiagnosticsUploader
+from hil.sim.station.firmware import FirmwareUpdater
 from hil.sim.station.maintenance import cannot_send
 from hil.sim.station.station import POWER_LOSS, Nvram, VirtualStation, utc_now
 from hil.sim.station.v201.device_model import (
@@ -65,7 +66,14 @@ BOOT_REASON = {
 #: What this front-end can put on the wire so far; 1.6-shaped messages of the station model
 #: (sessions, firmware, diagnostics) are not translated yet and are dropped with a warning.
 ACTIONS_201 = frozenset(
-    {"BootNotification", "Heartbeat", "StatusNotification", "NotifyReport", "LogStatusNotification"}
+    {
+        "BootNotification",
+        "Heartbeat",
+        "StatusNotification",
+        "NotifyReport",
+        "LogStatusNotification",
+        "FirmwareStatusNotification",
+    }
 )
 #: 1.6 diagnostics statuses as 2.0.1 UploadLogStatusEnumType (N01)
 LOG_STATUS_201 = {"Idle": "Idle", "Uploading": "Uploading", "Uploaded": "Uploaded"}
@@ -87,8 +95,26 @@ def _log_status(station: VirtualStation201, build: Any) -> tuple[str, Any]:
     return "LogStatusNotification", built
 
 
+def _firmware_status(station: VirtualStation201, build: Any) -> tuple[str, Any]:
+    """FirmwareStatusNotification of the station model (its statuses are 2.0.1's too) with
+    the UpdateFirmware's requestId (L01)."""
+
+    def built() -> dict[str, Any]:
+        payload = dict(build())
+        if "firmware_status_without_request_id" in station.deviations:
+            return payload  # the defect: which update is this?
+        if station.firmware_request_id is not None:
+            payload["requestId"] = station.firmware_request_id
+        return payload
+
+    return "FirmwareStatusNotification", built
+
+
 #: The station model's 1.6 messages this front-end translates, by action.
-TRANSLATIONS = {"DiagnosticsStatusNotification": _log_status}
+TRANSLATIONS = {
+    "DiagnosticsStatusNotification": _log_status,
+    "FirmwareStatusNotification": _firmware_status,
+}
 
 #: Messages a 2.0.1 TriggerMessage can ask this station for (F06); TransactionEvent and
 #: the certificate messages are NotImplemented here.
@@ -124,9 +150,13 @@ class VirtualStation201(VirtualStation):
         connect_options: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(cfg, physics, csms_url, connect_options)
-        # diagnostics uploads are translated (GetLog, LogStatusNotification); firmware,
-        # Eichrecht and smart charging are 1.6 only so far
-        self.extensions = [e for e in self.extensions if isinstance(e, DiagnosticsUploader)]
+        # diagnostics uploads (GetLog, LogStatusNotification) and firmware updates
+        # (UpdateFirmware L01) are translated; Eichrecht and smart charging are 1.6 only
+        self.extensions = [
+            e for e in self.extensions if isinstance(e, DiagnosticsUploader | FirmwareUpdater)
+        ]
+        #: the requestId of the UpdateFirmware whose update runs (L01)
+        self.firmware_request_id: int | None = None
         #: the requestId of the GetLog whose upload runs (N01: LogStatusNotification says it)
         self.log_request_id: int | None = None
         nv = {f.name: getattr(self.nv, f.name) for f in fields(self.nv)}
@@ -157,6 +187,9 @@ class VirtualStation201(VirtualStation):
         return StationLink201(self, ws, response_timeout=self.cfg.back_office.call_timeout_s)
 
     def _power_off(self, kind: str | None) -> None:
+        updater = self.extension(FirmwareUpdater)
+        if isinstance(updater, FirmwareUpdater) and updater.installed_pending:
+            kind = "Firmware"  # the reboot into a new image (B01 reason FirmwareUpdate)
         self.boot_reason = BOOT_REASON.get(kind, "Unknown")
         super()._power_off(kind)
 
@@ -224,8 +257,12 @@ class VirtualStation201(VirtualStation):
                 payload = self._meter_values_201(cid, "Trigger")
                 VirtualStation.enqueue(self, "MeterValues", lambda p=payload: p)
         elif message == "FirmwareStatusNotification":
-            # no update runs on this front-end yet: Idle (F06)
-            VirtualStation.enqueue(self, message, lambda: {"status": "Idle"})
+            updater = self.extension(FirmwareUpdater)
+            status = updater.status if isinstance(updater, FirmwareUpdater) else "Idle"
+            fw: dict[str, Any] = {"status": status}
+            if status != "Idle" and self.firmware_request_id is not None:
+                fw["requestId"] = self.firmware_request_id  # L01: the update it reports
+            VirtualStation.enqueue(self, message, lambda: fw)
         elif message == "LogStatusNotification":
             uploader = self.extension(DiagnosticsUploader)
             busy = isinstance(uploader, DiagnosticsUploader) and uploader.status == "Uploading"
