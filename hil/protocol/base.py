@@ -249,7 +249,7 @@ class ProtocolAdapter(ABC):
         if step in self.foreign_steps:
             return f"step {step} does not exist in OCPP {self.version}"
         if self.checked_steps is not None and step not in self.checked_steps:
-            return f"this lab version does not yet check step {step} on OCPP {self.version}"
+            return f"this lab version does not yet check this step on OCPP {self.version}"
         return None
 
     # -- the station's connectors --------------------------------------------------

@@ -184,8 +184,9 @@ def _remark_sentence(text: str) -> str:
 
 
 def _level(key: str, title: str, rows: dict[str, StepRow]) -> LevelResult:
-    blocking = []
+    blocking: list[str | tuple[str, list[str]]] = []
     not_run = []
+    na_groups: dict[str, list[str]] = {}  # one line per reason: steps N/A for the same cause
     for step in (s for s in STEPS if s.level == key):
         row = rows[step.id]
         if row.verdict == YES or (row.verdict == NA and row.na_by_dut):
@@ -194,17 +195,30 @@ def _level(key: str, title: str, rows: dict[str, StepRow]) -> LevelResult:
             not_run.append(step.id)
         elif row.verdict == NA:
             why = row.remarks[0] if row.remarks else "not applicable on this bench"
-            blocking.append(f"step {step.id} N/A on this bench: {why}")
+            if why not in na_groups:
+                na_groups[why] = []
+                blocking.append((why, na_groups[why]))
+            na_groups[why].append(step.id)
         else:
             why = row.remarks[0] if row.remarks else "failed"
             blocking.append(f"step {step.id} N: {why}")
+    lines = [
+        b
+        if isinstance(b, str)
+        else (
+            f"step {b[1][0]} N/A on this bench: {b[0]}"
+            if len(b[1]) == 1
+            else f"steps {_ranges(b[1])} N/A on this bench: {b[0]}"
+        )
+        for b in blocking
+    ]
     if not_run:
-        blocking.append(
+        lines.append(
             f"step {not_run[0]} was not run"
             if len(not_run) == 1
             else f"steps {_ranges(not_run)} were not run"
         )
-    return LevelResult(title, not blocking, blocking)
+    return LevelResult(title, not lines, lines)
 
 
 def _ranges(step_ids: list[str]) -> str:

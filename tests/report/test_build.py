@@ -125,12 +125,22 @@ def test_a_201_station_is_certified_as_ocpp_201_core(tmp_path):
 
 
 def test_steps_the_lab_does_not_check_on_201_yet_keep_its_level_from_being_achieved(tmp_path):
-    gap = ("SKIP", "N/A: this lab version does not yet check step 6 on OCPP 2.0.1")
+    gap = ("SKIP", "N/A: this lab version does not yet check this step on OCPP 2.0.1")
     out = robot_output(tmp_path / "a", {"6": gap}, dut={"ocpp": "2.0.1"})
     report = report_from_outputs([out], tmp_path)
     core = report.levels[0]
     assert core.title == "OCPP 2.0.1 Core" and not core.achieved
     assert "step 6 N/A on this bench" in core.blocking[0]
+
+
+def test_steps_n_a_for_the_same_reason_make_one_line(tmp_path):
+    gap = ("SKIP", "N/A: this lab version does not yet check this step on OCPP 2.0.1")
+    out = robot_output(
+        tmp_path / "a", {s: gap for s in ("6", "7", "8", "11", "22")}, dut={"ocpp": "2.0.1"}
+    )
+    (line,) = report_from_outputs([out], tmp_path).levels[0].blocking
+    assert line.startswith("steps 6–8, 11, 22 N/A on this bench: ")
+    assert "does not yet check this step on OCPP 2.0.1" in line
 
 
 def test_runs_of_16_and_201_do_not_make_one_certificate(tmp_path, capsys):
