@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -80,40 +81,39 @@ LOG_STATUS_201 = {"Idle": "Idle", "Uploading": "Uploading", "Uploaded": "Uploade
 LOG_STATUS_201["UploadFailed"] = "UploadFailure"
 
 
-def _log_status(station: VirtualStation201, build: Any) -> tuple[str, Any]:
-    """DiagnosticsStatusNotification of the station model -> LogStatusNotification with the
-    GetLog's requestId."""
+def _transfer_status(
+    action: str, statuses: dict[str, str], request_id: str, defect: str
+) -> Callable[[VirtualStation201, Any], tuple[str, Any]]:
+    """A translation of the station model's transfer status message into 2.0.1 ``action``:
+    the status in 2.0.1's words and the request id of the request that started the transfer
+    (the station's attribute ``request_id``; N01, L01). Deviation ``defect`` leaves it out."""
 
-    def built() -> dict[str, Any]:
-        payload: dict[str, Any] = {"status": LOG_STATUS_201[build()["status"]]}
-        if "log_status_without_request_id" in station.deviations:
-            return payload  # the defect: which upload is this?
-        if station.log_request_id is not None:
-            payload["requestId"] = station.log_request_id
-        return payload
+    def translate(station: VirtualStation201, build: Any) -> tuple[str, Any]:
+        def built() -> dict[str, Any]:
+            status = build()["status"]
+            payload: dict[str, Any] = {"status": statuses.get(status, status)}
+            rid = getattr(station, request_id)
+            if rid is not None and defect not in station.deviations:
+                payload["requestId"] = rid
+            return payload
 
-    return "LogStatusNotification", built
+        return action, built
 
-
-def _firmware_status(station: VirtualStation201, build: Any) -> tuple[str, Any]:
-    """FirmwareStatusNotification of the station model (its statuses are 2.0.1's too) with
-    the UpdateFirmware's requestId (L01)."""
-
-    def built() -> dict[str, Any]:
-        payload = dict(build())
-        if "firmware_status_without_request_id" in station.deviations:
-            return payload  # the defect: which update is this?
-        if station.firmware_request_id is not None:
-            payload["requestId"] = station.firmware_request_id
-        return payload
-
-    return "FirmwareStatusNotification", built
+    return translate
 
 
 #: The station model's 1.6 messages this front-end translates, by action.
 TRANSLATIONS = {
-    "DiagnosticsStatusNotification": _log_status,
-    "FirmwareStatusNotification": _firmware_status,
+    "DiagnosticsStatusNotification": _transfer_status(
+        "LogStatusNotification", LOG_STATUS_201, "log_request_id", "log_status_without_request_id"
+    ),
+    # the station model's firmware statuses are 2.0.1's too
+    "FirmwareStatusNotification": _transfer_status(
+        "FirmwareStatusNotification",
+        {},
+        "firmware_request_id",
+        "firmware_status_without_request_id",
+    ),
 }
 
 #: Messages a 2.0.1 TriggerMessage can ask this station for (F06); TransactionEvent and
