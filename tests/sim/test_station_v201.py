@@ -114,6 +114,18 @@ class Csms(ChargePoint):
         self._record("NotifyReport", kw)
         return call_result.NotifyReport()
 
+    @on(Action.authorize)
+    def on_authorize(self, **kw: Any) -> Any:
+        self._record("Authorize", kw)
+        return call_result.Authorize(id_token_info={"status": "Accepted"})
+
+    @on(Action.transaction_event)
+    def on_transaction_event(self, **kw: Any) -> Any:
+        self._record("TransactionEvent", kw)
+        if kw.get("event_type") == "Started":
+            return call_result.TransactionEvent(id_token_info={"status": "Accepted"})
+        return call_result.TransactionEvent()
+
     @on(Action.meter_values)
     def on_meter_values(self, **kw: Any) -> Any:
         self._record("MeterValues", kw)
@@ -617,3 +629,86 @@ def test_reset_when_idle_reboots_with_reason_remote_reset_and_one_evse_is_reject
                 await rig.wait_for(lambda m=mark: len(rig.of("StatusNotification", m)) >= 2)
 
     run(body())
+
+
+# -- E01-E07, C01 sessions: Authorize and TransactionEvent ------------------------------------
+
+
+def test_a_session_is_authorize_then_transaction_events_numbered_without_gaps():
+    """E01-E07: Started (idToken, EVSE, Transaction.Begin register), Updated at the sample
+    interval, Ended with stoppedReason; one transaction id, seqNo 0, 1, 2, … (the back
+    office's library checks every frame against the 2.0.1 schemas)."""
+
+    async def body() -> None:
+        async with Rig([], heartbeat_interval=3600) as rig:
+            st = await rig.set("SampledDataCtrlr", "TxUpdatedInterval", "1")
+            assert st["attributeStatus"] == "Accepted"
+            tag = rig.cfg.tags.valid[0]
+            rig.station.physics.set_ev_state("B")
+            rig.station.charging.present_tag(tag)
+            await rig.wait_for(lambda: rig.of("TransactionEvent"))
+            auth = rig.of("Authorize")[0]
+            assert auth["idToken"] == {"idToken": tag, "type": "ISO14443"}
+            rig.station.physics.set_ev_state("C")
+            await rig.wait_for(lambda: len(rig.of("TransactionEvent")) >= 3, 6)
+            rig.station.charging.present_tag(tag)  # the same tag ends it
+            await rig.wait_for(
+                lambda: any(e["eventType"] == "Ended" for e in rig.of("TransactionEvent"))
+            )
+            events = rig.of("TransactionEvent")
+            started, ended = events[0], events[-1]
+            assert started["eventType"] == "Started" and started["idToken"]["idToken"] == tag
+            assert started["evse"] == {"id": 1, "connectorId": 1}
+            begin = started["meterValue"][0]["sampledValue"][0]
+            assert begin["context"] == "Transaction.Begin"
+            assert {e["eventType"] for e in events[1:-1]} == {"Updated"}
+            assert ended["transactionInfo"]["stoppedReason"] == "Local"
+            end = ended["meterValue"][-1]["sampledValue"][-1]
+            assert end["context"] == "Transaction.End" and end["value"] >= begin["value"]
+            ids = {e["transactionInfo"]["transactionId"] for e in events}
+            assert len(ids) == 1
+            assert [e["seqNo"] for e in events] == list(range(len(events)))
+            assert not any(e.get("offline") for e in events)
+
+    run(body())
+
+
+def test_deviations_of_transaction_events():
+    """The defects the lab's 2.0.1 session steps must catch: a seqNo gap, Ended without
+    stoppedReason."""
+
+    async def body() -> None:
+        async with Rig(["transaction_seq_gap", "ended_without_stopped_reason"], 3600) as rig:
+            await rig.set("SampledDataCtrlr", "TxUpdatedInterval", "1")
+            tag = rig.cfg.tags.valid[0]
+            rig.station.physics.set_ev_state("B")
+            rig.station.charging.present_tag(tag)
+            await rig.wait_for(lambda: len(rig.of("TransactionEvent")) >= 2, 6)
+            rig.station.charging.present_tag(tag)
+            await rig.wait_for(
+                lambda: any(e["eventType"] == "Ended" for e in rig.of("TransactionEvent"))
+            )
+            events = rig.of("TransactionEvent")
+            seqs = [e["seqNo"] for e in events]
+            assert seqs != list(range(len(events))) and seqs[0] == 0
+            assert "stoppedReason" not in events[-1]["transactionInfo"]
+
+    run(body())
+
+
+def test_events_of_an_offline_station_say_offline():
+    """E12: an event that happened while the station was offline carries offline=true (the
+    flag is set when the event happens, not when it is sent)."""
+    from types import SimpleNamespace
+
+    from hil.sim.station.v201 import transactions
+
+    events = transactions.TransactionEvents()
+    online = SimpleNamespace(online=True, deviations=set())
+    offline = SimpleNamespace(online=False, deviations=set())
+    first = events.event(online, "Updated", "t1", "MeterValuePeriodic", "2026-01-01T00:00:00Z")
+    second = events.event(offline, "Updated", "t1", "MeterValuePeriodic", "2026-01-01T00:00:01Z")
+    assert "offline" not in first and second["offline"] is True
+    assert (first["seqNo"], second["seqNo"]) == (0, 1)
+    missing = SimpleNamespace(online=False, deviations={"offline_flag_missing"})
+    assert "offline" not in events.event(missing, "Ended", "t1", "StopAuthorized", "x")

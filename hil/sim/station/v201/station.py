@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from hil.lab.config import LabConfig
@@ -31,6 +31,7 @@ from hil.sim.station.diagnostics import DiagnosticsUploader
 from hil.sim.station.firmware import FirmwareUpdater
 from hil.sim.station.maintenance import cannot_send
 from hil.sim.station.station import POWER_LOSS, Nvram, VirtualStation, utc_now
+from hil.sim.station.v201 import transactions
 from hil.sim.station.v201.device_model import (
     READ_ONLY,
     DeviceModel,
@@ -38,6 +39,7 @@ from hil.sim.station.v201.device_model import (
     build_device_model,
 )
 from hil.sim.station.v201.link import StationLink201
+from hil.sim.station.v201.transactions import TransactionEvents, Translated
 
 LOG = logging.getLogger("hil.sim.station")
 
@@ -74,6 +76,9 @@ ACTIONS_201 = frozenset(
         "NotifyReport",
         "LogStatusNotification",
         "FirmwareStatusNotification",
+        "Authorize",
+        "TransactionEvent",
+        "MeterValues",
     }
 )
 #: 1.6 diagnostics statuses as 2.0.1 UploadLogStatusEnumType (N01)
@@ -83,12 +88,12 @@ LOG_STATUS_201["UploadFailed"] = "UploadFailure"
 
 def _transfer_status(
     action: str, statuses: dict[str, str], request_id: str, defect: str
-) -> Callable[[VirtualStation201, Any], tuple[str, Any]]:
+) -> Callable[[VirtualStation201, Any, Any], Translated]:
     """A translation of the station model's transfer status message into 2.0.1 ``action``:
     the status in 2.0.1's words and the request id of the request that started the transfer
     (the station's attribute ``request_id``; N01, L01). Deviation ``defect`` leaves it out."""
 
-    def translate(station: VirtualStation201, build: Any) -> tuple[str, Any]:
+    def translate(station: VirtualStation201, build: Any, on_result: Any) -> Translated:
         def built() -> dict[str, Any]:
             status = build()["status"]
             payload: dict[str, Any] = {"status": statuses.get(status, status)}
@@ -97,7 +102,7 @@ def _transfer_status(
                 payload["requestId"] = rid
             return payload
 
-        return action, built
+        return action, built, on_result
 
     return translate
 
@@ -114,6 +119,10 @@ TRANSLATIONS = {
         "firmware_request_id",
         "firmware_status_without_request_id",
     ),
+    "Authorize": transactions.authorize,
+    "StartTransaction": transactions.start_transaction,
+    "MeterValues": transactions.meter_values,
+    "StopTransaction": transactions.stop_transaction,
 }
 
 #: Messages a 2.0.1 TriggerMessage can ask this station for (F06); TransactionEvent and
@@ -137,6 +146,7 @@ class Nvram201(Nvram):
     """Flash of a 2.0.1 station: the 1.6 station model's, plus the device model."""
 
     device_model: DeviceModel | None = None
+    tx_events: TransactionEvents = field(default_factory=TransactionEvents)
 
 
 class VirtualStation201(VirtualStation):
@@ -177,6 +187,10 @@ class VirtualStation201(VirtualStation):
         #: B12: a Reset OnIdle came during a transaction; reboot when the last one ends
         self._reset_when_idle = False
         self._pending_sends: set[asyncio.Task[None]] = set()
+
+    @property
+    def tx_events(self) -> TransactionEvents:
+        return self.nv.tx_events
 
     @property
     def device_model(self) -> DeviceModel:
@@ -356,7 +370,7 @@ class VirtualStation201(VirtualStation):
     ) -> None:
         translate = TRANSLATIONS.get(action)
         if translate is not None:  # a 1.6-shaped message of the station model
-            action, build = translate(self, build)
+            action, build, on_result = translate(self, build, on_result)
         if action not in ACTIONS_201:
             LOG.warning("2.0.1 front-end: %s is not translated yet; not sent", action)
             return

@@ -1,0 +1,236 @@
+"""The station model's charging-session messages as OCPP 2.0.1 (E01–E07, E12, C01).
+
+The one station model (``hil/sim/station/charging.py``) speaks 1.6's Authorize,
+StartTransaction, MeterValues and StopTransaction. A 2.0.1 station says the same with
+Authorize (an ``idToken``) and one TransactionEvent per event of a transaction: Started,
+Updated, Ended. What 2.0.1 adds is the station's own: the transaction id (the station
+chooses it), a ``seqNo`` per transaction counted from 0 without gaps, the ``offline`` flag on
+events that were queued while the station was offline, a ``triggerReason`` and, when it
+ends, a ``stoppedReason``. Each translation returns the 2.0.1 action, a payload builder and
+an answer handler that hands the model the answer in 1.6's shape.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hil.sim.station.v201.station import VirtualStation201
+
+#: (action, payload builder, answer handler)
+Translated = tuple[str, Callable[[], dict[str, Any]], Callable[[dict[str, Any]], None] | None]
+
+#: the id token type of the lab's RFID cards
+TOKEN_TYPE = "ISO14443"
+REGISTER = "Energy.Active.Import.Register"
+
+#: the model's 1.6 stop reasons -> (2.0.1 stoppedReason, triggerReason of the Ended event)
+STOP_REASONS = {
+    "Local": ("Local", "StopAuthorized"),
+    "Remote": ("Remote", "RemoteStop"),
+    "EVDisconnected": ("EVDisconnected", "EVCommunicationLost"),
+    "HardReset": ("ImmediateReset", "ResetCommand"),
+    "SoftReset": ("Reboot", "ResetCommand"),
+    "DeAuthorized": ("DeAuthorized", "Deauthorized"),
+    "PowerLoss": ("PowerLoss", "AbnormalCondition"),
+    "UnlockCommand": ("Other", "UnlockCommand"),
+    "Other": ("Other", "AbnormalCondition"),
+}
+
+
+def id_token(tag: str) -> dict[str, Any]:
+    return {"idToken": tag, "type": TOKEN_TYPE}
+
+
+def sampled_values_201(values: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """1.6 SampledValue (string value, unit) as 2.0.1 SampledValueType (a number,
+    unitOfMeasure). Signed readings (format SignedData) are not sampled values in 2.0.1."""
+    out = []
+    for sv in values:
+        if sv.get("format") == "SignedData":
+            continue
+        value: dict[str, Any] = {
+            "value": float(sv["value"]),
+            "context": sv.get("context", "Sample.Periodic"),
+            "measurand": sv.get("measurand", REGISTER),
+            "location": sv.get("location", "Outlet"),
+        }
+        if sv.get("unit"):
+            value["unitOfMeasure"] = {"unit": sv["unit"]}
+        if sv.get("phase"):
+            value["phase"] = sv["phase"]
+        out.append(value)
+    return out
+
+
+def meter_values_201(meter_value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {"timestamp": mv["timestamp"], "sampledValue": sampled_values_201(mv["sampledValue"])}
+        for mv in meter_value
+        if sampled_values_201(mv["sampledValue"])
+    ]
+
+
+class TransactionEvents:
+    """Numbers the events of each transaction and builds them; lives in the station's
+    flash (a queued event keeps its number through a reboot)."""
+
+    def __init__(self) -> None:
+        #: transaction id -> the next seqNo
+        self.next_seq: dict[str, int] = {}
+
+    def new_id(self) -> str:
+        return str(uuid.uuid4())
+
+    def seq(self, station: VirtualStation201, transaction_id: str) -> int:
+        n = self.next_seq.get(transaction_id, 0)
+        self.next_seq[transaction_id] = n + 1
+        if "transaction_seq_gap" in station.deviations and n == 1:
+            self.next_seq[transaction_id] = n + 2  # the defect: one number is never sent
+            n += 1
+        return n
+
+    def event(
+        self,
+        station: VirtualStation201,
+        event_type: str,
+        transaction_id: str,
+        trigger: str,
+        timestamp: str,
+        **info: Any,
+    ) -> dict[str, Any]:
+        """A TransactionEvent's fixed part; numbered and flagged now, at the event (a
+        queued event is sent later, with the number and the flag it got here)."""
+        payload: dict[str, Any] = {
+            "eventType": event_type,
+            "timestamp": timestamp,
+            "triggerReason": trigger,
+            "seqNo": self.seq(station, transaction_id),
+            "transactionInfo": {"transactionId": transaction_id, **info},
+        }
+        if not station.online and "offline_flag_missing" not in station.deviations:
+            payload["offline"] = True  # E12: it happened while the station was offline
+        return payload
+
+
+def _accepted(answer: dict[str, Any]) -> dict[str, Any]:
+    """A 2.0.1 answer's idTokenInfo as 1.6's idTagInfo (no idTokenInfo: nothing to say)."""
+    info = answer.get("idTokenInfo")
+    return {"idTagInfo": {"status": (info or {}).get("status", "Accepted")}} if info else {}
+
+
+def authorize(station: VirtualStation201, build: Any, on_result: Any) -> Translated:
+    """C01: Authorize with the idToken; the answer's idTokenInfo as idTagInfo."""
+
+    def built() -> dict[str, Any]:
+        return {"idToken": id_token(build()["idTag"])}
+
+    def answered(answer: dict[str, Any]) -> None:
+        if on_result is not None:
+            info = answer.get("idTokenInfo") or {}
+            on_result({"idTagInfo": {"status": info.get("status", "Invalid")}})
+
+    return "Authorize", built, answered
+
+
+def start_transaction(station: VirtualStation201, build: Any, on_result: Any) -> Translated:
+    """E01-E03: TransactionEvent Started, with the station's own transaction id (given to
+    the model's transaction at once, so its later events name it even while queued)."""
+    payload = build()
+    connector = int(payload["connectorId"])
+    tx = station.charging.transaction(connector)
+    transaction_id = station.tx_events.new_id()
+    if tx is not None:
+        tx.transaction_id = transaction_id  # type: ignore[assignment]
+    event = station.tx_events.event(
+        station,
+        "Started",
+        transaction_id,
+        "Authorized",
+        payload["timestamp"],
+        chargingState="Charging",
+    )
+    event["idToken"] = id_token(payload["idTag"])
+    event["evse"] = {"id": connector, "connectorId": 1}
+    event["meterValue"] = [
+        {
+            "timestamp": payload["timestamp"],
+            "sampledValue": [
+                {
+                    "value": float(payload["meterStart"]),
+                    "context": "Transaction.Begin",
+                    "measurand": REGISTER,
+                    "unitOfMeasure": {"unit": "Wh"},
+                }
+            ],
+        }
+    ]
+
+    def answered(answer: dict[str, Any]) -> None:
+        if on_result is not None:
+            on_result({"transactionId": transaction_id, **_accepted(answer)})
+
+    return "TransactionEvent", lambda: event, answered
+
+
+def meter_values(station: VirtualStation201, build: Any, on_result: Any) -> Translated:
+    """During a transaction: TransactionEvent Updated (E02, periodic or triggered); outside
+    one: MeterValues of the EVSE."""
+    payload = build()
+    transaction_id = payload.get("transactionId")
+    values = meter_values_201(payload["meterValue"])
+    if transaction_id is None:
+        return (
+            "MeterValues",
+            lambda: {"evseId": int(payload["connectorId"]), "meterValue": values},
+            on_result,
+        )
+    contexts = {sv["context"] for mv in values for sv in mv["sampledValue"]}
+    trigger = "Trigger" if contexts == {"Trigger"} else "MeterValuePeriodic"
+    stamp = values[0]["timestamp"] if values else payload["meterValue"][0]["timestamp"]
+    event = station.tx_events.event(
+        station, "Updated", str(transaction_id), trigger, stamp, chargingState="Charging"
+    )
+    if values:
+        event["meterValue"] = values
+    return "TransactionEvent", lambda: event, on_result
+
+
+def stop_transaction(station: VirtualStation201, build: Any, on_result: Any) -> Translated:
+    """E06/E07: TransactionEvent Ended with stoppedReason (Local may be left out: it is the
+    default), the final register as Transaction.End."""
+    payload = build()
+    reason = payload.get("reason", "Local")
+    stopped, trigger = STOP_REASONS.get(reason, ("Other", "AbnormalCondition"))
+    info: dict[str, Any] = {}
+    if "ended_without_stopped_reason" not in station.deviations:
+        info["stoppedReason"] = stopped
+    event = station.tx_events.event(
+        station, "Ended", str(payload["transactionId"]), trigger, payload["timestamp"], **info
+    )
+    data = meter_values_201(payload.get("transactionData") or [])
+    has_register = any(
+        sv.get("measurand") == REGISTER and sv.get("context") == "Transaction.End"
+        for mv in data
+        for sv in mv["sampledValue"]
+    )
+    if not has_register:
+        data.append(
+            {
+                "timestamp": payload["timestamp"],
+                "sampledValue": [
+                    {
+                        "value": float(payload["meterStop"]),
+                        "context": "Transaction.End",
+                        "measurand": REGISTER,
+                        "unitOfMeasure": {"unit": "Wh"},
+                    }
+                ],
+            }
+        )
+    event["meterValue"] = data
+    if payload.get("idTag"):
+        event["idToken"] = id_token(payload["idTag"])
+    return "TransactionEvent", lambda: event, on_result
