@@ -294,18 +294,7 @@ class VirtualStation201(VirtualStation):
         ]
         session = charging.sessions[cid]
         reading = charging.meter_values(session, session.transaction, context, measurands)
-        values = []
-        for sv in reading["sampledValue"]:
-            value: dict[str, Any] = {
-                "value": float(sv["value"]),
-                "context": sv["context"],
-                "measurand": sv["measurand"],
-                "location": sv.get("location", "Outlet"),
-                "unitOfMeasure": {"unit": sv["unit"]},
-            }
-            if sv.get("phase"):
-                value["phase"] = sv["phase"]
-            values.append(value)
+        values = transactions.sampled_values_201(reading["sampledValue"])
         return {
             "evseId": cid,
             "meterValue": [{"timestamp": reading["timestamp"], "sampledValue": values}],
