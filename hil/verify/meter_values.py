@@ -17,6 +17,14 @@ REGISTER = "Energy.Active.Import.Register"
 _TO_WH = {"Wh": 1.0, "kWh": 1000.0}
 
 
+def _wh_per_unit(sv: dict[str, Any]) -> float:
+    """Wh per unit of a register value: 1.6 ``unit``; 2.0.1 ``unitOfMeasure`` (unit and a
+    power-of-ten ``multiplier``); Wh when neither says."""
+    measure = sv.get("unitOfMeasure") or {}
+    unit = sv.get("unit") or measure.get("unit") or "Wh"
+    return _TO_WH.get(unit, 1.0) * 10 ** int(measure.get("multiplier", 0))
+
+
 def parse_time(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
@@ -35,7 +43,9 @@ class Reading:
 
 
 def readings(frames: Iterable[Any]) -> list[Reading]:
-    """Flatten MeterValues frames (journal Frames) into readings, in arrival order."""
+    """Flatten MeterValues frames (journal Frames; 1.6 MeterValues or 2.0.1 MeterValues and
+    TransactionEvent, whose sampled values are numbers with a unitOfMeasure) into readings,
+    in arrival order."""
     out: list[Reading] = []
     for frame in frames:
         for mv in frame.payload.get("meterValue", []):
@@ -54,8 +64,8 @@ def readings(frames: Iterable[Any]) -> list[Reading]:
                 key = measurand + (f".{sv['phase']}" if sv.get("phase") else "")
                 values[key] = number
                 if measurand == REGISTER and not sv.get("phase"):
-                    register = number * _TO_WH.get(sv.get("unit", "Wh"), 1.0)
-                    text = sv["value"]
+                    register = number * _wh_per_unit(sv)
+                    text = str(sv["value"])
             if not values:
                 continue
             out.append(

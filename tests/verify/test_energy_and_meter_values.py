@@ -101,3 +101,27 @@ def test_signed_only_meter_values_are_not_readings():
     }
     journal.record_frame(RX, json.dumps([2, "1", "MeterValues", payload]))
     assert readings(journal.frames()) == []
+
+
+def test_201_transaction_events_are_readings_with_their_unit_of_measure():
+    """2.0.1 sampled values are numbers with a unitOfMeasure (unit and power-of-ten
+    multiplier): 1.5 kWh and 15 × 10² Wh are both 1500 Wh."""
+    journal = Journal("CP")
+    for i, (value, measure) in enumerate(
+        [(1.5, {"unit": "kWh"}), (15, {"unit": "Wh", "multiplier": 2}), (1600, None)]
+    ):
+        sv = {"value": value, "measurand": "Energy.Active.Import.Register"}
+        if measure:
+            sv["unitOfMeasure"] = measure
+        payload = {
+            "eventType": "Updated",
+            "seqNo": i,
+            "transactionInfo": {"transactionId": "t-1"},
+            "meterValue": [
+                {"timestamp": (T0 + timedelta(seconds=2 * i)).isoformat(), "sampledValue": [sv]}
+            ],
+        }
+        journal.record_frame(RX, json.dumps([2, str(i), "TransactionEvent", payload]))
+    series = readings(journal.frames())
+    assert [r.register_wh for r in series] == [1500.0, 1500.0, 1600.0]
+    assert register_problems(series) == []
