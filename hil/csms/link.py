@@ -138,6 +138,25 @@ class OcppLink(ChargePoint):
     #: why a known action the back office has no handler for is refused
     unaccepted_action_text = ""
 
+    # -- what every version's station sends and every version answers alike -----------
+    # (the answers have the same fields in 1.6 and 2.0.1; ``_call_result`` is the
+    # version's module of answer classes)
+
+    @on("BootNotification")
+    def on_boot_notification(self, **_: Any) -> Any:
+        answer = self.session.policy.next_boot_answer()
+        return self._call_result.BootNotification(
+            current_time=now_iso(), interval=answer.interval, status=answer.status
+        )
+
+    @on("Heartbeat")
+    def on_heartbeat(self, **_: Any) -> Any:
+        return self._call_result.Heartbeat(current_time=now_iso())
+
+    @on("StatusNotification")
+    def on_status_notification(self, **_: Any) -> Any:
+        return self._call_result.StatusNotification()
+
     def is_known_action(self, action: str) -> bool:
         """``action`` is an action of this OCPP version (in whichever direction)."""
         raise NotImplementedError
@@ -441,21 +460,6 @@ class CentralSystemLink(OcppLink):
         return _is_v16_action(action)
 
     # -- station-initiated calls -----------------------------------------------------
-
-    @on(Action.boot_notification)
-    def on_boot_notification(self, **_: Any) -> call_result.BootNotification:
-        answer = self.session.policy.next_boot_answer()
-        return call_result.BootNotification(
-            current_time=now_iso(), interval=answer.interval, status=answer.status
-        )
-
-    @on(Action.heartbeat)
-    def on_heartbeat(self, **_: Any) -> call_result.Heartbeat:
-        return call_result.Heartbeat(current_time=now_iso())
-
-    @on(Action.status_notification)
-    def on_status_notification(self, **_: Any) -> call_result.StatusNotification:
-        return call_result.StatusNotification()
 
     @on(Action.authorize)
     def on_authorize(self, id_tag: str, **_: Any) -> call_result.Authorize:

@@ -20,7 +20,7 @@ from ocpp.routing import on
 from ocpp.v201 import call, call_result
 from ocpp.v201.enums import Action
 
-from hil.csms.link import OcppLink, now_iso
+from hil.csms.link import OcppLink
 
 #: What the back office answers for an idToken the policy knows nothing of (2.0.1 has
 #: ``Unknown``, but the lab's 1.6 policy says Invalid; the two mean the same to a station).
@@ -57,21 +57,6 @@ class CentralSystemLink201(OcppLink):
         return {"status": status if status in _AUTH_201 else "Invalid"}
 
     # -- provisioning (B01-B04), availability (G), transactions (E), auth (C) --------
-
-    @on(Action.boot_notification)
-    def on_boot_notification(self, **_: Any) -> call_result.BootNotification:
-        answer = self.session.policy.next_boot_answer()
-        return call_result.BootNotification(
-            current_time=now_iso(), interval=answer.interval, status=answer.status
-        )
-
-    @on(Action.heartbeat)
-    def on_heartbeat(self, **_: Any) -> call_result.Heartbeat:
-        return call_result.Heartbeat(current_time=now_iso())
-
-    @on(Action.status_notification)
-    def on_status_notification(self, **_: Any) -> call_result.StatusNotification:
-        return call_result.StatusNotification()
 
     @on(Action.notify_report)
     def on_notify_report(self, **_: Any) -> call_result.NotifyReport:

@@ -17,12 +17,11 @@ from collections import deque
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from ocpp.exceptions import NotImplementedError as OcppNotImplemented
 from ocpp.routing import after, on
 from ocpp.v16 import call_result
 from ocpp.v16.enums import Action
 
-from hil.sim.station.extensions import EXTENSIONS, StationExtension
+from hil.sim.station.extensions import EXTENSIONS, StationExtension, supported_extension
 from hil.sim.station.firmware import parse_date
 from hil.sim.station.transfers import TransferError, upload
 
@@ -179,12 +178,7 @@ class DiagnosticsHandlers:
     _diagnostics_file: str | None = None
 
     def _diagnostics(self) -> DiagnosticsUploader:
-        uploader = self.station.extension(DiagnosticsUploader)
-        if not isinstance(uploader, DiagnosticsUploader) or not uploader.supported:
-            raise OcppNotImplemented(
-                description="this station cannot upload diagnostics", details={}
-            )
-        return uploader
+        return supported_extension(self.station, DiagnosticsUploader, "diagnostics uploads")
 
     @on(Action.get_diagnostics)
     def on_get_diagnostics(self, location: str, **_: Any) -> call_result.GetDiagnostics:

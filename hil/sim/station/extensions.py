@@ -7,7 +7,7 @@ OCPP handlers it needs as a mixin of :class:`hil.sim.station.link.StationLink`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from hil.sim.station.charging import Transaction
@@ -34,6 +34,20 @@ class StationExtension:
     ) -> list[dict[str, Any]]:
         """Extra sampled values for StopTransaction.transactionData."""
         return []
+
+
+E = TypeVar("E", bound=StationExtension)
+
+
+def supported_extension(station: VirtualStation, kind: type[E], what: str) -> E:
+    """The station's extension ``kind`` when the DUT does ``what`` by design; otherwise the
+    request is answered with CALLERROR NotImplemented, saying ``what`` it does not do."""
+    from ocpp.exceptions import NotImplementedError as OcppNotImplemented
+
+    ext = station.extension(kind)
+    if not isinstance(ext, kind) or not getattr(ext, "supported", True):
+        raise OcppNotImplemented(description=f"this station does not do {what}", details={})
+    return ext
 
 
 #: Extension classes every virtual station gets, in order.

@@ -19,13 +19,12 @@ import logging
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from ocpp.exceptions import NotImplementedError as OcppNotImplemented
 from ocpp.routing import after, on
 from ocpp.v16 import call_result
 from ocpp.v16.enums import Action
 
 from hil.lab.firmware_image import FirmwareImageError, parse_image
-from hil.sim.station.extensions import EXTENSIONS, StationExtension
+from hil.sim.station.extensions import EXTENSIONS, StationExtension, supported_extension
 from hil.sim.station.transfers import TransferError, download
 
 if TYPE_CHECKING:
@@ -204,12 +203,7 @@ class FirmwareHandlers:
     station: VirtualStation
 
     def _firmware(self) -> FirmwareUpdater:
-        updater = self.station.extension(FirmwareUpdater)
-        if not isinstance(updater, FirmwareUpdater) or not updater.supported:
-            raise OcppNotImplemented(
-                description="firmware updates are not done over OCPP", details={}
-            )
-        return updater
+        return supported_extension(self.station, FirmwareUpdater, "firmware updates over OCPP")
 
     @on(Action.update_firmware)
     def on_update_firmware(

@@ -22,6 +22,7 @@ from ocpp.routing import after, on
 from ocpp.v201 import ChargePoint, call, call_result
 from ocpp.v201.enums import Action
 
+from hil.sim.station.extensions import supported_extension
 from hil.sim.station.outbox import CallFailed
 
 if TYPE_CHECKING:
@@ -143,10 +144,7 @@ class StationLink201(ChargePoint):
     def _uploader(self) -> Any:
         from hil.sim.station.diagnostics import DiagnosticsUploader
 
-        uploader = self.station.extension(DiagnosticsUploader)
-        if not isinstance(uploader, DiagnosticsUploader) or not uploader.supported:
-            raise OcppNotImplemented(description="this station cannot upload logs", details={})
-        return uploader
+        return supported_extension(self.station, DiagnosticsUploader, "log uploads")
 
     @on(Action.get_log)
     def on_get_log(self, log: dict[str, Any], log_type: str, request_id: int, **_: Any) -> Any:
@@ -178,12 +176,7 @@ class StationLink201(ChargePoint):
     def _updater(self) -> Any:
         from hil.sim.station.firmware import FirmwareUpdater
 
-        updater = self.station.extension(FirmwareUpdater)
-        if not isinstance(updater, FirmwareUpdater) or not updater.supported:
-            raise OcppNotImplemented(
-                description="firmware updates are not done over OCPP", details={}
-            )
-        return updater
+        return supported_extension(self.station, FirmwareUpdater, "firmware updates over OCPP")
 
     @on(Action.update_firmware)
     def on_update_firmware(self, request_id: int, firmware: dict[str, Any], **_: Any) -> Any:
