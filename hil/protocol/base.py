@@ -185,6 +185,23 @@ class StatusVariants:
         return status == expected or status in self.alternatives.get(expected, frozenset())
 
 
+@dataclass(frozen=True)
+class TransactionFacts:
+    """What a station's message says about a transaction, in the lab's words."""
+
+    event: str  # "started", "updated" or "ended"
+    transaction_id: str | int | None
+    connector: int | None = None
+    tag: str | None = None
+    #: the register at the start / the end (Wh), when the message carries it
+    meter_wh: float | None = None
+    #: why it ended, in 1.6's words (2.0.1's stoppedReason mapped; absent: Local)
+    reason: str | None = None
+    #: 2.0.1 TransactionEvent: its sequence number and offline flag
+    seq_no: int | None = None
+    offline: bool = False
+
+
 class ProtocolAdapter(ABC):
     """One OCPP version's way of doing the lab's actions and reading its observations."""
 
@@ -348,6 +365,22 @@ class ProtocolAdapter(ABC):
     def diagnostics_status_problem(self, payload: dict[str, Any], request_id: int) -> str | None:
         """What is wrong with an upload status message beyond its status (None: nothing)."""
         return None
+
+    # -- charging sessions (steps 6-16) -------------------------------------------------
+
+    #: the station messages that carry a transaction's events
+    transaction_actions: tuple[str, ...] = ("StartTransaction", "MeterValues", "StopTransaction")
+
+    @abstractmethod
+    def transaction_facts(
+        self, action: str, payload: dict[str, Any], answer: dict[str, Any] | None = None
+    ) -> TransactionFacts | None:
+        """What ``action`` with ``payload`` says about a transaction (None: nothing). The
+        back office's ``answer`` gives 1.6's transaction id."""
+
+    @abstractmethod
+    def authorize_tag(self, payload: dict[str, Any]) -> str | None:
+        """The tag an Authorize request asks about."""
 
     #: the boot reason a station gives after a reset the back office asked for (None:
     #: the version has no boot reason)

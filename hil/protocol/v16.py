@@ -31,10 +31,15 @@ from hil.protocol.base import (
     SettingChange,
     SettingStatus,
     SettingValue,
+    TransactionFacts,
     normalise_status,
 )
 
 _CHANGE_STATUSES = {s.value: s for s in SettingStatus}
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 class Ocpp16(ProtocolAdapter):
@@ -99,6 +104,34 @@ class Ocpp16(ProtocolAdapter):
 
     def message_connector(self, payload: dict[str, Any]) -> int | None:
         return payload.get("connectorId")
+
+    def transaction_facts(
+        self, action: str, payload: dict[str, Any], answer: dict[str, Any] | None = None
+    ) -> TransactionFacts | None:
+        """§4.8 StartTransaction (the id is in the back office's answer), §4.7 MeterValues
+        with a transactionId, §4.10 StopTransaction (no reason: Local)."""
+        if action == "StartTransaction":
+            return TransactionFacts(
+                "started",
+                (answer or {}).get("transactionId"),
+                payload.get("connectorId"),
+                payload.get("idTag"),
+                _number(payload.get("meterStart")),
+            )
+        if action == "MeterValues" and payload.get("transactionId") is not None:
+            return TransactionFacts("updated", payload["transactionId"], payload.get("connectorId"))
+        if action == "StopTransaction":
+            return TransactionFacts(
+                "ended",
+                payload.get("transactionId"),
+                tag=payload.get("idTag"),
+                meter_wh=_number(payload.get("meterStop")),
+                reason=payload.get("reason") or "Local",
+            )
+        return None
+
+    def authorize_tag(self, payload: dict[str, Any]) -> str | None:
+        return payload.get("idTag")
 
     def firmware_request(
         self,

@@ -32,6 +32,7 @@ from hil.protocol.base import (
     SettingStatus,
     SettingValue,
     StatusVariants,
+    TransactionFacts,
     normalise_status,
 )
 
@@ -81,6 +82,28 @@ def _address(component: dict[str, Any], variable: dict[str, Any]) -> SettingAddr
 def _detail(result: dict[str, Any]) -> str:
     info = result.get("attributeStatusInfo") or {}
     return " ".join(str(v) for v in (info.get("reasonCode"), info.get("additionalInfo")) if v)
+
+
+#: 2.0.1 stoppedReason -> the lab's (1.6's) words where they differ
+STOPPED_REASONS = {"ImmediateReset": "HardReset", "Reboot": "SoftReset"}
+REGISTER = "Energy.Active.Import.Register"
+
+
+def _stopped_reason(info: dict[str, Any]) -> str:
+    """stoppedReason in the lab's words; absent means Local (it MAY only be left out then)."""
+    reason = str(info.get("stoppedReason") or "Local")
+    return STOPPED_REASONS.get(reason, reason)
+
+
+def _register(payload: dict[str, Any], context: str) -> float | None:
+    """The energy register (Wh) of the ``context`` reading in a TransactionEvent."""
+    for mv in payload.get("meterValue") or []:
+        for sv in mv.get("sampledValue") or []:
+            if sv.get("measurand", REGISTER) == REGISTER and sv.get("context") == context:
+                measure = sv.get("unitOfMeasure") or {}
+                scale = 1000.0 if measure.get("unit") == "kWh" else 1.0
+                return float(sv["value"]) * scale * 10 ** int(measure.get("multiplier", 0))
+    return None
 
 
 #: The lab's trigger names (1.6's) that are another message in 2.0.1 (F06)
@@ -262,6 +285,33 @@ class Ocpp201(ProtocolAdapter):
 
     def message_connector(self, payload: dict[str, Any]) -> int | None:
         return payload.get("evseId")
+
+    transaction_actions = ("TransactionEvent",)
+
+    def transaction_facts(
+        self, action: str, payload: dict[str, Any], answer: dict[str, Any] | None = None
+    ) -> TransactionFacts | None:
+        """E01-E07: TransactionEvent Started / Updated / Ended; the station's transaction id;
+        the register from a Transaction.Begin / Transaction.End reading; stoppedReason in
+        1.6's words (absent: Local, its default)."""
+        if action != "TransactionEvent":
+            return None
+        info = payload.get("transactionInfo") or {}
+        event = str(payload.get("eventType", "")).lower()
+        context = {"started": "Transaction.Begin", "ended": "Transaction.End"}.get(event)
+        return TransactionFacts(
+            event,
+            info.get("transactionId"),
+            (payload.get("evse") or {}).get("id"),
+            (payload.get("idToken") or {}).get("idToken"),
+            _register(payload, context) if context else None,
+            _stopped_reason(info) if event == "ended" else None,
+            payload.get("seqNo"),
+            bool(payload.get("offline", False)),
+        )
+
+    def authorize_tag(self, payload: dict[str, Any]) -> str | None:
+        return (payload.get("idToken") or {}).get("idToken")
 
     def firmware_request(
         self,

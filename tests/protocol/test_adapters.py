@@ -343,3 +343,46 @@ def test_trigger_names_and_answers_differ_where_201_says_so():
     assert V201.reset_request("Soft")[1] == {"type": "OnIdle"}
     assert V201.message_connector({"evseId": 2, "connectorId": 1}) == 2
     assert V16.message_connector({"connectorId": 2}) == 2
+
+
+def test_transaction_facts_of_each_version():
+    start16 = {"connectorId": 1, "idTag": "T1", "meterStart": 1200, "timestamp": "x"}
+    facts = V16.transaction_facts("StartTransaction", start16, {"transactionId": 7})
+    assert (facts.event, facts.transaction_id, facts.tag, facts.meter_wh) == (
+        "started",
+        7,
+        "T1",
+        1200.0,
+    )
+    stop16 = {"transactionId": 7, "meterStop": 1500, "timestamp": "x"}
+    assert V16.transaction_facts("StopTransaction", stop16).reason == "Local"
+    assert V16.transaction_facts("MeterValues", {"connectorId": 1, "meterValue": []}) is None
+    begin = {"value": 1.2, "context": "Transaction.Begin", "unitOfMeasure": {"unit": "kWh"}}
+    started = {
+        "eventType": "Started",
+        "seqNo": 0,
+        "transactionInfo": {"transactionId": "t-1"},
+        "evse": {"id": 1, "connectorId": 1},
+        "idToken": {"idToken": "T1", "type": "ISO14443"},
+        "meterValue": [{"timestamp": "x", "sampledValue": [begin]}],
+    }
+    facts = V201.transaction_facts("TransactionEvent", started)
+    assert (facts.event, facts.transaction_id, facts.connector, facts.tag) == (
+        "started",
+        "t-1",
+        1,
+        "T1",
+    )
+    assert facts.meter_wh == 1200.0 and facts.seq_no == 0 and not facts.offline
+    ended = {
+        "eventType": "Ended",
+        "seqNo": 3,
+        "offline": True,
+        "transactionInfo": {"transactionId": "t-1", "stoppedReason": "ImmediateReset"},
+    }
+    facts = V201.transaction_facts("TransactionEvent", ended)
+    assert (facts.reason, facts.offline, facts.meter_wh) == ("HardReset", True, None)
+    del ended["transactionInfo"]["stoppedReason"]
+    assert V201.transaction_facts("TransactionEvent", ended).reason == "Local"
+    assert V201.authorize_tag({"idToken": {"idToken": "T1", "type": "ISO14443"}}) == "T1"
+    assert V16.authorize_tag({"idTag": "T1"}) == "T1"
