@@ -195,7 +195,8 @@ class TransactionFacts:
     tag: str | None = None
     #: the register at the start / the end (Wh), when the message carries it
     meter_wh: float | None = None
-    #: why it ended, in 1.6's words (2.0.1's stoppedReason mapped; absent: Local)
+    #: why it ended, in 1.6's words (2.0.1's stoppedReason mapped); None when the message
+    #: leaves it out, which means Local
     reason: str | None = None
     #: 2.0.1 TransactionEvent: its sequence number and offline flag
     seq_no: int | None = None
@@ -370,6 +371,10 @@ class ProtocolAdapter(ABC):
 
     #: the station messages that carry a transaction's events
     transaction_actions: tuple[str, ...] = ("StartTransaction", "MeterValues", "StopTransaction")
+    #: how failure messages name a transaction's start, readings and end
+    start_label = "StartTransaction"
+    update_label = "MeterValues"
+    end_label = "StopTransaction"
 
     @abstractmethod
     def transaction_facts(
@@ -380,7 +385,32 @@ class ProtocolAdapter(ABC):
 
     @abstractmethod
     def authorize_tag(self, payload: dict[str, Any]) -> str | None:
-        """The tag an Authorize request asks about."""
+        """The tag an Authorize request (or a transaction message) names."""
+
+    @abstractmethod
+    def authorize_fields(self, tag: str) -> dict[str, Any]:
+        """The Authorize request fields that name ``tag`` (dotted paths)."""
+
+    @abstractmethod
+    def authorize_status(self, answer: dict[str, Any]) -> str | None:
+        """The status the back office's answer to Authorize gave."""
+
+    @abstractmethod
+    def remote_stop_request(self, transaction_id: Any) -> tuple[str, dict[str, Any]]:
+        """The CALL that asks the station to stop transaction ``transaction_id``."""
+
+    def sequence_problems(self, events: list[TransactionFacts]) -> list[str]:
+        """What is wrong with the numbering of one transaction's messages, in arrival order
+        (1.6 numbers nothing)."""
+        return []
+
+    def start_problem(self, payload: dict[str, Any]) -> str | None:
+        """What is wrong with a transaction's start message beyond the schema (None)."""
+        return None
+
+    #: a transaction may start before its tag is known (2.0.1 TxStartPoint EVConnected:
+    #: Started at the plug, the idToken in a later event)
+    start_may_precede_tag = False
 
     #: the boot reason a station gives after a reset the back office asked for (None:
     #: the version has no boot reason)
@@ -402,6 +432,11 @@ class ProtocolAdapter(ABC):
     @abstractmethod
     def connector_status(self, payload: dict[str, Any]) -> ConnectorStatus:
         """A StatusNotification request in the lab's words."""
+
+    def state_cue(self, connector: int, state: str) -> tuple[str, dict[str, Any]]:
+        """The message (action, fields) that says ``connector`` is in the lab's ``state``
+        (1.6's ChargePointStatus words: Preparing, Charging, Finishing, …)."""
+        return self.status_action, self.status_fields(connector, state)
 
     @abstractmethod
     def status_fields(self, connector: int, status: str | None = None) -> dict[str, Any]:

@@ -126,12 +126,29 @@ class Ocpp16(ProtocolAdapter):
                 payload.get("transactionId"),
                 tag=payload.get("idTag"),
                 meter_wh=_number(payload.get("meterStop")),
-                reason=payload.get("reason") or "Local",
+                reason=payload.get("reason"),
             )
         return None
 
     def authorize_tag(self, payload: dict[str, Any]) -> str | None:
         return payload.get("idTag")
+
+    def authorize_fields(self, tag: str) -> dict[str, Any]:
+        return {"idTag": tag}
+
+    def remote_stop_request(self, transaction_id: Any) -> tuple[str, dict[str, Any]]:
+        """§5.12 RemoteStopTransaction."""
+        return "RemoteStopTransaction", {"transactionId": transaction_id}
+
+    def authorize_status(self, answer: dict[str, Any]) -> str | None:
+        return (answer.get("idTagInfo") or {}).get("status")
+
+    def start_problem(self, payload: dict[str, Any]) -> str | None:
+        """§4.8: meterStart is an integer (Wh)."""
+        meter_start = payload.get("meterStart")
+        if not isinstance(meter_start, int) or isinstance(meter_start, bool):
+            return f"meterStart {meter_start!r} is not an integer Wh value"
+        return None
 
     def firmware_request(
         self,

@@ -89,10 +89,11 @@ STOPPED_REASONS = {"ImmediateReset": "HardReset", "Reboot": "SoftReset"}
 REGISTER = "Energy.Active.Import.Register"
 
 
-def _stopped_reason(info: dict[str, Any]) -> str:
-    """stoppedReason in the lab's words; absent means Local (it MAY only be left out then)."""
-    reason = str(info.get("stoppedReason") or "Local")
-    return STOPPED_REASONS.get(reason, reason)
+def _stopped_reason(info: dict[str, Any]) -> str | None:
+    """stoppedReason in the lab's words (None when absent: Local, the only reason it MAY
+    be left out for)."""
+    reason = info.get("stoppedReason")
+    return None if reason is None else STOPPED_REASONS.get(str(reason), str(reason))
 
 
 def _register(payload: dict[str, Any], context: str) -> float | None:
@@ -176,7 +177,7 @@ class Ocpp201(ProtocolAdapter):
     read_action = "GetVariables"
     #: what the lab checks on 2.0.1 so far; the rest is N/A saying so (issue 13 goes on)
     checked_steps = frozenset(
-        {"1", "2", "3", "4", "5", "10", "12", "17", "18", "19", "20", "21", "23"}
+        {"1", "2", "3", "4", "5", "6", "10", "12", "17", "18", "19", "20", "21", "23"}
     )
     remote_reset_boot_reason = "RemoteReset"
     checks_sessions = False
@@ -287,6 +288,9 @@ class Ocpp201(ProtocolAdapter):
         return payload.get("evseId")
 
     transaction_actions = ("TransactionEvent",)
+    start_label = "TransactionEvent Started"
+    update_label = "TransactionEvent Updated"
+    end_label = "TransactionEvent Ended"
 
     def transaction_facts(
         self, action: str, payload: dict[str, Any], answer: dict[str, Any] | None = None
@@ -312,6 +316,29 @@ class Ocpp201(ProtocolAdapter):
 
     def authorize_tag(self, payload: dict[str, Any]) -> str | None:
         return (payload.get("idToken") or {}).get("idToken")
+
+    def authorize_fields(self, tag: str) -> dict[str, Any]:
+        return {"idToken.idToken": tag}
+
+    def remote_stop_request(self, transaction_id: Any) -> tuple[str, dict[str, Any]]:
+        """F03 RequestStopTransaction."""
+        return "RequestStopTransaction", {"transactionId": str(transaction_id)}
+
+    def authorize_status(self, answer: dict[str, Any]) -> str | None:
+        return (answer.get("idTokenInfo") or {}).get("status")
+
+    start_may_precede_tag = True
+
+    def sequence_problems(self, events: list[TransactionFacts]) -> list[str]:
+        """TransactionEventRequest.seqNo counts a transaction's events so the CSMS can tell
+        that none is missing: each next event has the next number (a repeated number, a
+        message sent again, is no gap)."""
+        numbers = [e.seq_no for e in events if e.seq_no is not None]
+        problems = []
+        for a, b in zip(numbers, numbers[1:], strict=False):
+            if b not in (a, a + 1):
+                problems.append(f"seqNo {a} is followed by {b}")
+        return problems
 
     def firmware_request(
         self,
@@ -431,6 +458,19 @@ class Ocpp201(ProtocolAdapter):
             evse_id=int(payload["evseId"]),
             connector_id=int(payload["connectorId"]),
         )
+
+    def state_cue(self, connector: int, state: str) -> tuple[str, dict[str, Any]]:
+        """2.0.1 has no Preparing, Charging or Finishing connector status (G01: a connector
+        is Occupied from the plug to the unplug); the transaction says the rest (E02): its
+        chargingState (Charging, SuspendedEV, SuspendedEVSE) and its end (Finishing: the
+        transaction ended with the EV still plugged)."""
+        if state == "Preparing":
+            return self.status_action, self.status_fields(connector, "Occupied")
+        if state in ("Charging", "SuspendedEV", "SuspendedEVSE"):
+            return "TransactionEvent", {"transactionInfo.chargingState": state}
+        if state == "Finishing":
+            return "TransactionEvent", {"eventType": "Ended"}
+        return self.status_action, self.status_fields(connector, state)
 
     def status_fields(self, connector: int, status: str | None = None) -> dict[str, Any]:
         fields: dict[str, Any] = {"evseId": int(connector)}

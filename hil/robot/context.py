@@ -82,6 +82,7 @@ class LabContext:
         self.in_test = True
         if self.bench is not None:
             self.cursor = self.mark()
+            self.state["test_start"] = self.cursor
 
     def end_test(self) -> None:
         self.in_test = False

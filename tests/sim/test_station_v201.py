@@ -673,25 +673,42 @@ def test_a_session_is_authorize_then_transaction_events_numbered_without_gaps():
     run(body())
 
 
-def test_deviations_of_transaction_events():
-    """The defects the lab's 2.0.1 session steps must catch: a seqNo gap, Ended without
-    stoppedReason."""
+def test_request_stop_transaction_ends_it_with_reason_remote():
+    """F03: RequestStopTransaction of the running transaction is Accepted and it ends with
+    stoppedReason Remote; an unknown id is Rejected."""
 
     async def body() -> None:
-        async with Rig(["transaction_seq_gap", "ended_without_stopped_reason"], 3600) as rig:
+        async with Rig([], heartbeat_interval=3600) as rig:
+            rig.station.physics.set_ev_state("B")
+            rig.station.charging.present_tag(rig.cfg.tags.valid[0])
+            await rig.wait_for(lambda: rig.of("TransactionEvent"))
+            tx = rig.of("TransactionEvent")[0]["transactionInfo"]["transactionId"]
+            answer = await rig.call(call.RequestStopTransaction(transaction_id="no-such-tx"))
+            assert answer["status"] == "Rejected"
+            answer = await rig.call(call.RequestStopTransaction(transaction_id=tx))
+            assert answer["status"] == "Accepted"
+            await rig.wait_for(
+                lambda: any(e["eventType"] == "Ended" for e in rig.of("TransactionEvent"))
+            )
+            ended = rig.of("TransactionEvent")[-1]
+            assert ended["transactionInfo"] == {"transactionId": tx, "stoppedReason": "Remote"}
+            assert ended["triggerReason"] == "RemoteStop"
+
+    run(body())
+
+
+def test_deviation_transaction_seq_gap():
+    """The defect the lab's 2.0.1 session steps must catch: a seqNo left out."""
+
+    async def body() -> None:
+        async with Rig(["transaction_seq_gap"], 3600) as rig:
             await rig.set("SampledDataCtrlr", "TxUpdatedInterval", "1")
             tag = rig.cfg.tags.valid[0]
             rig.station.physics.set_ev_state("B")
             rig.station.charging.present_tag(tag)
             await rig.wait_for(lambda: len(rig.of("TransactionEvent")) >= 2, 6)
-            rig.station.charging.present_tag(tag)
-            await rig.wait_for(
-                lambda: any(e["eventType"] == "Ended" for e in rig.of("TransactionEvent"))
-            )
-            events = rig.of("TransactionEvent")
-            seqs = [e["seqNo"] for e in events]
-            assert seqs != list(range(len(events))) and seqs[0] == 0
-            assert "stoppedReason" not in events[-1]["transactionInfo"]
+            seqs = [e["seqNo"] for e in rig.of("TransactionEvent")]
+            assert seqs[:2] == [0, 2], seqs
 
     run(body())
 
@@ -710,5 +727,3 @@ def test_events_of_an_offline_station_say_offline():
     second = events.event(offline, "Updated", "t1", "MeterValuePeriodic", "2026-01-01T00:00:01Z")
     assert "offline" not in first and second["offline"] is True
     assert (first["seqNo"], second["seqNo"]) == (0, 1)
-    missing = SimpleNamespace(online=False, deviations={"offline_flag_missing"})
-    assert "offline" not in events.event(missing, "Ended", "t1", "StopAuthorized", "x")

@@ -43,6 +43,12 @@ CASES = [
         r"expected Rejected",
     ),
     ("heartbeat_interval_ignored", "5", r"No Heartbeat within 2\.5 s|Heartbeat gaps"),
+    # sessions E01-E07: a transaction's events numbered without gaps
+    (
+        "transaction_seq_gap",
+        "6",
+        r"not numbered without gaps: seqNo 0 is followed by 2 \(a message is missing\)",
+    ),
     # resets B11 (the lab's Hard reset is Immediate, its Soft reset OnIdle)
     (
         "unavailable_lost_after_reboot",

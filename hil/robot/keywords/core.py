@@ -257,14 +257,13 @@ class CoreKeywords:
     def status_notification_should_arrive(
         self, connector: int, status: str, timeout: float | None = None, after: int | None = None
     ) -> dict[str, Any]:
-        """Wait for StatusNotification of ``connector`` with ``status``."""
-        protocol = self.ctx.protocol
-        return self.ctx.wait_message(
-            protocol.status_action,
-            protocol.status_fields(int(connector), status),
-            timeout,
-            after,
-        ).payload
+        """Wait until ``connector`` reports ``status`` (1.6's ChargePointStatus words):
+        StatusNotification on 1.6 (§4.9). On 2.0.1 a connector is only Available, Occupied,
+        Reserved, Unavailable or Faulted (G01), so Preparing is Occupied, and Charging,
+        SuspendedEV/EVSE and Finishing are what the transaction says (TransactionEvent
+        chargingState, and its end while the EV is still plugged; E02, E06)."""
+        action, fields = self.ctx.protocol.state_cue(int(connector), status)
+        return self.ctx.wait_message(action, fields, timeout, after).payload
 
     @keyword
     def status_after_boot_should_be(self, connector: int, status: str) -> None:

@@ -130,10 +130,11 @@ class InstrumentKeywords:
         if session is not None:
             tx = session["transaction_id"]
             try:
-                answer = lab.call("RemoteStopTransaction", {"transactionId": tx})
-                done.append(f"RemoteStopTransaction({tx}) -> {answer.get('status')}")
+                action, payload = self.ctx.protocol.remote_stop_request(tx)
+                answer = lab.call(action, payload)
+                done.append(f"{action}({tx}) -> {answer.get('status')}")
             except Exception as exc:
-                done.append(f"RemoteStopTransaction({tx}) failed: {exc}")
+                done.append(f"Remote stop of transaction {tx} failed: {exc}")
         return done
 
     def wait_for_sample(

@@ -4,6 +4,7 @@ and the energy reconciliation that ties the messages to what the instruments mea
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from robot.api.deco import keyword
 from robot.libraries.BuiltIn import BuiltIn
 
 from hil.csms.journal import CALL, EVENT, RX, Frame
-from hil.protocol.base import METER_SAMPLE_INTERVAL
+from hil.protocol.base import METER_SAMPLE_INTERVAL, TransactionFacts
 from hil.robot.context import LabContext, answered
 from hil.robot.keywords.instruments import POWER_FLOWING_W, InstrumentKeywords
 from hil.robot.plot import power_plot
@@ -42,16 +43,22 @@ class SessionKeywords:
         logger.info(f"{action} {payload} -> {answer}")
         return answer
 
-    def _tx_frames(self, action: str, transaction_id: int, after: int) -> list[Frame]:
-        return self.ctx.frames_after(
-            after,
-            lambda f: (
-                f.dir == RX
-                and f.kind == CALL
-                and f.action == action
-                and f.payload.get("transactionId") == transaction_id
-            ),
-        )
+    def _updates(self, transaction_id: Any, after: int) -> list[Frame]:
+        """The station's messages with readings of the running transaction since ``after``:
+        1.6 MeterValues with its transactionId; 2.0.1 TransactionEvent Updated."""
+        protocol = self.ctx.protocol
+
+        def update(f: Frame) -> bool:
+            if f.dir != RX or f.kind != CALL or f.action not in protocol.transaction_actions:
+                return False
+            facts = protocol.transaction_facts(f.action or "", f.payload or {})
+            return (
+                facts is not None
+                and facts.event == "updated"
+                and facts.transaction_id == transaction_id
+            )
+
+        return self.ctx.frames_after(after, update)
 
     # -- preparation -------------------------------------------------------------------
 
@@ -74,11 +81,12 @@ class SessionKeywords:
     def authorize_should_be_sent(
         self, tag: str, status: str = "Accepted", after: int | None = None
     ) -> None:
-        """The station asks the back office about ``tag`` (Authorize, OCPP 1.6 §4.1),
-        answered ``status``; after the mark ``after`` (default: the cursor)."""
-        frame = self.ctx.wait_message("Authorize", {"idTag": tag}, after=after)
+        """The station asks the back office about ``tag`` (Authorize: OCPP 1.6 §4.1, 2.0.1
+        C01), answered ``status``; after the mark ``after`` (default: the cursor)."""
+        protocol = self.ctx.protocol
+        frame = self.ctx.wait_message("Authorize", protocol.authorize_fields(tag), after=after)
         answer = self.ctx.answer_to(frame)
-        got = (answer.payload or {}).get("idTagInfo", {}).get("status")
+        got = protocol.authorize_status(answer.payload or {})
         if got != status:
             raise AssertionError(
                 f"Authorize for {tag} was answered {got}, expected {status}; "
@@ -94,7 +102,7 @@ class SessionKeywords:
                 f.dir == RX
                 and f.kind == CALL
                 and f.action == "Authorize"
-                and (tag is None or f.payload.get("idTag") == tag)
+                and (tag is None or self.ctx.protocol.authorize_tag(f.payload or {}) == tag)
             ),
         )
         if sent:
@@ -103,32 +111,77 @@ class SessionKeywords:
                 + "; ".join(f.describe() for f in sent)
             )
 
+    def _facts(self, frame: Frame, answer: Frame | None = None) -> TransactionFacts | None:
+        return self.ctx.protocol.transaction_facts(
+            frame.action or "", frame.payload or {}, None if answer is None else answer.payload
+        )
+
+    def _transaction_frame(
+        self, what: str, wanted: Callable[[TransactionFacts], bool], after: int, timeout: float
+    ) -> tuple[Frame, TransactionFacts]:
+        protocol = self.ctx.protocol
+
+        def matches(f: Frame) -> bool:
+            if f.dir != RX or f.kind != CALL or f.action not in protocol.transaction_actions:
+                return False
+            facts = protocol.transaction_facts(f.action or "", f.payload or {})
+            return facts is not None and wanted(facts)
+
+        frame = self.ctx.journal.wait_for(matches, after, timeout, what)
+        facts = self._facts(frame)
+        assert facts is not None
+        return frame, facts
+
     @keyword
     def transaction_should_start(
         self, tag: str, connector: int = 1, after: int | None = None
     ) -> dict[str, Any]:
-        """StartTransaction for ``tag`` on ``connector`` with an integer Wh ``meterStart``;
-        the back office's answer gives the transaction id. Returns the session."""
-        frame = self.ctx.wait_message(
-            "StartTransaction", {"idTag": tag, "connectorId": int(connector)}, after=after
+        """The station starts a transaction for ``tag`` on ``connector``: OCPP 1.6
+        StartTransaction with an integer Wh ``meterStart`` (§4.8; the back office's answer
+        gives the id); 2.0.1 TransactionEvent Started on the EVSE (E01-E03), with the
+        station's transaction id. On 2.0.1 a transaction may start at the plug, before the
+        tag (TxStartPoint EVConnected): then the tag comes in a later event of the same
+        transaction. Returns the session."""
+        protocol = self.ctx.protocol
+        wait = self.ctx.cfg.timings.message_timeout_s
+        start = self.ctx.cursor if after is None else int(after)
+        if protocol.start_may_precede_tag:
+            start = min(start, int(self.ctx.state.get("test_start", start)))
+        frame, facts = self._transaction_frame(
+            f"CALL {protocol.start_label} on connector {connector}",
+            lambda t: t.event == "started" and t.connector == int(connector),
+            start,
+            wait,
         )
-        meter_start = frame.payload.get("meterStart")
-        if not isinstance(meter_start, int) or isinstance(meter_start, bool):
-            raise AssertionError(
-                f"meterStart {meter_start!r} is not an integer Wh value ({frame.describe()})"
-            )
+        problem = protocol.start_problem(frame.payload or {})
+        if problem:
+            raise AssertionError(f"{problem} ({frame.describe()})")
         answer = self.ctx.answer_to(frame)
+        facts = self._facts(frame, answer) or facts
+        if facts.tag != tag:
+            if not protocol.start_may_precede_tag or facts.tag is not None:
+                raise AssertionError(
+                    f"The transaction started for tag {facts.tag!r}, expected {tag!r} "
+                    f"({frame.describe()})"
+                )
+            self._transaction_frame(
+                f"tag {tag} in an event of transaction {facts.transaction_id}",
+                lambda t: t.transaction_id == facts.transaction_id and t.tag == tag,
+                frame.seq,
+                wait,
+            )
         session = {
-            "transaction_id": answer.payload["transactionId"],
+            "transaction_id": facts.transaction_id,
             "id_tag": tag,
             "connector": int(connector),
-            "meter_start": meter_start,
+            "meter_start": facts.meter_wh,
             "start_seq": frame.seq,
             "start_mono": frame.mono,
             "start_wall": frame.wall,
         }
+        self.ctx.advance(frame)
         self.ctx.state["session"] = session
-        logger.info(f"Transaction {session['transaction_id']} started, meterStart {meter_start} Wh")
+        logger.info(f"Transaction {facts.transaction_id} started, register {facts.meter_wh} Wh")
         return session
 
     @keyword
@@ -148,64 +201,85 @@ class SessionKeywords:
     def transaction_should_stop(
         self, reason: str = "Local", timeout: float | None = None
     ) -> dict[str, Any]:
-        """StopTransaction for the running transaction with ``reason`` (``Local`` also
-        accepts an absent reason) and ``meterStop >= meterStart``. Returns the session."""
+        """The running transaction ends with ``reason`` (``Local`` also accepts an absent
+        reason): OCPP 1.6 StopTransaction (§4.10) with ``meterStop >= meterStart``; 2.0.1
+        TransactionEvent Ended with stoppedReason in the lab's words (E06-E07; ImmediateReset
+        is HardReset, Reboot is SoftReset). Returns the session."""
         session = self._session()
-        frame = self.ctx.wait_message(
-            "StopTransaction",
-            {"transactionId": session["transaction_id"]},
-            timeout,
-            after=session["start_seq"],
+        wait = self.ctx.cfg.timings.message_timeout_s if timeout is None else float(timeout)
+        frame, facts = self._transaction_frame(
+            f"CALL {self.ctx.protocol.end_label} with transactionId={session['transaction_id']}",
+            lambda t: t.event == "ended" and t.transaction_id == session["transaction_id"],
+            session["start_seq"],
+            wait,
         )
-        actual = frame.payload.get("reason")
-        if (reason == "Local" and actual not in (None, "Local")) or (
-            reason != "Local" and actual != reason
-        ):
+        self._numbering_should_be_whole(session, frame)
+        actual = facts.reason or "Local"
+        if actual != reason:
+            said = facts.reason or "(absent = Local)"
             raise AssertionError(
-                f"StopTransaction reason is {actual or '(absent = Local)'}, "
-                f"expected {reason} ({frame.describe()})"
+                f"{self.ctx.protocol.end_label} reason is {said}, expected {reason} "
+                f"({frame.describe()})"
             )
-        meter_stop = frame.payload["meterStop"]
-        if meter_stop < session["meter_start"]:
+        meter_stop = facts.meter_wh
+        start = session.get("meter_start")
+        if meter_stop is not None and start is not None and meter_stop < start:
             raise AssertionError(
-                f"meterStop {meter_stop} is below meterStart "
-                f"{session['meter_start']} ({frame.describe()})"
+                f"The register at the end ({meter_stop:g} Wh) is below the one at the start "
+                f"({start:g} Wh) ({frame.describe()})"
             )
         session.update(
             meter_stop=meter_stop,
             stop_seq=frame.seq,
             stop_mono=frame.mono,
-            reason=actual or "Local",
+            reason=actual,
         )
+        self.ctx.advance(frame)
         logger.info(
-            f"Transaction {session['transaction_id']} stopped ({actual or 'Local'}), "
-            f"meterStop {meter_stop} Wh: {meter_stop - session['meter_start']} Wh"
+            f"Transaction {session['transaction_id']} stopped ({actual}), register at the end "
+            f"{meter_stop} Wh"
         )
         return session
 
+    def _numbering_should_be_whole(self, session: dict[str, Any], end: Frame) -> None:
+        """The transaction's messages from its start to its end are numbered without a gap
+        (2.0.1 TransactionEvent seqNo)."""
+        protocol = self.ctx.protocol
+        events = []
+        for f in self.ctx.journal.frames(session["start_seq"] - 1, end.seq):
+            if f.dir != RX or f.kind != CALL or f.action not in protocol.transaction_actions:
+                continue
+            facts = protocol.transaction_facts(f.action or "", f.payload or {})
+            if facts is not None and facts.transaction_id == session["transaction_id"]:
+                events.append(facts)
+        problems = protocol.sequence_problems(events)
+        if problems:
+            raise AssertionError(
+                f"The messages of transaction {session['transaction_id']} are not numbered "
+                f"without gaps: {'; '.join(problems)} (a message is missing)"
+            )
+
     @keyword
     def meter_values_should_arrive_during_the_session(self, count: int = 2) -> None:
-        """``count`` MeterValues with the transaction id arrive, spaced by
-        MeterValueSampleInterval, with a monotonic energy register."""
+        """``count`` periodic readings of the transaction arrive (1.6 MeterValues with the
+        transaction id, §4.7; 2.0.1 TransactionEvent Updated, E02), spaced by the sample
+        interval, with a monotonic energy register."""
         session = self._session()
         interval = self.ctx.cfg.timings.meter_sample_interval_s
         tol = max(self.ctx.cfg.timings.heartbeat_tolerance_s, 0.1 * interval)
         frames = []
         after = session["start_seq"]
-        for _ in range(int(count)):
-            frame = self.ctx.journal.wait_for(
-                lambda f: (
-                    f.dir == RX
-                    and f.action == "MeterValues"
-                    and f.payload.get("transactionId") == session["transaction_id"]
-                    and any(r.context == "Sample.Periodic" for r in readings([f]))
-                ),
+        while len(frames) < int(count):
+            frame, _ = self._transaction_frame(
+                f"periodic {self.ctx.protocol.update_label} of transaction "
+                f"{session['transaction_id']}",
+                lambda t: t.event == "updated" and t.transaction_id == session["transaction_id"],
                 after,
                 interval + tol + self.ctx.cfg.timings.message_timeout_s,
-                f"periodic MeterValues of transaction {session['transaction_id']}",
             )
-            frames.append(frame)
             after = frame.seq
+            if any(r.context == "Sample.Periodic" for r in readings([frame])):
+                frames.append(frame)
         series = [r for r in readings(frames) if r.context == "Sample.Periodic"]
         problems = register_problems(series) + delivery_problems(series, interval, tol)
         if series and series[0].register_wh is None:
@@ -486,7 +560,7 @@ class SessionKeywords:
         boots = [f for f in after_reconnect if f.dir == RX and f.action == "BootNotification"]
         if boots:
             problems.append(f"BootNotification after reconnecting: {boots[0].describe()}")
-        frames = self._tx_frames("MeterValues", session["transaction_id"], session["start_seq"])
+        frames = self._updates(session["transaction_id"], session["start_seq"])
         frames = [f for f in frames if f.seq <= end.seq]
         series = [r for r in readings(frames) if r.context == "Sample.Periodic"]
         start = self.ctx.journal.frame(session["start_seq"])
@@ -512,9 +586,7 @@ class SessionKeywords:
             stop_time = parse_time(end.payload["timestamp"])
             late = [
                 r
-                for r in readings(
-                    self._tx_frames("MeterValues", session["transaction_id"], end.seq)
-                )
+                for r in readings(self._updates(session["transaction_id"], end.seq))
                 if r.timestamp < stop_time
             ]
             if late:
@@ -663,7 +735,7 @@ class SessionKeywords:
     ) -> tuple[EnergyFigure, EnergyFigure] | None:
         """The MeterValues register's increase between its first and last live reading,
         and the reference over exactly those moments (interpolated at their arrival)."""
-        frames = self._tx_frames("MeterValues", s["transaction_id"], s["start_seq"])
+        frames = self._updates(s["transaction_id"], s["start_seq"])
         live = [
             r
             for r in readings(f for f in frames if f.seq <= s["stop_seq"])
@@ -701,7 +773,7 @@ class SessionKeywords:
         for source in self.instruments.power_sources():
             pts = [x for x in sampler.samples(source) if t0 - 3 <= x.mono <= t1 + 3]
             series.append((source, [x.mono - t0 for x in pts], [x.values["power_w"] for x in pts]))
-        frames = self._tx_frames("MeterValues", s["transaction_id"], s["start_seq"])
+        frames = self._updates(s["transaction_id"], s["start_seq"])
         mv = [
             (f.mono - t0, r.values["Power.Active.Import"])
             for f in frames

@@ -268,10 +268,9 @@ class StepKeywords:
     def _stop_running_transaction(self) -> None:
         session = self.ctx.running_session()
         if session is not None:
-            answer = self.ctx.lab.call(
-                "RemoteStopTransaction", {"transactionId": session["transaction_id"]}
-            )
-            logger.info(f"Teardown: RemoteStopTransaction {session['transaction_id']} -> {answer}")
+            action, payload = self.ctx.protocol.remote_stop_request(session["transaction_id"])
+            answer = self.ctx.lab.call(action, payload)
+            logger.info(f"Teardown: {action} {session['transaction_id']} -> {answer}")
 
     def _clear_charging_profiles(self) -> None:
         sc = self.ctx.state.get("smart_charging")

@@ -197,6 +197,17 @@ class StationLink201(ChargePoint):
             firmware["location"], firmware["retrieve_date_time"], retries, retry_interval
         )
 
+    # -- F03 RequestStopTransaction ---------------------------------------------------
+
+    @on(Action.request_stop_transaction)
+    def on_request_stop(self, transaction_id: str, **_: Any) -> Any:
+        ok = self.station.charging.can_remote_stop(transaction_id)  # type: ignore[arg-type]
+        return call_result.RequestStopTransaction(status="Accepted" if ok else "Rejected")
+
+    @after(Action.request_stop_transaction)
+    def after_request_stop(self, transaction_id: str, **_: Any) -> None:
+        self.station.charging.remote_stop(transaction_id)  # type: ignore[arg-type]
+
     # -- B11/B12 Reset ------------------------------------------------------------------
 
     @on(Action.reset)

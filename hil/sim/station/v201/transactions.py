@@ -110,7 +110,7 @@ class TransactionEvents:
             "seqNo": self.seq(station, transaction_id),
             "transactionInfo": {"transactionId": transaction_id, **info},
         }
-        if not station.online and "offline_flag_missing" not in station.deviations:
+        if not station.online:
             payload["offline"] = True  # E12: it happened while the station was offline
         return payload
 
@@ -204,9 +204,7 @@ def stop_transaction(station: VirtualStation201, build: Any, on_result: Any) -> 
     payload = build()
     reason = payload.get("reason", "Local")
     stopped, trigger = STOP_REASONS.get(reason, ("Other", "AbnormalCondition"))
-    info: dict[str, Any] = {}
-    if "ended_without_stopped_reason" not in station.deviations:
-        info["stoppedReason"] = stopped
+    info: dict[str, Any] = {"stoppedReason": stopped}
     event = station.tx_events.event(
         station, "Ended", str(payload["transactionId"]), trigger, payload["timestamp"], **info
     )
