@@ -35,6 +35,7 @@ from hil.protocol.base import (
     TransactionFacts,
     normalise_status,
 )
+from hil.verify.meter_values import wh_per_unit
 
 #: SetVariableStatusEnumType -> the lab's words
 _SET_STATUSES = {
@@ -101,9 +102,7 @@ def _register(payload: dict[str, Any], context: str) -> float | None:
     for mv in payload.get("meterValue") or []:
         for sv in mv.get("sampledValue") or []:
             if sv.get("measurand", REGISTER) == REGISTER and sv.get("context") == context:
-                measure = sv.get("unitOfMeasure") or {}
-                scale = 1000.0 if measure.get("unit") == "kWh" else 1.0
-                return float(sv["value"]) * scale * 10 ** int(measure.get("multiplier", 0))
+                return float(sv["value"]) * wh_per_unit(sv)
     return None
 
 

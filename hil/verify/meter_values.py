@@ -17,7 +17,7 @@ REGISTER = "Energy.Active.Import.Register"
 _TO_WH = {"Wh": 1.0, "kWh": 1000.0}
 
 
-def _wh_per_unit(sv: dict[str, Any]) -> float:
+def wh_per_unit(sv: dict[str, Any]) -> float:
     """Wh per unit of a register value: 1.6 ``unit``; 2.0.1 ``unitOfMeasure`` (unit and a
     power-of-ten ``multiplier``); Wh when neither says."""
     measure = sv.get("unitOfMeasure") or {}
@@ -64,7 +64,7 @@ def readings(frames: Iterable[Any]) -> list[Reading]:
                 key = measurand + (f".{sv['phase']}" if sv.get("phase") else "")
                 values[key] = number
                 if measurand == REGISTER and not sv.get("phase"):
-                    register = number * _wh_per_unit(sv)
+                    register = number * wh_per_unit(sv)
                     text = str(sv["value"])
             if not values:
                 continue

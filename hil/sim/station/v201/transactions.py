@@ -65,6 +65,17 @@ def sampled_values_201(values: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def _register_reading(timestamp: str, wh: float, context: str) -> dict[str, Any]:
+    """A MeterValueType with the energy register alone (a transaction's begin or end)."""
+    value = {
+        "value": float(wh),
+        "context": context,
+        "measurand": REGISTER,
+        "unitOfMeasure": {"unit": "Wh"},
+    }
+    return {"timestamp": timestamp, "sampledValue": [value]}
+
+
 def meter_values_201(meter_value: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [
         {"timestamp": mv["timestamp"], "sampledValue": sampled_values_201(mv["sampledValue"])}
@@ -155,17 +166,7 @@ def start_transaction(station: VirtualStation201, build: Any, on_result: Any) ->
     event["idToken"] = id_token(payload["idTag"])
     event["evse"] = {"id": connector, "connectorId": 1}
     event["meterValue"] = [
-        {
-            "timestamp": payload["timestamp"],
-            "sampledValue": [
-                {
-                    "value": float(payload["meterStart"]),
-                    "context": "Transaction.Begin",
-                    "measurand": REGISTER,
-                    "unitOfMeasure": {"unit": "Wh"},
-                }
-            ],
-        }
+        _register_reading(payload["timestamp"], payload["meterStart"], "Transaction.Begin")
     ]
 
     def answered(answer: dict[str, Any]) -> None:
@@ -216,17 +217,7 @@ def stop_transaction(station: VirtualStation201, build: Any, on_result: Any) -> 
     )
     if not has_register:
         data.append(
-            {
-                "timestamp": payload["timestamp"],
-                "sampledValue": [
-                    {
-                        "value": float(payload["meterStop"]),
-                        "context": "Transaction.End",
-                        "measurand": REGISTER,
-                        "unitOfMeasure": {"unit": "Wh"},
-                    }
-                ],
-            }
+            _register_reading(payload["timestamp"], payload["meterStop"], "Transaction.End")
         )
     event["meterValue"] = data
     if payload.get("idTag"):
