@@ -139,7 +139,13 @@ class HistoryRecorder:
     def open(cls, url: str, facts: dict[str, Any], night: str, output_dir: Path) -> HistoryRecorder:
         """Upgrade the schema to head and insert the run as "running". ``facts`` are
         hil-run.json's; ``night`` "" is today's UTC date."""
-        engine = open_engine(url, write=True)
+        return cls.insert(open_engine(url, write=True), facts, night, output_dir)
+
+    @classmethod
+    def insert(
+        cls, engine: Engine, facts: dict[str, Any], night: str, output_dir: Path
+    ) -> HistoryRecorder:
+        """The run's row, "running", in a history database already at head."""
         started = parse_time(facts.get("started")) or utc_now()
         night_id = night or utc_now().date().isoformat()
         lab, dut = facts.get("lab") or {}, facts.get("dut") or {}
@@ -159,7 +165,7 @@ class HistoryRecorder:
             ended=None,
             status=RUNNING,
             host=socket.gethostname(),
-            pid=os.getpid(),
+            pid=int(facts.get("pid") or os.getpid()),
             output_dir=str(output_dir),
             report_path=str(output_dir / REPORT_FILE),
         )
@@ -193,12 +199,12 @@ class HistoryRecorder:
                     )
                 )
 
-    def end(self, interrupted: bool = False) -> None:
+    def end(self, interrupted: bool = False, ended: datetime | None = None) -> None:
         """The run is over, with its end time: completed, or interrupted when Robot was
         stopped (a signal, a fatal error) before all its steps ran."""
         with Session(self.engine) as session, session.begin():
             run = session.get(Run, self.run_id)
             if run is not None:
                 run.status = INTERRUPTED if interrupted else COMPLETED
-                run.ended = utc_now()
+                run.ended = ended or utc_now()
         self.engine.dispose()

@@ -60,8 +60,16 @@ def start_run(output_dir: Path, lab_source: str, facts: dict[str, Any] | None = 
             shutil.rmtree(output_dir / name, ignore_errors=True)
     run_id = uuid.uuid4().hex[:12]
     record = {"run_id": run_id, "started": now(), "lab_config": lab_source, **(facts or {})}
-    (output_dir / MARKER).write_text(json.dumps(record) + "\n", encoding="utf-8")
+    write_json_atomically(output_dir / MARKER, record)
     return run_id
+
+
+def write_json_atomically(path: Path, record: dict[str, Any]) -> None:
+    """Replace ``path`` as a whole: other processes (hil nightly, the report) read these
+    small files while the run rewrites them, and must never see half a file."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    tmp.replace(path)
 
 
 #: the messages Robot gives a test it stopped or never ran because the run was stopped
@@ -84,17 +92,15 @@ def update_run(output_dir: Path, **facts: Any) -> None:
     if record is None:
         return
     record.update(facts)
-    (output_dir / MARKER).write_text(json.dumps(record) + "\n", encoding="utf-8")
+    write_json_atomically(output_dir / MARKER, record)
 
 
 def write_current_step(
     output_dir: Path, step: str, name: str, started: str, finished: bool = False
 ) -> None:
-    """Say which step the run is on (replaced atomically: a reader never sees half)."""
+    """Say which step the run is on (a live view for hil nightly)."""
     record = {"step": step, "name": name, "started": started, "finished": finished}
-    tmp = output_dir / (CURRENT_STEP_FILE + ".tmp")
-    tmp.write_text(json.dumps(record) + "\n", encoding="utf-8")
-    tmp.replace(output_dir / CURRENT_STEP_FILE)
+    write_json_atomically(output_dir / CURRENT_STEP_FILE, record)
 
 
 def process_alive(pid: int) -> bool:

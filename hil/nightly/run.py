@@ -182,6 +182,7 @@ def run_nightly(
     records = night.write_status(over=True)
     states = {r["bench"]: r["state"] for r in records}
     folders = bench_folders(night.pabot_results, benches, night.since)
+    _complete_history(history, folders, night_id)
     page, summaries = write_summary(results, night_id, benches, folders, states)
     for s in summaries:
         counts = " ".join(f"{k} {v}" for k, v in s.counts.items())
@@ -193,6 +194,21 @@ def run_nightly(
         return 130
     failed = any_failure(summaries) or any(r["state"] != FINISHED for r in records)
     return 1 if failed or (pabot_rc and not good) else 0
+
+
+def _complete_history(url: str, folders: dict[str, Path], night_id: str) -> None:
+    """Every step a bench recorded goes into the history, also those a killed Robot process
+    recorded but could not store (hil/history/backfill.py)."""
+    from hil.history.backfill import backfill_run
+
+    for name, folder in folders.items():
+        try:
+            added = backfill_run(url, folder, night_id)
+        except Exception as exc:  # the night's own results are safe in the bench folders
+            print(f"{name}: the history {url} could not be completed: {exc!r}", file=sys.stderr)
+            continue
+        if added:
+            print(f"{name}: {added} finished step(s) added to the history from {folder}")
 
 
 def _run_pabot(

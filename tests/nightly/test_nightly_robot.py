@@ -203,6 +203,9 @@ def test_a_night_stopped_halfway_keeps_finished_steps_and_says_interrupted(
     finally:
         engine.dispose()
     for name, steps in finished.items():
+        stderr = folders[name] / "robot_stderr.out"
+        said = stderr.read_text(errors="replace")[-2000:] if stderr.is_file() else ""
+        assert name in trends, (name, sorted(trends), said)
         stored = {s.step for s in trends[name].steps if s.verdicts.get("stopped-night")}
-        assert steps and steps <= stored, (name, steps, stored)
+        assert steps and steps <= stored, (name, steps, stored, said)
         assert {r.state for r in trends[name].runs.values()} == {"interrupted"}
