@@ -53,6 +53,12 @@ _CATALOGUE = [
         "forgets an Inoperative connector when it reboots",
         also=("10",),  # step 10 reboots an Inoperative connector too
     ),
+    Deviation(
+        "availability_applied_during_session",
+        "2",
+        "answers ChangeAvailability Inoperative Scheduled during a transaction but reports "
+        "the connector Unavailable at once",
+    ),
     # step 3 - get configuration
     Deviation(
         "unknown_key_dropped", "3", "drops unknown keys instead of listing them in unknownKey"
@@ -99,6 +105,18 @@ _CATALOGUE = [
         "transaction_seq_gap",
         "6",
         "2.0.1: skips a seqNo in a transaction's TransactionEvents",
+    ),
+    Deviation(
+        "ended_without_stopped_reason",
+        "14",
+        "2.0.1: leaves stoppedReason out of the TransactionEvent Ended of a "
+        "RequestStopTransaction (absent means Local)",
+    ),
+    # OCPP 2.0.1 resets (B12)
+    Deviation(
+        "reset_onidle_during_transaction",
+        "11",
+        "2.0.1: answers Reset OnIdle Scheduled during a transaction but resets at once",
     ),
     # step 5 - heartbeat
     Deviation(

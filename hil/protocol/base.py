@@ -30,6 +30,9 @@ METER_SAMPLE_INTERVAL = "meter sample interval"
 SAMPLED_MEASURANDS = "sampled measurands"
 CONNECTION_TIMEOUT = "connection timeout"
 AUTHORIZATION_CACHE = "authorization cache"
+#: does a remote start need the station's own Authorize (1.6 AuthorizeRemoteTxRequests;
+#: 2.0.1 AuthCtrlr.AuthorizeRemoteStart)
+AUTHORIZE_REMOTE_START = "authorize remote start"
 #: how many settings one read may name (1.6 GetConfigurationMaxKeys; 2.0.1
 #: ItemsPerMessageGetVariables)
 SETTINGS_PER_READ = "settings per read"
@@ -43,6 +46,7 @@ LAB_SETTINGS = (
     SAMPLED_MEASURANDS,
     CONNECTION_TIMEOUT,
     AUTHORIZATION_CACHE,
+    AUTHORIZE_REMOTE_START,
     SETTINGS_PER_READ,
     READ_ONLY_PROBE,
 )
@@ -398,6 +402,27 @@ class ProtocolAdapter(ABC):
     @abstractmethod
     def remote_stop_request(self, transaction_id: Any) -> tuple[str, dict[str, Any]]:
         """The CALL that asks the station to stop transaction ``transaction_id``."""
+
+    @abstractmethod
+    def remote_start_request(self, tag: str, connector: int) -> tuple[str, dict[str, Any]]:
+        """The CALL that asks the station to start a transaction for ``tag``."""
+
+    @abstractmethod
+    def unknown_transaction_id(self, known: list[Any]) -> Any:
+        """A transaction id none of the ``known`` ones is (the station cannot know it)."""
+
+    def reset_answer(self, kind: str, during_session: bool) -> str:
+        """The answer the version requires to the lab's ``kind`` reset."""
+        return "Accepted"
+
+    #: the lab's Soft reset waits for a running transaction to end before the station
+    #: resets (2.0.1 B12 OnIdle: Scheduled), instead of ending it itself (1.6 Reset Soft)
+    soft_reset_waits_for_idle = False
+
+    def reset_stop_reason(self, reason: str) -> str:
+        """The reason the transaction a ``reason`` (HardReset / SoftReset) reset ended must
+        give, in the lab's words."""
+        return reason
 
     def sequence_problems(self, events: list[TransactionFacts]) -> list[str]:
         """What is wrong with the numbering of one transaction's messages, in arrival order

@@ -8,6 +8,7 @@ from typing import Any
 from hil.ocpp16 import REQUIRED_CORE_KEYS
 from hil.protocol.base import (
     AUTHORIZATION_CACHE,
+    AUTHORIZE_REMOTE_START,
     CONNECTION_TIMEOUT,
     HEARTBEAT_INTERVAL,
     METER_SAMPLE_INTERVAL,
@@ -64,6 +65,7 @@ class Ocpp16(ProtocolAdapter):
         SAMPLED_MEASURANDS: SettingAddress("MeterValuesSampledData"),
         CONNECTION_TIMEOUT: SettingAddress("ConnectionTimeOut"),
         AUTHORIZATION_CACHE: SettingAddress("AuthorizationCacheEnabled"),
+        AUTHORIZE_REMOTE_START: SettingAddress("AuthorizeRemoteTxRequests"),
         SETTINGS_PER_READ: SettingAddress("GetConfigurationMaxKeys"),
         READ_ONLY_PROBE: SettingAddress("NumberOfConnectors"),
     }
@@ -139,6 +141,14 @@ class Ocpp16(ProtocolAdapter):
     def remote_stop_request(self, transaction_id: Any) -> tuple[str, dict[str, Any]]:
         """§5.12 RemoteStopTransaction."""
         return "RemoteStopTransaction", {"transactionId": transaction_id}
+
+    def remote_start_request(self, tag: str, connector: int) -> tuple[str, dict[str, Any]]:
+        """§5.11 RemoteStartTransaction."""
+        return "RemoteStartTransaction", {"idTag": tag, "connectorId": int(connector)}
+
+    def unknown_transaction_id(self, known: list[Any]) -> Any:
+        """An integer above every id the back office gave (§4.8: the back office numbers)."""
+        return max([k for k in known if isinstance(k, int)] + [0]) + 100_000
 
     def authorize_status(self, answer: dict[str, Any]) -> str | None:
         return (answer.get("idTagInfo") or {}).get("status")

@@ -22,6 +22,11 @@ CASES = [
         "2",
         r"After the reboot connector 1 reported Available, expected Unavailable",
     ),
+    (
+        "availability_applied_during_session",
+        "2",
+        r"Expected no CALL StatusNotification with connectorId=1, status=Unavailable",
+    ),
     ("unknown_key_dropped", "3", r"Unknown key\(s\) HilNoSuchKey1, HilNoSuchKey2 were silently"),
     (
         "required_key_missing",

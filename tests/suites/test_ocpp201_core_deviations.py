@@ -25,6 +25,12 @@ CASES = [
         "2",
         r"After the reboot connector 1 reported Available, expected Unavailable",
     ),
+    # G03/G04 during a transaction: Scheduled, applied when it ends
+    (
+        "availability_applied_during_session",
+        "2",
+        r"Expected no CALL StatusNotification with evseId=1, connectorStatus=Unavailable",
+    ),
     (
         "report_missing_required_variable",
         "3",
@@ -49,7 +55,35 @@ CASES = [
         "6",
         r"not numbered without gaps: seqNo 0 is followed by 2 \(a message is missing\)",
     ),
-    # resets B11 (the lab's Hard reset is Immediate, its Soft reset OnIdle)
+    # resets B11/B12 (the lab's Hard reset is Immediate, its Soft reset OnIdle)
+    (
+        "reset_wrong_reason",
+        "9",
+        r"TransactionEvent Ended reason is Other, expected HardReset",
+    ),
+    (
+        "reset_stop_duplicated",
+        "9",
+        r"Expected no second TransactionEvent Ended for transaction \S+ within",
+    ),
+    ("reset_keeps_power", "9", r"Energy keeps flowing after the Hard reset"),
+    (
+        "reset_onidle_during_transaction",
+        "11",
+        r"Energy stopped: energy_meter read 0 W .* into the 1\.5 s it had to keep flowing",
+    ),
+    # C01 unauthorized, F01-F03 remote start and stop
+    ("charges_when_invalid", "13", r"Expected no TransactionEvent Started within"),
+    (
+        "ended_without_stopped_reason",
+        "14",
+        r"TransactionEvent Ended reason is \(absent = Local\), expected Remote",
+    ),
+    (
+        "remote_stop_ignored",
+        "14",
+        r"Timed out after \d+ s waiting for CALL TransactionEvent Ended with transactionId=",
+    ),
     (
         "unavailable_lost_after_reboot",
         "10",

@@ -9,7 +9,15 @@ from robot.api import logger
 from robot.api.deco import keyword
 from robot.libraries.BuiltIn import BuiltIn
 
-from hil.csms.journal import CALL, EVENT, RX, Frame, WaitTimeout
+from hil.csms.journal import (
+    CALL,
+    EVENT,
+    RX,
+    Frame,
+    WaitTimeout,
+    describe_expectation,
+    message_matcher,
+)
 from hil.protocol.base import (
     HEARTBEAT_INTERVAL,
     RULE_BOOT,
@@ -264,6 +272,23 @@ class CoreKeywords:
         chargingState, and its end while the EV is still plugged; E02, E06)."""
         action, fields = self.ctx.protocol.state_cue(int(connector), status)
         return self.ctx.wait_message(action, fields, timeout, after).payload
+
+    @keyword
+    def status_notification_should_not_arrive(
+        self, connector: int, status: str, within: float | None = None
+    ) -> None:
+        """``connector`` does not report ``status`` since the last frame verified nor within
+        ``within`` seconds (default the silence window): e.g. a change of availability Scheduled during a transaction
+        (OCPP 1.6 §5.2; 2.0.1 G03/G04) takes effect only after it."""
+        protocol = self.ctx.protocol
+        fields = protocol.status_fields(int(connector), status)
+        window = self.ctx.cfg.timings.silence_window_s if within is None else float(within)
+        self.ctx.journal.expect_none(
+            message_matcher(protocol.status_action, (CALL,), RX, fields),
+            self.ctx.cursor,  # from the last frame verified: one that came at once counts
+            window,
+            describe_expectation(protocol.status_action, fields),
+        )
 
     @keyword
     def status_after_boot_should_be(self, connector: int, status: str) -> None:

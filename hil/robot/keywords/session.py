@@ -14,7 +14,12 @@ from robot.api.deco import keyword
 from robot.libraries.BuiltIn import BuiltIn
 
 from hil.csms.journal import CALL, EVENT, RX, Frame
-from hil.protocol.base import METER_SAMPLE_INTERVAL, TransactionFacts
+from hil.protocol.base import (
+    AUTHORIZE_REMOTE_START,
+    METER_SAMPLE_INTERVAL,
+    ProtocolAdapter,
+    TransactionFacts,
+)
 from hil.robot.context import LabContext, answered
 from hil.robot.keywords.instruments import POWER_FLOWING_W, InstrumentKeywords
 from hil.robot.plot import power_plot
@@ -23,6 +28,21 @@ from hil.verify.meter_values import delivery_problems, parse_time, readings, reg
 
 #: ConnectionTimeOut values tried, in order, when a station refuses the lab's value.
 CONNECTION_TIMEOUT_LADDER = (10, 15, 20, 30, 45, 60, 90, 120, 180, 300)
+
+
+def transaction_matcher(
+    protocol: ProtocolAdapter, wanted: Callable[[TransactionFacts], bool]
+) -> Callable[[Frame], bool]:
+    """A journal matcher for the station's transaction messages (1.6 StartTransaction,
+    MeterValues, StopTransaction; 2.0.1 TransactionEvent) whose facts are ``wanted``."""
+
+    def matches(f: Frame) -> bool:
+        if f.dir != RX or f.kind != CALL or f.action not in protocol.transaction_actions:
+            return False
+        facts = protocol.transaction_facts(f.action or "", f.payload or {})
+        return facts is not None and wanted(facts)
+
+    return matches
 
 
 class SessionKeywords:
@@ -119,14 +139,7 @@ class SessionKeywords:
     def _transaction_frame(
         self, what: str, wanted: Callable[[TransactionFacts], bool], after: int, timeout: float
     ) -> tuple[Frame, TransactionFacts]:
-        protocol = self.ctx.protocol
-
-        def matches(f: Frame) -> bool:
-            if f.dir != RX or f.kind != CALL or f.action not in protocol.transaction_actions:
-                return False
-            facts = protocol.transaction_facts(f.action or "", f.payload or {})
-            return facts is not None and wanted(facts)
-
+        matches = transaction_matcher(self.ctx.protocol, wanted)
         frame = self.ctx.journal.wait_for(matches, after, timeout, what)
         facts = self._facts(frame)
         assert facts is not None
@@ -188,13 +201,24 @@ class SessionKeywords:
     def no_transaction_should_start(
         self, within: float | None = None, after: int | None = None
     ) -> None:
-        """No StartTransaction arrives within ``within`` seconds (from the mark ``after``)."""
-        from hil.csms.journal import message_matcher
-
+        """No transaction starts within ``within`` seconds (from the mark ``after``): OCPP
+        1.6 no StartTransaction; 2.0.1 no TransactionEvent Started for a token (a station
+        that starts its transactions at the plug, TxStartPoint EVConnected, may open one
+        without a token, E01)."""
+        protocol = self.ctx.protocol
         window = self.ctx.cfg.timings.silence_window_s if within is None else float(within)
         start = self.ctx.cursor if after is None else int(after)
         self.ctx.journal.expect_none(
-            message_matcher("StartTransaction"), start, window, "StartTransaction"
+            transaction_matcher(
+                protocol,
+                lambda t: (
+                    t.event == "started"
+                    and (t.tag is not None or not protocol.start_may_precede_tag)
+                ),
+            ),
+            start,
+            window,
+            protocol.start_label,
         )
 
     @keyword
@@ -297,54 +321,60 @@ class SessionKeywords:
     def remote_start_transaction(
         self, tag: str, connector: int = 1, expect: str | None = "Accepted"
     ) -> str:
-        """RemoteStartTransaction for ``tag`` on ``connector``; fails unless ``expect``."""
+        """Ask the station to start a transaction for ``tag`` on ``connector`` (OCPP 1.6
+        §5.11 RemoteStartTransaction; 2.0.1 F01/F02 RequestStartTransaction); fails unless
+        the answer is ``expect``."""
         self.ctx.state["remote_start_mark"] = self.ctx.mark()
-        status = self._call(
-            "RemoteStartTransaction", {"idTag": tag, "connectorId": int(connector)}
-        )["status"]
-        return answered(f"RemoteStartTransaction({tag}, connector {connector})", status, expect)
+        action, payload = self.ctx.protocol.remote_start_request(tag, int(connector))
+        status = self._call(action, payload)["status"]
+        return answered(f"{action}({tag}, connector {connector})", status, expect)
 
     @keyword
     def authorize_should_follow_authorize_remote_tx_requests(self, tag: str) -> None:
-        """Between RemoteStartTransaction and StartTransaction, an Authorize is sent if and
-        only if ``AuthorizeRemoteTxRequests`` is true."""
+        """Between the remote start and the transaction's start, an Authorize for the tag
+        is sent if and only if the station's setting says so (OCPP 1.6 §5.11 and
+        AuthorizeRemoteTxRequests; 2.0.1 F01/F02 and AuthCtrlr.AuthorizeRemoteStart)."""
         session = self._session()
-        wanted = (
-            self.ctx.configuration_value("AuthorizeRemoteTxRequests") or "false"
-        ).lower() == "true"
+        protocol = self.ctx.protocol
+        setting = protocol.settings[AUTHORIZE_REMOTE_START].label
+        wanted = (self.ctx.configuration_value(setting) or "false").lower() == "true"
         mark = self.ctx.state.get("remote_start_mark", 0)
         sent = [
             f
             for f in self.ctx.journal.frames(mark, session["start_seq"])
-            if f.dir == RX and f.action == "Authorize" and f.payload.get("idTag") == tag
+            if f.dir == RX
+            and f.kind == CALL
+            and f.action == "Authorize"
+            and protocol.authorize_tag(f.payload or {}) == tag
         ]
+        start = protocol.start_label
         if wanted and not sent:
-            raise AssertionError(
-                "AuthorizeRemoteTxRequests is true but no Authorize came before StartTransaction"
-            )
+            raise AssertionError(f"{setting} is true but no Authorize came before {start}")
         if not wanted and sent:
-            raise AssertionError(
-                f"AuthorizeRemoteTxRequests is false but the station sent {sent[0].describe()}"
-            )
+            raise AssertionError(f"{setting} is false but the station sent {sent[0].describe()}")
 
     @keyword
     def remote_stop_transaction(
-        self, transaction_id: int | None = None, expect: str | None = "Accepted"
+        self, transaction_id: str | None = None, expect: str | None = "Accepted"
     ) -> str:
-        """RemoteStopTransaction for ``transaction_id`` (default: the running one)."""
-        tx = self._session()["transaction_id"] if transaction_id is None else int(transaction_id)
-        status = self._call("RemoteStopTransaction", {"transactionId": tx})["status"]
-        return answered(f"RemoteStopTransaction({tx})", status, expect)
+        """Ask the station to stop ``transaction_id`` (default: the running one): OCPP 1.6
+        §5.12 RemoteStopTransaction; 2.0.1 F03 RequestStopTransaction."""
+        tx = self._session()["transaction_id"] if transaction_id is None else transaction_id
+        action, payload = self.ctx.protocol.remote_stop_request(tx)
+        status = self._call(action, payload)["status"]
+        return answered(f"{action}({tx})", status, expect)
 
     @keyword
     def unknown_transaction_should_be_rejected(self) -> None:
-        """RemoteStopTransaction for a transaction id that does not exist is Rejected."""
-        known = {
+        """A remote stop of a transaction that does not exist is Rejected (OCPP 1.6 §5.12;
+        2.0.1 F03)."""
+        known = [
             f.payload.get("transactionId")
             for f in self.ctx.frames_after(0)
             if f.action == "StartTransaction" and f.kind == "CALLRESULT"
-        }
-        unknown = max([k for k in known if isinstance(k, int)] + [0]) + 100_000
+        ]
+        known += [s.get("transaction_id") for s in [self.ctx.state.get("session") or {}]]
+        unknown = self.ctx.protocol.unknown_transaction_id(known)
         self.remote_stop_transaction(unknown, expect="Rejected")
 
     @keyword

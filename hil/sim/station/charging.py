@@ -109,6 +109,8 @@ class Charging:
         if s.fault and "no_faulted_status" not in self.deviations:
             code, vendor = FAULT_CODES[s.fault]
             return "Faulted", code, vendor
+        if inoperative and "availability_applied_during_session" in self.deviations:
+            return "Unavailable", "NoError", None  # the defect: a session does not hold it off
         if s.transaction is not None:
             if self.physics.pilot_state() in ("C", "D") and connector == self.ev_connector:
                 return (

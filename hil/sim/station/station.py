@@ -524,6 +524,9 @@ class VirtualStation:
             return "Rejected"
         targets = list(self.connectors) if connector_id == 0 else [connector_id]
         if any(self.charging.transaction(c) for c in targets if c > 0):
+            if "availability_applied_during_session" in self.deviations:
+                self._availability_pending = (connector_id, kind)  # the defect: applied now
+                return "Scheduled"
             self.nv.scheduled[connector_id] = kind
             return "Scheduled"
         self._availability_pending = (connector_id, kind)

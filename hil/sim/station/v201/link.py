@@ -197,6 +197,25 @@ class StationLink201(ChargePoint):
             firmware["location"], firmware["retrieve_date_time"], retries, retry_interval
         )
 
+    # -- F01/F02 RequestStartTransaction ----------------------------------------------
+
+    @on(Action.request_start_transaction)
+    def on_request_start(
+        self, id_token: dict[str, Any], remote_start_id: int, evse_id: int | None = None, **_: Any
+    ) -> Any:
+        ok = self.station.charging.can_remote_start(evse_id)
+        return call_result.RequestStartTransaction(status="Accepted" if ok else "Rejected")
+
+    @after(Action.request_start_transaction)
+    async def after_request_start(
+        self, id_token: dict[str, Any], remote_start_id: int, evse_id: int | None = None, **_: Any
+    ) -> None:
+        charging = self.station.charging
+        if charging.can_remote_start(evse_id):
+            # F01: the transaction this start opens names the remoteStartId
+            self.station.remote_start_ids[evse_id or charging.ev_connector] = remote_start_id
+            await charging.remote_start(str(id_token["id_token"]), evse_id)
+
     # -- F03 RequestStopTransaction ---------------------------------------------------
 
     @on(Action.request_stop_transaction)

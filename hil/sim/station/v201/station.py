@@ -186,6 +186,8 @@ class VirtualStation201(VirtualStation):
         self.boot_reason = "PowerUp"
         #: B12: a Reset OnIdle came during a transaction; reboot when the last one ends
         self._reset_when_idle = False
+        #: F01: EVSE -> the remoteStartId of the RequestStartTransaction waiting to start
+        self.remote_start_ids: dict[int, int] = {}
         self._pending_sends: set[asyncio.Task[None]] = set()
 
     @property
@@ -229,6 +231,9 @@ class VirtualStation201(VirtualStation):
         if evse_id is not None:
             return
         if kind == "OnIdle" and self._transaction_running():
+            if "reset_onidle_during_transaction" in self.deviations:
+                self.request_reset("Soft")  # the defect: Scheduled, but it resets at once
+                return
             self._reset_when_idle = True
             return
         # the 1.6 model's reboot: Immediate ends transactions at once, OnIdle when idle is

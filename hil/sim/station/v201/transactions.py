@@ -155,13 +155,13 @@ def start_transaction(station: VirtualStation201, build: Any, on_result: Any) ->
     transaction_id = station.tx_events.new_id()
     if tx is not None:
         tx.transaction_id = transaction_id  # type: ignore[assignment]
+    remote_start_id = station.remote_start_ids.pop(connector, None)
+    info: dict[str, Any] = {"chargingState": "Charging"}
+    if remote_start_id is not None:
+        info["remoteStartId"] = remote_start_id  # F01: the request that started it
+    trigger = "RemoteStart" if remote_start_id is not None else "Authorized"
     event = station.tx_events.event(
-        station,
-        "Started",
-        transaction_id,
-        "Authorized",
-        payload["timestamp"],
-        chargingState="Charging",
+        station, "Started", transaction_id, trigger, payload["timestamp"], **info
     )
     event["idToken"] = id_token(payload["idTag"])
     event["evse"] = {"id": connector, "connectorId": 1}
@@ -206,6 +206,8 @@ def stop_transaction(station: VirtualStation201, build: Any, on_result: Any) -> 
     reason = payload.get("reason", "Local")
     stopped, trigger = STOP_REASONS.get(reason, ("Other", "AbnormalCondition"))
     info: dict[str, Any] = {"stoppedReason": stopped}
+    if reason == "Remote" and "ended_without_stopped_reason" in station.deviations:
+        info = {}  # the defect: absent means Local (E06), not the Remote it was
     event = station.tx_events.event(
         station, "Ended", str(payload["transactionId"]), trigger, payload["timestamp"], **info
     )
