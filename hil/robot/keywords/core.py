@@ -278,8 +278,9 @@ class CoreKeywords:
         self, connector: int, status: str, within: float | None = None
     ) -> None:
         """``connector`` does not report ``status`` since the last frame verified nor within
-        ``within`` seconds (default the silence window): e.g. a change of availability Scheduled during a transaction
-        (OCPP 1.6 §5.2; 2.0.1 G03/G04) takes effect only after it."""
+        ``within`` seconds (default the silence window): e.g. a change of availability
+        Scheduled during a transaction (OCPP 1.6 §5.2; 2.0.1 G03/G04) takes effect only
+        after it."""
         protocol = self.ctx.protocol
         fields = protocol.status_fields(int(connector), status)
         window = self.ctx.cfg.timings.silence_window_s if within is None else float(within)
