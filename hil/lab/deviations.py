@@ -112,6 +112,11 @@ _CATALOGUE = [
         "2.0.1: leaves stoppedReason out of the TransactionEvent Ended of a "
         "RequestStopTransaction (absent means Local)",
     ),
+    Deviation(
+        "offline_flag_missing",
+        "7",
+        "2.0.1: queues the TransactionEvents of a connection loss without offline true",
+    ),
     # OCPP 2.0.1 resets (B12)
     Deviation(
         "reset_onidle_during_transaction",

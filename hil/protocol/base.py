@@ -17,6 +17,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -429,6 +430,13 @@ class ProtocolAdapter(ABC):
         (1.6 numbers nothing)."""
         return []
 
+    def offline_flag_problems(
+        self, frames: list[Any], down: datetime, up: datetime, tolerance_s: float
+    ) -> list[str]:
+        """What is wrong with the offline flags of one transaction's messages (journal
+        frames), the station having been offline from ``down`` to ``up`` (1.6 has none)."""
+        return []
+
     def start_problem(self, payload: dict[str, Any]) -> str | None:
         """What is wrong with a transaction's start message beyond the schema (None)."""
         return None
@@ -458,9 +466,12 @@ class ProtocolAdapter(ABC):
     def connector_status(self, payload: dict[str, Any]) -> ConnectorStatus:
         """A StatusNotification request in the lab's words."""
 
-    def state_cue(self, connector: int, state: str) -> tuple[str, dict[str, Any]]:
+    def state_cue(
+        self, connector: int, state: str, plugged: bool = True
+    ) -> tuple[str, dict[str, Any]] | None:
         """The message (action, fields) that says ``connector`` is in the lab's ``state``
-        (1.6's ChargePointStatus words: Preparing, Charging, Finishing, …)."""
+        (1.6's ChargePointStatus words: Preparing, Charging, Finishing, …); None when the
+        version says nothing for that state (``plugged``: is the EV's cable in)."""
         return self.status_action, self.status_fields(connector, state)
 
     @abstractmethod

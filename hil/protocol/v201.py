@@ -4,6 +4,7 @@ GetBaseReport, EVSE and connector ids. Use case ids are those of OCPP 2.0.1 Part
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hil.protocol.base import (
@@ -36,7 +37,7 @@ from hil.protocol.base import (
     TransactionFacts,
     normalise_status,
 )
-from hil.verify.meter_values import wh_per_unit
+from hil.verify.meter_values import parse_time, wh_per_unit
 
 #: SetVariableStatusEnumType -> the lab's words
 _SET_STATUSES = {
@@ -158,6 +159,12 @@ REQUIRED_EVSE_VARIABLES = ("AvailabilityState", "Available", "Power", "SupplyPha
 REQUIRED_CONNECTOR_VARIABLES = ("AvailabilityState", "Available", "ConnectorType", "SupplyPhases")
 
 
+def _event_label(frame: Any) -> str:
+    payload = frame.payload or {}
+    event, seq = payload.get("eventType"), payload.get("seqNo")
+    return f"TransactionEvent {event} seqNo {seq} (#{frame.seq})"
+
+
 class Ocpp201(ProtocolAdapter):
     version = "2.0.1"
     subprotocol = "ocpp2.0.1"
@@ -177,7 +184,7 @@ class Ocpp201(ProtocolAdapter):
     read_action = "GetVariables"
     #: what the lab checks on 2.0.1 so far; the rest is N/A saying so (issue 13 goes on)
     checked_steps = frozenset(
-        {"1", "2", "3", "4", "5", "6", "9", "10", "11", "12", "13", "14"}
+        {"1", "2", "3", "4", "5", "6", "7", "9", "10", "11", "12", "13", "14"}
         | {"17", "18", "19", "20", "21", "23"}
     )
     remote_reset_boot_reason = "RemoteReset"
@@ -361,6 +368,46 @@ class Ocpp201(ProtocolAdapter):
 
     start_may_precede_tag = True
 
+    def offline_flag_problems(
+        self, frames: list[Any], down: datetime, up: datetime, tolerance_s: float
+    ) -> list[str]:
+        """E12 (TransactionEventRequest.offline): an event that happened while the station
+        was offline says ``offline`` true. A station notices a lost connection only after a
+        while (its ping or a message timing out), so the first events of the outage may
+        still say online; from the first flagged one until the reconnect every event is
+        flagged, at least one is, and none after the reconnect is."""
+        margin = timedelta(seconds=tolerance_s)
+        during: list[tuple[datetime, Any]] = []
+        problems = []
+        for f in frames:
+            payload = f.payload or {}
+            try:
+                when = parse_time(str(payload.get("timestamp", "")))
+            except ValueError:
+                continue  # the schema check reports a bad timestamp
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=UTC)
+            if down + margin < when < up - margin:
+                during.append((when, f))
+            elif when > up + margin and payload.get("offline"):
+                problems.append(f"{_event_label(f)} of {when.isoformat()}, online, says offline")
+        during.sort(key=lambda item: item[0])
+        flags = [bool((f.payload or {}).get("offline")) for _, f in during]
+        if during and not any(flags):
+            problems.append(
+                f"none of the {len(during)} TransactionEvent(s) of the connection loss says "
+                f"offline true (first: {_event_label(during[0][1])})"
+            )
+        elif any(flags):
+            first = flags.index(True)
+            problems += [
+                f"{_event_label(f)} of {when.isoformat()}, after an event flagged offline and "
+                "before the reconnect, does not say offline true"
+                for (when, f), flag in zip(during[first:], flags[first:], strict=True)
+                if not flag
+            ]
+        return problems
+
     def sequence_problems(self, events: list[TransactionFacts]) -> list[str]:
         """TransactionEventRequest.seqNo counts a transaction's events so the CSMS can tell
         that none is missing: each next event has the next number (a repeated number, a
@@ -491,11 +538,16 @@ class Ocpp201(ProtocolAdapter):
             connector_id=int(payload["connectorId"]),
         )
 
-    def state_cue(self, connector: int, state: str) -> tuple[str, dict[str, Any]]:
+    def state_cue(
+        self, connector: int, state: str, plugged: bool = True
+    ) -> tuple[str, dict[str, Any]] | None:
         """2.0.1 has no Preparing, Charging or Finishing connector status (G01: a connector
         is Occupied from the plug to the unplug); the transaction says the rest (E02): its
         chargingState (Charging, SuspendedEV, SuspendedEVSE) and its end (Finishing: the
-        transaction ended with the EV still plugged)."""
+        transaction ended with the EV still plugged). A tag waiting for its cable
+        (1.6 Preparing without a plug) leaves the connector Available: nothing to see."""
+        if state == "Preparing" and not plugged:
+            return None
         if state == "Preparing":
             return self.status_action, self.status_fields(connector, "Occupied")
         if state in ("Charging", "SuspendedEV", "SuspendedEVSE"):

@@ -55,6 +55,19 @@ CASES = [
         "6",
         r"not numbered without gaps: seqNo 0 is followed by 2 \(a message is missing\)",
     ),
+    # E12 connection loss: queued TransactionEvents flagged offline, in order, none lost
+    (
+        "offline_flag_missing",
+        "7",
+        r"none of the \d+ TransactionEvent\(s\) of the connection loss says offline true",
+    ),
+    ("offline_queue_out_of_order", "7", r"Queued messages after the connection loss: missing"),
+    (
+        "offline_queue_drops_old",
+        "7",
+        r"Timed out after \d+ s waiting for CALL TransactionEvent Ended with transactionId=",
+    ),
+    ("boot_on_reconnect", "7", r"sent a BootNotification after reconnecting"),
     # resets B11/B12 (the lab's Hard reset is Immediate, its Soft reset OnIdle)
     (
         "reset_wrong_reason",

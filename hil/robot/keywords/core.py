@@ -270,7 +270,15 @@ class CoreKeywords:
         Reserved, Unavailable or Faulted (G01), so Preparing is Occupied, and Charging,
         SuspendedEV/EVSE and Finishing are what the transaction says (TransactionEvent
         chargingState, and its end while the EV is still plugged; E02, E06)."""
-        action, fields = self.ctx.protocol.state_cue(int(connector), status)
+        plugged = bool(self.ctx.state.get("ev_plugged", False))
+        cue = self.ctx.protocol.state_cue(int(connector), status, plugged)
+        if cue is None:
+            logger.info(
+                f"OCPP {self.ctx.protocol.version} has no status for {status} with no EV "
+                "plugged (G01: the connector stays Available): nothing to wait for"
+            )
+            return {}
+        action, fields = cue
         return self.ctx.wait_message(action, fields, timeout, after).payload
 
     @keyword

@@ -253,6 +253,7 @@ class InstrumentKeywords:
     def plug_in_ev(self) -> None:
         """Connect the EV (pilot state B: connected, not yet asking for energy)."""
         self._ev("plug_in", "Plug the EV into connector 1 (state B)")
+        self.ctx.state["ev_plugged"] = True
 
     @keyword
     def ev_requests_charge(self) -> None:
@@ -268,6 +269,7 @@ class InstrumentKeywords:
     def unplug_ev(self) -> None:
         """Disconnect the EV (state A)."""
         self._ev("unplug", "Unplug the EV (state A)")
+        self.ctx.state["ev_plugged"] = False
 
     @keyword
     def inject_pilot_fault(self, kind: str = "E") -> None:

@@ -549,56 +549,68 @@ class SessionKeywords:
 
     @keyword
     def queued_messages_should_be_delivered_in_order(self) -> None:
-        """After the reconnect the station delivers what it queued while offline —
-        MeterValues (and StopTransaction if the session ended offline) — in chronological
-        order, before anything newer, spaced by the sample interval, none missing; its
-        StatusNotifications report only the current state."""
+        """After the reconnect the station delivers what it queued while offline — the
+        transaction's readings (and its end, if the session ended offline) — in
+        chronological order, before anything newer, spaced by the sample interval, none
+        missing; its StatusNotifications report only the current state. OCPP 1.6 §4.7,
+        §4.10 (MeterValues, StopTransaction queued and delivered in order). 2.0.1 E12: the
+        TransactionEvents numbered without gaps, and every event that happened while
+        offline flagged ``offline`` true."""
         session = self._session()
+        protocol = self.ctx.protocol
         offline = self.ctx.state["offline"]
         interval = self.ctx.cfg.timings.meter_sample_interval_s
         tol = max(self.ctx.cfg.timings.heartbeat_tolerance_s, 0.1 * interval)
         connect_seq = offline["connect_seq"]
         stopped_offline = bool(session.get("stopped_offline"))
+        tx = session["transaction_id"]
         if stopped_offline:
-            end = self.ctx.wait_message(
-                "StopTransaction",
-                {"transactionId": session["transaction_id"]},
-                after=connect_seq,
-                advance=False,
+            end, facts = self._transaction_frame(
+                f"CALL {protocol.end_label} with transactionId={tx}",
+                lambda t: t.event == "ended" and t.transaction_id == tx,
+                connect_seq,
+                self.ctx.cfg.timings.message_timeout_s,
             )
             session.update(
-                meter_stop=end.payload["meterStop"],
+                meter_stop=facts.meter_wh,
                 stop_seq=end.seq,
                 stop_mono=end.mono,
-                reason=end.payload.get("reason", "Local"),
+                reason=facts.reason or "Local",
             )
         else:  # delivery is complete once a reading taken after the reconnect arrives
             up = offline["up_wall"]
+            update = transaction_matcher(
+                protocol, lambda t: t.event == "updated" and t.transaction_id == tx
+            )
             end = self.ctx.journal.wait_for(
                 lambda f: (
-                    f.dir == RX
-                    and f.action == "MeterValues"
-                    and f.payload.get("transactionId") == session["transaction_id"]
+                    update(f)
                     and any(parse_time(mv["timestamp"]) > up for mv in f.payload["meterValue"])
                 ),
                 connect_seq,
                 interval * 2 + self.ctx.cfg.timings.message_timeout_s,
-                "a MeterValues sampled after the reconnect",
+                f"a {protocol.update_label} sampled after the reconnect",
             )
         problems: list[str] = []
         after_reconnect = self.ctx.journal.frames(connect_seq, end.seq)
         boots = [f for f in after_reconnect if f.dir == RX and f.action == "BootNotification"]
         if boots:
             problems.append(f"BootNotification after reconnecting: {boots[0].describe()}")
-        frames = self._updates(session["transaction_id"], session["start_seq"])
+        frames = self._updates(tx, session["start_seq"])
         frames = [f for f in frames if f.seq <= end.seq]
         series = [r for r in readings(frames) if r.context == "Sample.Periodic"]
         start = self.ctx.journal.frame(session["start_seq"])
         bounds = {
-            "start": (parse_time(start.payload["timestamp"]), f"StartTransaction #{start.seq}")
+            "start": (
+                parse_time(start.payload["timestamp"]),
+                f"{protocol.start_label} #{start.seq}",
+            )
         }
         if stopped_offline:
-            bounds["end"] = (parse_time(end.payload["timestamp"]), f"StopTransaction #{end.seq}")
+            bounds["end"] = (
+                parse_time(end.payload["timestamp"]),
+                f"{protocol.end_label} #{end.seq}",
+            )
         problems += delivery_problems(series, interval, tol, **bounds)
         problems += register_problems(series)
         down, up = offline["down_wall"], offline["up_wall"]
@@ -614,21 +626,24 @@ class SessionKeywords:
             )
         if stopped_offline:
             stop_time = parse_time(end.payload["timestamp"])
-            late = [
-                r
-                for r in readings(self._updates(session["transaction_id"], end.seq))
-                if r.timestamp < stop_time
-            ]
+            late = [r for r in readings(self._updates(tx, end.seq)) if r.timestamp < stop_time]
             if late:
                 problems.append(
-                    f"MeterValues of {late[0].timestamp.isoformat()} arrived after "
-                    f"the later StopTransaction (#{end.seq})"
+                    f"readings of {late[0].timestamp.isoformat()} arrived after "
+                    f"the later {protocol.end_label} (#{end.seq})"
                 )
+        events = [
+            f
+            for f in self.ctx.journal.frames(session["start_seq"] - 1, end.seq)
+            if transaction_matcher(protocol, lambda t: t.transaction_id == tx)(f)
+        ]
+        problems += protocol.offline_flag_problems(events, down, offline["up_wall"], tol)
         problems += self._status_replay_problems(after_reconnect)
         if problems:
             raise AssertionError(
                 "Queued messages after the connection loss: " + "; ".join(problems)
             )
+        self._numbering_should_be_whole(session, end)
         logger.info(
             f"{len(queued)} readings taken offline delivered in order after the "
             f"reconnect; {len(series)} periodic readings in the session, none missing"
@@ -638,13 +653,14 @@ class SessionKeywords:
         """After a reconnect only the current state counts: per connector, one state (it may
         be repeated: OCPP 1.6 does not forbid that), unless the state really changed
         meanwhile. Several different states replayed in a row are the queued past."""
+        protocol = self.ctx.protocol
         seen: dict[int, list[str]] = {}
         for f in frames:
-            if f.dir == RX and f.action == "StatusNotification":
-                states = seen.setdefault(f.payload.get("connectorId"), [])
-                status = f.payload.get("status")
-                if not states or states[-1] != status:
-                    states.append(status)
+            if f.dir == RX and f.kind == CALL and f.action == protocol.status_action:
+                said = protocol.connector_status(f.payload or {})
+                states = seen.setdefault(said.connector, [])
+                if not states or states[-1] != said.status:
+                    states.append(said.status)
         return [
             f"connector {c} replayed {len(states)} different StatusNotifications after "
             f"reconnecting: {', '.join(states)}"

@@ -89,6 +89,8 @@ class Nvram:
 class VirtualStation:
     #: the WebSocket subprotocol offered (a front-end for another OCPP version overrides it)
     SUBPROTOCOL = "ocpp1.6"
+    #: the message that carries a transaction's readings (the offline-queue defects act on it)
+    READINGS_ACTION = "MeterValues"
 
     def __init__(
         self,
@@ -413,10 +415,10 @@ class VirtualStation:
         outbox = self.nv.outbox
         if "offline_queue_drops_old" in self.deviations:
             age = float(self.cfg.virtual.deviation_options.get("queue_max_age_s", 3))
-            dropped = outbox.drop_older_than("MeterValues", age)
-            LOG.info("dropped %d queued MeterValues older than %g s", dropped, age)
+            dropped = outbox.drop_older_than(self.READINGS_ACTION, age)
+            LOG.info("dropped %d queued %s older than %g s", dropped, self.READINGS_ACTION, age)
         if "offline_queue_out_of_order" in self.deviations:
-            outbox.reverse("MeterValues")
+            outbox.reverse(self.READINGS_ACTION)
 
     def enqueue(
         self, action: str, build: Any, *, transactional: bool = False, on_result: Any = None

@@ -575,7 +575,9 @@ def build_device_model(
     dm.add(
         tx,
         "TxStartPoint",
-        "Authorized,EVConnected",
+        # the station model starts a transaction when the contactor closes for an
+        # authorized, plugged EV
+        "PowerPathClosed",
         required=True,
         data_type="MemberList",
         values_list=points,

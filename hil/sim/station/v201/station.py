@@ -151,6 +151,7 @@ class Nvram201(Nvram):
 
 class VirtualStation201(VirtualStation):
     SUBPROTOCOL = "ocpp2.0.1"
+    READINGS_ACTION = "TransactionEvent"
 
     def __init__(
         self,

@@ -121,7 +121,7 @@ class TransactionEvents:
             "seqNo": self.seq(station, transaction_id),
             "transactionInfo": {"transactionId": transaction_id, **info},
         }
-        if not station.online:
+        if not station.online and "offline_flag_missing" not in station.deviations:
             payload["offline"] = True  # E12: it happened while the station was offline
         return payload
 
