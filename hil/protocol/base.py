@@ -430,6 +430,16 @@ class ProtocolAdapter(ABC):
         (1.6 numbers nothing)."""
         return []
 
+    @abstractmethod
+    def signed_values(self, action: str, payload: dict[str, Any]) -> list[Any]:
+        """The signed meter readings (``hil.verify.ocmf.SignedValue``) a station's message
+        carries (Eichrecht)."""
+
+    @abstractmethod
+    def meter_public_key(self, call: Call, connector: int) -> tuple[str | None, str]:
+        """The meter's public key as the station publishes it (None when it does not),
+        and where it was read."""
+
     def offline_flag_problems(
         self, frames: list[Any], down: datetime, up: datetime, tolerance_s: float
     ) -> list[str]:

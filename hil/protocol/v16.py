@@ -142,6 +142,31 @@ class Ocpp16(ProtocolAdapter):
         """§5.12 RemoteStopTransaction."""
         return "RemoteStopTransaction", {"transactionId": transaction_id}
 
+    def signed_values(self, action: str, payload: dict[str, Any]) -> list[Any]:
+        """OCA "Signed Meter Values in OCPP" (1.6): format SignedData in MeterValues and in
+        StopTransaction ``transactionData``."""
+        from hil.verify.ocmf import (
+            signed_values_from_meter_values,
+            signed_values_from_stop_transaction,
+        )
+
+        if action == "StopTransaction":
+            return signed_values_from_stop_transaction(payload)
+        if action == "MeterValues":
+            return signed_values_from_meter_values(payload)
+        return []
+
+    def meter_public_key(self, call: Call, connector: int) -> tuple[str | None, str]:
+        """The OCA note's read-only key ``MeterPublicKey[<connector>]`` (GetConfiguration)."""
+        from hil.verify.ocmf import meter_public_keys
+
+        name = f"MeterPublicKey[{connector}]"
+        answer = call("GetConfiguration", {"key": [name]})
+        keys = meter_public_keys(answer.get("configurationKey") or [])
+        if connector in keys:
+            return keys[connector], f"the station's {name}"
+        return None, f"nowhere (the station has no {name})"
+
     def remote_start_request(self, tag: str, connector: int) -> tuple[str, dict[str, Any]]:
         """§5.11 RemoteStartTransaction."""
         return "RemoteStartTransaction", {"idTag": tag, "connectorId": int(connector)}

@@ -138,6 +138,17 @@ CASES = [
         "21",
         r"Unexpected LogStatusNotification Uploaded where UploadFailure should come",
     ),
+    # Eichrecht: the meter's signed begin and end in TransactionEvent signedMeterValue
+    (
+        "ocmf_bad_signature",
+        "EI1",
+        r"do not verify: signatures verify: T\d+: invalid \(signature does not match",
+    ),
+    (
+        "ocmf_end_mismatch",
+        "EI1",
+        r"do not verify: signed end = meterStop: signed [\d.]+ kWh = \d+ Wh, meterStop",
+    ),
     # F06: a registered 2.0.1 station rejects a boot trigger; while Pending it must send it
     (
         "trigger_boot_not_sent",

@@ -24,13 +24,13 @@ from hil.verify.ocmf import (
     SessionVerdict,
     SignedValue,
     load_public_key,
-    meter_public_keys,
     parse_record,
-    signed_values_from_meter_values,
-    signed_values_from_stop_transaction,
     verify_session,
 )
 from hil.verify.ocmf.session import ENERGY_VS_REFERENCE, RECORDS_READABLE
+
+#: where the meter key came from when only the signed values carried it
+TRANSPORT_KEY = "publicKey of the signed meter value"
 
 
 class EichrechtKeywords:
@@ -84,7 +84,7 @@ class EichrechtKeywords:
         key, key_source = self._configured_key(connector)
         transport_keys = [v.extracted.public_key for v in values if v.extracted.public_key]
         if key is None and transport_keys:
-            key, key_source = transport_keys[0], "publicKey of the signed meter value"
+            key, key_source = transport_keys[0], TRANSPORT_KEY
         logger.info(f"Meter public key from {key_source}: {key}")
 
         pct, extra_wh = self.ctx.cfg.energy_tolerance()
@@ -124,6 +124,14 @@ class EichrechtKeywords:
             ],
         )
         self._remarks(verdict, reference, key, transport_keys)
+        if key_source == TRANSPORT_KEY:
+            BuiltIn().run_keyword(
+                "Record Remark",
+                "EI1: the meter's public key came only with the signed values themselves "
+                "(the station publishes none elsewhere and the lab config names no "
+                "dut.meter.public_key): the signatures prove the readings are unchanged, "
+                "not which meter made them",
+            )
 
         failed = [f"{c.name}: {c.detail}" for c in verdict.failed]
         if unreadable:
@@ -150,24 +158,36 @@ class EichrechtKeywords:
         if session.get("connector") is not None:
             return int(session["connector"])
         start = self.ctx.journal.frame(int(session["start_seq"]))
-        return int((start.payload or {}).get("connectorId", 1))
+        facts = self.ctx.protocol.transaction_facts(start.action or "", start.payload or {})
+        return int(facts.connector) if facts and facts.connector is not None else 1
 
     def _belongs(self, frame: Frame, tx_id: Any, connector: int) -> bool:
-        if frame.dir != RX or frame.kind != CALL or frame.action != "MeterValues":
+        """A message of the transaction; a reading sent before the station knew the
+        transaction id (1.6 MeterValues without transactionId) by its connector."""
+        protocol = self.ctx.protocol
+        if (
+            frame.dir != RX
+            or frame.kind != CALL
+            or frame.action not in protocol.transaction_actions
+        ):
             return False
-        payload = frame.payload or {}
-        if "transactionId" in payload:
-            return payload["transactionId"] == tx_id
-        # a begin reading sent before the station knew the transaction id
-        return payload.get("connectorId") == connector
+        facts = protocol.transaction_facts(frame.action or "", frame.payload or {})
+        if facts is None:
+            return False
+        if facts.transaction_id is not None:
+            return facts.transaction_id == tx_id
+        return facts.connector == connector
 
     def _value_frames(self, session: dict[str, Any], connector: int) -> dict[int, Frame]:
+        """The transaction's messages with signed readings, from its start (a 2.0.1 Started
+        event may carry the signed begin) to its end, which is always included."""
         start, stop = int(session["start_seq"]), int(session["stop_seq"])
+        protocol = self.ctx.protocol
         frames = {
             f.seq: f
-            for f in self.ctx.journal.frames(start, stop)
+            for f in self.ctx.journal.frames(start - 1, stop)
             if self._belongs(f, session["transaction_id"], connector)
-            and signed_values_from_meter_values(f.payload)
+            and protocol.signed_values(f.action or "", f.payload or {})
         }
         frames[stop] = self.ctx.journal.frame(stop)
         return frames
@@ -175,31 +195,27 @@ class EichrechtKeywords:
     def _signed_values(self, session: dict[str, Any], connector: int) -> list[SignedValue]:
         frames = self._value_frames(session, connector)
         stop = frames[int(session["stop_seq"])]
-        if stop.action != "StopTransaction":
-            raise AssertionError(f"stop_seq {stop.seq} is not a StopTransaction: {stop.describe()}")
+        protocol = self.ctx.protocol
+        facts = protocol.transaction_facts(stop.action or "", stop.payload or {})
+        if facts is None or facts.event != "ended":
+            raise AssertionError(
+                f"stop_seq {stop.seq} is not a {protocol.end_label}: {stop.describe()}"
+            )
         values: list[SignedValue] = []
         for seq in sorted(frames):
             frame = frames[seq]
-            if frame is stop:
-                values += signed_values_from_stop_transaction(frame.payload or {})
-            else:
-                values += signed_values_from_meter_values(frame.payload or {})
+            values += protocol.signed_values(frame.action or "", frame.payload or {})
         return values
 
     def _configured_key(self, connector: int) -> tuple[str | None, str]:
         configured = self.ctx.cfg.dut.meter.public_key
         if configured:
             return configured, "the lab config (dut.meter.public_key)"
-        name = f"MeterPublicKey[{connector}]"
         try:
-            answer = self.ctx.lab.call("GetConfiguration", {"key": [name]})
+            return self.ctx.protocol.meter_public_key(self.ctx.lab.call, connector)
         except (AssertionError, TimeoutError) as exc:
-            logger.warn(f"GetConfiguration {name} failed: {exc}")
-            return None, f"nowhere (GetConfiguration {name} failed)"
-        keys = meter_public_keys(answer.get("configurationKey") or [])
-        if connector in keys:
-            return keys[connector], f"the station's {name}"
-        return None, f"nowhere (the station has no {name})"
+            logger.warn(f"Reading the meter's public key failed: {exc}")
+            return None, f"nowhere (reading the station's meter key failed: {exc})"
 
     # -- tolerances ------------------------------------------------------------------
 

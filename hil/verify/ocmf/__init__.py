@@ -8,7 +8,8 @@ Public API (see ``docs/eichrecht.md``):
 - :func:`verify_session` -> :class:`SessionVerdict` (``.render()`` for a log)
 - :func:`extract_ocmf`, :func:`signed_values_from_meter_values`,
   :func:`signed_values_from_stop_transaction`, :func:`meter_public_keys`,
-  :func:`signed_meter_value` (OCPP 1.6 transports)
+  :func:`signed_meter_value` (OCPP 1.6 transports),
+  :func:`signed_values_from_transaction_event` (OCPP 2.0.1 signedMeterValue)
 - :class:`OcmfSigner`, :func:`generate_private_key`, :func:`tamper_signature` (signing)
 - :func:`scan_journal` (sessions in a saved OCPP journal)
 """
@@ -41,6 +42,7 @@ from hil.verify.ocmf.transport import (
     signed_meter_value,
     signed_values_from_meter_values,
     signed_values_from_stop_transaction,
+    signed_values_from_transaction_event,
 )
 
 __all__ = [
@@ -73,6 +75,7 @@ __all__ = [
     "signed_meter_value",
     "signed_values_from_meter_values",
     "signed_values_from_stop_transaction",
+    "signed_values_from_transaction_event",
     "tamper_signature",
     "verify_session",
     "verify_signature",

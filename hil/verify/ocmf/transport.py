@@ -141,14 +141,14 @@ def oca_public_key(spki_hex: str) -> str:
 
 
 # ---------------------------------------------------------------------------
-# Pulling signed values out of OCPP 1.6 messages
+# Pulling signed values out of OCPP messages
 
 
 @dataclass(frozen=True)
 class SignedValue:
     """One SignedData SampledValue, with where it came from."""
 
-    source: str  # "MeterValues" or "StopTransaction"
+    source: str  # "MeterValues", "StopTransaction" or (2.0.1) "TransactionEvent"
     context: str
     timestamp: str | None
     measurand: str | None
@@ -207,6 +207,39 @@ def signed_values_from_stop_transaction(payload: dict[str, Any]) -> list[SignedV
     return _sampled_signed(
         payload.get("transactionData"), "StopTransaction", None, payload.get("transactionId")
     )
+
+
+def signed_values_from_transaction_event(payload: dict[str, Any]) -> list[SignedValue]:
+    """Signed values in an OCPP 2.0.1 TransactionEvent (``meterValue`` list): each
+    SampledValueType with a ``signedMeterValue`` (SignedMeterValueType: signedMeterData,
+    signingMethod, encodingMethod, publicKey)."""
+    if not isinstance(payload, dict):
+        return []
+    info = payload.get("transactionInfo")
+    evse = payload.get("evse")
+    found: list[SignedValue] = []
+    meter_values = payload.get("meterValue")
+    for meter_value in meter_values if isinstance(meter_values, list) else []:
+        if not isinstance(meter_value, dict):
+            continue
+        timestamp = meter_value.get("timestamp")
+        samples = meter_value.get("sampledValue")
+        for sample in samples if isinstance(samples, list) else []:
+            signed = sample.get("signedMeterValue") if isinstance(sample, dict) else None
+            if not isinstance(signed, dict):
+                continue
+            found.append(
+                SignedValue(
+                    source="TransactionEvent",
+                    context=str(sample.get("context") or DEFAULT_CONTEXT),
+                    timestamp=timestamp if isinstance(timestamp, str) else None,
+                    measurand=sample.get("measurand"),
+                    connector_id=evse.get("id") if isinstance(evse, dict) else None,
+                    transaction_id=info.get("transactionId") if isinstance(info, dict) else None,
+                    extracted=extract_ocmf(json.dumps(signed)),
+                )
+            )
+    return found
 
 
 def meter_public_keys(configuration_keys: Iterable[Any]) -> dict[int, str]:

@@ -28,6 +28,7 @@ from typing import Any
 from hil.lab.config import LabConfig
 from hil.sim.physics import BenchPhysics
 from hil.sim.station.diagnostics import DiagnosticsUploader
+from hil.sim.station.eichrecht import EichrechtMeter
 from hil.sim.station.firmware import FirmwareUpdater
 from hil.sim.station.maintenance import cannot_send
 from hil.sim.station.station import POWER_LOSS, Nvram, VirtualStation, utc_now
@@ -161,10 +162,13 @@ class VirtualStation201(VirtualStation):
         connect_options: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(cfg, physics, csms_url, connect_options)
-        # diagnostics uploads (GetLog, LogStatusNotification) and firmware updates
-        # (UpdateFirmware L01) are translated; Eichrecht and smart charging are 1.6 only
+        # diagnostics uploads (GetLog, LogStatusNotification), firmware updates (UpdateFirmware
+        # L01) and the Eichrecht meter's signed readings (signedMeterValue) are translated;
+        # smart charging is 1.6 only
         self.extensions = [
-            e for e in self.extensions if isinstance(e, DiagnosticsUploader | FirmwareUpdater)
+            e
+            for e in self.extensions
+            if isinstance(e, DiagnosticsUploader | FirmwareUpdater | EichrechtMeter)
         ]
         #: the requestId of the UpdateFirmware whose update runs (L01)
         self.firmware_request_id: int | None = None

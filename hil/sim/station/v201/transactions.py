@@ -12,6 +12,8 @@ an answer handler that hands the model the answer in 1.6's shape.
 
 from __future__ import annotations
 
+import base64
+import json
 import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -44,12 +46,41 @@ def id_token(tag: str) -> dict[str, Any]:
     return {"idToken": tag, "type": TOKEN_TYPE}
 
 
-def sampled_values_201(values: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def signed_meter_value(value: str) -> dict[str, str]:
+    """A 1.6 SignedData value (the OCA JSON object, or the OCMF text) as 2.0.1
+    SignedMeterValueType: signedMeterData (base64 OCMF), signingMethod, encodingMethod,
+    publicKey, every field present (2.0.1 requires them; empty when not sent)."""
+    if value.lstrip().startswith("{"):
+        obj = json.loads(value)
+    else:
+        obj = {"signedMeterData": base64.b64encode(value.encode()).decode("ascii")}
+    obj.setdefault("encodingMethod", "OCMF")
+    keys = ("signedMeterData", "signingMethod", "encodingMethod", "publicKey")
+    return {k: str(obj.get(k) or "") for k in keys}
+
+
+def sampled_values_201(
+    values: list[dict[str, Any]], register_wh: float | None = None
+) -> list[dict[str, Any]]:
     """1.6 SampledValue (string value, unit) as 2.0.1 SampledValueType (a number,
-    unitOfMeasure). Signed readings (format SignedData) are not sampled values in 2.0.1."""
+    unitOfMeasure). A 1.6 signed reading (format SignedData) is, in 2.0.1, the register
+    reading it signs with a ``signedMeterValue``: ``register_wh`` is that register (the
+    station's own, which a defective meter's signature may contradict); without it the
+    signed reading is left out."""
     out = []
     for sv in values:
         if sv.get("format") == "SignedData":
+            if register_wh is not None:
+                out.append(
+                    {
+                        "value": float(register_wh),
+                        "context": sv.get("context", "Sample.Periodic"),
+                        "measurand": REGISTER,
+                        "location": sv.get("location", "Outlet"),
+                        "unitOfMeasure": {"unit": "Wh"},
+                        "signedMeterValue": signed_meter_value(str(sv["value"])),
+                    }
+                )
             continue
         value: dict[str, Any] = {
             "value": float(sv["value"]),
@@ -76,12 +107,15 @@ def _register_reading(timestamp: str, wh: float, context: str) -> dict[str, Any]
     return {"timestamp": timestamp, "sampledValue": [value]}
 
 
-def meter_values_201(meter_value: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [
-        {"timestamp": mv["timestamp"], "sampledValue": sampled_values_201(mv["sampledValue"])}
-        for mv in meter_value
-        if sampled_values_201(mv["sampledValue"])
-    ]
+def meter_values_201(
+    meter_value: list[dict[str, Any]], register_wh: float | None = None
+) -> list[dict[str, Any]]:
+    out = []
+    for mv in meter_value:
+        values = sampled_values_201(mv["sampledValue"], register_wh)
+        if values:
+            out.append({"timestamp": mv["timestamp"], "sampledValue": values})
+    return out
 
 
 class TransactionEvents:
@@ -181,7 +215,10 @@ def meter_values(station: VirtualStation201, build: Any, on_result: Any) -> Tran
     one: MeterValues of the EVSE."""
     payload = build()
     transaction_id = payload.get("transactionId")
-    values = meter_values_201(payload["meterValue"])
+    tx = station.charging.transaction(int(payload["connectorId"]))
+    # the meter's signed begin reading signs the transaction's start register
+    begin = tx.meter_start if tx is not None else None
+    values = meter_values_201(payload["meterValue"], begin)
     if transaction_id is None:
         return (
             "MeterValues",
@@ -189,7 +226,13 @@ def meter_values(station: VirtualStation201, build: Any, on_result: Any) -> Tran
             on_result,
         )
     contexts = {sv["context"] for mv in values for sv in mv["sampledValue"]}
-    trigger = "Trigger" if contexts == {"Trigger"} else "MeterValuePeriodic"
+    signed = all("signedMeterValue" in sv for mv in values for sv in mv["sampledValue"])
+    if values and signed:
+        trigger = "SignedDataReceived"  # the meter's signed reading came in
+    elif contexts == {"Trigger"}:
+        trigger = "Trigger"
+    else:
+        trigger = "MeterValuePeriodic"
     stamp = values[0]["timestamp"] if values else payload["meterValue"][0]["timestamp"]
     event = station.tx_events.event(
         station, "Updated", str(transaction_id), trigger, stamp, chargingState="Charging"
@@ -211,7 +254,7 @@ def stop_transaction(station: VirtualStation201, build: Any, on_result: Any) -> 
     event = station.tx_events.event(
         station, "Ended", str(payload["transactionId"]), trigger, payload["timestamp"], **info
     )
-    data = meter_values_201(payload.get("transactionData") or [])
+    data = meter_values_201(payload.get("transactionData") or [], payload["meterStop"])
     has_register = any(
         sv.get("measurand") == REGISTER and sv.get("context") == "Transaction.End"
         for mv in data
