@@ -254,6 +254,9 @@ class StationSettings(_Strict):
     #: OCPP 2.0.1 (L01): a corrupt image ends in InstallVerificationFailed, without
     #: Installing (instead of Installing, InstallationFailed).
     verification_failure: bool = False
+    #: OCPP 2.0.1 (N07): name a fault in a NotifyEvent (Problem true, the technical code);
+    #: false leaves it to the connector's Faulted status alone (a remark, not a failure).
+    notify_problems: bool = True
 
 
 class InstrumentFault(_Strict):

@@ -430,6 +430,23 @@ class ProtocolAdapter(ABC):
         (1.6 numbers nothing)."""
         return []
 
+    def fault_code_problem(self, status_payload: dict[str, Any]) -> tuple[str | None, str | None]:
+        """What is wrong (a failure, a remark) with how a Faulted StatusNotification names
+        the fault; (None, None) when the version names it elsewhere."""
+        return None, None
+
+    #: the message that names a fault when the status does not (None: the status does)
+    fault_detail_action: str | None = None
+
+    def fault_detail_fields(self, connector: int) -> dict[str, Any]:
+        """The fields of the ``fault_detail_action`` message about ``connector``."""
+        return {}
+
+    def recovery_cues(self, connector: int, state: str) -> list[tuple[str, dict[str, Any]]]:
+        """The messages that say ``connector`` is back in the lab's ``state`` after a
+        fault, in any order."""
+        return [(self.status_action, self.status_fields(connector, state))]
+
     @abstractmethod
     def signed_values(self, action: str, payload: dict[str, Any]) -> list[Any]:
         """The signed meter readings (``hil.verify.ocmf.SignedValue``) a station's message

@@ -142,6 +142,25 @@ class Ocpp16(ProtocolAdapter):
         """§5.12 RemoteStopTransaction."""
         return "RemoteStopTransaction", {"transactionId": transaction_id}
 
+    def fault_code_problem(self, status_payload: dict[str, Any]) -> tuple[str | None, str | None]:
+        """§4.9/§7.6: Faulted comes with an errorCode other than NoError; a generic
+        OtherError without a vendorErrorCode says nothing a technician can use (remark)."""
+        code = status_payload.get("errorCode")
+        if code == "NoError":
+            return f"Faulted is reported with errorCode NoError: {status_payload}", None
+        if code == "OtherError" and not status_payload.get("vendorErrorCode"):
+            return None, (
+                "Fault reported as OtherError without a vendorErrorCode; a specific "
+                "errorCode is expected"
+            )
+        return None, None
+
+    def recovery_cues(self, connector: int, state: str) -> list[tuple[str, dict[str, Any]]]:
+        """§4.9: StatusNotification of the state with errorCode NoError."""
+        return [
+            (self.status_action, {**self.status_fields(connector, state), "errorCode": "NoError"})
+        ]
+
     def signed_values(self, action: str, payload: dict[str, Any]) -> list[Any]:
         """OCA "Signed Meter Values in OCPP" (1.6): format SignedData in MeterValues and in
         StopTransaction ``transactionData``."""

@@ -184,7 +184,7 @@ class Ocpp201(ProtocolAdapter):
     read_action = "GetVariables"
     #: what the lab checks on 2.0.1 so far; the rest is N/A saying so (issue 13 goes on)
     checked_steps = frozenset(
-        {"1", "2", "3", "4", "5", "6", "7", "9", "10", "11", "12", "13", "14"}
+        {"1", "2", "3", "4", "5", "6", "7", "9", "10", "11", "12", "13", "14", "16"}
         | {"17", "18", "19", "20", "21", "23", "EI1"}
     )
     remote_reset_boot_reason = "RemoteReset"
@@ -332,6 +332,22 @@ class Ocpp201(ProtocolAdapter):
     def remote_stop_request(self, transaction_id: Any) -> tuple[str, dict[str, Any]]:
         """F03 RequestStopTransaction."""
         return "RequestStopTransaction", {"transactionId": str(transaction_id)}
+
+    #: N07: a station reports a problem of a component with NotifyEvent (the connector's
+    #: StatusNotification says only Faulted, G01)
+    fault_detail_action = "NotifyEvent"
+
+    def fault_detail_fields(self, connector: int) -> dict[str, Any]:
+        return {"eventData.0.actualValue": "true", "eventData.0.component.evse.id": connector}
+
+    def recovery_cues(self, connector: int, state: str) -> list[tuple[str, dict[str, Any]]]:
+        """G01: the connector leaves Faulted (Occupied, the EV still plugged); E02: the
+        transaction's chargingState says the lab's state again."""
+        cues = [(self.status_action, self.status_fields(connector, "Occupied"))]
+        cue = self.state_cue(connector, state)
+        if cue is not None and cue[0] != self.status_action:
+            cues.append(cue)
+        return cues
 
     def signed_values(self, action: str, payload: dict[str, Any]) -> list[Any]:
         """A TransactionEvent's SampledValueType.signedMeterValue (OCMF in signedMeterData,

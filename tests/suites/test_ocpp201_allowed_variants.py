@@ -1,7 +1,8 @@
 """What OCPP 2.0.1 allows either way passes on a 2.0.1 station: the firmware steps with a
 station that reports InstallRebooting before its reboot and one whose corrupt image fails
 its verification (InstallVerificationFailed, no Installing) instead of its installation
-(L01). The default virtual station shows the other behaviour of each; both pass."""
+(L01); a fault named only by the Faulted status, without a NotifyEvent (N07). The default
+virtual station shows the other behaviour of each; both pass."""
 
 from __future__ import annotations
 
@@ -24,3 +25,16 @@ def test_firmware_steps_pass_with_the_other_l01_behaviours(tmp_path):
     }
     journal = (tmp_path / "out" / "journal" / "VIRTUAL-CP-001.jsonl").read_text()
     assert "InstallVerificationFailed" in journal and "InstallRebooting" in journal
+
+
+def test_a_fault_named_only_by_the_faulted_status_passes_with_a_remark(tmp_path):
+    """N07's NotifyEvent names the problem; a station that only reports Faulted (G01)
+    passes step 16 with a remark saying so."""
+    lab = write_lab(
+        tmp_path, dut={"ocpp": "2.0.1"}, virtual={"station": {"notify_problems": False}}
+    )
+    outcome = run_steps(tmp_path, lab, ["16"])["16"]
+    assert outcome.status == "PASS", outcome.message
+    assert "Faulted reported without a NotifyEvent naming the problem" in outcome.message
+    journal = (tmp_path / "out" / "journal" / "VIRTUAL-CP-001.jsonl").read_text()
+    assert "NotifyEvent" not in journal and "Faulted" in journal

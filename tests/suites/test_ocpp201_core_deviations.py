@@ -138,6 +138,12 @@ CASES = [
         "21",
         r"Unexpected LogStatusNotification Uploaded where UploadFailure should come",
     ),
+    # G01 a fault: Faulted status (and N07 NotifyEvent), back to Occupied and Charging
+    (
+        "no_faulted_status",
+        "16",
+        r"waiting for CALL StatusNotification with evseId=1, connectorStatus=Faulted",
+    ),
     # Eichrecht: the meter's signed begin and end in TransactionEvent signedMeterValue
     (
         "ocmf_bad_signature",

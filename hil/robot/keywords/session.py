@@ -13,7 +13,7 @@ from robot.api import logger
 from robot.api.deco import keyword
 from robot.libraries.BuiltIn import BuiltIn
 
-from hil.csms.journal import CALL, EVENT, RX, Frame
+from hil.csms.journal import CALL, EVENT, RX, Frame, WaitTimeout
 from hil.protocol.base import (
     AUTHORIZE_REMOTE_START,
     METER_SAMPLE_INTERVAL,
@@ -387,30 +387,47 @@ class SessionKeywords:
 
     @keyword
     def connector_should_report_fault(self, connector: int = 1) -> str:
-        """StatusNotification Faulted with an errorCode other than NoError. A generic
-        OtherError without a vendorErrorCode is a remark. Returns the errorCode."""
-        payload = self.ctx.wait_message(
-            "StatusNotification", {"connectorId": int(connector), "status": "Faulted"}
-        ).payload
-        code = payload.get("errorCode")
-        if code == "NoError":
-            raise AssertionError(f"Faulted is reported with errorCode NoError: {payload}")
-        if code == "OtherError" and not payload.get("vendorErrorCode"):
-            BuiltIn().run_keyword(
-                "Record Remark",
-                "Fault reported as OtherError without a "
-                "vendorErrorCode; a specific errorCode is expected",
-            )
-        logger.info(f"Fault reported: {code} {payload.get('vendorErrorCode', '')}")
-        return code
+        """The connector reports Faulted (OCPP 1.6 §4.9 StatusNotification Faulted with an
+        errorCode other than NoError, a generic OtherError without a vendorErrorCode a
+        remark; 2.0.1 G01 StatusNotification Faulted, and SHOULD name the problem in a
+        NotifyEvent, N07 — a remark when it does not). Returns what names the fault."""
+        protocol = self.ctx.protocol
+        mark = self.ctx.cursor
+        frame = self.ctx.wait_message(
+            protocol.status_action, protocol.status_fields(int(connector), "Faulted")
+        )
+        failure, remark = protocol.fault_code_problem(frame.payload or {})
+        if failure:
+            raise AssertionError(failure)
+        detail = str((frame.payload or {}).get("errorCode") or "")
+        if protocol.fault_detail_action:
+            try:
+                event = self.ctx.wait_message(
+                    protocol.fault_detail_action,
+                    protocol.fault_detail_fields(int(connector)),
+                    after=mark,
+                    advance=False,
+                )
+            except WaitTimeout:
+                remark = (
+                    f"Faulted reported without a {protocol.fault_detail_action} naming the "
+                    f"problem ({frame.describe()})"
+                )
+            else:
+                detail = event.describe()
+        if remark:
+            BuiltIn().run_keyword("Record Remark", remark)
+        logger.info(f"Fault reported: {detail} {(frame.payload or {}).get('vendorErrorCode', '')}")
+        return detail
 
     @keyword
     def connector_should_recover(self, status: str, connector: int = 1) -> None:
-        """After the fault: back to ``status`` with errorCode NoError."""
-        self.ctx.wait_message(
-            "StatusNotification",
-            {"connectorId": int(connector), "status": status, "errorCode": "NoError"},
-        )
+        """After the fault the connector is back in ``status`` (OCPP 1.6 §4.9 with errorCode
+        NoError; 2.0.1 G01 no longer Faulted, and E02 the transaction's chargingState), the
+        messages in any order."""
+        mark = self.ctx.cursor
+        for action, fields in self.ctx.protocol.recovery_cues(int(connector), status):
+            self.ctx.wait_message(action, fields, after=mark, advance=False)
 
     # -- connection timeout -------------------------------------------------------------
 

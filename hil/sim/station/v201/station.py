@@ -56,6 +56,14 @@ STATUS_201 = {
     "Unavailable": "Unavailable",
     "Faulted": "Faulted",
 }
+#: The 1.6 station model's statuses during a transaction as 2.0.1 ChargingStateEnumType
+#: (E02); a fault stops the energy: the EVSE suspends.
+CHARGING_STATE_201 = {
+    "Charging": "Charging",
+    "SuspendedEV": "SuspendedEV",
+    "SuspendedEVSE": "SuspendedEVSE",
+    "Faulted": "SuspendedEVSE",
+}
 #: Why the station booted, by what ended its previous run (B01 reason).
 BOOT_REASON = {
     None: "PowerUp",
@@ -80,6 +88,7 @@ ACTIONS_201 = frozenset(
         "Authorize",
         "TransactionEvent",
         "MeterValues",
+        "NotifyEvent",
     }
 )
 #: 1.6 diagnostics statuses as 2.0.1 UploadLogStatusEnumType (N01)
@@ -193,6 +202,9 @@ class VirtualStation201(VirtualStation):
         self._reset_when_idle = False
         #: F01: EVSE -> the remoteStartId of the RequestStartTransaction waiting to start
         self.remote_start_ids: dict[int, int] = {}
+        #: E02: EVSE -> the chargingState its transaction last reported
+        self._charging_states: dict[int, str] = {}
+        self._event_id = 0
         self._pending_sends: set[asyncio.Task[None]] = set()
 
     @property
@@ -348,16 +360,68 @@ class VirtualStation201(VirtualStation):
         }
 
     def report_status(self, cid: int, force: bool = False) -> None:
-        """StatusNotification for EVSE ``cid``'s connector if its 2.0.1 status changed."""
+        """StatusNotification for EVSE ``cid``'s connector if its 2.0.1 status changed; a
+        change of a running transaction's charging state is a TransactionEvent (E02
+        ChargingStateChanged), a fault a NotifyEvent (N07)."""
         if cid == 0:
             return  # 2.0.1 has no connector 0; the station's state shows on every connector
         state = self.connectors[cid]
+        self._charging_state_changed(cid, state.status)
         reported = (self.status_201(cid), "")
         if state.reported == reported and not force:
             return  # e.g. Charging -> SuspendedEV: Occupied both
+        was_faulted = state.reported is not None and state.reported[0] == "Faulted"
         state.reported = reported
         payload = self._status_payload(cid)
         self.enqueue("StatusNotification", lambda: payload)
+        if (reported[0] == "Faulted") != was_faulted and self.settings.notify_problems:
+            self._notify_problem(cid, reported[0] == "Faulted")
+
+    def charging_state(self, cid: int) -> str:
+        """The chargingState a TransactionEvent of EVSE ``cid`` says now (E02)."""
+        return self._charging_states.get(cid, "Charging")
+
+    def _charging_state_changed(self, cid: int, status: str) -> None:
+        tx = self.charging.transaction(cid)
+        if tx is None or tx.transaction_id is None:
+            self._charging_states.pop(cid, None)
+            return
+        new = CHARGING_STATE_201.get(status)
+        if new is None or new == self.charging_state(cid):
+            return
+        self._charging_states[cid] = new
+        event = self.tx_events.event(
+            self,
+            "Updated",
+            str(tx.transaction_id),
+            "ChargingStateChanged",
+            utc_now(),
+            chargingState=new,
+        )
+        self.enqueue("TransactionEvent", lambda: event)
+
+    def _notify_problem(self, cid: int, problem: bool) -> None:
+        """N07: the connector's Problem variable, as a hard-wired notification, with the
+        fault's technical code (1.6's errorCode and vendor text)."""
+        state = self.connectors[cid]
+        self._event_id += 1
+        data: dict[str, Any] = {
+            "eventId": self._event_id,
+            "timestamp": utc_now(),
+            "trigger": "Delta",
+            "actualValue": "true" if problem else "false",
+            "eventNotificationType": "HardWiredNotification",
+            "component": {"name": "Connector", "evse": {"id": cid, "connectorId": 1}},
+            "variable": {"name": "Problem"},
+        }
+        if problem:
+            data["techCode"] = state.error_code
+            if state.vendor_error:
+                data["techInfo"] = state.vendor_error[:500]
+        else:
+            data["cleared"] = True
+        payload = {"generatedAt": utc_now(), "seqNo": 0, "eventData": [data]}
+        self.enqueue("NotifyEvent", lambda: payload)
 
     def _report_all(self, everything: bool) -> None:
         for cid in self.connectors:

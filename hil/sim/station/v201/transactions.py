@@ -234,8 +234,9 @@ def meter_values(station: VirtualStation201, build: Any, on_result: Any) -> Tran
     else:
         trigger = "MeterValuePeriodic"
     stamp = values[0]["timestamp"] if values else payload["meterValue"][0]["timestamp"]
+    state = station.charging_state(int(payload["connectorId"]))
     event = station.tx_events.event(
-        station, "Updated", str(transaction_id), trigger, stamp, chargingState="Charging"
+        station, "Updated", str(transaction_id), trigger, stamp, chargingState=state
     )
     if values:
         event["meterValue"] = values
