@@ -117,6 +117,12 @@ _CATALOGUE = [
         "7",
         "2.0.1: queues the TransactionEvents of a connection loss without offline true",
     ),
+    Deviation(
+        "unlock_during_transaction",
+        "15",
+        "2.0.1: unlocks the cable and ends the transaction on UnlockConnector while it "
+        "runs (F05 says OngoingAuthorizedTransaction)",
+    ),
     # OCPP 2.0.1 resets (B12)
     Deviation(
         "reset_onidle_during_transaction",

@@ -420,10 +420,18 @@ class ProtocolAdapter(ABC):
     #: resets (2.0.1 B12 OnIdle: Scheduled), instead of ending it itself (1.6 Reset Soft)
     soft_reset_waits_for_idle = False
 
-    def reset_stop_reason(self, reason: str) -> str:
-        """The reason the transaction a ``reason`` (HardReset / SoftReset) reset ended must
-        give, in the lab's words."""
+    def expected_stop_reason(self, reason: str) -> str:
+        """The reason, in the lab's words, a transaction must give when the lab's action
+        ``reason`` (HardReset, SoftReset, UnlockCommand, …) led to its end."""
         return reason
+
+    def unlock_request(self, connector: int) -> tuple[str, dict[str, Any]]:
+        """The CALL that unlocks ``connector``'s cable."""
+        return "UnlockConnector", {"connectorId": int(connector)}
+
+    #: the answer to an unlock while a transaction runs, when the version refuses it
+    #: (None: the unlock ends the transaction)
+    unlock_refusal_during_session: str | None = None
 
     def sequence_problems(self, events: list[TransactionFacts]) -> list[str]:
         """What is wrong with the numbering of one transaction's messages, in arrival order

@@ -184,7 +184,7 @@ class Ocpp201(ProtocolAdapter):
     read_action = "GetVariables"
     #: what the lab checks on 2.0.1 so far; the rest is N/A saying so (issue 13 goes on)
     checked_steps = frozenset(
-        {"1", "2", "3", "4", "5", "6", "7", "9", "10", "11", "12", "13", "14", "16"}
+        {"1", "2", "3", "4", "5", "6", "7", "9", "10", "11", "12", "13", "14", "15", "16"}
         | {"17", "18", "19", "20", "21", "23", "EI1"}
     )
     remote_reset_boot_reason = "RemoteReset"
@@ -385,11 +385,18 @@ class Ocpp201(ProtocolAdapter):
 
     soft_reset_waits_for_idle = True
 
-    def reset_stop_reason(self, reason: str) -> str:
+    def expected_stop_reason(self, reason: str) -> str:
         """B12: Immediate ends the transaction with ImmediateReset (the lab's HardReset);
-        OnIdle waits for it to end, and the lab ends it with RequestStopTransaction
-        (stoppedReason Remote)."""
-        return "Remote" if reason == "SoftReset" else reason
+        OnIdle waits for it to end, and F05: an unlock is refused while it runs; in both
+        cases the lab ends it with RequestStopTransaction (stoppedReason Remote)."""
+        return "Remote" if reason in ("SoftReset", "UnlockCommand") else reason
+
+    def unlock_request(self, connector: int) -> tuple[str, dict[str, Any]]:
+        """F05: the EVSE and its connector (the lab's one connector per EVSE)."""
+        return "UnlockConnector", {"evseId": int(connector), "connectorId": 1}
+
+    #: F05: an unlock while an authorized transaction runs is refused
+    unlock_refusal_during_session = "OngoingAuthorizedTransaction"
 
     def authorize_status(self, answer: dict[str, Any]) -> str | None:
         return (answer.get("idTokenInfo") or {}).get("status")

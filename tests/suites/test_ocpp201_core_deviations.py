@@ -138,6 +138,13 @@ CASES = [
         "21",
         r"Unexpected LogStatusNotification Uploaded where UploadFailure should come",
     ),
+    # F05: no unlock while an authorized transaction runs
+    (
+        "unlock_during_transaction",
+        "15",
+        r"answered UnlockConnector\(1\) during the transaction with Unlocked, expected "
+        r"OngoingAuthorizedTransaction",
+    ),
     # G01 a fault: Faulted status (and N07 NotifyEvent), back to Occupied and Charging
     (
         "no_faulted_status",

@@ -136,9 +136,7 @@ class ResetKeywords:
             raise AssertionError("No transaction was running before the reset")
         timeout = self.ctx.cfg.timings.boot_timeout_s + self.ctx.cfg.timings.message_timeout_s
         protocol = self.ctx.protocol
-        BuiltIn().run_keyword(
-            "Transaction Should Stop", protocol.reset_stop_reason(reason), timeout
-        )
+        BuiltIn().run_keyword("Transaction Should Stop", reason, timeout)
         stop = self.ctx.journal.frame(session["stop_seq"])
         restart = self._restart_frame()
         if stop.seq > restart.seq:

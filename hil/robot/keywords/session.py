@@ -228,8 +228,11 @@ class SessionKeywords:
         """The running transaction ends with ``reason`` (``Local`` also accepts an absent
         reason): OCPP 1.6 StopTransaction (§4.10) with ``meterStop >= meterStart``; 2.0.1
         TransactionEvent Ended with stoppedReason in the lab's words (E06-E07; ImmediateReset
-        is HardReset, Reboot is SoftReset). Returns the session."""
+        is HardReset, Reboot is SoftReset). Where 2.0.1 makes the lab's action wait for the
+        transaction (Reset OnIdle, B12; UnlockConnector, F05) the lab ends it itself, so the
+        reason is Remote. Returns the session."""
         session = self._session()
+        reason = self.ctx.protocol.expected_stop_reason(reason)
         wait = self.ctx.cfg.timings.message_timeout_s if timeout is None else float(timeout)
         frame, facts = self._transaction_frame(
             f"CALL {self.ctx.protocol.end_label} with transactionId={session['transaction_id']}",
@@ -379,9 +382,28 @@ class SessionKeywords:
 
     @keyword
     def unlock_connector(self, connector: int = 1, expect: str | None = "Unlocked") -> str:
-        """UnlockConnector; fails unless the answer is ``expect``. Returns the status."""
-        status = self._call("UnlockConnector", {"connectorId": int(connector)})["status"]
-        return answered(f"UnlockConnector({connector})", status, expect)
+        """UnlockConnector; fails unless the answer is ``expect``. Returns the status.
+
+        OCPP 1.6 §5.18: an unlock during a transaction stops it (reason UnlockCommand).
+        2.0.1 F05 refuses it instead: during a transaction the answer MUST be
+        OngoingAuthorizedTransaction and the station keeps charging (the meter shows it for
+        ``timings.silence_window_s``); the lab then ends the transaction with
+        RequestStopTransaction, as a back office would, and the unlock that follows its
+        end must be ``expect``."""
+        protocol = self.ctx.protocol
+        action, payload = protocol.unlock_request(int(connector))
+        session = self.ctx.state.get("session")
+        running = bool(session) and not session.get("stop_seq")
+        refusal = protocol.unlock_refusal_during_session
+        if running and refusal and expect == "Unlocked":
+            status = self._call(action, payload)["status"]
+            answered(f"{action}({connector}) during the transaction", status, refusal)
+            hold = self.ctx.cfg.timings.silence_window_s
+            self.instruments.energy_should_keep_flowing_for(hold)
+            self.remote_stop_transaction()
+            self.transaction_should_stop("Remote")
+        status = self._call(action, payload)["status"]
+        return answered(f"{action}({connector})", status, expect)
 
     # -- faults ------------------------------------------------------------------------
 

@@ -227,6 +227,19 @@ class StationLink201(ChargePoint):
     def after_request_stop(self, transaction_id: str, **_: Any) -> None:
         self.station.charging.remote_stop(transaction_id)  # type: ignore[arg-type]
 
+    # -- F05 UnlockConnector ------------------------------------------------------------
+
+    @on(Action.unlock_connector)
+    def on_unlock(self, evse_id: int, connector_id: int, **_: Any) -> Any:
+        return call_result.UnlockConnector(
+            status=self.station.unlock_answer_201(int(evse_id), int(connector_id))
+        )
+
+    @after(Action.unlock_connector)
+    def after_unlock(self, evse_id: int, connector_id: int, **_: Any) -> None:
+        if self.station.unlock_answer_201(int(evse_id), int(connector_id)) == "Unlocked":
+            self.station.charging.unlock(int(evse_id))
+
     # -- B11/B12 Reset ------------------------------------------------------------------
 
     @on(Action.reset)

@@ -263,6 +263,23 @@ class VirtualStation201(VirtualStation):
             self._reset_when_idle = False
             self.request_reset("Soft")
 
+    # -- F05 UnlockConnector --------------------------------------------------------------
+
+    def unlock_answer_201(self, evse_id: int, connector_id: int) -> str:
+        """F05: an unknown EVSE or connector is UnknownConnector; while an authorized
+        transaction runs the cable stays locked (OngoingAuthorizedTransaction); a tethered
+        cable has no lock to open (UnlockFailed)."""
+        if not 1 <= evse_id <= self.n_connectors or connector_id != 1:
+            return "UnknownConnector"
+        if (
+            self.charging.transaction(evse_id) is not None
+            and "unlock_during_transaction" not in self.deviations
+        ):
+            return "OngoingAuthorizedTransaction"
+        if self.cfg.dut.cable == "tethered":
+            return "UnlockFailed"
+        return "Unlocked"
+
     # -- F06 TriggerMessage ---------------------------------------------------------------
 
     def trigger_answer_201(self, message: Any, evse: dict[str, Any] | None) -> str:
