@@ -169,6 +169,11 @@ _CATALOGUE = [
         "stays Preparing forever when no cable is plugged after authorization",
         also=("22",),  # step 22 relies on a presented tag lapsing after ConnectionTimeOut
     ),
+    Deviation(
+        "connection_timeout_early",
+        "8",
+        "lets a presented tag lapse after a fifth of ConnectionTimeOut",
+    ),
     # step 13 - unauthorized
     Deviation("charges_when_invalid", "13", "starts charging even when Authorize answers Invalid"),
     # step 14 / 15 - remote
@@ -238,6 +243,11 @@ _CATALOGUE = [
         "23",
         "answers TriggerMessage BootNotification Accepted but never sends it (2.0.1: while "
         "its boot is Pending; once registered it rejects the trigger as F06.FR.17 says)",
+    ),
+    Deviation(
+        "cache_not_cleared",
+        "22",
+        "answers ClearCache Accepted but keeps the cached tags",
     ),
     # smart charging
     Deviation(

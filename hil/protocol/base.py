@@ -31,6 +31,9 @@ METER_SAMPLE_INTERVAL = "meter sample interval"
 SAMPLED_MEASURANDS = "sampled measurands"
 CONNECTION_TIMEOUT = "connection timeout"
 AUTHORIZATION_CACHE = "authorization cache"
+#: may the station accept a tag from its cache without asking (1.6 LocalPreAuthorize;
+#: 2.0.1 AuthCtrlr.LocalPreAuthorize)
+LOCAL_PRE_AUTHORIZE = "local pre-authorize"
 #: does a remote start need the station's own Authorize (1.6 AuthorizeRemoteTxRequests;
 #: 2.0.1 AuthCtrlr.AuthorizeRemoteStart)
 AUTHORIZE_REMOTE_START = "authorize remote start"
@@ -48,6 +51,7 @@ LAB_SETTINGS = (
     CONNECTION_TIMEOUT,
     AUTHORIZATION_CACHE,
     AUTHORIZE_REMOTE_START,
+    LOCAL_PRE_AUTHORIZE,
     SETTINGS_PER_READ,
     READ_ONLY_PROBE,
 )

@@ -11,6 +11,7 @@ from hil.protocol.base import (
     AUTHORIZE_REMOTE_START,
     CONNECTION_TIMEOUT,
     HEARTBEAT_INTERVAL,
+    LOCAL_PRE_AUTHORIZE,
     METER_SAMPLE_INTERVAL,
     READ_ONLY_PROBE,
     RULE_AVAILABILITY,
@@ -66,6 +67,7 @@ class Ocpp16(ProtocolAdapter):
         CONNECTION_TIMEOUT: SettingAddress("ConnectionTimeOut"),
         AUTHORIZATION_CACHE: SettingAddress("AuthorizationCacheEnabled"),
         AUTHORIZE_REMOTE_START: SettingAddress("AuthorizeRemoteTxRequests"),
+        LOCAL_PRE_AUTHORIZE: SettingAddress("LocalPreAuthorize"),
         SETTINGS_PER_READ: SettingAddress("GetConfigurationMaxKeys"),
         READ_ONLY_PROBE: SettingAddress("NumberOfConnectors"),
     }

@@ -12,6 +12,7 @@ from hil.protocol.base import (
     AUTHORIZE_REMOTE_START,
     CONNECTION_TIMEOUT,
     HEARTBEAT_INTERVAL,
+    LOCAL_PRE_AUTHORIZE,
     METER_SAMPLE_INTERVAL,
     READ_ONLY_PROBE,
     RULE_AVAILABILITY,
@@ -184,7 +185,25 @@ class Ocpp201(ProtocolAdapter):
     read_action = "GetVariables"
     #: what the lab checks on 2.0.1 so far; the rest is N/A saying so (issue 13 goes on)
     checked_steps = frozenset(
-        {"1", "2", "3", "4", "5", "6", "7", "9", "10", "11", "12", "13", "14", "15", "16"}
+        {
+            "1",
+            "2",
+            "3",
+            "4",
+            "5",
+            "6",
+            "7",
+            "8",
+            "9",
+            "10",
+            "11",
+            "12",
+            "13",
+            "14",
+            "15",
+            "16",
+            "22",
+        }
         | {"17", "18", "19", "20", "21", "23", "EI1"}
     )
     remote_reset_boot_reason = "RemoteReset"
@@ -196,6 +215,7 @@ class Ocpp201(ProtocolAdapter):
         CONNECTION_TIMEOUT: SettingAddress("EVConnectionTimeOut", "TxCtrlr"),
         AUTHORIZATION_CACHE: SettingAddress("Enabled", "AuthCacheCtrlr"),
         AUTHORIZE_REMOTE_START: SettingAddress("AuthorizeRemoteStart", "AuthCtrlr"),
+        LOCAL_PRE_AUTHORIZE: SettingAddress("LocalPreAuthorize", "AuthCtrlr"),
         SETTINGS_PER_READ: SettingAddress(
             "ItemsPerMessage", "DeviceDataCtrlr", variable_instance="GetVariables"
         ),

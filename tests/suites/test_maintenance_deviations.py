@@ -48,6 +48,12 @@ CASES = [
         r"answered ClearCache with Rejected, expected Accepted: it has no authorization cache",
     ),
     (
+        "cache_not_cleared",
+        "22",
+        r"After ClearCache the station accepted tag VALID-TAG-01 without an Authorize: the "
+        r"cache still decided \(#\d+ rx CALL StatusNotification",
+    ),
+    (
         "trigger_boot_not_sent",
         "23",
         r"answered TriggerMessage BootNotification Accepted .* but never sent BootNotification",

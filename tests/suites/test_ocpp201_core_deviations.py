@@ -68,6 +68,18 @@ CASES = [
         r"Timed out after \d+ s waiting for CALL TransactionEvent Ended with transactionId=",
     ),
     ("boot_on_reconnect", "7", r"sent a BootNotification after reconnecting"),
+    # E03 / TxCtrlr.EVConnectionTimeOut: a tag without a cable lapses, not before
+    (
+        "connection_timeout_ignored",
+        "8",
+        r"Expected no TransactionEvent Started for the tag presented [\d.]+ s before the plug",
+    ),
+    (
+        "connection_timeout_early",
+        "8",
+        r"the EV plugged in 2\.5 s after it \(EVConnectionTimeOut 5 s\), started no "
+        r"transaction: its authorization lapsed too early",
+    ),
     # resets B11/B12 (the lab's Hard reset is Immediate, its Soft reset OnIdle)
     (
         "reset_wrong_reason",
@@ -161,6 +173,18 @@ CASES = [
         "ocmf_end_mismatch",
         "EI1",
         r"do not verify: signed end = meterStop: signed [\d.]+ kWh = \d+ Wh, meterStop",
+    ),
+    # C11 ClearCache: the cache decided before, an Authorize after
+    (
+        "no_authorization_cache",
+        "22",
+        r"answered ClearCache with Rejected, expected Accepted: it has no authorization cache",
+    ),
+    (
+        "cache_not_cleared",
+        "22",
+        r"After ClearCache the station accepted tag VALID-TAG-01 without an Authorize: the "
+        r"cache still decided \(#\d+ rx CALL TransactionEvent",
     ),
     # F06: a registered 2.0.1 station rejects a boot trigger; while Pending it must send it
     (

@@ -22,6 +22,11 @@ CASES = [
     ("offline_queue_out_of_order", "7", r"out of order"),
     ("boot_on_reconnect", "7", r"BootNotification after reconnecting"),
     ("connection_timeout_ignored", "8", r"did not return to Available within"),
+    (
+        "connection_timeout_early",
+        "8",
+        r"The connector returned to Available after [\d.]+ s, before ConnectionTimeOut \(5 s\)",
+    ),
     ("charges_when_invalid", "13", r"Expected no StartTransaction"),
     ("remote_stop_wrong_reason", "14", r"reason is \(absent = Local\), expected Remote"),
     ("remote_stop_ignored", "14", r"waiting for CALL StopTransaction with transactionId="),

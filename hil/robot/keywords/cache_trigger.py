@@ -17,7 +17,12 @@ from robot.api.deco import keyword
 from robot.libraries.BuiltIn import BuiltIn
 
 from hil.csms.journal import CALL, RX, TX, Frame, WaitTimeout
-from hil.protocol.base import HEARTBEAT_INTERVAL
+from hil.protocol.base import (
+    AUTHORIZATION_CACHE,
+    CONNECTION_TIMEOUT,
+    HEARTBEAT_INTERVAL,
+    LOCAL_PRE_AUTHORIZE,
+)
 from hil.robot.context import LabContext
 from hil.robot.keywords.capabilities import require_capability
 
@@ -46,58 +51,104 @@ class CacheTriggerKeywords:
 
     @keyword
     def use_local_authorization_cache(self, connection_timeout: int | None = None) -> None:
-        """Let the cache decide: ``LocalPreAuthorize`` and (if the station has the key)
-        ``AuthorizationCacheEnabled`` true. With ``connection_timeout`` the step shortens
-        ``ConnectionTimeOut`` so a presented tag without a cable lapses quickly (a station
-        that refuses the value keeps its own). The connector must be idle: a plugged EV is
-        unplugged first."""
-        status = self._set("LocalPreAuthorize", "true")
+        """Let the cache decide: local pre-authorization (1.6 ``LocalPreAuthorize``; 2.0.1
+        AuthCtrlr.LocalPreAuthorize, C12) and, if the station has the setting, the cache
+        (1.6 ``AuthorizationCacheEnabled``; 2.0.1 AuthCacheCtrlr.Enabled) true. With
+        ``connection_timeout`` the step shortens the connection timeout so a presented tag
+        without a cable lapses quickly (a station that refuses the value keeps its own).
+        The connector must be idle: a plugged EV is unplugged first."""
+        labels = self.ctx.protocol.settings
+        pre_authorize = labels[LOCAL_PRE_AUTHORIZE].label
+        status = self._set(pre_authorize, "true")
         if status not in ("Accepted", "RebootRequired"):
             _remark(
-                f"LocalPreAuthorize could not be set ({status}): the cache cannot be shown "
+                f"{pre_authorize} could not be set ({status}): the cache cannot be shown "
                 "to decide, only that ClearCache forces a new Authorize"
             )
-        if self._get("AuthorizationCacheEnabled") is not None:
-            self._set("AuthorizationCacheEnabled", "true")
+        if self._get(labels[AUTHORIZATION_CACHE].label) is not None:
+            self._set(labels[AUTHORIZATION_CACHE].label, "true")
+        timeout_setting = labels[CONNECTION_TIMEOUT].label
         if connection_timeout is not None:
-            self._set("ConnectionTimeOut", str(int(connection_timeout)))
-        self.ctx.state["connection_timeout"] = int(self._get("ConnectionTimeOut") or 60)
+            self._set(timeout_setting, str(int(connection_timeout)))
+        self.ctx.state["connection_timeout"] = int(self._get(timeout_setting) or 60)
         ev = self.ctx.lab.instrument("ev_simulator")
         if ev is not None and ev.read_pilot().state != "A":  # type: ignore[attr-defined]
-            mark = self.ctx.mark()
             BuiltIn().run_keyword("Unplug EV")
-            self.ctx.wait_message(
-                "StatusNotification", {"connectorId": 1, "status": "Available"}, after=mark
-            )
+            self.ctx.wait_current_status(1, "Available")
 
     def _present(self, tag: str) -> tuple[list[Frame], Frame]:
-        """Present ``tag``; wait for Preparing and for the connector to lapse back to
-        Available (no cable). Returns (the Authorize CALLs sent meanwhile — before or after
-        Preparing, OCPP 1.6 fixes no order — and Preparing)."""
+        """Present ``tag`` until the station shows it accepted it. Returns (the Authorize
+        CALLs sent meanwhile, the frame that shows the acceptance).
+
+        1.6: the connector goes Preparing (before or after the Authorize, OCPP 1.6 fixes no
+        order) and, without a cable, lapses back to Available. 2.0.1 shows nothing for a
+        tag without a cable (G01), so the EV is plugged in first: the accepted tag starts a
+        transaction (E01-E03), which the same tag then ends."""
         mark = self.ctx.mark()
+        protocol = self.ctx.protocol
+        if protocol.state_cue(1, "Preparing", plugged=False) is None:
+            until, accepted = self._present_with_ev(tag, mark)
+        else:
+            until, accepted = self._present_without_ev(tag, mark)
+        authorizes = [
+            f
+            for f in self.ctx.journal.frames(mark, until)
+            if f.dir == RX and f.kind == CALL and f.action == "Authorize"
+        ]
+        return authorizes, accepted
+
+    def _present_without_ev(self, tag: str, mark: int) -> tuple[int, Frame]:
+        """1.6: Preparing on a connector, then (no cable) Available again after the
+        connection timeout; the Authorize may come any time until then."""
+        protocol = self.ctx.protocol
         BuiltIn().run_keyword("Present Tag", tag)
         timeout = self.ctx.cfg.timings.message_timeout_s
+
+        def status_is(status: str, connector: int | None = None) -> Any:
+            def matches(f: Frame) -> bool:
+                if f.dir != RX or f.kind != CALL or f.action != protocol.status_action:
+                    return False
+                said = protocol.connector_status(f.payload or {})
+                return said.status == status and connector in (None, said.connector)
+
+            return matches
+
         try:
-            preparing = self.ctx.wait_message(
-                "StatusNotification", {"status": "Preparing"}, after=mark, timeout=timeout
+            preparing = self.ctx.journal.wait_for(
+                status_is("Preparing"), mark, timeout, f"{protocol.status_action} Preparing"
             )
         except WaitTimeout as exc:
             raise AssertionError(
                 f"The station did not accept tag {tag} (no Preparing after presenting it): {exc}"
             ) from None
+        connector = protocol.connector_status(preparing.payload or {}).connector
         lapse = self.ctx.state.get("connection_timeout", 60) + timeout
-        available = self.ctx.wait_message(
-            "StatusNotification",
-            {"connectorId": preparing.payload["connectorId"], "status": "Available"},
-            after=preparing.seq,
-            timeout=lapse,
+        available = self.ctx.journal.wait_for(
+            status_is("Available", connector),
+            preparing.seq,
+            lapse,
+            f"{protocol.status_action} Available on connector {connector}",
         )
-        authorizes = [
-            f
-            for f in self.ctx.journal.frames(mark, available.seq)
-            if f.dir == RX and f.kind == CALL and f.action == "Authorize"
-        ]
-        return authorizes, preparing
+        return available.seq, preparing
+
+    def _present_with_ev(self, tag: str, mark: int) -> tuple[int, Frame]:
+        builtin = BuiltIn()
+        builtin.run_keyword("Plug In EV")
+        builtin.run_keyword("EV Requests Charge")
+        builtin.run_keyword("Present Tag", tag)
+        try:
+            session = builtin.run_keyword("Transaction Should Start", tag, 1, mark)
+        except AssertionError as exc:
+            raise AssertionError(
+                f"The station did not accept tag {tag} (no transaction with the EV plugged "
+                f"in): {exc}"
+            ) from None
+        started = self.ctx.journal.frame(int(session["start_seq"]))
+        builtin.run_keyword("Present Tag", tag)
+        builtin.run_keyword("Transaction Should Stop", "Local")
+        builtin.run_keyword("Unplug EV")
+        self.ctx.wait_current_status(1, "Available")
+        return started.seq, started
 
     @keyword
     def tag_should_be_served_from_the_cache(self, tag: str) -> None:
@@ -136,12 +187,13 @@ class CacheTriggerKeywords:
     def presented_tag_should_be_authorized_online(self, tag: str) -> None:
         """Present ``tag``: the station must send Authorize for it before it accepts it,
         since its cache was cleared."""
-        authorizes, preparing = self._present(tag)
-        mine = [f for f in authorizes if (f.payload or {}).get("idTag") == tag]
+        authorizes, accepted = self._present(tag)
+        protocol = self.ctx.protocol
+        mine = [f for f in authorizes if protocol.authorize_tag(f.payload or {}) == tag]
         if not mine:
             raise AssertionError(
                 f"After ClearCache the station accepted tag {tag} without an Authorize: the "
-                f"cache still decided ({preparing.describe()})"
+                f"cache still decided ({accepted.describe()})"
             )
         logger.info(f"Tag {tag} authorized online after ClearCache: {mine[0].describe()}")
 

@@ -252,6 +252,7 @@ class InstrumentKeywords:
     @keyword
     def plug_in_ev(self) -> None:
         """Connect the EV (pilot state B: connected, not yet asking for energy)."""
+        self.ctx.state["plug_mark"] = self.ctx.mark()
         self._ev("plug_in", "Plug the EV into connector 1 (state B)")
         self.ctx.state["ev_plugged"] = True
 

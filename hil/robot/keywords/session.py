@@ -16,6 +16,7 @@ from robot.libraries.BuiltIn import BuiltIn
 from hil.csms.journal import CALL, EVENT, RX, Frame, WaitTimeout
 from hil.protocol.base import (
     AUTHORIZE_REMOTE_START,
+    CONNECTION_TIMEOUT,
     METER_SAMPLE_INTERVAL,
     ProtocolAdapter,
     TransactionFacts,
@@ -159,7 +160,8 @@ class SessionKeywords:
         wait = self.ctx.cfg.timings.message_timeout_s
         start = self.ctx.cursor if after is None else int(after)
         if protocol.start_may_precede_tag:
-            start = min(start, int(self.ctx.state.get("test_start", start)))
+            # a transaction that started at the plug (before the mark) counts, none earlier
+            start = min(start, int(self.ctx.state.get("plug_mark", start)))
         frame, facts = self._transaction_frame(
             f"CALL {protocol.start_label} on connector {connector}",
             lambda t: t.event == "started" and t.connector == int(connector),
@@ -455,25 +457,26 @@ class SessionKeywords:
 
     @keyword
     def set_connection_timeout(self, seconds: int | None = None) -> int:
-        """Set ConnectionTimeOut; if the station refuses the value, use the lowest it
-        accepts and record that as a remark (a station may have a minimum; OCPP 1.6 §9.1.9
-        sets none, so refusing is allowed). Returns the value in force; the teardown puts
+        """Set the connection timeout (OCPP 1.6 ConnectionTimeOut, §9.1.9; 2.0.1
+        TxCtrlr.EVConnectionTimeOut); if the station refuses the value, use the lowest it
+        accepts and record that as a remark (a station may have a minimum; neither version
+        sets one, so refusing is allowed). Returns the value in force; the teardown puts
         the old one back."""
+        setting = self.ctx.protocol.settings[CONNECTION_TIMEOUT].label
         wanted = self.ctx.cfg.timings.connection_timeout_s if seconds is None else int(seconds)
         for value in (wanted, *(v for v in CONNECTION_TIMEOUT_LADDER if v > wanted)):
-            status = self.ctx.change_configuration("ConnectionTimeOut", str(value))
+            status = self.ctx.change_configuration(setting, str(value))
             if status in ("Accepted", "RebootRequired"):
                 if value != wanted:
                     BuiltIn().run_keyword(
                         "Record Remark",
-                        f"Station refused ConnectionTimeOut={wanted}; the "
+                        f"Station refused {setting}={wanted}; the "
                         f"step uses {value} s, the lowest value it accepted",
                     )
                 self.ctx.state["connection_timeout"] = value
                 return value
         raise AssertionError(
-            f"Station refused every ConnectionTimeOut from {wanted} to "
-            f"{CONNECTION_TIMEOUT_LADDER[-1]} s"
+            f"Station refused every {setting} from {wanted} to {CONNECTION_TIMEOUT_LADDER[-1]} s"
         )
 
     @keyword
@@ -484,20 +487,29 @@ class SessionKeywords:
         presented: Preparing and Authorize may come in either order), the connector returns
         to Available once ConnectionTimeOut has passed — not before — and no
         StartTransaction is sent (OCPP 1.6 §9.1.9 ConnectionTimeOut). Returns the seconds
-        taken."""
+        taken.
+
+        OCPP 2.0.1 shows no status for a tag waiting for its cable (G01: the connector
+        stays Available). For a station that starts its transactions at the plug or later
+        (TxStartPoint EVConnected, PowerPathClosed, ...) the authorization lapses silently
+        after TxCtrlr.EVConnectionTimeOut (E03): no transaction may start until then plus
+        the tolerance, and an EV plugged in afterwards MUST NOT charge (no transaction,
+        no current on the pilot); the same tag again, the EV plugged in within half the
+        timeout, MUST start one. Returns the seconds waited."""
+        protocol = self.ctx.protocol
         timeout = float(
             self.ctx.state.get("connection_timeout", self.ctx.cfg.timings.connection_timeout_s)
         )
         tol = self.ctx.cfg.timings.heartbeat_tolerance_s + 1.0
+        if protocol.state_cue(int(connector), "Preparing", plugged=False) is None:
+            return self._authorization_should_lapse(int(connector), timeout, tol, after)
         preparing = self.ctx.wait_message(
-            "StatusNotification",
-            {"connectorId": int(connector), "status": "Preparing"},
-            after=after,
+            protocol.status_action, protocol.status_fields(int(connector), "Preparing"), after=after
         )
         try:
             back = self.ctx.wait_message(
-                "StatusNotification",
-                {"connectorId": int(connector), "status": "Available"},
+                protocol.status_action,
+                protocol.status_fields(int(connector), "Available"),
                 timeout=timeout + tol,
                 after=preparing.seq,
             )
@@ -512,14 +524,84 @@ class SessionKeywords:
                 f"The connector returned to Available after {took:.1f} s, "
                 f"before ConnectionTimeOut ({timeout:g} s)"
             )
-        started = self.ctx.journal.frames(preparing.seq, back.seq)
-        started = [f for f in started if f.action == "StartTransaction" and f.dir == RX]
+        started = [
+            f
+            for f in self.ctx.journal.frames(preparing.seq, back.seq)
+            if transaction_matcher(protocol, lambda t: t.event == "started")(f)
+        ]
         if started:
-            raise AssertionError(f"A StartTransaction was sent: {started[0].describe()}")
+            raise AssertionError(f"A {protocol.start_label} was sent: {started[0].describe()}")
         logger.info(
             f"Back to Available {took:.1f} s after Preparing (ConnectionTimeOut {timeout:g} s)"
         )
         return took
+
+    def _authorization_should_lapse(
+        self, connector: int, timeout: float, tol: float, after: int | None
+    ) -> float:
+        protocol = self.ctx.protocol
+        authorize = self.ctx.wait_message("Authorize", after=after, advance=False)
+        started = transaction_matcher(protocol, lambda t: t.event == "started")
+        # the journal is watched for the whole timeout: a transaction at the tag fails at once
+        self.ctx.journal.expect_none(
+            started,
+            authorize.seq,
+            max(0.0, authorize.mono + timeout + tol - time.monotonic()),
+            f"{protocol.start_label} before a cable was plugged (this lab checks the "
+            "connection timeout of stations that start transactions at the plug or later)",
+        )
+        waited = time.monotonic() - authorize.mono
+        mark = self.ctx.mark()
+        self.instruments.plug_in_ev()
+        self.instruments.ev_requests_charge()
+        try:
+            self.ctx.journal.expect_none(
+                started,
+                mark,
+                self.ctx.cfg.timings.silence_window_s,
+                f"{protocol.start_label} for the tag presented {waited:.1f} s before the plug "
+                f"(TxCtrlr.EVConnectionTimeOut {timeout:g} s)",
+            )
+            if self.ctx.lab.instrument("ev_simulator") is not None:
+                self.instruments.pilot_should_offer_no_current()
+        finally:
+            self.instruments.unplug_ev()
+        self.ctx.wait_current_status(connector, "Available")
+        logger.info(
+            f"The tag's authorization lapsed: no transaction {waited:.1f} s after it "
+            f"(EVConnectionTimeOut {timeout:g} s), none when the EV was plugged in then"
+        )
+        tag = protocol.authorize_tag(authorize.payload or {}) or ""
+        self._authorization_should_hold(connector, tag, timeout)
+        return waited
+
+    def _authorization_should_hold(self, connector: int, tag: str, timeout: float) -> None:
+        """The control: the same tag, the EV plugged in within half the timeout, MUST start
+        a transaction (so the lapse was the timeout's, not a station that does not charge)."""
+        protocol = self.ctx.protocol
+        mark = self.ctx.mark()
+        self.instruments.present_tag(tag)
+        self.ctx.journal.expect_none(
+            transaction_matcher(protocol, lambda t: t.event == "started"),
+            mark,
+            timeout / 2,
+            f"{protocol.start_label} before a cable was plugged",
+        )
+        self.instruments.plug_in_ev()
+        self.instruments.ev_requests_charge()
+        try:
+            self.transaction_should_start(tag, connector, after=mark)
+        except (AssertionError, WaitTimeout) as exc:
+            raise AssertionError(
+                f"Tag {tag}, the EV plugged in {timeout / 2:g} s after it (EVConnectionTimeOut "
+                f"{timeout:g} s), started no transaction: its authorization lapsed too early "
+                f"({exc})"
+            ) from None
+        self.instruments.present_tag(tag)
+        self.transaction_should_stop("Local")
+        self.instruments.unplug_ev()
+        self.ctx.wait_current_status(connector, "Available")
+        logger.info(f"Plugged in {timeout / 2:g} s after the tag, the transaction started")
 
     # -- connection loss -----------------------------------------------------------------
 

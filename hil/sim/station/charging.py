@@ -209,6 +209,13 @@ class Charging:
     def has_cache(self) -> bool:
         return "no_authorization_cache" not in self.deviations
 
+    def clear_cache(self) -> int:
+        """ClearCache (1.6 §5.4, 2.0.1 C11): forget every cached tag. Returns how many."""
+        n = len(self.cache)
+        if "cache_not_cleared" not in self.deviations:  # the defect: Accepted, kept
+            self.cache.clear()
+        return n
+
     def _cache_enabled(self) -> bool:
         return self.has_cache() and self.cfg.get_bool("AuthorizationCacheEnabled")
 
@@ -267,6 +274,8 @@ class Charging:
         self._clear_pending(s)
         s.pending_tag = tag
         timeout = self.cfg.get_int("ConnectionTimeOut")
+        if "connection_timeout_early" in self.deviations:
+            timeout = max(1, timeout // 5)  # the defect: the tag lapses far too soon
         if "connection_timeout_ignored" not in self.deviations and timeout > 0:
             s.pending_timer = asyncio.get_running_loop().call_later(
                 timeout, self._connection_timed_out, s

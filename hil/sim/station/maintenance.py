@@ -105,8 +105,7 @@ class MaintenanceHandlers:
         charging = self.station.charging
         if not charging.has_cache():
             return call_result.ClearCache(status="Rejected")
-        LOG.info("authorization cache cleared (%d entries)", len(charging.cache))
-        charging.cache.clear()
+        LOG.info("authorization cache cleared (%d entries)", charging.clear_cache())
         return call_result.ClearCache(status="Accepted")
 
     @on(Action.trigger_message, skip_schema_validation=True)

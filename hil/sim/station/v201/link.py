@@ -227,6 +227,16 @@ class StationLink201(ChargePoint):
     def after_request_stop(self, transaction_id: str, **_: Any) -> None:
         self.station.charging.remote_stop(transaction_id)  # type: ignore[arg-type]
 
+    # -- C11 ClearCache -------------------------------------------------------------------
+
+    @on(Action.clear_cache)
+    def on_clear_cache(self, **_: Any) -> Any:
+        charging = self.station.charging
+        if not charging.has_cache():
+            return call_result.ClearCache(status="Rejected")
+        LOG.info("authorization cache cleared (%d entries)", charging.clear_cache())
+        return call_result.ClearCache(status="Accepted")
+
     # -- F05 UnlockConnector ------------------------------------------------------------
 
     @on(Action.unlock_connector)
