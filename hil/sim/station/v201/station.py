@@ -359,8 +359,14 @@ class VirtualStation201(VirtualStation):
     # -- G01 status --------------------------------------------------------------------------
 
     def status_201(self, cid: int) -> str:
+        """G01: Occupied means an EV is plugged in; a tag waiting for its cable (the model's
+        Preparing without a plug) leaves the connector Available."""
         state = self.connectors.get(cid)
-        return STATUS_201.get(state.status, "Unavailable") if state else "Available"
+        if state is None:
+            return "Available"
+        if state.status == "Preparing" and not self.charging.plugged(cid):
+            return "Available"
+        return STATUS_201.get(state.status, "Unavailable")
 
     def availability_state(self, evse: int, connector: int | None) -> str:
         """The AvailabilityState variable of the station (0), an EVSE or its connector."""
@@ -393,6 +399,12 @@ class VirtualStation201(VirtualStation):
         self.enqueue("StatusNotification", lambda: payload)
         if (reported[0] == "Faulted") != was_faulted and self.settings.notify_problems:
             self._notify_problem(cid, reported[0] == "Faulted")
+
+    def charging_started(self, cid: int) -> str:
+        """The chargingState of a transaction as it starts (E02): EVConnected; the model's
+        next status change says whether energy flows."""
+        self._charging_states[cid] = "EVConnected"
+        return "EVConnected"
 
     def charging_state(self, cid: int) -> str:
         """The chargingState a TransactionEvent of EVSE ``cid`` says now (E02)."""

@@ -190,7 +190,8 @@ def start_transaction(station: VirtualStation201, build: Any, on_result: Any) ->
     if tx is not None:
         tx.transaction_id = transaction_id  # type: ignore[assignment]
     remote_start_id = station.remote_start_ids.pop(connector, None)
-    info: dict[str, Any] = {"chargingState": "Charging"}
+    # E02: the EV is connected; the contactor closes next (ChargingStateChanged Charging)
+    info: dict[str, Any] = {"chargingState": station.charging_started(connector)}
     if remote_start_id is not None:
         info["remoteStartId"] = remote_start_id  # F01: the request that started it
     trigger = "RemoteStart" if remote_start_id is not None else "Authorized"
