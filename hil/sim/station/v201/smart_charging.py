@@ -24,7 +24,8 @@ level on the same EVSE is Rejected, K01.FR.06; a TxProfile names its transaction
 - A station without smart charging (``dut.capabilities.smart_charging`` false) answers these
   requests with CALLERROR NotImplemented.
 
-The model's deviations (``hil/sim/station/smart_charging.py``) act on a 2.0.1 station too.
+The model's deviations (``hil/sim/station/smart_charging.py``) act on a 2.0.1 station too;
+``composite_wrong_evse`` (2.0.1 only) labels the composite with another evseId.
 """
 
 from __future__ import annotations
@@ -200,4 +201,8 @@ class SmartChargingHandlers201:
             int(evse_id),
             self.station.n_connectors,
         )
+        schedule = conf.get("schedule")
+        if schedule is not None and "composite_wrong_evse" in self.station.deviations:
+            # the defect: the EVSE's composite, labelled as the station's (or EVSE 1's)
+            schedule["evseId"] = 0 if int(evse_id) else 1
         return call_result.GetCompositeSchedule(**camel_to_snake_case(conf))
