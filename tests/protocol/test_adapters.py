@@ -306,9 +306,11 @@ def test_required_settings_cover_every_evse_and_connector_on_201():
 
 
 def test_steps_not_checked_on_a_version_say_why():
-    assert V16.step_not_checked("7") is None
+    # a step the lab does not check on 2.0.1 yet (the list shrinks as the work goes on)
+    unchecked = next(s for s in ("8", "15", "16", "22", "EI1") if s not in V201.checked_steps)
+    assert V16.step_not_checked(unchecked) is None
     assert V201.step_not_checked("1") is None
-    assert "does not yet check this step on OCPP 2.0.1" in (V201.step_not_checked("7") or "")
+    assert "does not yet check this step on OCPP 2.0.1" in (V201.step_not_checked(unchecked) or "")
 
 
 @pytest.mark.parametrize("adapter", [V16, V201], ids=["1.6", "2.0.1"])

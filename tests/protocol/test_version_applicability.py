@@ -35,7 +35,9 @@ def test_a_step_of_the_station_version_or_of_both_runs():
 
 
 def test_a_step_not_checked_on_the_version_yet_is_n_a_on_the_bench():
+    checked = adapter_for("2.0.1").checked_steps or frozenset()
+    unchecked = next(s for s in ("8", "15", "16", "22", "EI1") if s not in checked)
     with pytest.raises(SkipExecution) as skipped:
-        keywords("2.0.1")._step_should_exist_in_the_station_version(["step:7"])
+        keywords("2.0.1")._step_should_exist_in_the_station_version([f"step:{unchecked}"])
     assert "does not yet check this step on OCPP 2.0.1" in str(skipped.value)
     assert not is_na_by_dut(str(skipped.value))
