@@ -256,7 +256,7 @@ class SmartChargingKeywords:
             criteria["id"], criteria["connector_id"], purpose, criteria["stack_level"]
         )
         status, asked = self._clear(requests)
-        logger.info(f"{asked} -> {status} (the lab predicts {predicted})")
+        logger.info(f"{requests[0][0]} {asked} -> {status} (the lab predicts {predicted})")
         sc["changes"].append((time.monotonic(), f"cleared {asked}"))
         want = expect or str(predicted)
         if status != want:
@@ -531,8 +531,9 @@ class SmartChargingKeywords:
         every phase and the analyser on its element comes to it (the lab's EV draws what it
         is offered), the pilot's duty cycle (IEC 61851-1 Annex A, read by the EV simulator)
         offers it, and the station's next readings (1.6 MeterValues, 2.0.1 TransactionEvent
-        Updated) report it as Current.Offered (no Current.Offered: a remark, the SHOULD of
-        reporting what is offered, and Power.Active.Import must not exceed it). Each within
+        Updated) report it as Current.Offered (no Current.Offered: a remark, since which
+        measurands are sampled is the station's configuration, and Power.Active.Import must
+        not exceed it). Each within
         ``smart_charging.current_tolerance_a``; more breaks the limit, less means the
         schedule is not followed while the EV asks for more."""
         connector = int(connector)
