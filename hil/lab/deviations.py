@@ -317,6 +317,14 @@ _CATALOGUE = [
     Deviation("ocmf_end_mismatch", "EI1", "signs an end value different from meterStop"),
     Deviation("ocmf_energy_off", "EI1", "signed energy is 5 % away from what really flowed"),
     Deviation("ocmf_status_not_ok", "EI1", "signs readings with meter status other than G"),
+    # OCPP 2.0.1 smart charging (K01, K08, K10; the model's SC deviations act on 2.0.1 too)
+    Deviation(
+        "composite_wrong_evse",
+        "SC1",
+        "2.0.1: answers GetCompositeSchedule with the EVSE's composite under another evseId "
+        "(0 for an EVSE)",
+        also=("SC2", "SC3"),  # both read a composite schedule too
+    ),
 ]
 
 KNOWN_DEVIATIONS: dict[str, Deviation] = {d.name: d for d in _CATALOGUE}

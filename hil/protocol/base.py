@@ -21,6 +21,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from hil.verify.charging_profiles import CompositeSchedule, ProfileStore
+
 #: ``(action, payload) -> answer payload``: how an adapter sends a back-office CALL.
 Call = Callable[[str, dict[str, Any]], dict[str, Any]]
 
@@ -239,9 +241,6 @@ class ProtocolAdapter(ABC):
     checked_steps: frozenset[str] | None = None
     #: the steps that exist only in other versions (N/A by the version, not the bench)
     foreign_steps: frozenset[str] = frozenset()
-    #: False while the lab cannot yet run a charging session on this version (the parts
-    #: of a step that need one are then a remark, never a silent pass)
-    checks_sessions = True
 
     # -- names ---------------------------------------------------------------------
 
@@ -543,6 +542,68 @@ class ProtocolAdapter(ABC):
     def settings_from_report(self, payloads: Iterable[dict[str, Any]]) -> list[SettingValue]:
         """The settings in the whole-configuration answer(s), in order."""
 
+    # -- smart charging (SC1-SC3) ---------------------------------------------------------
+    # The lab says what it wants in 1.6's words (the lab's profile model,
+    # hil/verify/charging_profiles: csChargingProfiles, ChargePointMaxProfile, connector);
+    # each adapter puts it in its version's message.
+
+    #: the station's limits on charging profiles (the lab's names ``max_stack_level``,
+    #: ``max_periods``, ``max_profiles``) -> the setting that holds each in this version
+    #: (None: no setting the lab can read says it; the lab then predicts no such limit)
+    profile_limit_settings: dict[str, str | None] = {}
+
+    def profile_store(
+        self,
+        connectors: int | None,
+        *,
+        max_stack_level: int | None = None,
+        max_periods: int | None = None,
+        max_profiles: int | None = None,
+    ) -> ProfileStore:
+        """An empty copy of what a station of this version must keep: the profiles it
+        accepted, with this version's rules for accepting and replacing them."""
+        return ProfileStore(
+            connectors,
+            max_stack_level=max_stack_level,
+            max_periods=max_periods,
+            max_profiles=max_profiles,
+        )
+
+    def purpose_name(self, purpose: str) -> str:
+        """The lab's profile purpose (1.6's word) as this version names it."""
+        return purpose
+
+    @abstractmethod
+    def set_profile_request(
+        self, connector: int, profile: dict[str, Any]
+    ) -> tuple[str, dict[str, Any]]:
+        """The CALL that installs ``profile`` (the lab's csChargingProfiles, 1.6's shape)
+        on ``connector`` (0: the whole station)."""
+
+    @abstractmethod
+    def clear_profile_requests(
+        self,
+        profile_id: int | None = None,
+        connector: int | None = None,
+        purpose: str | None = None,
+        stack_level: int | None = None,
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """The CALL(s) that clear the profiles with ``profile_id``, or those matching all the
+        criteria given, or every profile when nothing is given; the lab judges their
+        answers together (Accepted when one cleared something, Unknown when none did)."""
+
+    @abstractmethod
+    def composite_request(
+        self, connector: int, duration: int, unit: str | None = None
+    ) -> tuple[str, dict[str, Any]]:
+        """The CALL asking for ``connector``'s composite schedule over ``duration``
+        seconds from now, in ``unit`` (A or W; None: the station's choice)."""
+
+    @abstractmethod
+    def composite_schedule(self, answer: dict[str, Any], connector: int) -> CompositeSchedule:
+        """The composite schedule in an Accepted answer to :meth:`composite_request`;
+        ``ValueError`` names what cannot be read or is not what was asked."""
+
 
 def normalise_status(raw: str, known: dict[str, SettingStatus]) -> SettingStatus:
     """``raw`` in the lab's words; a status the version does not define is an error."""
@@ -553,3 +614,12 @@ def normalise_status(raw: str, known: dict[str, SettingStatus]) -> SettingStatus
             f"the station answered {raw!r}, not a status of this message "
             f"(expected one of {', '.join(known)})"
         ) from None
+
+
+# -- smart charging rule topics (SC1-SC3) -------------------------------------------------
+
+RULE_SET_PROFILE = "set charging profile"
+RULE_CLEAR_PROFILE = "clear charging profile"
+RULE_COMPOSITE = "composite schedule"
+#: the limit in force (the composite) is what the output offers
+RULE_PROFILE_LIMIT = "charging limit"

@@ -17,10 +17,14 @@ from hil.protocol.base import (
     RULE_AVAILABILITY,
     RULE_BOOT,
     RULE_CHANGE_SETTING,
+    RULE_CLEAR_PROFILE,
+    RULE_COMPOSITE,
     RULE_FULL_REPORT,
     RULE_HEARTBEAT,
+    RULE_PROFILE_LIMIT,
     RULE_READ_CONFIGURATION,
     RULE_REQUIRED_SETTINGS,
+    RULE_SET_PROFILE,
     RULE_STATUS,
     SAMPLED_MEASURANDS,
     SETTINGS_PER_READ,
@@ -36,6 +40,7 @@ from hil.protocol.base import (
     TransactionFacts,
     normalise_status,
 )
+from hil.verify.charging_profiles import CompositeSchedule, parse_composite
 
 _CHANGE_STATUSES = {s.value: s for s in SettingStatus}
 
@@ -321,3 +326,59 @@ class Ocpp16(ProtocolAdapter):
                     )
                 )
         return values
+
+    # -- smart charging (SC1-SC3) ---------------------------------------------------------
+
+    rules = {
+        **rules,
+        RULE_SET_PROFILE: "OCPP 1.6 §5.16 (SetChargingProfile), §3.13.1 (profile purposes)",
+        RULE_CLEAR_PROFILE: "OCPP 1.6 §5.7 (ClearChargingProfile)",
+        RULE_COMPOSITE: "OCPP 1.6 §5.13 (GetCompositeSchedule), §3.13.2-3.13.3",
+        RULE_PROFILE_LIMIT: "OCPP 1.6 §3.13 (the output follows the composite schedule)",
+    }
+    #: §9.4 Smart Charging configuration keys
+    profile_limit_settings = {
+        "max_stack_level": "ChargeProfileMaxStackLevel",
+        "max_periods": "ChargingScheduleMaxPeriods",
+        "max_profiles": "MaxChargingProfilesInstalled",
+    }
+
+    def set_profile_request(
+        self, connector: int, profile: dict[str, Any]
+    ) -> tuple[str, dict[str, Any]]:
+        """§5.16 SetChargingProfile: connectorId and csChargingProfiles."""
+        return "SetChargingProfile", {"connectorId": int(connector), "csChargingProfiles": profile}
+
+    def clear_profile_requests(
+        self,
+        profile_id: int | None = None,
+        connector: int | None = None,
+        purpose: str | None = None,
+        stack_level: int | None = None,
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """§5.7 ClearChargingProfile: id, or connectorId, chargingProfilePurpose and
+        stackLevel together; none of them clears every profile."""
+        payload: dict[str, Any] = {}
+        if profile_id is not None:
+            payload["id"] = int(profile_id)
+        if connector is not None:
+            payload["connectorId"] = int(connector)
+        if purpose is not None:
+            payload["chargingProfilePurpose"] = purpose
+        if stack_level is not None:
+            payload["stackLevel"] = int(stack_level)
+        return [("ClearChargingProfile", payload)]
+
+    def composite_request(
+        self, connector: int, duration: int, unit: str | None = None
+    ) -> tuple[str, dict[str, Any]]:
+        """§5.13 GetCompositeSchedule of connectorId."""
+        payload: dict[str, Any] = {"connectorId": int(connector), "duration": int(duration)}
+        if unit:
+            payload["chargingRateUnit"] = unit
+        return "GetCompositeSchedule", payload
+
+    def composite_schedule(self, answer: dict[str, Any], connector: int) -> CompositeSchedule:
+        """§5.13: scheduleStart and chargingSchedule (its startSchedule when scheduleStart
+        is left out)."""
+        return parse_composite(answer)

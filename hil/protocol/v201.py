@@ -18,10 +18,14 @@ from hil.protocol.base import (
     RULE_AVAILABILITY,
     RULE_BOOT,
     RULE_CHANGE_SETTING,
+    RULE_CLEAR_PROFILE,
+    RULE_COMPOSITE,
     RULE_FULL_REPORT,
     RULE_HEARTBEAT,
+    RULE_PROFILE_LIMIT,
     RULE_READ_CONFIGURATION,
     RULE_REQUIRED_SETTINGS,
+    RULE_SET_PROFILE,
     RULE_STATUS,
     SAMPLED_MEASURANDS,
     SETTINGS_PER_READ,
@@ -38,6 +42,8 @@ from hil.protocol.base import (
     TransactionFacts,
     normalise_status,
 )
+from hil.verify.charging_profiles import CompositeSchedule, ProfileStore, parse_composite
+from hil.verify.charging_profiles.v201 import PURPOSES_201, ProfileStore201
 from hil.verify.meter_values import parse_time, wh_per_unit
 
 #: SetVariableStatusEnumType -> the lab's words
@@ -183,31 +189,7 @@ class Ocpp201(ProtocolAdapter):
     }
     change_action = "SetVariables"
     read_action = "GetVariables"
-    #: what the lab checks on 2.0.1 so far; the rest is N/A saying so (issue 13 goes on)
-    checked_steps = frozenset(
-        {
-            "1",
-            "2",
-            "3",
-            "4",
-            "5",
-            "6",
-            "7",
-            "8",
-            "9",
-            "10",
-            "11",
-            "12",
-            "13",
-            "14",
-            "15",
-            "16",
-            "22",
-        }
-        | {"17", "18", "19", "20", "21", "23", "EI1"}
-    )
     remote_reset_boot_reason = "RemoteReset"
-    checks_sessions = True
     settings = {
         HEARTBEAT_INTERVAL: SettingAddress("HeartbeatInterval", "OCPPCommCtrlr"),
         METER_SAMPLE_INTERVAL: SettingAddress("TxUpdatedInterval", "SampledDataCtrlr"),
@@ -698,3 +680,133 @@ class Ocpp201(ProtocolAdapter):
                     )
                 )
         return values
+
+    # -- smart charging (SC1-SC3) ---------------------------------------------------------
+
+    #: K01, K08, K10 (Smart Charging functional block) are checked
+    rules = {
+        **rules,
+        RULE_SET_PROFILE: "OCPP 2.0.1 Part 2 K01 (SetChargingProfile)",
+        RULE_CLEAR_PROFILE: "OCPP 2.0.1 Part 2 K10 (ClearChargingProfile)",
+        RULE_COMPOSITE: "OCPP 2.0.1 Part 2 K08 (GetCompositeSchedule)",
+        RULE_PROFILE_LIMIT: "OCPP 2.0.1 Part 2 K01, K08 (the output follows the composite)",
+    }
+    #: the SmartChargingCtrlr variables; the most profiles a station holds is the maxLimit
+    #: of SmartChargingCtrlr.Entries[ChargingProfiles], a characteristic GetVariables
+    #: cannot read (only a report shows it)
+    profile_limit_settings = {
+        "max_stack_level": "SmartChargingCtrlr.ProfileStackLevel",
+        "max_periods": "SmartChargingCtrlr.PeriodsPerSchedule",
+        "max_profiles": None,
+    }
+
+    def profile_store(
+        self,
+        connectors: int | None,
+        *,
+        max_stack_level: int | None = None,
+        max_periods: int | None = None,
+        max_profiles: int | None = None,
+    ) -> ProfileStore:
+        """K01's rules: a profile with the same id replaces the installed one (K01.FR.05);
+        another with the same purpose and stack level on the same EVSE is refused
+        (K01.FR.06, K01.FR.39); a TxProfile names its transaction (K01.FR.03)."""
+        return ProfileStore201(
+            connectors,
+            max_stack_level=max_stack_level,
+            max_periods=max_periods,
+            max_profiles=max_profiles,
+        )
+
+    def purpose_name(self, purpose: str) -> str:
+        """ChargePointMaxProfile is 2.0.1's ChargingStationMaxProfile."""
+        return PURPOSES_201.get(purpose, purpose)
+
+    def set_profile_request(
+        self, connector: int, profile: dict[str, Any]
+    ) -> tuple[str, dict[str, Any]]:
+        """K01 SetChargingProfile: evseId (0: the station) and chargingProfile with its
+        ``id``, the purpose in 2.0.1's words, a transactionId as the station's string
+        (K01.FR.03) and the schedule as a list of one ChargingScheduleType, numbered with
+        the profile's id."""
+        schedule = dict(profile["chargingSchedule"])
+        periods = schedule.pop("chargingSchedulePeriod")
+        body: dict[str, Any] = {
+            "id": int(profile["chargingProfileId"]),
+            "stackLevel": int(profile["stackLevel"]),
+            "chargingProfilePurpose": self.purpose_name(profile["chargingProfilePurpose"]),
+            "chargingProfileKind": profile["chargingProfileKind"],
+        }
+        for key in ("recurrencyKind", "validFrom", "validTo"):
+            if profile.get(key) is not None:
+                body[key] = profile[key]
+        if profile.get("transactionId") is not None:
+            body["transactionId"] = str(profile["transactionId"])
+        body["chargingSchedule"] = [
+            {
+                "id": int(profile["chargingProfileId"]),
+                **schedule,
+                "chargingSchedulePeriod": [dict(p) for p in periods],
+            }
+        ]
+        return "SetChargingProfile", {"evseId": int(connector), "chargingProfile": body}
+
+    def clear_profile_requests(
+        self,
+        profile_id: int | None = None,
+        connector: int | None = None,
+        purpose: str | None = None,
+        stack_level: int | None = None,
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """K10 ClearChargingProfile: chargingProfileId, or chargingProfileCriteria (evseId,
+        chargingProfilePurpose, stackLevel together). K10.FR.02: the back office names an
+        id or at least one criterion, so "every profile" is one request per purpose the lab
+        sets (ChargingStationExternalConstraints are not the back office's to clear)."""
+        if profile_id is not None:
+            return [("ClearChargingProfile", {"chargingProfileId": int(profile_id)})]
+        criteria: dict[str, Any] = {}
+        if connector is not None:
+            criteria["evseId"] = int(connector)
+        if purpose is not None:
+            criteria["chargingProfilePurpose"] = self.purpose_name(purpose)
+        if stack_level is not None:
+            criteria["stackLevel"] = int(stack_level)
+        if criteria:
+            return [("ClearChargingProfile", {"chargingProfileCriteria": criteria})]
+        return [
+            ("ClearChargingProfile", {"chargingProfileCriteria": {"chargingProfilePurpose": p}})
+            for p in PURPOSES_201.values()
+        ]
+
+    def composite_request(
+        self, connector: int, duration: int, unit: str | None = None
+    ) -> tuple[str, dict[str, Any]]:
+        """K08 GetCompositeSchedule of evseId (0: the station's grid connection)."""
+        payload: dict[str, Any] = {"duration": int(duration), "evseId": int(connector)}
+        if unit:
+            payload["chargingRateUnit"] = unit
+        return "GetCompositeSchedule", payload
+
+    def composite_schedule(self, answer: dict[str, Any], connector: int) -> CompositeSchedule:
+        """K08: an Accepted answer carries ``schedule`` (CompositeScheduleType: evseId,
+        duration, scheduleStart, chargingRateUnit, chargingSchedulePeriod) for the EVSE
+        asked for."""
+        status = answer.get("status")
+        if status != "Accepted":
+            raise ValueError(f"status: {status!r}, so there is no schedule to read")
+        schedule = answer.get("schedule")
+        if not isinstance(schedule, dict):
+            raise ValueError(f"schedule: an Accepted answer has one (K08), got {schedule!r}")
+        if schedule.get("evseId") != int(connector):
+            raise ValueError(
+                f"schedule.evseId is {schedule.get('evseId')!r}: the composite of EVSE "
+                f"{connector} was asked for (K08)"
+            )
+        bare = {k: v for k, v in schedule.items() if k not in ("evseId", "scheduleStart")}
+        if schedule.get("scheduleStart") is not None:
+            bare["startSchedule"] = schedule["scheduleStart"]
+        try:
+            return parse_composite(bare)
+        except ValueError as exc:
+            text = f"schedule.{exc}".replace("schedule.startSchedule", "schedule.scheduleStart")
+            raise ValueError(text) from None

@@ -253,15 +253,6 @@ class CoreKeywords:
         return answered(f"ChangeAvailability(connector {connector}, {type})", status, expect)
 
     @keyword
-    def sessions_the_lab_cannot_check_yet(self) -> str:
-        """Why the lab cannot yet run a charging session with this station (its OCPP
-        version's sessions are not built yet), or an empty string when it can."""
-        protocol = self.ctx.protocol
-        if protocol.checks_sessions:
-            return ""
-        return f"this lab version does not yet run charging sessions on OCPP {protocol.version}"
-
-    @keyword
     def status_notification_should_arrive(
         self, connector: int, status: str, timeout: float | None = None, after: int | None = None
     ) -> dict[str, Any]:

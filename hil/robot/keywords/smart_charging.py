@@ -1,6 +1,12 @@
-"""Smart charging (SC1-SC3, OCPP 1.6 §3.13): charging profiles set, cleared, reported, and
-every limit verified three ways — at the pilot, in the current the meter and the analyser
-measure, and in the station's MeterValues.
+"""Smart charging (SC1-SC3; OCPP 1.6 §3.13, OCPP 2.0.1 Part 2 K01, K08, K10): charging
+profiles set, cleared, reported, and every limit verified three ways — at the pilot, in the
+current the meter and the analyser measure, and in the station's own readings (1.6
+MeterValues, 2.0.1 TransactionEvent Updated).
+
+The lab speaks 1.6's words (ChargePointMaxProfile, a connector, csChargingProfiles); the
+version's adapter (``ctx.protocol``) puts them in its messages (2.0.1 SetChargingProfile
+with evseId and chargingProfile, ChargingStationMaxProfile, ...), reads the answers, and
+gives the copy of the station's profiles that follows the version's rules.
 
 The lab keeps its own copy of what the station must have installed (a
 :class:`~hil.verify.charging_profiles.ProfileStore` fed with every profile the station
@@ -28,12 +34,10 @@ from hil.robot.keywords.instruments import InstrumentKeywords
 from hil.robot.plot import power_plot
 from hil.verify.charging_profiles import (
     DEFAULT_PHASES,
-    ProfileStore,
     compare_schedules,
     composite,
     format_datetime,
     limit_at,
-    parse_composite,
     parse_profile,
 )
 
@@ -47,8 +51,9 @@ CURRENT_FIELDS = {
 
 
 def sampled_values(payload: dict[str, Any]) -> dict[str, float]:
-    """Raw sampled values of a MeterValues payload by measurand (``.L1`` … for a phase),
-    in A and W (kW and kA converted)."""
+    """Raw sampled values of a readings payload (1.6 MeterValues, 2.0.1 TransactionEvent or
+    MeterValues) by measurand (``.L1`` … for a phase), in A and W (kW and kA converted;
+    2.0.1's unitOfMeasure multiplier applied)."""
     out: dict[str, float] = {}
     for mv in payload.get("meterValue", []):
         for sv in mv.get("sampledValue", []):
@@ -56,9 +61,11 @@ def sampled_values(payload: dict[str, Any]) -> dict[str, float]:
                 continue
             try:
                 value = float(sv["value"])
-            except (KeyError, ValueError):
+            except (KeyError, TypeError, ValueError):
                 continue
-            if str(sv.get("unit", "")).startswith("k"):
+            measure = sv.get("unitOfMeasure") or {}
+            value *= 10 ** int(measure.get("multiplier", 0))
+            if str(sv.get("unit") or measure.get("unit") or "").startswith("k"):
                 value *= 1000.0
             key = sv.get("measurand", "Energy.Active.Import.Register")
             out[key + (f".{sv['phase']}" if sv.get("phase") else "")] = value
@@ -80,28 +87,29 @@ class SmartChargingKeywords:
         """This test's smart-charging state: the lab's profile store and the limits set."""
         sc = self.ctx.state.get("smart_charging")
         if sc is None:
-            keys = (
-                "ChargeProfileMaxStackLevel",
-                "ChargingScheduleMaxPeriods",
-                "MaxChargingProfilesInstalled",
-            )
-            values = {k: self.ctx.configuration_value(k) for k in keys}
+            # the station's limits (1.6 ChargeProfileMaxStackLevel, ...; 2.0.1
+            # SmartChargingCtrlr.ProfileStackLevel, ...)
+            settings = self.ctx.protocol.profile_limit_settings
+            values = {
+                name: None if setting is None else self.ctx.configuration_value(setting)
+                for name, setting in settings.items()
+            }
 
-            def number(key: str) -> int | None:
-                value = values[key]
+            def number(name: str) -> int | None:
+                value = values.get(name)
                 return int(value) if value is not None and value.isdigit() else None
 
-            store = ProfileStore(
+            store = self.ctx.protocol.profile_store(
                 self.ctx.cfg.dut.connectors,
-                max_stack_level=number("ChargeProfileMaxStackLevel"),
-                max_periods=number("ChargingScheduleMaxPeriods"),
-                max_profiles=number("MaxChargingProfilesInstalled"),
+                max_stack_level=number("max_stack_level"),
+                max_periods=number("max_periods"),
+                max_profiles=number("max_profiles"),
             )
             sc = {"store": store, "next_id": 100, "changes": [], "set": False}
             self.ctx.state["smart_charging"] = sc
         return sc
 
-    def _running_transaction(self, connector: int) -> tuple[int | None, datetime | None]:
+    def _running_transaction(self, connector: int) -> tuple[int | str | None, datetime | None]:
         session = self.ctx.running_session(connector)
         if session is None:
             return None, None
@@ -136,22 +144,27 @@ class SmartChargingKeywords:
         number_phases: int | None = None,
         recurrency: str | None = None,
         profile_id: int | None = None,
-        transaction_id: int | None = None,
+        transaction_id: int | str | None = None,
         expect: str | None = None,
     ) -> int:
-        """SetChargingProfile (OCPP 1.6 §5.16) and check the answer the specification
-        requires; returns the chargingProfileId.
+        """SetChargingProfile (OCPP 1.6 §5.16; 2.0.1 K01) and check the answer the
+        specification requires; returns the chargingProfileId (2.0.1: the profile's id).
 
         ``limits`` are the periods' limits in ``unit`` (A per phase, W total), one per
         ``period`` seconds (default ``smart_charging.period_s``): ``16, 10, 20``;
         ``duration`` in seconds or as ``2 periods``. The
         schedule starts ``start_in`` seconds from now (``startSchedule``, whole seconds;
         for ``kind=Recurring`` the start of the daily cycle). A TxProfile on a connector
-        with a running session gets its transactionId. The expected answer is what the lab's
-        own copy of the profiles predicts (§3.13: ChargePointMaxProfile only on connector
-        0, TxProfile only with a running transaction, the station's limits from its
-        configuration keys); ``expect`` overrides it. The lab keeps a profile the station
-        accepted, to predict every limit after it."""
+        with a running session gets its transactionId (2.0.1: the station's string,
+        K01.FR.03). The expected answer is what the lab's own copy of the profiles predicts
+        (§3.13: ChargePointMaxProfile only on connector 0, TxProfile only with a running
+        transaction, the station's limits from its configuration keys; 2.0.1 K01: the
+        ChargingStationMaxProfile only on EVSE 0 and never Relative (K01.FR.38), a TxProfile
+        only for the EVSE's running transaction (K01.FR.03, .09, .16, .33), a second profile
+        of the same purpose and stack level on the same EVSE Rejected rather than replacing
+        (K01.FR.06), the limits of the SmartChargingCtrlr variables); ``expect`` overrides
+        it. The lab keeps a profile the station accepted, to predict every limit after
+        it."""
         require_capability(self.ctx.cfg, "smart_charging")
         sc = self._sc()
         connector = int(connector)
@@ -194,25 +207,25 @@ class SmartChargingKeywords:
             body["recurrencyKind"] = recurrency or "Daily"
         tx_running, _ = self._running_transaction(connector)
         if purpose == "TxProfile" and (transaction_id is not None or tx_running is not None):
-            body["transactionId"] = int(transaction_id) if transaction_id else tx_running
+            body["transactionId"] = transaction_id if transaction_id else tx_running
         profile = parse_profile(body)
         predicted_store = sc["store"].copy()
         predicted = predicted_store.install(connector, profile, tx_running)
         want = expect or str(predicted)
         sc["set"] = True  # whatever the answer, the teardown clears the station's profiles
-        status = self.ctx.lab.call(
-            "SetChargingProfile", {"connectorId": connector, "csChargingProfiles": body}
-        )["status"]
-        logger.info(f"SetChargingProfile(connector {connector}, {body}) -> {status}")
+        protocol = self.ctx.protocol
+        action, payload = protocol.set_profile_request(connector, body)
+        status = self.ctx.lab.call(action, payload)["status"]
+        logger.info(f"{action}({payload}) -> {status}")
         if status == "Accepted":
             sc["store"] = predicted_store if predicted == "Accepted" else sc["store"]
             sc["changes"].append((time.monotonic(), f"profile {pid} set"))
         if status != want:
             why = f" ({predicted.reason})" if expect is None and predicted.reason else ""
             raise AssertionError(
-                f"The station answered SetChargingProfile {purpose} {pid} (stack level "
-                f"{stack_level}, connector {connector}) with {status}, expected {want}{why} "
-                f"({self._last_answer('SetChargingProfile')})"
+                f"The station answered {action} {protocol.purpose_name(purpose)} {pid} (stack "
+                f"level {stack_level}, connector {connector}) with {status}, expected "
+                f"{want}{why} ({self._last_answer(action)})"
             )
         return pid
 
@@ -225,47 +238,55 @@ class SmartChargingKeywords:
         stack_level: int | None = None,
         expect: str | None = None,
     ) -> str:
-        """ClearChargingProfile (§5.7): by ``profile_id``, or by ``connector``, ``purpose``
-        and ``stack_level`` together (AND), or everything when none is given. The answer
-        must be what the lab's copy predicts: Accepted when something matched, Unknown when
-        nothing did (``expect`` overrides). Returns the status."""
+        """ClearChargingProfile (OCPP 1.6 §5.7; 2.0.1 K10): by ``profile_id``, or by
+        ``connector``, ``purpose`` and ``stack_level`` together (AND), or everything when
+        none is given (2.0.1 K10.FR.02 wants an id or a criterion: one request per purpose).
+        The answer must be what the lab's copy predicts: Accepted when something matched,
+        Unknown when nothing did (``expect`` overrides). Returns the status."""
         require_capability(self.ctx.cfg, "smart_charging")
         sc = self._sc()
-        body: dict[str, Any] = {}
-        if profile_id is not None:
-            body["id"] = int(profile_id)
-        if connector is not None:
-            body["connectorId"] = int(connector)
-        if purpose is not None:
-            body["chargingProfilePurpose"] = purpose
-        if stack_level is not None:
-            body["stackLevel"] = int(stack_level)
-        predicted = sc["store"].clear(
-            id=body.get("id"),
-            connector_id=body.get("connectorId"),
-            purpose=body.get("chargingProfilePurpose"),
-            stack_level=body.get("stackLevel"),
+        criteria = {
+            "id": None if profile_id is None else int(profile_id),
+            "connector_id": None if connector is None else int(connector),
+            "purpose": purpose,
+            "stack_level": None if stack_level is None else int(stack_level),
+        }
+        predicted = sc["store"].clear(**criteria)
+        requests = self.ctx.protocol.clear_profile_requests(
+            criteria["id"], criteria["connector_id"], purpose, criteria["stack_level"]
         )
-        status = self.ctx.lab.call("ClearChargingProfile", body)["status"]
-        logger.info(f"ClearChargingProfile {body} -> {status} (the lab predicts {predicted})")
-        sc["changes"].append((time.monotonic(), f"cleared {body or 'all'}"))
+        status, asked = self._clear(requests)
+        logger.info(f"{requests[0][0]} {asked} -> {status} (the lab predicts {predicted})")
+        sc["changes"].append((time.monotonic(), f"cleared {asked}"))
         want = expect or str(predicted)
         if status != want:
+            action = requests[0][0]
             raise AssertionError(
-                f"The station answered ClearChargingProfile {body or '(all)'} with {status}, "
-                f"expected {want} ({predicted.reason}; "
-                f"{self._last_answer('ClearChargingProfile')})"
+                f"The station answered {action} {asked} with {status}, "
+                f"expected {want} ({predicted.reason}; {self._last_answer(action)})"
             )
         return status
 
+    def _clear(self, requests: list[tuple[str, dict[str, Any]]]) -> tuple[str, str]:
+        """Send the clear request(s); (the status they say together, what was asked). More
+        than one request clears everything: Accepted when one cleared something, Unknown
+        when none did, else the first other answer."""
+        statuses = [self.ctx.lab.call(action, payload)["status"] for action, payload in requests]
+        asked = " + ".join(str(payload or "(all)") for _, payload in requests)
+        odd = [s for s in statuses if s not in ("Accepted", "Unknown")]
+        if odd:
+            return odd[0], asked
+        return ("Accepted" if "Accepted" in statuses else "Unknown"), asked
+
     @keyword
     def clear_all_charging_profiles(self) -> None:
-        """ClearChargingProfile without arguments (§5.7: all profiles), Accepted or Unknown;
-        the lab's copy is emptied too. Used to start and end a step without profiles."""
+        """ClearChargingProfile of every profile (OCPP 1.6 §5.7: without arguments; 2.0.1
+        K10: one request per purpose, K10.FR.02), Accepted or Unknown; the lab's copy is
+        emptied too. Used to start and end a step without profiles."""
         if not self.ctx.cfg.dut.capabilities.smart_charging:
             return
-        status = self.ctx.lab.call("ClearChargingProfile", {})["status"]
-        logger.info(f"ClearChargingProfile (all) -> {status}")
+        status, asked = self._clear(self.ctx.protocol.clear_profile_requests())
+        logger.info(f"ClearChargingProfile (all) {asked} -> {status}")
         if status not in ("Accepted", "Unknown"):
             raise AssertionError(f"ClearChargingProfile (all) was answered {status}")
         sc = self.ctx.state.get("smart_charging")
@@ -279,34 +300,32 @@ class SmartChargingKeywords:
     def composite_schedule_should_be_as_predicted(
         self, connector: int = 1, duration: int | None = None, unit: str | None = None
     ) -> None:
-        """GetCompositeSchedule (§5.13) for ``connector`` over ``duration`` seconds
-        (default: four periods) in ``unit`` (A or W; none: the station's choice) is Accepted
-        and matches the lab's own composite of the same profiles over the same window
-        (§3.13.3: the minimum of ChargePointMaxProfile and TxProfile, else
-        TxDefaultProfile; the highest valid stack level within a purpose), each limit
-        within the lab's tolerance and each boundary within a second."""
+        """GetCompositeSchedule (OCPP 1.6 §5.13; 2.0.1 K08) for ``connector`` (2.0.1: the
+        EVSE) over ``duration`` seconds (default: four periods) in ``unit`` (A or W; none:
+        the station's choice) is Accepted and matches the lab's own composite of the same
+        profiles over the same window (§3.13.3, K08: the minimum of
+        ChargePointMaxProfile / ChargingStationMaxProfile and TxProfile, else
+        TxDefaultProfile; the highest valid stack level within a purpose), each limit within
+        the lab's tolerance and each boundary within a second. On 2.0.1 the answer's
+        ``schedule`` must be the EVSE's (its evseId)."""
         require_capability(self.ctx.cfg, "smart_charging")
         sc = self._sc()
         connector = int(connector)
         window = int(duration) if duration is not None else 4 * self.ctx.cfg.smart_charging.period_s
-        body: dict[str, Any] = {"connectorId": connector, "duration": window}
-        if unit:
-            body["chargingRateUnit"] = unit
+        action, body = self.ctx.protocol.composite_request(connector, window, unit)
         asked = datetime.now(UTC)
-        answer = self.ctx.lab.call("GetCompositeSchedule", body)
-        frame = self._last_answer("GetCompositeSchedule")
-        logger.info(f"GetCompositeSchedule {body} -> {answer}")
+        answer = self.ctx.lab.call(action, body)
+        frame = self._last_answer(action)
+        logger.info(f"{action} {body} -> {answer}")
         if answer.get("status") != "Accepted":
             raise AssertionError(
-                f"The station answered GetCompositeSchedule {body} with {answer.get('status')}, "
+                f"The station answered {action} {body} with {answer.get('status')}, "
                 f"expected Accepted ({frame})"
             )
         try:
-            reported = parse_composite(answer)
+            reported = self.ctx.protocol.composite_schedule(answer, connector)
         except ValueError as exc:
-            raise AssertionError(
-                f"Unreadable GetCompositeSchedule answer: {exc} ({frame})"
-            ) from None
+            raise AssertionError(f"Unreadable {action} answer: {exc} ({frame})") from None
         start = reported.start or asked
         expected = composite(
             sc["store"],
@@ -336,7 +355,7 @@ class SmartChargingKeywords:
         logger.info(f"Expected composite: {expected.to_json(no_limit=unlimited)}")
         if problems:
             raise AssertionError(
-                "GetCompositeSchedule differs from the composite of the profiles the station "
+                f"{action} differs from the composite of the profiles the station "
                 f"accepted: {'; '.join(problems)} ({frame})"
             )
 
@@ -427,9 +446,13 @@ class SmartChargingKeywords:
     def _meter_values_report(
         self, connector: int, expected: float, why: str, until: datetime | None
     ) -> None:
+        """The transaction's next readings (1.6 MeterValues; 2.0.1 TransactionEvent
+        Updated with meterValue) report the limit."""
+        protocol = self.ctx.protocol
+        readings = protocol.update_label
         session = self.ctx.running_session(connector)
         if session is None:
-            logger.info("No session on the connector: no MeterValues to check the limit in")
+            logger.info(f"No session on the connector: no {readings} to check the limit in")
             return
         mark = self.ctx.mark()
         wait = self.ctx.cfg.timings.meter_sample_interval_s + self.ctx.cfg.timings.message_timeout_s
@@ -437,37 +460,45 @@ class SmartChargingKeywords:
             left = (until - datetime.now(UTC)).total_seconds()
             if left < wait:
                 wait = left
+
+        def is_reading(f: Any) -> bool:
+            if f.dir != RX or f.kind != CALL or f.action not in protocol.transaction_actions:
+                return False
+            facts = protocol.transaction_facts(f.action, f.payload or {})
+            return (
+                facts is not None
+                and facts.event == "updated"
+                and facts.transaction_id == session["transaction_id"]
+                and bool((f.payload or {}).get("meterValue"))
+            )
+
         try:
             frame = self.ctx.journal.wait_for(
-                lambda f: (
-                    f.dir == RX
-                    and f.kind == CALL
-                    and f.action == "MeterValues"
-                    and (f.payload or {}).get("transactionId") == session["transaction_id"]
-                ),
+                is_reading,
                 mark,
                 max(wait, 0.0),
-                f"MeterValues of transaction {session['transaction_id']}",
+                f"{readings} of transaction {session['transaction_id']}",
             )
         except WaitTimeout as exc:
             if until is not None:
                 logger.info(
-                    "No MeterValues arrived before the limit changed again; this period is "
+                    f"No {readings} arrived before the limit changed again; this period is "
                     "checked at the pilot and in the measured current"
                 )
                 return
-            raise AssertionError(f"No MeterValues to check the limit in: {exc}") from None
+            raise AssertionError(f"No {readings} to check the limit in: {exc}") from None
         self._check_meter_values(frame, expected, why)
 
     def _check_meter_values(self, frame: Any, expected: float, why: str) -> None:
         tol = self._tolerance()
+        readings = self.ctx.protocol.update_label
         values = sampled_values(frame.payload)
         offered = values.get("Current.Offered")
         problems = []
         if offered is None:
             BuiltIn().run_keyword(
                 "Record Remark",
-                "MeterValues carry no Current.Offered: the limit is checked on "
+                f"{readings} carry no Current.Offered: the limit is checked on "
                 "Power.Active.Import only",
             )
         elif abs(offered - expected) > tol:
@@ -483,24 +514,26 @@ class SmartChargingKeywords:
             problems.append(f"Power.Active.Import {power:g} W exceeds {allowed_w:g} W")
         if problems:
             raise AssertionError(
-                f"MeterValues do not match the limit in force ({why}): "
+                f"{readings} do not match the limit in force ({why}): "
                 + "; ".join(problems)
                 + f" ({frame.describe(300)})"
             )
-        logger.info(f"MeterValues agree with the limit {expected:g} A: {frame.describe(300)}")
+        logger.info(f"{readings} agree with the limit {expected:g} A: {frame.describe(300)}")
 
     def _current_readings(self) -> list[tuple[str, tuple[str, ...]]]:
         return [(s, CURRENT_FIELDS[s]) for s in self.instruments.power_sources()]
 
     @keyword
     def charging_limit_should_be_applied(self, connector: int = 1) -> None:
-        """The limit in force now (OCPP 1.6 §3.13: the output follows the composite
-        schedule) is on the output, checked three ways: within
+        """The limit in force now (OCPP 1.6 §3.13, 2.0.1 K01/K08: the output follows the
+        composite schedule) is on the output, checked three ways: within
         ``smart_charging.reaction_time_s`` the current the reference meter measures on
         every phase and the analyser on its element comes to it (the lab's EV draws what it
         is offered), the pilot's duty cycle (IEC 61851-1 Annex A, read by the EV simulator)
-        offers it, and the station's next MeterValues report it as Current.Offered (no
-        Current.Offered: a remark, and Power.Active.Import must not exceed it). Each within
+        offers it, and the station's next readings (1.6 MeterValues, 2.0.1 TransactionEvent
+        Updated) report it as Current.Offered (no Current.Offered: a remark, since which
+        measurands are sampled is the station's configuration, and Power.Active.Import must
+        not exceed it). Each within
         ``smart_charging.current_tolerance_a``; more breaks the limit, less means the
         schedule is not followed while the EV asks for more."""
         connector = int(connector)
@@ -577,8 +610,9 @@ class SmartChargingKeywords:
     @keyword
     def charging_limit_should_be_released(self, connector: int = 1) -> None:
         """With no profile left the output returns to the station's maximum within the
-        reaction time: measured, at the pilot and in MeterValues (§5.7: cleared profiles
-        no longer limit the output, not just in the messages)."""
+        reaction time: measured, at the pilot and in the station's readings (1.6 §5.7,
+        2.0.1 K10: cleared profiles no longer limit the output, not just in the
+        messages)."""
         self.charging_limit_should_be_applied(connector)
 
     # -- evidence ---------------------------------------------------------------------------

@@ -49,6 +49,7 @@ from hil.verify.charging_profiles import (
     Kind,
     ProfileStore,
     Purpose,
+    Verdict,
     amps_to_watts,
     composite,
     format_datetime,
@@ -248,14 +249,20 @@ class SmartCharging(StationExtension):
         """SetChargingProfile.req (camelCase) -> Accepted / Rejected / NotSupported."""
         if not self.supported:
             return "NotSupported"
+        return str(self.install(payload))
+
+    def install(self, payload: dict[str, Any]) -> Verdict:
+        """A SetChargingProfile.req (1.6's camelCase shape; another version's front-end
+        translates to it) installed as the store's rules say: Accepted or Rejected, with
+        why."""
         try:
             connector, profile = parse_set_charging_profile(_plain(payload))
         except ValueError as exc:
             LOG.info("SetChargingProfile Rejected: %s", exc)
-            return "Rejected"
+            return Verdict("Rejected", str(exc))
         if self._has("only_stack_level_0") and profile.stack_level > 0:
             LOG.info("deviation: stackLevel %s refused (only 0 supported)", profile.stack_level)
-            return "Rejected"
+            return Verdict("Rejected", f"stackLevel {profile.stack_level}: only 0 is supported")
         if self._has("recurring_wrong_time") and profile.kind is Kind.RECURRING:
             # the defect: the cycle is anchored where the profile arrived, not at the time
             # of day (week) its startSchedule names
@@ -276,7 +283,7 @@ class SmartCharging(StationExtension):
             verdict,
             verdict.reason,
         )
-        return str(verdict)
+        return verdict
 
     def clear(
         self,

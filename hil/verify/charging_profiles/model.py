@@ -153,7 +153,8 @@ class ChargingProfile:
     purpose: Purpose
     kind: Kind
     schedule: ChargingSchedule
-    transaction_id: int | None = None
+    #: 1.6: the back office's integer; 2.0.1: the station's identifier string (K01)
+    transaction_id: int | str | None = None
     recurrency_kind: Recurrency | None = None
     valid_from: datetime | None = None
     valid_to: datetime | None = None
@@ -173,8 +174,12 @@ class ChargingProfile:
             )
         elif self.kind is Kind.RECURRING:
             raise ValueError("recurrencyKind: required for a Recurring profile (Daily or Weekly)")
-        if self.transaction_id is not None and not _is_int(self.transaction_id):
-            raise ValueError(f"transactionId: expected an integer, got {self.transaction_id!r}")
+        tx = self.transaction_id
+        if tx is not None and not (_is_int(tx) or (isinstance(tx, str) and 0 < len(tx) <= 36)):
+            raise ValueError(
+                "transactionId: expected an integer (1.6) or an identifier string of up to 36 "
+                f"characters (2.0.1), got {tx!r}"
+            )
         if not isinstance(self.schedule, ChargingSchedule):
             raise ValueError(
                 f"chargingSchedule: expected a ChargingSchedule, got {self.schedule!r}"
@@ -385,11 +390,19 @@ def parse_profile(data: Any) -> ChargingProfile:
         purpose=_field(data, "chargingProfilePurpose", where, True),
         kind=_field(data, "chargingProfileKind", where, True),
         schedule=parse_schedule(_field(data, "chargingSchedule", where, True)),
-        transaction_id=_int_field(data, "transactionId", where, False),
+        transaction_id=_transaction_id(data, where),
         recurrency_kind=_field(data, "recurrencyKind", where, False),
         valid_from=valid["validFrom"],
         valid_to=valid["validTo"],
     )
+
+
+def _transaction_id(data: Mapping[str, Any], where: str) -> int | str | None:
+    """transactionId: 1.6's integer, or 2.0.1's identifier string."""
+    value = _field(data, "transactionId", where, False)
+    if isinstance(value, str):
+        return value
+    return _int_field(data, "transactionId", where, False)
 
 
 def parse_set_charging_profile(payload: Any) -> tuple[int, ChargingProfile]:

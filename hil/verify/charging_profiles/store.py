@@ -38,7 +38,7 @@ class InstalledProfile:
 
     connector_id: int
     profile: ChargingProfile
-    transaction_id: int | None = None  # the transaction a TxProfile belongs to
+    transaction_id: int | str | None = None  # the transaction a TxProfile belongs to
 
 
 class ProfileStore:
@@ -87,7 +87,7 @@ class ProfileStore:
         ]
 
     def copy(self) -> ProfileStore:
-        other = ProfileStore(
+        other = type(self)(
             self.connectors,
             max_stack_level=self.max_stack_level,
             max_periods=self.max_periods,
@@ -103,7 +103,7 @@ class ProfileStore:
         self,
         connector_id: int,
         profile: ChargingProfile,
-        transaction_id_running: int | None = None,
+        transaction_id_running: int | str | None = None,
     ) -> Verdict:
         """Install ``profile`` as a station must: ``Accepted`` or ``Rejected`` (with why).
 
@@ -114,7 +114,7 @@ class ProfileStore:
         reason = self._refusal(connector_id, profile, transaction_id_running)
         if reason:
             return Verdict("Rejected", reason)
-        kept = [e for e in self._installed if not _replaced_by(e, connector_id, profile)]
+        kept = [e for e in self._installed if not self._replaces(profile, connector_id, e)]
         if self.max_profiles is not None and len(kept) + 1 > self.max_profiles:
             return Verdict(
                 "Rejected",
@@ -127,8 +127,12 @@ class ProfileStore:
         note = f"; replaces profile(s) {', '.join(map(str, replaced))}" if replaced else ""
         return Verdict("Accepted", f"{profile.purpose} installed on connector {connector_id}{note}")
 
+    def _replaces(self, profile: ChargingProfile, connector: int, entry: InstalledProfile) -> bool:
+        """Does installing ``profile`` on ``connector`` replace ``entry`` (§5.16)?"""
+        return _replaced_by(entry, connector, profile)
+
     def _refusal(
-        self, connector_id: int, profile: ChargingProfile, tx_running: int | None
+        self, connector_id: int, profile: ChargingProfile, tx_running: int | str | None
     ) -> str | None:
         if not isinstance(connector_id, int) or connector_id < 0:
             return f"connectorId {connector_id!r} is not a connector"

@@ -79,6 +79,8 @@ class Variable:
     values_list: str | None = None
     unit: str | None = None
     reboot_required: bool = False
+    #: the characteristic maxLimit (e.g. SmartChargingCtrlr.Entries: the most entries)
+    max_limit: float | None = None
 
     def label(self) -> str:
         return f"{self.component.label()}.{self.name}" + (
@@ -112,6 +114,7 @@ class DeviceModel:
         unit: str | None = None,
         reboot_required: bool = False,
         extra: dict[str, Attribute] | None = None,
+        max_limit: float | None = None,
     ) -> Variable:
         if validator is None and data_type == "boolean":
             validator = is_bool
@@ -139,6 +142,7 @@ class DeviceModel:
             reboot_required,
         )
         var.attributes.update(extra or {})
+        var.max_limit = max_limit
         self.variables[(component, name, instance)] = var
         return var
 
@@ -256,6 +260,8 @@ class DeviceModel:
             characteristics["valuesList"] = var.values_list
         if var.unit:
             characteristics["unit"] = var.unit
+        if var.max_limit is not None:
+            characteristics["maxLimit"] = var.max_limit
         variable: dict[str, Any] = {"name": var.name}
         if var.instance is not None:
             variable["instance"] = var.instance
@@ -591,3 +597,78 @@ def build_device_model(
         values_list=points,
     )
     return dm
+
+
+def _is_decimal(value: str) -> bool:
+    try:
+        return float(value) >= 0
+    except ValueError:
+        return False
+
+
+#: 1.6 ChargingScheduleAllowedChargingRateUnit values as 2.0.1 ChargingRateUnitEnumType
+RATE_UNITS_201 = {"Current": "A", "Power": "W"}
+
+
+def add_smart_charging(dm: DeviceModel, *, profiles: Callable[[], int]) -> None:
+    """The SmartChargingCtrlr of a station with the Smart Charging functional block (OCPP
+    2.0.1 Part 2 appendix; K01-K10), bound to the station model's 1.6 Smart Charging keys
+    where one holds the value: ProfileStackLevel (ChargeProfileMaxStackLevel),
+    PeriodsPerSchedule (ChargingScheduleMaxPeriods), RateUnit
+    (ChargingScheduleAllowedChargingRateUnit, Current/Power as A/W),
+    Entries[ChargingProfiles] (``profiles()`` installed, maxLimit
+    MaxChargingProfilesInstalled). The station cannot switch phases or turn smart charging
+    off: ACPhaseSwitchingSupported and Phases3to1 are false, Enabled is true (read-only)."""
+    config = dm.config
+    ro = READ_ONLY
+    sc = ComponentKey("SmartChargingCtrlr")
+    dm.add(sc, "Enabled", "true", mutability=ro, data_type="boolean")
+    dm.add(sc, "Available", "true", mutability=ro, data_type="boolean", required=True)
+    dm.add(sc, "ACPhaseSwitchingSupported", "false", mutability=ro, data_type="boolean")
+    dm.add(sc, "Phases3to1", "false", mutability=ro, data_type="boolean")
+    dm.add(
+        sc,
+        "ProfileStackLevel",
+        mutability=ro,
+        data_type="integer",
+        required=True,
+        key="ChargeProfileMaxStackLevel",
+    )
+    dm.add(
+        sc,
+        "PeriodsPerSchedule",
+        mutability=ro,
+        data_type="integer",
+        required=True,
+        key="ChargingScheduleMaxPeriods",
+    )
+    dm.add(
+        sc,
+        "RateUnit",
+        mutability=ro,
+        data_type="MemberList",
+        required=True,
+        values_list="A,W",
+        getter=lambda: ",".join(
+            RATE_UNITS_201[u] for u in config.get_list("ChargingScheduleAllowedChargingRateUnit")
+        ),
+    )
+    dm.add(
+        sc,
+        "Entries",
+        instance="ChargingProfiles",
+        mutability=ro,
+        data_type="integer",
+        required=True,
+        getter=lambda: str(profiles()),
+        max_limit=float(config.get_int("MaxChargingProfilesInstalled")),
+    )
+    dm.add(
+        sc,
+        "LimitChangeSignificance",
+        "0.1",
+        data_type="decimal",
+        required=True,
+        validator=_is_decimal,
+    )
+    dm.add(sc, "NotifyChargingLimitWithSchedules", "false", data_type="boolean")

@@ -24,6 +24,7 @@ from ocpp.v201.enums import Action
 
 from hil.sim.station.extensions import supported_extension
 from hil.sim.station.outbox import CallFailed
+from hil.sim.station.v201.smart_charging import SmartChargingHandlers201
 
 if TYPE_CHECKING:
     from hil.sim.station.v201.station import VirtualStation201
@@ -43,7 +44,7 @@ def _camel(data: Any) -> Any:
     return snake_to_camel_case(data)
 
 
-class StationLink201(ChargePoint):
+class StationLink201(SmartChargingHandlers201, ChargePoint):
     def __init__(self, station: VirtualStation201, ws: Any, response_timeout: float) -> None:
         super().__init__(station.station_id, ws, response_timeout=response_timeout, logger=LOG)
         self.station = station

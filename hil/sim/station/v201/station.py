@@ -31,16 +31,19 @@ from hil.sim.station.diagnostics import DiagnosticsUploader
 from hil.sim.station.eichrecht import EichrechtMeter
 from hil.sim.station.firmware import FirmwareUpdater
 from hil.sim.station.maintenance import cannot_send
+from hil.sim.station.smart_charging import SmartCharging
 from hil.sim.station.station import POWER_LOSS, Nvram, VirtualStation, utc_now
 from hil.sim.station.v201 import transactions
 from hil.sim.station.v201.device_model import (
     READ_ONLY,
     DeviceModel,
     Variable,
+    add_smart_charging,
     build_device_model,
 )
 from hil.sim.station.v201.link import StationLink201
 from hil.sim.station.v201.transactions import TransactionEvents, Translated
+from hil.verify.charging_profiles.v201 import ProfileStore201
 
 LOG = logging.getLogger("hil.sim.station")
 
@@ -172,12 +175,12 @@ class VirtualStation201(VirtualStation):
     ) -> None:
         super().__init__(cfg, physics, csms_url, connect_options)
         # diagnostics uploads (GetLog, LogStatusNotification), firmware updates (UpdateFirmware
-        # L01) and the Eichrecht meter's signed readings (signedMeterValue) are translated;
-        # smart charging is 1.6 only
+        # L01), smart charging (K01, K08, K10: v201/smart_charging.py) and the Eichrecht
+        # meter's signed readings (signedMeterValue) are translated
         self.extensions = [
             e
             for e in self.extensions
-            if isinstance(e, DiagnosticsUploader | FirmwareUpdater | EichrechtMeter)
+            if isinstance(e, DiagnosticsUploader | FirmwareUpdater | SmartCharging | EichrechtMeter)
         ]
         #: the requestId of the UpdateFirmware whose update runs (L01)
         self.firmware_request_id: int | None = None
@@ -196,6 +199,10 @@ class VirtualStation201(VirtualStation):
             max_current_a=cfg.dut.max_current_a,
             security_profile=cfg.back_office.security.profile,
         )
+        # K01: 2.0.1's rules for accepting and replacing profiles
+        nv["charging_profiles"] = ProfileStore201(self.n_connectors)
+        if cfg.dut.capabilities.smart_charging:
+            add_smart_charging(nv["device_model"], profiles=lambda: len(self.nv.charging_profiles))
         self.nv: Nvram201 = Nvram201(**nv)
         self.boot_reason = "PowerUp"
         #: B12: a Reset OnIdle came during a transaction; reboot when the last one ends
