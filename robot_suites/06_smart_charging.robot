@@ -1,10 +1,11 @@
 *** Settings ***
-Documentation       Smart Charging 1.6 JSON (SC1-SC3, OCPP 1.6 §3.13): charging profiles set,
-...                 stacked, reported and cleared. The lab predicts every answer and every limit
-...                 from the specification, and verifies each limit three ways within
+Documentation       Smart Charging (SC1-SC3; OCPP 1.6 §3.13, 2.0.1 K01, K08, K10): charging
+...                 profiles set, stacked, reported and cleared. The lab predicts every answer and
+...                 every limit from the specification, and verifies each limit three ways within
 ...                 smart_charging.reaction_time_s: the current the reference meter and the
 ...                 analyser measure, the pilot's duty cycle read by the EV simulator, and the
-...                 station's own MeterValues. Test schedules change every smart_charging.period_s.
+...                 station's own readings (1.6 MeterValues, 2.0.1 TransactionEvent Updated).
+...                 Test schedules change every smart_charging.period_s.
 Library             hil.robot.HilLab
 Resource            resources/sessions.resource
 Suite Setup         Prepare Station For Sessions
