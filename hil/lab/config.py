@@ -257,6 +257,10 @@ class StationSettings(_Strict):
     #: OCPP 2.0.1 (N07): name a fault in a NotifyEvent (Problem true, the technical code);
     #: false leaves it to the connector's Faulted status alone (a remark, not a failure).
     notify_problems: bool = True
+    #: OCPP 2.0.1 (E01, TxCtrlr.TxStartPoint): when a transaction starts. PowerPathClosed:
+    #: once the EV is plugged in and authorized (as 1.6). EVConnected: at the plug, with no
+    #: idToken; the authorization comes in a later TransactionEvent of the same transaction.
+    tx_start_point: Literal["PowerPathClosed", "EVConnected"] = "PowerPathClosed"
 
 
 class InstrumentFault(_Strict):

@@ -122,7 +122,7 @@ class Csms(ChargePoint):
     @on(Action.transaction_event)
     def on_transaction_event(self, **kw: Any) -> Any:
         self._record("TransactionEvent", kw)
-        if kw.get("event_type") == "Started":
+        if kw.get("id_token") is not None:  # E01: an event with an idToken gets its status
             return call_result.TransactionEvent(id_token_info={"status": "Accepted"})
         return call_result.TransactionEvent()
 
@@ -146,11 +146,17 @@ class Rig:
     """Back office + 2.0.1 virtual station on the test's event loop."""
 
     def __init__(
-        self, deviations: list[str], heartbeat_interval: int = 1, boot_statuses: tuple = ()
+        self,
+        deviations: list[str],
+        heartbeat_interval: int = 1,
+        boot_statuses: tuple = (),
+        station: dict[str, Any] | None = None,
     ) -> None:
         self.boot_statuses = list(boot_statuses)
         data = yaml.safe_load((REPO / "lab_configs" / "virtual.yaml").read_text())
         data["virtual"].update(deviations=deviations, boot_delay_s=0)
+        if station:
+            data["virtual"]["station"] = station
         data["dut"].update(ocpp="2.0.1", connectors=2)
         self.cfg = parse_lab_config(data, "test")
         self.interval = heartbeat_interval
@@ -669,6 +675,54 @@ def test_a_session_is_authorize_then_transaction_events_numbered_without_gaps():
             assert len(ids) == 1
             assert [e["seqNo"] for e in events] == list(range(len(events)))
             assert not any(e.get("offline") for e in events)
+
+    run(body())
+
+
+def test_tx_start_point_ev_connected_opens_the_transaction_at_the_plug():
+    """E01 TxStartPoint EVConnected: the plug starts a transaction without an idToken
+    (CablePluggedIn, EVConnected); an unplug without authorization ends it (EVDisconnected);
+    a tag authorizes the open one in an Updated event of it, not a new transaction."""
+
+    async def body() -> None:
+        async with Rig(
+            [], heartbeat_interval=3600, station={"tx_start_point": "EVConnected"}
+        ) as rig:
+            got = await rig.get("TxCtrlr", "TxStartPoint")
+            assert got["attributeValue"] == "EVConnected"
+            rig.station.physics.set_ev_state("B")
+            await rig.wait_for(lambda: rig.of("TransactionEvent"))
+            started = rig.of("TransactionEvent")[0]
+            assert started["eventType"] == "Started" and "idToken" not in started
+            assert started["triggerReason"] == "CablePluggedIn"
+            assert started["transactionInfo"]["chargingState"] == "EVConnected"
+            rig.station.physics.set_ev_state("A")
+            await rig.wait_for(lambda: len(rig.of("TransactionEvent")) >= 2)
+            ended = rig.of("TransactionEvent")[1]
+            assert ended["eventType"] == "Ended"
+            assert ended["transactionInfo"]["stoppedReason"] == "EVDisconnected"
+            first = started["transactionInfo"]["transactionId"]
+            assert ended["transactionInfo"]["transactionId"] == first
+            mark = len(rig.log)
+            tag = rig.cfg.tags.valid[0]
+            rig.station.physics.set_ev_state("B")
+            await rig.wait_for(lambda: rig.of("TransactionEvent", mark))
+            rig.station.charging.present_tag(tag)
+            await rig.wait_for(
+                lambda: any("idToken" in e for e in rig.of("TransactionEvent", mark))
+            )
+            rig.station.charging.present_tag(tag)
+            await rig.wait_for(lambda: rig.of("TransactionEvent", mark)[-1]["eventType"] == "Ended")
+            events = rig.of("TransactionEvent", mark)
+            ids = {e["transactionInfo"]["transactionId"] for e in events}
+            assert len(ids) == 1 and first not in ids
+            authorized = next(e for e in events if "idToken" in e)
+            assert authorized["eventType"] == "Updated"
+            assert authorized["triggerReason"] == "Authorized"
+            assert authorized["idToken"]["idToken"] == tag
+            assert [e["eventType"] for e in events].count("Started") == 1
+            assert events[-1]["transactionInfo"]["stoppedReason"] == "Local"
+            assert [e["seqNo"] for e in events] == list(range(len(events)))
 
     run(body())
 

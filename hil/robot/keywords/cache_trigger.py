@@ -143,7 +143,9 @@ class CacheTriggerKeywords:
                 f"The station did not accept tag {tag} (no transaction with the EV plugged "
                 f"in): {exc}"
             ) from None
-        started = self.ctx.journal.frame(int(session["start_seq"]))
+        # the acceptance: the transaction's message naming the tag (a station that opens
+        # its transactions at the plug names it in a later event)
+        started = self.ctx.journal.frame(int(session["tag_seq"]))
         builtin.run_keyword("Present Tag", tag)
         builtin.run_keyword("Transaction Should Stop", "Local")
         builtin.run_keyword("Unplug EV")

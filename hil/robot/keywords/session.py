@@ -173,13 +173,14 @@ class SessionKeywords:
             raise AssertionError(f"{problem} ({frame.describe()})")
         answer = self.ctx.answer_to(frame)
         facts = self._facts(frame, answer) or facts
+        tag_frame = frame
         if facts.tag != tag:
             if not protocol.start_may_precede_tag or facts.tag is not None:
                 raise AssertionError(
                     f"The transaction started for tag {facts.tag!r}, expected {tag!r} "
                     f"({frame.describe()})"
                 )
-            self._transaction_frame(
+            tag_frame, _ = self._transaction_frame(
                 f"tag {tag} in an event of transaction {facts.transaction_id}",
                 lambda t: t.transaction_id == facts.transaction_id and t.tag == tag,
                 frame.seq,
@@ -191,6 +192,8 @@ class SessionKeywords:
             "connector": int(connector),
             "meter_start": facts.meter_wh,
             "start_seq": frame.seq,
+            #: the message that names the tag: the start, or a later event of it (2.0.1)
+            "tag_seq": tag_frame.seq,
             "start_mono": frame.mono,
             "start_wall": frame.wall,
         }
@@ -554,13 +557,15 @@ class SessionKeywords:
         mark = self.ctx.mark()
         self.instruments.plug_in_ev()
         self.instruments.ev_requests_charge()
+        tag = protocol.authorize_tag(authorize.payload or {}) or ""
         try:
+            # a station that opens its transactions at the plug may: not for this tag
             self.ctx.journal.expect_none(
-                started,
+                transaction_matcher(protocol, lambda t: t.tag == tag),
                 mark,
                 self.ctx.cfg.timings.silence_window_s,
-                f"{protocol.start_label} for the tag presented {waited:.1f} s before the plug "
-                f"(TxCtrlr.EVConnectionTimeOut {timeout:g} s)",
+                f"{protocol.start_label} (or another transaction event) naming the tag presented "
+                f"{waited:.1f} s before the plug (TxCtrlr.EVConnectionTimeOut {timeout:g} s)",
             )
             if self.ctx.lab.instrument("ev_simulator") is not None:
                 self.instruments.pilot_should_offer_no_current()
@@ -571,7 +576,6 @@ class SessionKeywords:
             f"The tag's authorization lapsed: no transaction {waited:.1f} s after it "
             f"(EVConnectionTimeOut {timeout:g} s), none when the EV was plugged in then"
         )
-        tag = protocol.authorize_tag(authorize.payload or {}) or ""
         self._authorization_should_hold(connector, tag, timeout)
         return waited
 

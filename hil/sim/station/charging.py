@@ -309,7 +309,9 @@ class Charging:
 
         def started(answer: dict[str, Any]) -> None:
             tx.transaction_id = answer.get("transactionId")
-            info = answer.get("idTagInfo", {})
+            info = answer.get("idTagInfo")
+            if info is None:
+                return  # nothing said about the tag (a 2.0.1 answer without idTokenInfo)
             self.remember(tag, info)
             if (
                 info.get("status") != "Accepted"

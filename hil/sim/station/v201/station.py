@@ -36,6 +36,7 @@ from hil.sim.station.station import POWER_LOSS, Nvram, VirtualStation, utc_now
 from hil.sim.station.v201 import transactions
 from hil.sim.station.v201.device_model import (
     READ_ONLY,
+    ComponentKey,
     DeviceModel,
     Variable,
     add_smart_charging,
@@ -204,6 +205,8 @@ class VirtualStation201(VirtualStation):
         if cfg.dut.capabilities.smart_charging:
             add_smart_charging(nv["device_model"], profiles=lambda: len(self.nv.charging_profiles))
         self.nv: Nvram201 = Nvram201(**nv)
+        start_point = self.device_model.find(ComponentKey("TxCtrlr"), "TxStartPoint")
+        start_point.attributes["Actual"].value = self.settings.tx_start_point
         self.boot_reason = "PowerUp"
         #: B12: a Reset OnIdle came during a transaction; reboot when the last one ends
         self._reset_when_idle = False
@@ -211,6 +214,10 @@ class VirtualStation201(VirtualStation):
         self.remote_start_ids: dict[int, int] = {}
         #: E02: EVSE -> the chargingState its transaction last reported
         self._charging_states: dict[int, str] = {}
+        #: E01 TxStartPoint EVConnected: EVSE -> the transaction the plug opened (until it
+        #: ends), and whether an EV was plugged in at the last status change
+        self.plug_transactions: dict[int, str] = {}
+        self._plugged: dict[int, bool] = {}
         self._event_id = 0
         self._pending_sends: set[asyncio.Task[None]] = set()
 
@@ -396,6 +403,7 @@ class VirtualStation201(VirtualStation):
         if cid == 0:
             return  # 2.0.1 has no connector 0; the station's state shows on every connector
         state = self.connectors[cid]
+        self._plug_changed(cid)
         self._charging_state_changed(cid, state.status)
         reported = (self.status_201(cid), "")
         if state.reported == reported and not force:
@@ -406,6 +414,42 @@ class VirtualStation201(VirtualStation):
         self.enqueue("StatusNotification", lambda: payload)
         if (reported[0] == "Faulted") != was_faulted and self.settings.notify_problems:
             self._notify_problem(cid, reported[0] == "Faulted")
+
+    def _plug_changed(self, cid: int) -> None:
+        """TxStartPoint EVConnected (E01): the plug starts a transaction (no idToken yet),
+        the unplug ends one that no authorization took over (EVDisconnected)."""
+        plugged = self.charging.plugged(cid)
+        was, self._plugged[cid] = self._plugged.get(cid, False), plugged
+        start_points = self.device_model.actual("TxCtrlr", "TxStartPoint").split(",")
+        if "EVConnected" not in start_points or plugged == was:
+            return
+        if plugged and self.charging.transaction(cid) is None and cid not in self.plug_transactions:
+            transaction_id = self.tx_events.new_id()
+            self.plug_transactions[cid] = transaction_id
+            self._charging_states[cid] = "EVConnected"
+            event = self.tx_events.event(
+                self,
+                "Started",
+                transaction_id,
+                "CablePluggedIn",
+                utc_now(),
+                chargingState="EVConnected",
+            )
+            event["evse"] = {"id": cid, "connectorId": 1}
+            event["meterValue"] = [transactions.register_reading(self, "Transaction.Begin")]
+            self.enqueue("TransactionEvent", lambda: event)
+        elif not plugged and cid in self.plug_transactions:
+            transaction_id = self.plug_transactions.pop(cid)
+            event = self.tx_events.event(
+                self,
+                "Ended",
+                transaction_id,
+                "EVCommunicationLost",
+                utc_now(),
+                stoppedReason="EVDisconnected",
+            )
+            event["meterValue"] = [transactions.register_reading(self, "Transaction.End")]
+            self.enqueue("TransactionEvent", lambda: event)
 
     def charging_started(self, cid: int) -> str:
         """The chargingState of a transaction as it starts (E02): EVConnected; the model's

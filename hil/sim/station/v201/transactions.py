@@ -18,6 +18,8 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from hil.sim.station.station import utc_now
+
 if TYPE_CHECKING:
     from hil.sim.station.v201.station import VirtualStation201
 
@@ -107,6 +109,12 @@ def _register_reading(timestamp: str, wh: float, context: str) -> dict[str, Any]
     return {"timestamp": timestamp, "sampledValue": [value]}
 
 
+def register_reading(station: VirtualStation201, context: str) -> dict[str, Any]:
+    """The station meter's register now, as a reading of ``context``."""
+    wh = round(station.charging.meter.register_wh())
+    return _register_reading(utc_now(), wh, context)
+
+
 def meter_values_201(
     meter_value: list[dict[str, Any]], register_wh: float | None = None
 ) -> list[dict[str, Any]]:
@@ -186,7 +194,10 @@ def start_transaction(station: VirtualStation201, build: Any, on_result: Any) ->
     payload = build()
     connector = int(payload["connectorId"])
     tx = station.charging.transaction(connector)
-    transaction_id = station.tx_events.new_id()
+    # TxStartPoint EVConnected: the plug opened the transaction; the authorization is an
+    # event of it (E01), not a new one
+    opened = station.plug_transactions.get(connector)
+    transaction_id = opened or station.tx_events.new_id()
     if tx is not None:
         tx.transaction_id = transaction_id  # type: ignore[assignment]
     remote_start_id = station.remote_start_ids.pop(connector, None)
@@ -196,13 +207,19 @@ def start_transaction(station: VirtualStation201, build: Any, on_result: Any) ->
         info["remoteStartId"] = remote_start_id  # F01: the request that started it
     trigger = "RemoteStart" if remote_start_id is not None else "Authorized"
     event = station.tx_events.event(
-        station, "Started", transaction_id, trigger, payload["timestamp"], **info
+        station,
+        "Updated" if opened else "Started",
+        transaction_id,
+        trigger,
+        payload["timestamp"],
+        **info,
     )
     event["idToken"] = id_token(payload["idTag"])
     event["evse"] = {"id": connector, "connectorId": 1}
-    event["meterValue"] = [
-        _register_reading(payload["timestamp"], payload["meterStart"], "Transaction.Begin")
-    ]
+    if not opened:
+        event["meterValue"] = [
+            _register_reading(payload["timestamp"], payload["meterStart"], "Transaction.Begin")
+        ]
 
     def answered(answer: dict[str, Any]) -> None:
         if on_result is not None:
@@ -248,6 +265,9 @@ def stop_transaction(station: VirtualStation201, build: Any, on_result: Any) -> 
     """E06/E07: TransactionEvent Ended with stoppedReason (Local may be left out: it is the
     default), the final register as Transaction.End."""
     payload = build()
+    for evse, opened in list(station.plug_transactions.items()):
+        if opened == str(payload["transactionId"]):
+            del station.plug_transactions[evse]  # the transaction the plug opened ends here
     reason = payload.get("reason", "Local")
     stopped, trigger = STOP_REASONS.get(reason, ("Other", "AbnormalCondition"))
     info: dict[str, Any] = {"stoppedReason": stopped}
