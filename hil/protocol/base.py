@@ -552,6 +552,9 @@ class ProtocolAdapter(ABC):
     #: (None: no setting the lab can read says it; the lab then predicts no such limit)
     profile_limit_settings: dict[str, str | None] = {}
 
+    #: the profile store with this version's rules (2.0.1: K01's)
+    profile_store_class: type[ProfileStore] = ProfileStore
+
     def profile_store(
         self,
         connectors: int | None,
@@ -562,7 +565,7 @@ class ProtocolAdapter(ABC):
     ) -> ProfileStore:
         """An empty copy of what a station of this version must keep: the profiles it
         accepted, with this version's rules for accepting and replacing them."""
-        return ProfileStore(
+        return self.profile_store_class(
             connectors,
             max_stack_level=max_stack_level,
             max_periods=max_periods,
@@ -592,12 +595,20 @@ class ProtocolAdapter(ABC):
         criteria given, or every profile when nothing is given; the lab judges their
         answers together (Accepted when one cleared something, Unknown when none did)."""
 
-    @abstractmethod
+    #: the GetCompositeSchedule field naming the connector (1.6) or EVSE (2.0.1)
+    composite_target_field = "connectorId"
+
     def composite_request(
         self, connector: int, duration: int, unit: str | None = None
     ) -> tuple[str, dict[str, Any]]:
         """The CALL asking for ``connector``'s composite schedule over ``duration``
-        seconds from now, in ``unit`` (A or W; None: the station's choice)."""
+        seconds from now, in ``unit`` (A or W; None: the station's choice): 1.6 §5.13 of
+        connectorId, 2.0.1 K08 of evseId (0: the station's grid connection)."""
+        payload: dict[str, Any] = {self.composite_target_field: int(connector)}
+        payload["duration"] = int(duration)
+        if unit:
+            payload["chargingRateUnit"] = unit
+        return "GetCompositeSchedule", payload
 
     @abstractmethod
     def composite_schedule(self, answer: dict[str, Any], connector: int) -> CompositeSchedule:

@@ -369,15 +369,6 @@ class Ocpp16(ProtocolAdapter):
             payload["stackLevel"] = int(stack_level)
         return [("ClearChargingProfile", payload)]
 
-    def composite_request(
-        self, connector: int, duration: int, unit: str | None = None
-    ) -> tuple[str, dict[str, Any]]:
-        """§5.13 GetCompositeSchedule of connectorId."""
-        payload: dict[str, Any] = {"connectorId": int(connector), "duration": int(duration)}
-        if unit:
-            payload["chargingRateUnit"] = unit
-        return "GetCompositeSchedule", payload
-
     def composite_schedule(self, answer: dict[str, Any], connector: int) -> CompositeSchedule:
         """§5.13: scheduleStart and chargingSchedule (its startSchedule when scheduleStart
         is left out)."""

@@ -42,7 +42,7 @@ from hil.protocol.base import (
     TransactionFacts,
     normalise_status,
 )
-from hil.verify.charging_profiles import CompositeSchedule, ProfileStore, parse_composite
+from hil.verify.charging_profiles import CompositeSchedule, parse_composite
 from hil.verify.charging_profiles.v201 import PURPOSES_201, ProfileStore201
 from hil.verify.meter_values import parse_time, wh_per_unit
 
@@ -700,23 +700,10 @@ class Ocpp201(ProtocolAdapter):
         "max_profiles": None,
     }
 
-    def profile_store(
-        self,
-        connectors: int | None,
-        *,
-        max_stack_level: int | None = None,
-        max_periods: int | None = None,
-        max_profiles: int | None = None,
-    ) -> ProfileStore:
-        """K01's rules: a profile with the same id replaces the installed one (K01.FR.05);
-        another with the same purpose and stack level on the same EVSE is refused
-        (K01.FR.06, K01.FR.39); a TxProfile names its transaction (K01.FR.03)."""
-        return ProfileStore201(
-            connectors,
-            max_stack_level=max_stack_level,
-            max_periods=max_periods,
-            max_profiles=max_profiles,
-        )
+    #: K01's rules: a profile with the same id replaces the installed one (K01.FR.05);
+    #: another with the same purpose and stack level on the same EVSE is refused (K01.FR.06,
+    #: K01.FR.39); a TxProfile names its transaction (K01.FR.03)
+    profile_store_class = ProfileStore201
 
     def purpose_name(self, purpose: str) -> str:
         """ChargePointMaxProfile is 2.0.1's ChargingStationMaxProfile."""
@@ -778,14 +765,7 @@ class Ocpp201(ProtocolAdapter):
             for p in PURPOSES_201.values()
         ]
 
-    def composite_request(
-        self, connector: int, duration: int, unit: str | None = None
-    ) -> tuple[str, dict[str, Any]]:
-        """K08 GetCompositeSchedule of evseId (0: the station's grid connection)."""
-        payload: dict[str, Any] = {"duration": int(duration), "evseId": int(connector)}
-        if unit:
-            payload["chargingRateUnit"] = unit
-        return "GetCompositeSchedule", payload
+    composite_target_field = "evseId"
 
     def composite_schedule(self, answer: dict[str, Any], connector: int) -> CompositeSchedule:
         """K08: an Accepted answer carries ``schedule`` (CompositeScheduleType: evseId,
