@@ -119,3 +119,10 @@ def test_clear_cache_empties_the_cache_so_the_tag_is_authorized_online(rig_facto
 def test_station_without_cache_rejects_clear_cache(rig_factory):
     rig = rig_factory(deviations=("no_authorization_cache",))
     assert rig.call("ClearCache", {}) == {"status": "Rejected"}
+
+
+def test_data_transfer_of_an_unknown_vendor_is_unknown_vendor_id(rig_factory):
+    """§4.3/§5.6: a station with no implementation for the vendorId answers UnknownVendorId."""
+    rig = rig_factory()
+    answer = rig.call("DataTransfer", {"vendorId": "org.example.lab", "data": "x"})
+    assert answer == {"status": "UnknownVendorId"}

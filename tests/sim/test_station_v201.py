@@ -727,6 +727,17 @@ def test_tx_start_point_ev_connected_opens_the_transaction_at_the_plug():
     run(body())
 
 
+def test_data_transfer_of_an_unknown_vendor():
+    """P01: a vendor the station does not know is UnknownVendorId (not a CALLERROR)."""
+
+    async def body() -> None:
+        async with Rig([], heartbeat_interval=3600) as rig:
+            answer = await rig.call(call.DataTransfer(vendor_id="org.example.lab", data="x"))
+            assert answer["status"] == "UnknownVendorId"
+
+    run(body())
+
+
 def test_request_stop_transaction_ends_it_with_reason_remote():
     """F03: RequestStopTransaction of the running transaction is Accepted and it ends with
     stoppedReason Remote; an unknown id is Rejected."""

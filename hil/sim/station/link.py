@@ -114,6 +114,12 @@ class StationLink(
     def after_remote_stop(self, transaction_id: int, **_: Any) -> None:
         self.station.charging.remote_stop(transaction_id)
 
+    @on(Action.data_transfer)
+    def on_data_transfer(self, vendor_id: str, **_: Any) -> call_result.DataTransfer:
+        """§4.3/§5.6: this station implements no vendor's data: UnknownVendorId."""
+        LOG.info("DataTransfer for vendor %s: unknown", vendor_id)
+        return call_result.DataTransfer(status="UnknownVendorId")
+
     @on(Action.unlock_connector)
     def on_unlock(self, connector_id: int, **_: Any) -> call_result.UnlockConnector:
         return call_result.UnlockConnector(status=self.station.charging.unlock_status(connector_id))

@@ -228,6 +228,14 @@ class StationLink201(SmartChargingHandlers201, ChargePoint):
     def after_request_stop(self, transaction_id: str, **_: Any) -> None:
         self.station.charging.remote_stop(transaction_id)  # type: ignore[arg-type]
 
+    # -- P01 DataTransfer ----------------------------------------------------------------
+
+    @on(Action.data_transfer)
+    def on_data_transfer(self, vendor_id: str, **_: Any) -> Any:
+        """P01: this station implements no vendor's data: UnknownVendorId."""
+        LOG.info("DataTransfer for vendor %s: unknown", vendor_id)
+        return call_result.DataTransfer(status="UnknownVendorId")
+
     # -- C11 ClearCache -------------------------------------------------------------------
 
     @on(Action.clear_cache)
