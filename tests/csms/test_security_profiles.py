@@ -427,3 +427,24 @@ def test_virtual_station_refusals_are_journaled(tmp_path, station_security, reas
         ]
     finally:
         bench.close()
+
+
+@pytest.mark.robot
+@pytest.mark.parametrize("profile", [1, 2])
+def test_a_201_station_registers_over_security_profiles_1_and_2(tmp_path, profile):
+    """Issue 13: the 2.0.1 station connects with Basic auth (profile 1) and TLS + Basic auth
+    (profile 2, the lab CA), subprotocol ocpp2.0.1; boot and heartbeat pass."""
+    data = yaml.safe_load(
+        (REPO / "lab_configs" / f"virtual-security-profile-{profile}.yaml").read_text()
+    )
+    data["dut"]["ocpp"] = "2.0.1"
+    lab = tmp_path / f"virtual-201-security-profile-{profile}.yaml"
+    lab.write_text(yaml.safe_dump(data))
+    outcomes = run_steps(tmp_path, lab, ["1", "5"])
+    assert {s: o.status for s, o in outcomes.items()} == {"1": "PASS", "5": "PASS"}, {
+        s: o.message for s, o in outcomes.items()
+    }
+    journal = (tmp_path / "out" / "journal" / "VIRTUAL-CP-001.jsonl").read_text().splitlines()
+    connects = [json.loads(line) for line in journal if '"kind": "connect"' in line]
+    assert connects and {c["info"]["subprotocol"] for c in connects} == {"ocpp2.0.1"}
+    assert not [line for line in journal if '"kind": "refused"' in line]
