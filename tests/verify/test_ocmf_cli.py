@@ -263,3 +263,74 @@ def test_module_entry_point(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "verdict: REMARK" in done.stdout
+
+
+def _session_journal_201(session: Session, *, end: str | None = None) -> _Journal:
+    """The same session as OCPP 2.0.1 TransactionEvents: Started with the Begin register,
+    the signed begin in an Updated (SignedDataReceived), Ended with the End register and
+    the signed end; the meter key only in signedMeterValue.publicKey."""
+    j = _Journal()
+    j.event()
+    tx = "0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"
+
+    def reading(wh: int, context: str, record: str | None = None) -> dict:
+        value: dict = {
+            "value": float(wh),
+            "context": context,
+            "measurand": "Energy.Active.Import.Register",
+            "unitOfMeasure": {"unit": "Wh"},
+        }
+        if record is not None:
+            value["signedMeterValue"] = json.loads(
+                signed_meter_value(record, session.meter.public_key_hex)
+            )
+        return {"timestamp": "2026-11-21T15:31:02Z", "sampledValue": [value]}
+
+    events = [
+        {
+            "eventType": "Started",
+            "triggerReason": "Authorized",
+            "idToken": {"idToken": TAG, "type": "ISO14443"},
+            "evse": {"id": 1, "connectorId": 1},
+            "meterValue": [reading(session.start_wh, "Transaction.Begin")],
+        },
+        {
+            "eventType": "Updated",
+            "triggerReason": "SignedDataReceived",
+            "meterValue": [reading(session.start_wh, "Transaction.Begin", session.begin)],
+        },
+        {
+            "eventType": "Ended",
+            "triggerReason": "StopAuthorized",
+            "meterValue": [reading(session.stop_wh, "Transaction.End", end or session.end)],
+        },
+    ]
+    for seq, event in enumerate(events):
+        stopped = {"stoppedReason": "Local"} if event["eventType"] == "Ended" else {}
+        payload = {
+            **event,
+            "timestamp": "2026-11-21T15:31:02Z",
+            "seqNo": seq,
+            "transactionInfo": {"transactionId": tx, **stopped},
+        }
+        j.call("rx", "TransactionEvent", payload, f"e{seq}")
+        j.result("tx", "TransactionEvent", {}, f"e{seq}")
+    return j
+
+
+def test_journal_of_a_201_station_verifies_from_its_transaction_events(tmp_path: Path) -> None:
+    """OCPP 2.0.1: the session is the TransactionEvents of one transactionId; the signed
+    readings are their signedMeterValue; begin/end against the Begin/End registers."""
+    session = good_session()
+    path = _session_journal_201(session).write(tmp_path / "journal.jsonl")
+    code, out = _run([str(path), "--reference-wh", "1445"])
+    assert code == 0, out
+    assert "== CP1 transaction 0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0" in out
+    assert "publicKey of the signed meter value" in out
+    assert "signed begin = meterStart   PASS" in out
+    assert "identification matches tag  PASS" in out
+    assert "verdict: PASS" in out
+    bad_end = session.meter.end(13790 + 40, T1, TAG, 8)
+    path = _session_journal_201(session, end=bad_end).write(tmp_path / "bad.jsonl")
+    code, out = _run([str(path)])
+    assert code == 1 and "signed end = meterStop" in out and "FAIL" in out, out

@@ -7,22 +7,26 @@ the CALL it answers) and ``unique_id``. Event lines and empty frames are skipped
 
 A session is everything of one ``transactionId`` at one station: the StartTransaction
 (id tag, meterStart, connector), MeterValues and StopTransaction (meterStop,
-transactionData), and the signed values they carry. Meter keys come from
+transactionData), and the signed values they carry; on OCPP 2.0.1 its TransactionEvents
+(Started: Transaction.Begin register, Ended: Transaction.End register, signedMeterValue
+readings in any of them). Meter keys come from
 GetConfiguration answers holding ``MeterPublicKey[<n>]``.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from hil.verify.meter_values import wh_per_unit
 from hil.verify.ocmf.transport import (
     SignedValue,
     meter_public_keys,
     signed_values_from_meter_values,
     signed_values_from_stop_transaction,
+    signed_values_from_transaction_event,
 )
 
 CALL, CALLRESULT, CALLERROR = 2, 3, 4
@@ -123,6 +127,8 @@ def scan_journal(lines: Iterable[str]) -> JournalScan:
                         if s.connector_id is None:
                             s.connector_id = _int(payload.get("connectorId"))
                         s.signed_values.append(value)
+            elif action == "TransactionEvent":
+                _transaction_event(payload, session, station)
             elif action == "StopTransaction" and "transactionId" in payload:
                 s = session(station, payload["transactionId"])
                 s.meter_stop_wh = _int(payload.get("meterStop"))
@@ -146,6 +152,48 @@ def scan_journal(lines: Iterable[str]) -> JournalScan:
         else:
             pending.pop((station, uid), None)
     return JournalScan(list(sessions.values()), keys, loose, skipped)
+
+
+def _transaction_event(
+    payload: dict[str, Any], session: Callable[[str, Any], JournalSession], station: str
+) -> None:
+    """OCPP 2.0.1: every TransactionEvent names its transaction; Started carries the
+    Transaction.Begin register (or a later event the idToken), Ended the Transaction.End
+    register and stoppedReason; any event may carry signedMeterValue readings."""
+    info = payload.get("transactionInfo")
+    if not isinstance(info, dict) or info.get("transactionId") is None:
+        return
+    s = session(station, info["transactionId"])
+    evse = payload.get("evse")
+    if s.connector_id is None and isinstance(evse, dict):
+        s.connector_id = _int(evse.get("id"))
+    token = payload.get("idToken")
+    if s.id_tag is None and isinstance(token, dict) and isinstance(token.get("idToken"), str):
+        s.id_tag = token["idToken"]
+    event = payload.get("eventType")
+    if event == "Started":
+        s.meter_start_wh = _register_wh(payload, "Transaction.Begin")
+    elif event == "Ended":
+        s.meter_stop_wh = _register_wh(payload, "Transaction.End")
+        s.stop_reason = info.get("stoppedReason")
+    s.signed_values.extend(signed_values_from_transaction_event(payload))
+
+
+def _register_wh(payload: dict[str, Any], context: str) -> int | None:
+    """The energy register (whole Wh) of the ``context`` reading of a 2.0.1 event."""
+    for meter_value in payload.get("meterValue") or []:
+        for sample in (meter_value or {}).get("sampledValue") or []:
+            if not isinstance(sample, dict) or sample.get("context") != context:
+                continue
+            if sample.get("measurand", "Energy.Active.Import.Register") != (
+                "Energy.Active.Import.Register"
+            ) or sample.get("phase"):
+                continue
+            try:
+                return round(float(sample["value"]) * wh_per_unit(sample))
+            except (KeyError, TypeError, ValueError):
+                return None
+    return None
 
 
 def _int(value: Any) -> int | None:
