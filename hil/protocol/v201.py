@@ -44,7 +44,7 @@ from hil.protocol.base import (
 )
 from hil.verify.charging_profiles import CompositeSchedule, parse_composite
 from hil.verify.charging_profiles.v201 import PURPOSES_201, ProfileStore201
-from hil.verify.meter_values import parse_time, wh_per_unit
+from hil.verify.meter_values import context_register_wh, parse_time
 
 #: SetVariableStatusEnumType -> the lab's words
 _SET_STATUSES = {
@@ -96,7 +96,6 @@ def _detail(result: dict[str, Any]) -> str:
 
 #: 2.0.1 stoppedReason -> the lab's (1.6's) words where they differ
 STOPPED_REASONS = {"ImmediateReset": "HardReset", "Reboot": "SoftReset"}
-REGISTER = "Energy.Active.Import.Register"
 
 
 def _stopped_reason(info: dict[str, Any]) -> str | None:
@@ -104,15 +103,6 @@ def _stopped_reason(info: dict[str, Any]) -> str | None:
     be left out for)."""
     reason = info.get("stoppedReason")
     return None if reason is None else STOPPED_REASONS.get(str(reason), str(reason))
-
-
-def _register(payload: dict[str, Any], context: str) -> float | None:
-    """The energy register (Wh) of the ``context`` reading in a TransactionEvent."""
-    for mv in payload.get("meterValue") or []:
-        for sv in mv.get("sampledValue") or []:
-            if sv.get("measurand", REGISTER) == REGISTER and sv.get("context") == context:
-                return float(sv["value"]) * wh_per_unit(sv)
-    return None
 
 
 #: The lab's trigger names (1.6's) that are another message in 2.0.1 (F06)
@@ -319,7 +309,7 @@ class Ocpp201(ProtocolAdapter):
             info.get("transactionId"),
             (payload.get("evse") or {}).get("id"),
             (payload.get("idToken") or {}).get("idToken"),
-            _register(payload, context) if context else None,
+            context_register_wh(payload, context) if context else None,
             _stopped_reason(info) if event == "ended" else None,
             payload.get("seqNo"),
             bool(payload.get("offline", False)),

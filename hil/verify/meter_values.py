@@ -42,6 +42,22 @@ class Reading:
     values: dict[str, float]  # measurand[.phase] -> value, in the unit sent
 
 
+def context_register_wh(payload: dict[str, Any], context: str) -> float | None:
+    """The energy register (Wh) of the ``context`` reading (e.g. Transaction.Begin) in a
+    message's ``meterValue`` list (a 2.0.1 TransactionEvent); None when there is none."""
+    for mv in payload.get("meterValue") or []:
+        for sv in (mv or {}).get("sampledValue") or []:
+            if not isinstance(sv, dict) or sv.get("context") != context or sv.get("phase"):
+                continue
+            if sv.get("measurand", REGISTER) != REGISTER:
+                continue
+            try:
+                return float(sv["value"]) * wh_per_unit(sv)
+            except (KeyError, TypeError, ValueError):
+                return None
+    return None
+
+
 def readings(frames: Iterable[Any]) -> list[Reading]:
     """Flatten MeterValues frames (journal Frames; 1.6 MeterValues or 2.0.1 MeterValues and
     TransactionEvent, whose sampled values are numbers with a unitOfMeasure) into readings,

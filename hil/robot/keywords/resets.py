@@ -11,6 +11,7 @@ from robot.libraries.BuiltIn import BuiltIn
 
 from hil.csms.journal import CALL, EVENT, RX, Frame
 from hil.robot.context import LabContext
+from hil.robot.keywords.session import transaction_matcher
 
 
 class ResetKeywords:
@@ -41,7 +42,7 @@ class ResetKeywords:
         the scheduled reset follows. Returns the mark taken before the reset."""
         mark = self.ctx.mark()
         protocol = self.ctx.protocol
-        session = self._running_session()
+        session = self.ctx.running_session()
         wanted = expect or protocol.reset_answer(kind, session is not None)
         action, payload = protocol.reset_request(kind)
         status = self.ctx.lab.call(action, payload)["status"]
@@ -56,15 +57,9 @@ class ResetKeywords:
             self._reset_should_wait_for_the_session(session, payload["type"], mark)
         return mark
 
-    def _running_session(self) -> dict[str, Any] | None:
-        session = self.ctx.state.get("session")
-        return session if session and not session.get("stop_seq") else None
-
     def _reset_should_wait_for_the_session(
         self, session: dict[str, Any], reset_type: str, mark: int
     ) -> None:
-        from hil.robot.keywords.session import transaction_matcher
-
         protocol = self.ctx.protocol
         hold = self.ctx.cfg.timings.silence_window_s
         ended = transaction_matcher(
@@ -152,8 +147,6 @@ class ResetKeywords:
                     f"{protocol.end_label} was sent after the reboot but before "
                     f"BootNotification was accepted ({stop.describe()})"
                 )
-        from hil.robot.keywords.session import transaction_matcher
-
         tx = session["transaction_id"]
         self.ctx.journal.expect_none(
             transaction_matcher(protocol, lambda t: t.event == "ended" and t.transaction_id == tx),

@@ -381,7 +381,7 @@ class SessionKeywords:
             for f in self.ctx.frames_after(0)
             if f.action == "StartTransaction" and f.kind == "CALLRESULT"
         ]
-        known += [s.get("transaction_id") for s in [self.ctx.state.get("session") or {}]]
+        known.append((self.ctx.state.get("session") or {}).get("transaction_id"))
         unknown = self.ctx.protocol.unknown_transaction_id(known)
         self.remote_stop_transaction(unknown, expect="Rejected")
 
@@ -397,10 +397,8 @@ class SessionKeywords:
         end must be ``expect``."""
         protocol = self.ctx.protocol
         action, payload = protocol.unlock_request(int(connector))
-        session = self.ctx.state.get("session")
-        running = bool(session) and not session.get("stop_seq")
         refusal = protocol.unlock_refusal_during_session
-        if running and refusal and expect == "Unlocked":
+        if self.ctx.running_session() and refusal and expect == "Unlocked":
             status = self._call(action, payload)["status"]
             answered(f"{action}({connector}) during the transaction", status, refusal)
             hold = self.ctx.cfg.timings.silence_window_s

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from hil.verify.meter_values import wh_per_unit
+from hil.verify.meter_values import context_register_wh
 from hil.verify.ocmf.transport import (
     SignedValue,
     meter_public_keys,
@@ -181,19 +181,8 @@ def _transaction_event(
 
 def _register_wh(payload: dict[str, Any], context: str) -> int | None:
     """The energy register (whole Wh) of the ``context`` reading of a 2.0.1 event."""
-    for meter_value in payload.get("meterValue") or []:
-        for sample in (meter_value or {}).get("sampledValue") or []:
-            if not isinstance(sample, dict) or sample.get("context") != context:
-                continue
-            if sample.get("measurand", "Energy.Active.Import.Register") != (
-                "Energy.Active.Import.Register"
-            ) or sample.get("phase"):
-                continue
-            try:
-                return round(float(sample["value"]) * wh_per_unit(sample))
-            except (KeyError, TypeError, ValueError):
-                return None
-    return None
+    wh = context_register_wh(payload, context)
+    return None if wh is None else round(wh)
 
 
 def _int(value: Any) -> int | None:
