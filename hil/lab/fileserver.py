@@ -949,6 +949,24 @@ class LabFileServer:
         """
         return self._log.wait_for(predicate, timeout, after)
 
+    def wait_for_transfers(self, count: int, timeout: float = 10.0) -> list[Transfer]:
+        """Every transfer recorded, once there are at least ``count`` of them.
+
+        The server records a refused login or a failed store just after it has answered
+        the client, so a station can report its final status before the record of its
+        last attempt exists: to count attempts, wait for them here.
+        """
+        if count > 0:
+            try:
+                self._log.wait_for(lambda t: True, timeout, after=count - 1)
+            except TransferTimeout:
+                seen = self._log.all()
+                listing = "\n".join(f"  - {t.describe()}" for t in seen) or "  (none)"
+                raise TransferTimeout(
+                    f"{len(seen)} of {count} transfers within {timeout:g} s:\n{listing}"
+                ) from None
+        return self._log.all()
+
     def record_http(
         self,
         client: str,

@@ -349,6 +349,21 @@ def test_wait_for_transfer_timeout_lists_what_happened(server: LabFileServer) ->
         server.wait_for_transfer(lambda t: True, timeout=0.05, after=1)
 
 
+def test_wait_for_transfers_returns_once_the_count_is_reached(server: LabFileServer) -> None:
+    assert server.wait_for_transfers(0, timeout=0.05) == []
+    fetcher = threading.Thread(
+        target=lambda: urllib.request.urlopen(server.http_url("fw.bin")).read()
+    )
+    fetcher.start()
+    [t] = server.wait_for_transfers(1, timeout=5)
+    fetcher.join()
+    assert t.kind == "download" and t.ok
+    with pytest.raises(
+        TransferTimeout, match=r"1 of 2 transfers within 0.1 s:\n  - http download fw.bin"
+    ):
+        server.wait_for_transfers(2, timeout=0.1)
+
+
 # ------------------------------------------------------------------ lifecycle and config
 
 

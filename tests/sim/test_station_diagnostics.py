@@ -58,7 +58,7 @@ def test_failed_upload_is_retried_then_reported_upload_failed(rig_factory, kind)
         rig.files.upload_quota_bytes = 16
     mark, name = _request(rig, location, retries=1, retryInterval=0)
     assert _statuses(rig, mark) == ["Uploading", "UploadFailed"]
-    seen = rig.files.transfers()
+    seen = rig.files.wait_for_transfers(0 if kind == "refused" else 2, timeout=5)
     if kind == "wrong_login":
         assert [t.kind for t in seen] == ["login", "login"]  # the retry was made
         assert all("530" in (t.error or "") for t in seen)

@@ -72,7 +72,7 @@ def test_refused_login_is_retried_retry_interval_apart_then_download_failed(rig_
         retryInterval=1,
     )
     assert _seq(rig.statuses(FSN, mark, FINAL)) == ["Downloading", "DownloadFailed"]
-    logins = [t for t in rig.files.transfers() if t.kind == "login"]
+    logins = [t for t in rig.files.wait_for_transfers(3, timeout=5) if t.kind == "login"]
     assert len(logins) == 3, [t.describe() for t in logins]
     gaps = [b.started - a.started for a, b in zip(logins, logins[1:], strict=False)]
     assert all(g >= 0.9 for g in gaps), gaps
