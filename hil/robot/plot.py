@@ -45,7 +45,18 @@ def power_plot(
                 )
         for x, text in markers:
             ax.axvline(x, color="grey", linestyle=":", linewidth=1)
-            ax.annotate(text, (x, 0), rotation=90, fontsize=7, va="bottom", ha="right")
+            # x in data, y in axes units: the label stands at the bottom of the plot even
+            # when the values never come near zero (a current limit of 6 A to 32 A)
+            note = ax.annotate(
+                text,
+                (x, 0.02),
+                xycoords=ax.get_xaxis_transform(),
+                rotation=90,
+                fontsize=7,
+                va="bottom",
+                ha="right",
+            )
+            note.set_in_layout(False)  # it sits inside the axes, not in a margin
         ax.set_xlabel(xlabel)
         ax.set_ylabel(quantity)
         if limits is not None and limits[1]:
