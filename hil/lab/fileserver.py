@@ -149,10 +149,24 @@ class TransferLog:
                     break
                 self._cond.wait(remaining)
             happened = self._items[after:]
-        listing = "\n".join(f"  - {t.describe()}" for t in happened) or "  (none)"
         raise TransferTimeout(
-            f"no matching transfer within {timeout:g} s; transfers that did happen:\n{listing}"
+            f"no matching transfer within {timeout:g} s; transfers that did happen:\n"
+            + _listing(happened)
         )
+
+    def wait_for_count(self, count: int, timeout: float) -> list[Transfer]:
+        """All transfers, once at least ``count`` are recorded."""
+        with self._cond:
+            if self._cond.wait_for(lambda: len(self._items) >= count, timeout):
+                return list(self._items)
+            happened = list(self._items)
+        raise TransferTimeout(
+            f"{len(happened)} of {count} transfers within {timeout:g} s:\n" + _listing(happened)
+        )
+
+
+def _listing(transfers: list[Transfer]) -> str:
+    return "\n".join(f"  - {t.describe()}" for t in transfers) or "  (none)"
 
 
 def _sha256_of_segment(path: str | Path, offset: int, length: int) -> str:
@@ -956,16 +970,7 @@ class LabFileServer:
         the client, so a station can report its final status before the record of its
         last attempt exists: to count attempts, wait for them here.
         """
-        if count > 0:
-            try:
-                self._log.wait_for(lambda t: True, timeout, after=count - 1)
-            except TransferTimeout:
-                seen = self._log.all()
-                listing = "\n".join(f"  - {t.describe()}" for t in seen) or "  (none)"
-                raise TransferTimeout(
-                    f"{len(seen)} of {count} transfers within {timeout:g} s:\n{listing}"
-                ) from None
-        return self._log.all()
+        return self._log.wait_for_count(count, timeout)
 
     def record_http(
         self,

@@ -25,6 +25,21 @@ from hil.lab.bench import Bench
 from hil.lab.config import LabConfig
 from hil.lab.evidence import JsonLines
 from hil.protocol import ProtocolAdapter, adapter_for_session
+from hil.protocol.base import ConnectorStatus
+
+
+def status_matcher(
+    protocol: ProtocolAdapter, wanted: Callable[[ConnectorStatus], bool]
+) -> Callable[[Frame], bool]:
+    """A journal matcher for the station's StatusNotifications whose connector and status,
+    in the lab's words, are ``wanted``."""
+
+    def matches(f: Frame) -> bool:
+        if f.dir != RX or f.kind != CALL or f.action != protocol.status_action:
+            return False
+        return wanted(protocol.connector_status(f.payload or {}))
+
+    return matches
 
 
 def answered(request: str, status: str, expect: str | None) -> str:
@@ -183,14 +198,7 @@ class LabContext:
     ) -> None:
         """The latest StatusNotification of ``connector`` is ``status``, or becomes it."""
         protocol = self.protocol
-        latest = self.journal.find(
-            lambda f: (
-                f.dir == RX
-                and f.kind == CALL
-                and f.action == protocol.status_action
-                and protocol.connector_status(f.payload or {}).connector == connector
-            )
-        )
+        latest = self.journal.find(status_matcher(protocol, lambda s: s.connector == connector))
         if latest and protocol.connector_status(latest[-1].payload).status == status:
             return
         self.wait_message(

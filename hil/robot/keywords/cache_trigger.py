@@ -23,7 +23,7 @@ from hil.protocol.base import (
     HEARTBEAT_INTERVAL,
     LOCAL_PRE_AUTHORIZE,
 )
-from hil.robot.context import LabContext
+from hil.robot.context import LabContext, status_matcher
 from hil.robot.keywords.capabilities import require_capability
 
 #: A requestedMessage no OCPP 1.6 station knows, for the NotImplemented probe.
@@ -103,19 +103,12 @@ class CacheTriggerKeywords:
         protocol = self.ctx.protocol
         BuiltIn().run_keyword("Present Tag", tag)
         timeout = self.ctx.cfg.timings.message_timeout_s
-
-        def status_is(status: str, connector: int | None = None) -> Any:
-            def matches(f: Frame) -> bool:
-                if f.dir != RX or f.kind != CALL or f.action != protocol.status_action:
-                    return False
-                said = protocol.connector_status(f.payload or {})
-                return said.status == status and connector in (None, said.connector)
-
-            return matches
-
         try:
             preparing = self.ctx.journal.wait_for(
-                status_is("Preparing"), mark, timeout, f"{protocol.status_action} Preparing"
+                status_matcher(protocol, lambda s: s.status == "Preparing"),
+                mark,
+                timeout,
+                f"{protocol.status_action} Preparing",
             )
         except WaitTimeout as exc:
             raise AssertionError(
@@ -124,7 +117,7 @@ class CacheTriggerKeywords:
         connector = protocol.connector_status(preparing.payload or {}).connector
         lapse = self.ctx.state.get("connection_timeout", 60) + timeout
         available = self.ctx.journal.wait_for(
-            status_is("Available", connector),
+            status_matcher(protocol, lambda s: (s.connector, s.status) == (connector, "Available")),
             preparing.seq,
             lapse,
             f"{protocol.status_action} Available on connector {connector}",
