@@ -26,11 +26,12 @@ from robot.api import logger
 from robot.api.deco import keyword
 from robot.libraries.BuiltIn import BuiltIn
 
-from hil.csms.journal import CALL, RX, WaitTimeout
+from hil.csms.journal import CALL, WaitTimeout
 from hil.lab.sampler import SamplerTimeout
 from hil.robot.context import LabContext
 from hil.robot.keywords.capabilities import require_capability
 from hil.robot.keywords.instruments import InstrumentKeywords
+from hil.robot.keywords.session import transaction_matcher
 from hil.robot.plot import power_plot
 from hil.verify.charging_profiles import (
     DEFAULT_PHASES,
@@ -461,16 +462,13 @@ class SmartChargingKeywords:
             if left < wait:
                 wait = left
 
+        update = transaction_matcher(
+            protocol,
+            lambda t: t.event == "updated" and t.transaction_id == session["transaction_id"],
+        )
+
         def is_reading(f: Any) -> bool:
-            if f.dir != RX or f.kind != CALL or f.action not in protocol.transaction_actions:
-                return False
-            facts = protocol.transaction_facts(f.action, f.payload or {})
-            return (
-                facts is not None
-                and facts.event == "updated"
-                and facts.transaction_id == session["transaction_id"]
-                and bool((f.payload or {}).get("meterValue"))
-            )
+            return update(f) and bool((f.payload or {}).get("meterValue"))
 
         try:
             frame = self.ctx.journal.wait_for(

@@ -209,12 +209,15 @@ class Charging:
     def has_cache(self) -> bool:
         return "no_authorization_cache" not in self.deviations
 
-    def clear_cache(self) -> int:
-        """ClearCache (1.6 §5.4, 2.0.1 C11): forget every cached tag. Returns how many."""
-        n = len(self.cache)
+    def clear_cache(self) -> str:
+        """ClearCache (1.6 §5.4, 2.0.1 C11): forget every cached tag; the answer's status
+        (Rejected by a station without a cache)."""
+        if not self.has_cache():
+            return "Rejected"
+        LOG.info("authorization cache cleared (%d entries)", len(self.cache))
         if "cache_not_cleared" not in self.deviations:  # the defect: Accepted, kept
             self.cache.clear()
-        return n
+        return "Accepted"
 
     def _cache_enabled(self) -> bool:
         return self.has_cache() and self.cfg.get_bool("AuthorizationCacheEnabled")

@@ -102,11 +102,7 @@ class MaintenanceHandlers:
 
     @on(Action.clear_cache)
     def on_clear_cache(self, **_: Any) -> call_result.ClearCache:
-        charging = self.station.charging
-        if not charging.has_cache():
-            return call_result.ClearCache(status="Rejected")
-        LOG.info("authorization cache cleared (%d entries)", charging.clear_cache())
-        return call_result.ClearCache(status="Accepted")
+        return call_result.ClearCache(status=self.station.charging.clear_cache())
 
     @on(Action.trigger_message, skip_schema_validation=True)
     def on_trigger_message(

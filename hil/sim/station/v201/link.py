@@ -240,11 +240,7 @@ class StationLink201(SmartChargingHandlers201, ChargePoint):
 
     @on(Action.clear_cache)
     def on_clear_cache(self, **_: Any) -> Any:
-        charging = self.station.charging
-        if not charging.has_cache():
-            return call_result.ClearCache(status="Rejected")
-        LOG.info("authorization cache cleared (%d entries)", charging.clear_cache())
-        return call_result.ClearCache(status="Accepted")
+        return call_result.ClearCache(status=self.station.charging.clear_cache())
 
     # -- F05 UnlockConnector ------------------------------------------------------------
 

@@ -81,9 +81,7 @@ def profile_16(evse_id: int, profile: dict[str, Any]) -> dict[str, Any]:
                 f"chargingSchedulePeriod[{i}].phaseToUse: the station cannot switch phases "
                 "(ACPhaseSwitchingSupported false, K01.FR.20)"
             )
-        periods.append(
-            {k: period[k] for k in ("startPeriod", "limit", "numberPhases") if k in period}
-        )
+        periods.append({k: period[k] for k in _PERIOD_FIELDS if k in period})
     cs_schedule = {
         k: schedule[k]
         for k in ("duration", "startSchedule", "chargingRateUnit", "minChargingRate")
