@@ -50,6 +50,7 @@ from hil.csms.journal import (
     json_type,
 )
 from hil.ocppj import build_request, result_to_dict
+from hil.verdict import LabFault
 
 if TYPE_CHECKING:
     from hil.csms.session import StationSession
@@ -410,10 +411,10 @@ class OcppLink(ChargePoint):
             frame = self._response_frame(uid)
             sent = self.session.journal.find(lambda f: f.dir == TX and f.unique_id == uid)
             if not sent:  # the library refused our own request before sending it
-                raise AssertionError(
-                    f"The back office's own {action} request breaks the "
-                    f"OCPP {self.ocpp_version} schema: "
-                    f"{exc.description} {exc.details}"
+                raise LabFault(
+                    f"the back office's own {action} request breaks the "
+                    f"OCPP {self.ocpp_version} schema, so it was never sent: "
+                    f"{_schema_problem(exc)}"
                 ) from None
             if frame is not None and frame.kind == CALLERROR:
                 raise CallErrorReceived(action, exc.code, exc.description, frame) from None
@@ -429,10 +430,10 @@ class OcppLink(ChargePoint):
             ) from None
         except ConnectionClosed:
             raise
-        except Exception as exc:
+        except Exception as exc:  # the lab's own code broke on the answer
             frame = self._response_frame(uid)
-            raise AssertionError(
-                f"The back office could not read the station's {action} response ({exc!r})"
+            raise LabFault(
+                f"the back office could not read the station's {action} response ({exc!r})"
                 + (f" ({frame.describe()})" if frame else "")
             ) from None
         return result_to_dict(result)
@@ -518,3 +519,10 @@ async def serve_link(link: OcppLink) -> None:
         raise
     except Exception as exc:  # ConnectionClosed and friends end the link
         LOG.info("%s: link ended: %r", link.id, exc)
+
+
+def _schema_problem(exc: OCPPError) -> str:
+    """The first line of a schema refusal (jsonschema's own text runs to a dozen lines)."""
+    details = exc.details if isinstance(exc.details, dict) else {}
+    cause = str(details.get("cause") or exc.description or exc)
+    return cause.strip().split("\n")[0]

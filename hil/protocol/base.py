@@ -70,6 +70,7 @@ RULE_FULL_REPORT = "full configuration report"
 RULE_CHANGE_SETTING = "change setting"
 RULE_REQUIRED_SETTINGS = "required settings"
 RULE_AVAILABILITY = "change availability"
+RULE_RESET = "reset"
 
 
 class SettingStatus(StrEnum):
@@ -427,6 +428,11 @@ class ProtocolAdapter(ABC):
         """The reason, in the lab's words, a transaction must give when the lab's action
         ``reason`` (HardReset, SoftReset, UnlockCommand, …) led to its end."""
         return reason
+
+    def clear_cache_request(self) -> tuple[str, dict[str, Any]]:
+        """The CALL that empties the authorization cache (1.6 §5.4; 2.0.1 C11): the same
+        empty ClearCache in both versions."""
+        return "ClearCache", {}
 
     def unlock_request(self, connector: int) -> tuple[str, dict[str, Any]]:
         """The CALL that unlocks ``connector``'s cable."""

@@ -24,6 +24,7 @@ from hil.protocol.base import (
     RULE_PROFILE_LIMIT,
     RULE_READ_CONFIGURATION,
     RULE_REQUIRED_SETTINGS,
+    RULE_RESET,
     RULE_SET_PROFILE,
     RULE_STATUS,
     SAMPLED_MEASURANDS,
@@ -63,6 +64,7 @@ class Ocpp16(ProtocolAdapter):
         RULE_CHANGE_SETTING: "OCPP 1.6 §5.3 (ChangeConfiguration)",
         RULE_REQUIRED_SETTINGS: "OCPP 1.6 §9.1 (Core configuration keys)",
         RULE_AVAILABILITY: "OCPP 1.6 §5.2 (ChangeAvailability)",
+        RULE_RESET: "OCPP 1.6 §5.14 (Reset)",
     }
     required_settings = tuple(REQUIRED_CORE_KEYS)
     settings = {

@@ -25,6 +25,7 @@ from hil.protocol.base import (
     RULE_PROFILE_LIMIT,
     RULE_READ_CONFIGURATION,
     RULE_REQUIRED_SETTINGS,
+    RULE_RESET,
     RULE_SET_PROFILE,
     RULE_STATUS,
     SAMPLED_MEASURANDS,
@@ -176,6 +177,7 @@ class Ocpp201(ProtocolAdapter):
         RULE_CHANGE_SETTING: "OCPP 2.0.1 Part 2 B05 (SetVariables)",
         RULE_REQUIRED_SETTINGS: "OCPP 2.0.1 Part 2 Appendix (Core required variables), B07",
         RULE_AVAILABILITY: "OCPP 2.0.1 Part 2 G03-G04 (ChangeAvailability)",
+        RULE_RESET: "OCPP 2.0.1 Part 2 B11-B12 (Reset)",
     }
     change_action = "SetVariables"
     read_action = "GetVariables"

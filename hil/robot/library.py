@@ -7,6 +7,9 @@ remarks are attached to it.
 
 from __future__ import annotations
 
+from typing import Any
+
+from robot.errors import RobotError
 from robotlibcore import DynamicCore
 
 from hil.robot.context import LabContext
@@ -22,6 +25,7 @@ from hil.robot.keywords.session import SessionKeywords
 from hil.robot.keywords.smart_charging import SmartChargingKeywords
 from hil.robot.keywords.step import StepKeywords
 from hil.robot.listener import RunListener
+from hil.verdict import LabFault
 
 
 class HilLab(DynamicCore):
@@ -58,3 +62,23 @@ class HilLab(DynamicCore):
                 self.listener,
             ]
         )
+
+    def run_keyword(self, name: str, args: Any, kwargs: Any = None) -> Any:
+        """Run a keyword; an exception that is no finding about the station becomes a lab
+        error. An ``AssertionError`` is the station's (N), Robot's own control exceptions
+        (skip, a nested keyword's failure) pass as they are; anything else means a keyword
+        of the lab broke (a ``TypeError``, a driver's ``OSError``, a bad lab setting), and
+        the station must not be blamed for it."""
+        try:
+            return super().run_keyword(name, args, kwargs)
+        except (AssertionError, LabFault, RobotError):
+            raise
+        except Exception as exc:
+            if getattr(exc, "ROBOT_SKIP_EXECUTION", False) or getattr(
+                exc, "ROBOT_EXIT_ON_FAILURE", False
+            ):
+                raise
+            raise LabFault(
+                f"the lab's keyword '{name}' broke ({type(exc).__name__}: {exc}); the "
+                "station is not judged on this step"
+            ) from exc

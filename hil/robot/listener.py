@@ -3,8 +3,11 @@ verdict for the report as it ends.
 
 A finding (malformed frame, schema violation, unexpected CALL) is recorded by the back
 office whenever it happens; this listener fails the test that was running, quoting the
-frames. A remark is a SHOULD-level miss: the test passes, shows a warning, gets the tag
-``remark`` and the remark text in its message, and ``remarks.jsonl`` in the output folder
+frames. A test that failed on a lab fault (``hil.verdict``) and shows no finding about the
+station gets the tag ``lab-error``: its verdict is E, never the station's N.
+
+A remark is a SHOULD-level miss: the test passes, shows a warning, gets the tag ``remark``
+and the remark text in its message, and ``remarks.jsonl`` in the output folder
 gets a machine-readable line the certification report reads. Every finished step gets a
 line in ``steps.jsonl`` at once (verdict, message, remarks, times), so a run that is killed
 halfway still has a report of the steps that finished; when the run ends, the report is
@@ -32,6 +35,7 @@ from hil.lab.evidence import (
 )
 from hil.robot.context import LabContext, Remark
 from hil.robot.history_hook import HistoryHook
+from hil.verdict import LAB_ERROR_PREFIX, LAB_ERROR_TAG, is_lab_failure
 
 
 def step_of(tags: Any) -> str:
@@ -81,6 +85,7 @@ class RunListener:
     def end_test(self, data: Any, result: Any) -> None:
         test, step = self.current_test or (result.name, step_of(data.tags))
         self.current_test = None
+        station_findings = False
         self.ctx.end_test()
         self.ctx.test = self.ctx.step = ""
         if self.ctx.bench is not None:
@@ -89,6 +94,7 @@ class RunListener:
             self._finding_mark = findings.mark
             dut = self.ctx.bench.cfg.dut.station_id
             new = [f for f in every if f.station == dut]
+            station_findings = bool(new)
             for other in (f for f in every if f.station != dut):
                 # another station's defect is not the DUT's: its journal has it, the log
                 # warns, the DUT's verdict does not change
@@ -104,7 +110,11 @@ class RunListener:
         if remarks and result.status == "PASS":
             text = "\n".join(f"Remark: {r.text}" for r in remarks)
             result.message = f"{result.message}\n{text}".strip()
-        tags = [str(t) for t in data.tags]
+        if result.status == "FAIL" and not station_findings and is_lab_failure(result.message):
+            # the lab failed, not the station: Robot still shows red, the verdict is E
+            result.tags.add(LAB_ERROR_TAG)
+            logger.warn(f"{test}: a lab error, not the station's verdict: {result.message}")
+        tags = [str(t) for t in result.tags]
         if stopped_by_robot(result.message):
             # the run was being stopped: no verdict on the station, and the run is interrupted
             self._stopped = True
@@ -112,7 +122,11 @@ class RunListener:
         wrong = mismatch(step, result.name, tags) if step else None
         if wrong:  # the report could not place it: a suite edit the checklist does not know
             result.status = "FAIL"
-            result.message = f"This test does not match the lab's checklist: {wrong}"
+            result.message = (
+                f"{LAB_ERROR_PREFIX}this test does not match the lab's checklist: {wrong}"
+            )
+            result.tags.add(LAB_ERROR_TAG)
+            tags = [str(t) for t in result.tags]
         self._record_step(test, step, tags, result, [r.text for r in remarks])
 
     def _record_step(

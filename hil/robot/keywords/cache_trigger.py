@@ -165,7 +165,7 @@ class CacheTriggerKeywords:
     @keyword
     def clear_authorization_cache(self, expect: str = "Accepted") -> str:
         """ClearCache; fails unless the answer is ``expect``. Returns the status."""
-        status = self.ctx.lab.call("ClearCache", {})["status"]
+        status = self.ctx.lab.call(*self.ctx.protocol.clear_cache_request())["status"]
         logger.info(f"ClearCache -> {status}")
         if status != expect:
             raise AssertionError(

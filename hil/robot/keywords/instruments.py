@@ -6,17 +6,17 @@ bench lacks makes the step SKIP, or, where the lab config asks for it and a huma
 it (plugging, presenting a card), an operator is prompted through the lab's operator
 channel (web page, console or Tk dialog; docs/operator-prompts.md): *Done* goes on,
 *Cannot do* ends the step N/A with the operator's reason, no answer within
-``operator.timeout_s`` fails it.
+``operator.timeout_s`` is a lab error (the operator failed, not the station).
 
 Instruments that stop working:
 
 - *Unreachable* when the lab opened: the run goes on without it; a step that needs it
-  FAILs in `Require Instrument` with the error naming role and address.
+  ends as a lab error in `Require Instrument`, naming role and address.
 - *Lost* mid-run (no good reading for ``timings.instrument_grace_s``): the running step
-  fails with the loss (role, address, last good reading and its time, last error) as soon
-  as it waits on that instrument, or at the end of its current keyword otherwise; before it
-  fails the lab stops the energy (EV to state B, RemoteStopTransaction of the running
-  session). Afterwards power is judged from the working references only, and a step that
+  ends as a lab error (never the station's N) with the loss (role, address, last good
+  reading and its time, last error) as soon as it waits on that instrument, or at the end
+  of its current keyword otherwise; before it ends the lab stops the energy (EV to state
+  B, RemoteStopTransaction of the running session). Afterwards power is judged from the working references only, and a step that
   requires the lost role is N/A. A lost instrument stays lost for the rest of the run.
 """
 
@@ -33,6 +33,7 @@ from hil.lab.bench import SAMPLED_ROLES
 from hil.lab.sampler import InstrumentLost, Loss, Predicate, Sample, SamplerTimeout
 from hil.operator import Outcome, Prompt
 from hil.robot.context import LabContext
+from hil.verdict import LAB_ERROR_PREFIX, LabFault
 
 ROLE_NAMES = {
     "ev_simulator": "an EV simulator",
@@ -75,7 +76,7 @@ class InstrumentKeywords:
         loss = self._unhandled_loss()
         if loss is None:
             return
-        text = self._handle_loss(loss)
+        text = LAB_ERROR_PREFIX + self._handle_loss(loss)
         if result.status == "PASS":
             result.status = "FAIL"
             result.message = text
@@ -103,16 +104,17 @@ class InstrumentKeywords:
         logger.warn(f"{loss.message}\nThe lab stopped the energy: {summary}")
         return f"{loss.message}. The lab stopped the energy: {summary}"
 
-    def _lost(self, exc: InstrumentLost) -> AssertionError:
-        """The failure of a keyword whose wait found its instrument lost."""
+    def _lost(self, exc: InstrumentLost) -> LabFault:
+        """The failure of a keyword whose wait found its instrument lost: the lab's
+        instrument failed, so the step is a lab error, not the station's N."""
         if exc.loss.source in self._handled:  # failed an earlier test: now just out of use
-            return AssertionError(f"{exc.loss.message} (earlier in the run)")
-        return AssertionError(self._handle_loss(exc.loss))
+            return LabFault(f"{exc.loss.message} (earlier in the run)")
+        return LabFault(self._handle_loss(exc.loss))
 
     def _fail_on_loss_in_this_test(self) -> None:
         loss = self._unhandled_loss()
         if loss is not None:
-            raise AssertionError(self._handle_loss(loss))
+            raise LabFault(self._handle_loss(loss))
 
     def _stop_energy(self) -> list[str]:
         """Best effort: the EV stops asking for energy (state B) and the running session
@@ -158,7 +160,7 @@ class InstrumentKeywords:
         """SKIP the test (N/A in the report) when the bench lacks one of ``roles``, unless
         the lab config lets an operator stand in for it. A role lost earlier in the run
         (no good reading for ``timings.instrument_grace_s``) is N/A too, naming the loss;
-        a configured role that was unreachable when the lab opened FAILs the test."""
+        a configured role that was unreachable when the lab opened is a lab error."""
         self._fail_on_loss_in_this_test()
         lab = self.ctx.lab
         for role in roles:
@@ -167,7 +169,7 @@ class InstrumentKeywords:
                     f"unknown instrument role {role!r}; known: {', '.join(ROLE_NAMES)}"
                 )
             if role in lab.unreachable:
-                raise AssertionError(
+                raise LabFault(
                     f"This step needs {ROLE_NAMES[role]}, but {lab.unreachable[role]}"
                 )
             loss = lab.instrument_loss(role)
@@ -203,7 +205,7 @@ class InstrumentKeywords:
             raise AssertionError(f"Cannot use {ROLE_NAMES[role]}: {problem}")
         driver = lab.instrument(role)
         if driver is None and not self._prompting(role):
-            raise AssertionError(
+            raise LabFault(
                 f"The bench has no {role} ({ROLE_NAMES[role]}); add "
                 f"'Require Instrument    {role}' to the test"
             )
@@ -212,10 +214,10 @@ class InstrumentKeywords:
     def _manual(self, role: str, instruction: str) -> None:
         """Ask the operator (``operator`` channel of the lab config) to stand in for
         ``role``: DONE goes on, CANNOT ends the step N/A with the operator's reason, no
-        answer within ``operator.timeout_s`` fails it."""
+        answer within ``operator.timeout_s`` is a lab error."""
         channel = self.ctx.lab.operator
         if channel is None:  # the bench starts one whenever the config asks for prompts
-            raise AssertionError(f"No operator channel is open to ask: {instruction}")
+            raise LabFault(f"No operator channel is open to ask: {instruction}")
         prompt = Prompt(
             instruction,
             self.ctx.cfg.operator.timeout_s,
@@ -236,7 +238,7 @@ class InstrumentKeywords:
             what = instruction[:1].lower() + instruction[1:]
             BuiltIn().skip(f"N/A: the operator could not {what}: {answer.reason}")
         if answer.outcome is Outcome.TIMEOUT:
-            raise AssertionError(prompt.timeout_message())
+            raise LabFault(prompt.timeout_message())
         logger.info(f"The operator did: {instruction}")
 
     def _ev(self, action: str, instruction: str, *args: Any) -> None:
@@ -349,8 +351,8 @@ class InstrumentKeywords:
 
     def require_power_source(self) -> list[str]:
         """:meth:`power_sources`, or, when none works: SKIP (N/A) if the bench has none or
-        every one was lost mid-run, FAIL if one was unreachable when the lab opened (not a
-        keyword)."""
+        every one was lost mid-run, a lab error if one was unreachable when the lab opened
+        (not a keyword)."""
         self._fail_on_loss_in_this_test()
         sources = self.power_sources()
         if sources:
@@ -358,7 +360,7 @@ class InstrumentKeywords:
         lab = self.ctx.lab
         unreachable = [lab.unreachable[r] for r in SAMPLED_ROLES if r in lab.unreachable]
         if unreachable:
-            raise AssertionError(
+            raise LabFault(
                 "This check needs a reference energy meter or a power analyser, but "
                 + "; ".join(unreachable)
             )

@@ -14,8 +14,10 @@ from hil.csms.journal import CALL, EVENT, RX, TX, Frame, WaitTimeout
 from hil.lab.bench import Bench
 from hil.lab.config import LabConfig, LabConfigError, load_lab_config
 from hil.lab.evidence import EVIDENCE_FILE, JsonLines, start_run, update_run
+from hil.protocol.base import RULE_RESET
 from hil.robot.context import LabContext
 from hil.robot.listener import RunListener
+from hil.verdict import LabFault
 
 #: ``${LAB}`` value that makes `Open Lab` take its bench from PabotLib (``hil nightly``).
 PABOT_LAB = "pabot"
@@ -41,7 +43,7 @@ class LabKeywords:
         page's URL goes to the console) and `Close Lab` stops it.
         """
         if self.ctx.bench is not None:
-            raise RuntimeError("A lab is already open; 'Close Lab' first")
+            raise LabFault("a lab is already open; 'Close Lab' first")
         if str(lab_config) == PABOT_LAB:
             lab_config = self._acquire_pabot_bench()
         output_dir = Path(BuiltIn().get_variable_value("${OUTPUT DIR}", "."))
@@ -53,7 +55,7 @@ class LabKeywords:
         try:
             cfg = load_lab_config(Path(lab_config).resolve())
         except LabConfigError as exc:
-            raise RuntimeError(str(exc)) from None
+            raise LabFault(str(exc)) from None
         # pid: hil nightly --status tells a run still going from one that was killed
         update_run(output_dir, lab_config=cfg.source, pid=os.getpid(), **run_facts(cfg))
         bench = Bench(cfg, output_dir)
@@ -122,7 +124,8 @@ class LabKeywords:
         A station that was registered before may connect without a BootNotification (OCPP
         1.6 §4.2 asks for one after start-up, not after a reconnect). If it connects but
         sends something else first, or nothing within ``timings.message_timeout_s``, the
-        lab restarts it (power relay, else Reset Hard), says so in the log, and waits for
+        lab restarts it (power relay, else a Hard reset in the station's version: 1.6 Reset
+        Hard, 2.0.1 Reset Immediate), says so in the log, and waits for
         its boot. On a timeout the failure says what the back office did see."""
         wait = self.ctx.cfg.timings.boot_timeout_s if timeout is None else float(timeout)
         journal = self.ctx.journal
@@ -195,8 +198,9 @@ class LabKeywords:
     @keyword
     def restart_station(self) -> int:
         """Reboot the station the way the bench can: a power cycle through the power relay
-        if one is configured, otherwise a Hard reset. Waits until it connects again and
-        returns the journal mark taken before the restart."""
+        if one is configured, otherwise a Hard reset as the station's version words it (1.6
+        §5.14 Reset Hard; 2.0.1 B11 Reset Immediate), built by the protocol adapter. Waits
+        until it connects again and returns the journal mark taken before the restart."""
         mark = self.ctx.mark()
         lab = self.ctx.lab
         relay = lab.instrument("power_relay")
@@ -213,9 +217,13 @@ class LabKeywords:
                 logger.warn(f"Restart: the power relay cannot be used ({problem}); Reset Hard")
             else:
                 logger.info("Restart: Reset Hard (the bench has no power relay)")
-            answer = lab.call("Reset", {"type": "Hard"})
+            action, payload = self.ctx.protocol.reset_request("Hard")
+            answer = lab.call(action, payload)
             if answer.get("status") != "Accepted":
-                raise AssertionError(f"Station answered Reset Hard with {answer.get('status')}")
+                raise AssertionError(
+                    f"Station answered the lab's {action} {payload} with {answer.get('status')}"
+                    f" ({self.ctx.protocol.rule(RULE_RESET)}: an Accepted reset reboots)"
+                )
         self.ctx.journal.wait_for(
             lambda f: f.dir == EVENT and f.kind == "connect",
             mark,

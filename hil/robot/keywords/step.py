@@ -275,8 +275,9 @@ class StepKeywords:
     def _clear_charging_profiles(self) -> None:
         sc = self.ctx.state.get("smart_charging")
         if sc and sc.get("set"):
-            status = self.ctx.lab.call("ClearChargingProfile", {})["status"]
-            logger.info(f"Teardown: ClearChargingProfile (all) -> {status}")
+            for action, payload in self.ctx.protocol.clear_profile_requests():
+                status = self.ctx.lab.call(action, payload)["status"]
+                logger.info(f"Teardown: {action} {payload} -> {status}")
 
     def _restore_availability(self) -> None:
         for connector, kind in sorted(self.ctx.availability.items()):
