@@ -16,8 +16,9 @@ Instruments that stop working:
   ends as a lab error (never the station's N) with the loss (role, address, last good
   reading and its time, last error) as soon as it waits on that instrument, or at the end
   of its current keyword otherwise; before it ends the lab stops the energy (EV to state
-  B, RemoteStopTransaction of the running session). Afterwards power is judged from the working references only, and a step that
-  requires the lost role is N/A. A lost instrument stays lost for the rest of the run.
+  B, RemoteStopTransaction of the running session). Afterwards power is judged from the
+  working references only, and a step that requires the lost role is N/A. A lost
+  instrument stays lost for the rest of the run.
 """
 
 from __future__ import annotations
@@ -169,9 +170,7 @@ class InstrumentKeywords:
                     f"unknown instrument role {role!r}; known: {', '.join(ROLE_NAMES)}"
                 )
             if role in lab.unreachable:
-                raise LabFault(
-                    f"This step needs {ROLE_NAMES[role]}, but {lab.unreachable[role]}"
-                )
+                raise LabFault(f"This step needs {ROLE_NAMES[role]}, but {lab.unreachable[role]}")
             loss = lab.instrument_loss(role)
             if loss is not None:
                 BuiltIn().skip(
