@@ -15,12 +15,22 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Level:
-    """A certification level: achieved when every step of it is Y or N/A by DUT capability."""
+    """A certification level.
+
+    Achieved only when it was *shown*: every step of it is Y or N/A by DUT capability, and
+    every step in ``shown_by`` is Y. A level whose demonstrating steps were N/A because the
+    station cannot do it by design (it does not sign its meter values, it has no smart
+    charging) is "not shown", never achieved; a level with a lab error, a step not run or a
+    step N/A on this bench is "not decided"; one with an N is "not achieved". docs/report.md
+    lists each level's steps and why.
+    """
 
     key: str
     title: str
     #: the report table its steps appear in
     table: str
+    #: the steps that must be Y for the level to be shown (the others may be N/A by DUT)
+    shown_by: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -36,9 +46,18 @@ class Step:
     number: str
 
 
-OCPP16 = Level("ocpp16", "OCPP 1.6 JSON", "checklist")
-SMART16 = Level("smart16", "Smart Charging 1.6 JSON", "smart_charging")
-EICHRECHT = Level("eichrecht", "Eichrecht", "eichrecht")
+#: The Core profile every station implements (OCPP 1.6 §3 "Feature Profiles": Core is the
+#: profile of every charge point; 2.0.1 Part 0 §3: the Core certification profile is
+#: required): its steps that no DUT capability makes optional. Step 15 needs a socket (a
+#: tethered cable has nothing to unlock), 22 an authorization cache (1.6 §3.5.4 and 2.0.1
+#: C10-C12: optional), 17-21 the Firmware Management profile and 23 Remote Trigger, both
+#: optional profiles: those may be N/A by DUT on a certified station.
+CORE_SHOWN_BY = tuple(str(n) for n in range(1, 15)) + ("16",)
+OCPP16 = Level("ocpp16", "OCPP 1.6 JSON", "checklist", CORE_SHOWN_BY)
+#: Smart Charging is shown by all three of its steps (1.6 §3.13 / 2.0.1 K01, K08, K10).
+SMART16 = Level("smart16", "Smart Charging 1.6 JSON", "smart_charging", ("SC1", "SC2", "SC3"))
+#: Eichrecht is shown only by signed readings that verify (EI1).
+EICHRECHT = Level("eichrecht", "Eichrecht", "eichrecht", ("EI1",))
 LEVELS: tuple[Level, ...] = (OCPP16, SMART16, EICHRECHT)
 #: The certificate's name of each level for a station of another OCPP version (the steps
 #: are the same; the platform's certificate names the version the station speaks).

@@ -40,6 +40,9 @@ _SEVERAL = "Several failures occurred:\n\n1) "
 class LabFault(RuntimeError):
     """The lab failed, not the station: the step ends as a lab error, never as N."""
 
+    #: Robot shows the message alone, not "LabFault: …" (the message says what it is)
+    ROBOT_SUPPRESS_NAME = True
+
     def __init__(self, cause: str) -> None:
         text = cause if cause.startswith(LAB_ERROR_PREFIX) else LAB_ERROR_PREFIX + cause
         super().__init__(text)

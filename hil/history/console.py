@@ -8,7 +8,7 @@ from rich.table import Table
 
 from hil.history.trends import BenchTrend, History
 
-_STYLE = {"Y": "green", "N": "bold red", "N/A": "dim"}
+_STYLE = {"Y": "green", "N": "bold red", "N/A": "dim", "E": "yellow"}
 
 
 def bench_table(b: BenchTrend) -> Table:

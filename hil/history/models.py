@@ -74,7 +74,7 @@ class StepResult(Base):
     name: Mapped[str] = mapped_column(Text, default="")
     #: Robot's PASS / FAIL / SKIP
     status: Mapped[str] = mapped_column(String(8))
-    #: the report's Y / N / N/A
+    #: the report's Y / N / N/A / E (a lab error: never the station's N; hil.verdict)
     verdict: Mapped[str] = mapped_column(String(8))
     message: Mapped[str] = mapped_column(Text, default="")
     remarks: Mapped[list[str]] = mapped_column(JSON, default=list)

@@ -21,9 +21,8 @@ from sqlalchemy.orm import Session
 
 from hil.history.db import open_engine
 from hil.history.models import COMPLETED, INTERRUPTED, RUNNING, EnergyFigure, Night, Run, StepResult
+from hil.verdict import verdict_of
 
-#: Robot status -> the report's verdict (hil/report/build.py VERDICTS)
-VERDICTS = {"PASS": "Y", "FAIL": "N", "SKIP": "N/A"}
 REPORT_FILE = "certification-report.html"
 #: the ``source`` of an Eichrecht signed-energy figure
 SIGNED_SOURCE = "signed (OCMF)"
@@ -183,7 +182,7 @@ class HistoryRecorder:
                 step=str(record.get("step") or ""),
                 name=str(record.get("name") or ""),
                 status=status,
-                verdict=VERDICTS.get(status, ""),
+                verdict=verdict_of(status, record.get("tags") or ()),
                 message=str(record.get("message") or ""),
                 remarks=[str(r) for r in record.get("remarks") or []],
                 started=parse_time(record.get("started")),

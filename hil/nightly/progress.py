@@ -29,6 +29,8 @@ def describe(record: dict[str, Any]) -> str:
     if state == "preflight-failed":
         return f"[{style}]preflight failed[/]: {record.get('message', '')}"
     verdicts = f"[green]Y {v['Y']}[/] [red]N {v['N']}[/] N/A {v['N/A']}"
+    if v.get("E"):  # lab errors: the lab needs a look, the station is not blamed
+        verdicts += f" [yellow]E {v['E']}[/]"
     where = f"step {record['step']}: {record['name']}" if record["step"] else ""
     return f"[{style}]{state}[/] {verdicts}  {where}".rstrip()
 

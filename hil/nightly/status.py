@@ -19,6 +19,7 @@ from typing import Any
 
 from hil.lab.evidence import CURRENT_STEP_FILE, MARKER, STEPS_FILE, read_json_lines, read_run
 from hil.nightly.benches import Bench
+from hil.verdict import verdict_of
 
 STATUS_FILE = "nightly-status.json"
 RUNNING, FINISHED, INTERRUPTED, PREFLIGHT_FAILED = (
@@ -27,7 +28,6 @@ RUNNING, FINISHED, INTERRUPTED, PREFLIGHT_FAILED = (
     "interrupted",
     "preflight-failed",
 )
-VERDICT_OF = {"PASS": "Y", "FAIL": "N", "SKIP": "N/A"}
 
 
 def bench_folders(
@@ -70,7 +70,7 @@ def bench_status(
         "name": "",
         "done": 0,
         "total": total,
-        "verdicts": {"Y": 0, "N": 0, "N/A": 0},
+        "verdicts": {"Y": 0, "N": 0, "N/A": 0, "E": 0},
         "state": RUNNING,
     }
     if not bench.ok:
@@ -81,7 +81,7 @@ def bench_status(
         return record
     steps = read_json_lines(folder / STEPS_FILE)
     for step in steps:
-        verdict = VERDICT_OF.get(str(step.get("status")))
+        verdict = verdict_of(str(step.get("status")), step.get("tags") or ())
         if verdict:
             record["verdicts"][verdict] += 1
     record["done"] = len(steps)

@@ -17,7 +17,7 @@ import jinja2
 
 from hil.lab.evidence import STEPS_FILE, read_json_lines, read_run
 from hil.nightly.benches import Bench
-from hil.report.model import NA, NO, NOT_RUN, YES, StepRow
+from hil.report.model import LAB_ERROR, NA, NO, NOT_RUN, YES, StepRow
 
 SUMMARY_FILE = "nightly-summary.html"
 STATE_TEXT = {
@@ -82,7 +82,13 @@ def bench_summary(bench: Bench, folder: Path | None, state: str, page_dir: Path)
     summary.rows = report.checklist + report.smart_charging + report.eichrecht
     summary.counts = {
         label: sum(1 for r in summary.rows if r.verdict == verdict)
-        for label, verdict in (("Y", YES), ("N", NO), ("N/A", NA), ("not run", NOT_RUN))
+        for label, verdict in (
+            ("Y", YES),
+            ("N", NO),
+            ("N/A", NA),
+            ("E", LAB_ERROR),
+            ("not run", NOT_RUN),
+        )
     }
     summary.verdict_line = report.verdict_line
     summary.duration = _duration(folder)
@@ -116,11 +122,12 @@ th { background: #eee; }
 <a href="log.html">log.html</a>, <a href="report.html">report.html</a>.</p>
 <table>
 <tr><th>Bench</th><th>DUT model</th><th>Firmware</th><th>Y</th><th>N</th><th>N/A</th>
-<th>Not run</th><th>Duration</th><th>State</th></tr>
+<th title="lab error: not the station's verdict">E</th><th>Not run</th><th>Duration</th>
+<th>State</th></tr>
 {% for b in benches %}
 <tr><td><a href="#bench-{{ loop.index }}">{{ b.name }}</a></td><td>{{ b.model }}</td>
 <td>{{ b.firmware }}</td>
-{% for key in ("Y", "N", "N/A", "not run") %}<td>{{ b.counts.get(key, "") }}</td>{% endfor %}
+{% for key in ("Y", "N", "N/A", "E", "not run") %}<td>{{ b.counts.get(key, "") }}</td>{% endfor %}
 <td>{{ b.duration }}</td>
 <td class="{{ b.state|replace(' ', '-') }}">{{ b.state }}
 {%- if b.message %}: {{ b.message }}{% endif %}</td></tr>
@@ -170,8 +177,9 @@ def write_summary(
 
 
 def any_failure(summaries: list[BenchSummary]) -> bool:
-    """A night fails when a step failed, a bench failed preflight or did not finish."""
-    return any(s.counts.get("N") or s.state != "finished" for s in summaries)
+    """A night fails when a step failed, a lab error needs mending, a bench failed
+    preflight or did not finish."""
+    return any(s.counts.get("N") or s.counts.get("E") or s.state != "finished" for s in summaries)
 
 
 def as_dict(summary: BenchSummary) -> dict[str, Any]:

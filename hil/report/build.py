@@ -14,12 +14,16 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from hil.checklist import LEVELS, STEPS, Step, level_title
+from hil.checklist import LEVELS, STEPS, Level, Step, level_title, steps_of
 from hil.lab.evidence import STEPS_FILE
 from hil.report.model import (
+    ACHIEVED,
+    LAB_ERROR,
     NA,
-    NO,
+    NOT_ACHIEVED,
+    NOT_DECIDED,
     NOT_RUN,
+    NOT_SHOWN,
     YES,
     CheckRow,
     ConfigurationEntry,
@@ -43,8 +47,8 @@ from hil.report.sources import (
     read_step_records,
 )
 from hil.report.wording import is_na_by_dut, person_summary
+from hil.verdict import first_failure
 
-VERDICTS = {"PASS": YES, "FAIL": NO, "SKIP": NA}
 #: The DUT facts two runs must agree on to make one report.
 IDENTITY = ("vendor", "model", "firmware", "serial", "ocpp")
 
@@ -84,12 +88,12 @@ def build_report(runs: list[RunData], out_dir: Path, tester: str | None = None) 
             continue
         run, record = found
         rows[step.id] = _record_row(step, record, labels[id(run)])
-        if record.status == "FAIL":
+        if record.status == "FAIL":  # N and lab errors: their whole text is evidence
             failures.append(FailureDetail(step.id, step.action, record.message))
     facts = _facts(runs)
     dut, lab = facts.get("dut", {}), facts.get("lab", {})
     ocpp = str(dut.get("ocpp") or "1.6")
-    levels = [_level(level.key, level_title(level, ocpp), rows) for level in LEVELS]
+    levels = [_level(level, level_title(level, ocpp), rows) for level in LEVELS]
     evidence = _evidence_of_chosen(chosen)
     last = runs[-1]
     return Report(
@@ -163,13 +167,17 @@ def _row(step: Step, verdict: str) -> StepRow:
 
 
 def _record_row(step: Step, record: StepRecord, run_label: str) -> StepRow:
-    row = _row(step, VERDICTS[record.status])
+    row = _row(step, record.verdict)
     row.run = run_label
     row.test_name = record.name
     row.detail = record.message
     remarks = [_remark_sentence(r) for r in record.remarks]
     if record.status == "PASS":
         row.remarks = remarks or person_summary("PASS", record.message)
+    elif row.verdict == LAB_ERROR:  # the cause, said as the lab's, never as the station's
+        row.remarks = person_summary("FAIL", first_failure(record.message)) + [
+            "Not the station's verdict: the step is to be run again once the lab is mended"
+        ]
     elif record.status == "FAIL":
         row.remarks = person_summary("FAIL", record.message) + [f"Remark: {r}" for r in remarks]
     else:
@@ -183,25 +191,40 @@ def _remark_sentence(text: str) -> str:
     return next(iter(person_summary("PASS", f"Remark: {text}")), text)
 
 
-def _level(key: str, title: str, rows: dict[str, StepRow]) -> LevelResult:
+def _level(level: Level, title: str, rows: dict[str, StepRow]) -> LevelResult:
+    """What ``level`` came to (hil.checklist.Level): not achieved on an N; not decided on a
+    lab error, a step not run or N/A on this bench; not shown when a step that shows it was
+    N/A by the DUT's design; else achieved."""
     blocking: list[str | tuple[str, list[str]]] = []
-    not_run = []
-    na_groups: dict[str, list[str]] = {}  # one line per reason: steps N/A for the same cause
-    for step in (s for s in STEPS if s.level == key):
+    not_run: list[str] = []
+    failed = undecided = False
+    not_shown: dict[str, list[str]] = {}  # why -> steps: one line per reason
+    na_groups: dict[str, list[str]] = {}  # N/A on this bench, one line per reason
+    for step in steps_of(level.key):
         row = rows[step.id]
-        if row.verdict == YES or (row.verdict == NA and row.na_by_dut):
+        why = row.remarks[0] if row.remarks else ""
+        if row.verdict == YES:
+            continue
+        if row.verdict == NA and row.na_by_dut:
+            if step.id in level.shown_by:
+                not_shown.setdefault(why or "the station cannot do it", []).append(step.id)
             continue
         if row.verdict == NOT_RUN:
+            undecided = True
             not_run.append(step.id)
         elif row.verdict == NA:
-            why = row.remarks[0] if row.remarks else "not applicable on this bench"
+            undecided = True
+            why = why or "not applicable on this bench"
             if why not in na_groups:
                 na_groups[why] = []
                 blocking.append((why, na_groups[why]))
             na_groups[why].append(step.id)
+        elif row.verdict == LAB_ERROR:
+            undecided = True
+            blocking.append(f"step {step.id} lab error: {why or 'the lab failed'}")
         else:
-            why = row.remarks[0] if row.remarks else "failed"
-            blocking.append(f"step {step.id} N: {why}")
+            failed = True
+            blocking.append(f"step {step.id} N: {why or 'failed'}")
     lines = [
         b
         if isinstance(b, str)
@@ -218,7 +241,25 @@ def _level(key: str, title: str, rows: dict[str, StepRow]) -> LevelResult:
             if len(not_run) == 1
             else f"steps {_ranges(not_run)} were not run"
         )
-    return LevelResult(title, not lines, lines)
+    if not (failed or undecided):
+        lines += [
+            f"not shown: {_lower_first(why)} (step{'s' if len(ids) > 1 else ''} {_ranges(ids)} N/A)"
+            for why, ids in not_shown.items()
+        ]
+    if failed:
+        state = NOT_ACHIEVED
+    elif undecided:
+        state = NOT_DECIDED
+    elif not_shown:
+        state = NOT_SHOWN
+    else:
+        state = ACHIEVED
+    return LevelResult(title, state == ACHIEVED, lines, state)
+
+
+def _lower_first(text: str) -> str:
+    """ "The DUT does not…" -> "the DUT does not…" after "not shown: "."""
+    return text[:1].lower() + text[1:] if text[1:2].islower() else text
 
 
 def _ranges(step_ids: list[str]) -> str:

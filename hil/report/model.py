@@ -9,8 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-#: Verdicts of the Pass column: passed, failed, not applicable, not run.
-YES, NO, NA, NOT_RUN = "Y", "N", "N/A", ""
+from hil.verdict import LAB_ERROR, NA, NO, NOT_RUN, YES  # noqa: F401  (the renderers' marks)
+
+#: What a certification level came to (hil.checklist.Level says when it is shown).
+ACHIEVED = "achieved"
+NOT_ACHIEVED = "not achieved"  # a step of it is N: the station broke a rule
+NOT_DECIDED = "not decided"  # a lab error, a step not run or N/A on this bench
+NOT_SHOWN = "not shown"  # the station cannot do what would show it (N/A by DUT)
 
 
 @dataclass
@@ -21,7 +26,7 @@ class StepRow:
     number: str  # as the table numbers it: "7", "1" for SC1
     profile: str
     action: str
-    verdict: str  # YES, NO, NA or NOT_RUN
+    verdict: str  # YES, NO, NA, LAB_ERROR or NOT_RUN
     #: sentences for a person: remarks of a passing step, what went wrong, why N/A
     remarks: list[str] = field(default_factory=list)
     #: N/A because the DUT cannot do it by design (counts as achieved), not the bench
@@ -39,6 +44,15 @@ class LevelResult:
     achieved: bool
     #: why not: "step 7 (N)", "step 15 not run"
     blocking: list[str] = field(default_factory=list)
+    #: ACHIEVED, NOT_ACHIEVED, NOT_DECIDED or NOT_SHOWN
+    state: str = ""
+
+    @property
+    def mark(self) -> str:
+        """The certificate's Achieved cell: yes, no, not decided, not shown."""
+        if self.achieved:
+            return "yes"
+        return {NOT_DECIDED: "not decided", NOT_SHOWN: "not shown"}.get(self.state, "no")
 
 
 @dataclass

@@ -9,7 +9,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from hil.report.model import NA, NO, YES, ConfigurationEntry, EnergyRow, Report, StepRow
+from hil.report.model import (
+    LAB_ERROR,
+    NA,
+    NO,
+    YES,
+    ConfigurationEntry,
+    EnergyRow,
+    LevelResult,
+    Report,
+    StepRow,
+)
+from hil.verdict import LAB_ERROR_MEANING
 
 #: what a missing value prints as
 DASH = "—"
@@ -38,7 +49,10 @@ PASS_COLOURS: dict[str, tuple[int, int, int]] = {
     YES: (198, 239, 206),
     NO: (255, 199, 206),
     NA: (222, 222, 222),
+    LAB_ERROR: (255, 224, 138),
 }
+#: under each step table that has a lab error: what E means
+LAB_ERROR_LEGEND = f"{LAB_ERROR}: {LAB_ERROR_MEANING}."
 
 
 def yes_no(value: bool | None) -> str:
@@ -77,8 +91,23 @@ def run_of(report: Report, row: StepRow) -> str:
 
 
 def pass_class(verdict: str) -> str:
-    """CSS class of a Pass cell: pass-Y, pass-N, pass-NA, pass-none."""
-    return {YES: "pass-Y", NO: "pass-N", NA: "pass-NA"}.get(verdict, "pass-none")
+    """CSS class of a Pass cell: pass-Y, pass-N, pass-NA, pass-E, pass-none."""
+    return {YES: "pass-Y", NO: "pass-N", NA: "pass-NA", LAB_ERROR: "pass-E"}.get(
+        verdict, "pass-none"
+    )
+
+
+def level_class(level: LevelResult) -> str:
+    """CSS class of a level's Achieved cell: ok, fail (not achieved), open (not decided,
+    not shown)."""
+    if level.achieved:
+        return "ok"
+    return "open" if level.mark in ("not decided", "not shown") else "fail"
+
+
+def has_lab_error(rows: Iterable[StepRow]) -> bool:
+    """A table needs the E legend."""
+    return any(r.verdict == LAB_ERROR for r in rows)
 
 
 def certificate_facts(report: Report) -> list[tuple[str, str]]:

@@ -89,7 +89,7 @@ def _step_table(report: Report, rows: list[StepRow]) -> list[str]:
             ]
             for r in rows
         ],
-    )
+    ) + ([md_text(common.LAB_ERROR_LEGEND), ""] if common.has_lab_error(rows) else [])
 
 
 def _facts(facts: list[tuple[str, str]]) -> list[str]:
@@ -106,7 +106,7 @@ def _certificate(report: Report) -> list[str]:
         [
             [
                 md_text(lv.title),
-                f"**{common.yes_no(lv.achieved)}**",
+                f"**{lv.mark}**",
                 "" if lv.achieved else md_text(", ".join(lv.blocking)),
             ]
             for lv in report.levels

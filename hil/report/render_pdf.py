@@ -14,7 +14,7 @@ import matplotlib
 from fpdf import FPDF, FontFace
 
 from hil.report import render as common
-from hil.report.model import NO, YES, Report, StepRow
+from hil.report.model import LAB_ERROR, NO, YES, Report, StepRow
 
 _FONT = "DejaVu"
 _MONO = "DejaVuMono"
@@ -92,6 +92,10 @@ def _table(
     pdf.ln(3)
 
 
+#: a level's Achieved cell takes the tint of the verdict it is like
+_LEVEL_TINT = {"ok": YES, "fail": NO, "open": LAB_ERROR}
+
+
 def _verdict_style(verdict: str) -> FontFace:
     """The Pass cell: tinted, the letter bold black so it reads in grey print too."""
     return FontFace(emphasis="BOLD", fill_color=common.PASS_COLOURS.get(verdict))
@@ -119,6 +123,8 @@ def _step_table(pdf: FPDF, report: Report, rows: list[StepRow]) -> None:
             if run := common.run_of(report, r):
                 remarks.append(f"({run})")
             row.cell("\n".join(remarks))
+    if common.has_lab_error(rows):
+        _paragraph(pdf, common.LAB_ERROR_LEGEND, size=8)
     pdf.ln(3)
 
 
@@ -160,7 +166,7 @@ def _certificate(pdf: FPDF, report: Report) -> None:
         for lv in report.levels:
             row = table.row()
             row.cell(lv.title)
-            row.cell(common.yes_no(lv.achieved), style=_verdict_style(YES if lv.achieved else NO))
+            row.cell(lv.mark, style=_verdict_style(_LEVEL_TINT[common.level_class(lv)]))
             row.cell("" if lv.achieved else ", ".join(lv.blocking))
 
 

@@ -22,6 +22,7 @@ from hil.lab.evidence import (
     read_run,
     stopped_by_robot,
 )
+from hil.verdict import verdict_of
 
 #: Robot statuses that are a verdict (NOT RUN is none: e.g. --exitonfailure, --dryrun).
 VERDICT_STATUSES = ("PASS", "FAIL", "SKIP")
@@ -42,6 +43,13 @@ class StepRecord:
     message: str
     remarks: list[str]
     started: str  # ISO 8601, to order re-runs of a step
+    #: the test's tags (``lab-error`` makes a FAIL the lab's, hil.verdict)
+    tags: list[str] = field(default_factory=list)
+
+    @property
+    def verdict(self) -> str:
+        """The Pass column's mark: Y, N, N/A or E (hil.verdict)."""
+        return verdict_of(self.status, self.tags)
 
 
 @dataclass
@@ -120,6 +128,7 @@ def read_output_xml(path: Path) -> RunData:
                 message=test.message,
                 remarks=remarks.get(step, []),
                 started=_iso(test.start_time),
+                tags=[str(t) for t in test.tags],
             )
         )
     if not steps and not stopped:
@@ -167,6 +176,7 @@ def read_step_records(folder: Path, source: Path | None = None) -> RunData:
             message=str(r.get("message", "")),
             remarks=[str(x) for x in r.get("remarks", [])],
             started=str(r.get("started", "")),
+            tags=[str(t) for t in r.get("tags", [])],
         )
         for r in records
         if str(r.get("step", "")) in BY_ID and r.get("run_id") in (None, facts.get("run_id"))

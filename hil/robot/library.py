@@ -79,6 +79,7 @@ class HilLab(DynamicCore):
             ):
                 raise
             raise LabFault(
-                f"the lab's keyword '{name}' broke ({type(exc).__name__}: {exc}); the "
+                f"the lab's keyword '{name.replace('_', ' ').title()}' broke "
+                f"({type(exc).__name__}: {exc}); the "
                 "station is not judged on this step"
             ) from exc

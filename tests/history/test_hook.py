@@ -13,6 +13,7 @@ from hil.history.db import open_engine
 from hil.history.models import EnergyFigure, Run, StepResult
 from hil.lab.evidence import start_run
 from hil.robot.history_hook import HistoryHook
+from hil.verdict import LAB_ERROR_TAG
 from tests.history.helpers import energy_evidence, facts, step
 
 
@@ -22,6 +23,8 @@ def test_hook_records_a_run(db_url: str, tmp_path: Path) -> None:
     hook = HistoryHook(db_url, "night-7", tmp_path)
     hook.step(step("6", "PASS"), energy_evidence(0.4))
     hook.step(step("7", "FAIL"), [])
+    lab_error = step("8", "FAIL") | {"tags": ["step:8", LAB_ERROR_TAG]}
+    hook.step(lab_error, [])
     hook.end()
     engine = open_engine(db_url)
     with Session(engine) as s:
@@ -34,6 +37,7 @@ def test_hook_records_a_run(db_url: str, tmp_path: Path) -> None:
         assert [r.verdict for r in s.scalars(select(StepResult).order_by(StepResult.id))] == [
             "Y",
             "N",
+            "E",  # the lab's failure: never a failure of the station in the history
         ]
         assert len(s.scalars(select(EnergyFigure)).all()) == 2
     engine.dispose()

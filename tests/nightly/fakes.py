@@ -14,6 +14,7 @@ from hil.lab.evidence import (
     write_current_step,
 )
 from hil.nightly.benches import Bench
+from hil.verdict import LAB_ERROR_TAG
 
 DUT = {"vendor": "Acme", "model": "AC22", "firmware": "1.2.3", "serial": "S-1"}
 
@@ -31,8 +32,8 @@ def bench_folder(
     current: str = "",
     ended: bool = False,
 ) -> Path:
-    """``pabot_results/<slot>/0`` with a run of ``b`` that finished ``steps`` (id, status)
-    and is on ``current`` (or has ended)."""
+    """``pabot_results/<slot>/0`` with a run of ``b`` that finished ``steps`` (id, status:
+    PASS, FAIL, SKIP or LAB for a lab error) and is on ``current`` (or has ended)."""
     folder = pabot_results / str(slot) / "0"
     run_id = start_run(folder, str(b.config))
     update_run(
@@ -44,13 +45,15 @@ def bench_folder(
     )
     lines = JsonLines(folder / STEPS_FILE)
     for step, status in steps:
+        lab_error = status == "LAB"  # a failure the listener tagged as the lab's
         lines.append(
             {
                 "run_id": run_id,
                 "step": step,
                 "name": f"Step {step}",
-                "status": status,
-                "message": "boom" if status == "FAIL" else "",
+                "status": "FAIL" if lab_error else status,
+                "tags": [LAB_ERROR_TAG] if lab_error else [],
+                "message": "Lab error: boom" if lab_error else "boom" if status == "FAIL" else "",
                 "remarks": [],
                 "started": now(),
                 "ended": now(),

@@ -24,20 +24,23 @@ def test_running_finished_and_waiting_benches(tmp_path: Path) -> None:
     a, b, c = bench(tmp_path, "A"), bench(tmp_path, "B"), bench(tmp_path, "C")
     results = tmp_path / "pabot_results"
     bench_folder(results, 1, a, [("1", "PASS"), ("5", "FAIL")], current="23")
-    bench_folder(results, 2, b, [("1", "PASS"), ("5", "SKIP"), ("23", "PASS")], ended=True)
-    records = night_status([a, b, c], results, total=3)
+    bench_folder(
+        results, 2, b, [("1", "PASS"), ("5", "SKIP"), ("22", "LAB"), ("23", "PASS")], ended=True
+    )
+    records = night_status([a, b, c], results, total=4)
     assert records[0] == {
         "bench": "A",
         "step": "23",
         "name": "Step 23",
         "done": 2,
-        "total": 3,
-        "verdicts": {"Y": 1, "N": 1, "N/A": 0},
+        "total": 4,
+        "verdicts": {"Y": 1, "N": 1, "N/A": 0, "E": 0},
         "state": "running",
     }
     assert records[1]["state"] == "finished"
-    assert records[1]["step"] == "" and records[1]["done"] == 3
-    assert records[1]["verdicts"] == {"Y": 2, "N": 0, "N/A": 1}
+    assert records[1]["step"] == "" and records[1]["done"] == 4
+    # a lab error counts as E, never as the station's N
+    assert records[1]["verdicts"] == {"Y": 2, "N": 0, "N/A": 1, "E": 1}
     assert records[2]["state"] == "running" and records[2]["done"] == 0  # not started yet
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from robot import run as robot_run
 
 from hil.checklist import BY_ID, STEPS
+from hil.verdict import LAB_ERROR_TAG
 
 DUT = {
     "station_id": "CP-1",
@@ -31,7 +32,8 @@ def robot_output(
     lab: dict[str, Any] | None = None,
 ) -> Path:
     """Run a suite with one test per step (``steps``, default all); ``outcomes`` maps a
-    step to (PASS|FAIL|SKIP, message). Writes ``hil-run.json`` beside ``output.xml``."""
+    step to (PASS|FAIL|SKIP|LAB, message); LAB is a failure tagged as a lab error. Writes
+    ``hil-run.json`` beside ``output.xml``."""
     outcomes = outcomes or {}
     folder.mkdir(parents=True, exist_ok=True)
     lines = ["*** Test Cases ***"]
@@ -42,6 +44,8 @@ def robot_output(
             if not message
             else f"Set Test Message    {message}",
             "FAIL": f"Fail    {message}",
+            # a lab error: what the listener makes of a lab fault (hil.verdict)
+            "LAB": f"Fail    {message}    {LAB_ERROR_TAG}",
             "SKIP": f"Skip    {message}",
         }[status]
         lines += [s.action, f"    [Tags]    step:{s.id}    profile:{s.profile_tag}", f"    {body}"]

@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import json
+from html import unescape
 
 import pytest
 
 from hil.checklist import STEPS
 from hil.cli import main
 from hil.report.build import report_from_outputs
-from hil.report.model import NA, NO, NOT_RUN, YES
+from hil.report.model import (
+    ACHIEVED,
+    LAB_ERROR,
+    NA,
+    NO,
+    NOT_ACHIEVED,
+    NOT_DECIDED,
+    NOT_RUN,
+    NOT_SHOWN,
+    YES,
+)
 from hil.report.sources import ReportInputError
 from tests.report.runs import robot_output
 
@@ -207,3 +218,107 @@ def test_an_output_of_another_robot_project_is_named_as_such(tmp_path, capsys):
     assert main(["report", str(other / "output.xml")]) == 2
     err = capsys.readouterr().err
     assert "an output.xml of another Robot project: none of its 1 test(s)" in err
+
+
+# -- lab errors and levels that were not shown (issue 18, items 2 and 3) --------------------
+
+LAB_ERROR_23 = (
+    "LAB",
+    "Lab error: the back office's own Reset request breaks the OCPP 2.0.1 schema, so it was "
+    "never sent: 'Hard' is not one of ['Immediate', 'OnIdle']",
+)
+UNSIGNED = (
+    "SKIP",
+    "N/A by DUT capability: the DUT does not sign its meter values "
+    "(dut.capabilities.signed_meter_values: false)",
+)
+NO_SMART = (
+    "SKIP",
+    "N/A by DUT capability: the station does not support smart charging "
+    "(dut.capabilities.smart_charging: false)",
+)
+NO_FIRMWARE = (
+    "SKIP",
+    "N/A by DUT capability: the station's firmware is updated only through its maker's cloud "
+    "(dut.capabilities.firmware_update: maker_cloud)",
+)
+
+
+def test_a_lab_error_is_e_never_n_and_leaves_its_level_not_decided(tmp_path):
+    out = robot_output(tmp_path / "a", {"23": LAB_ERROR_23})
+    report = report_from_outputs([out], tmp_path)
+    row = rows(report)["23"]
+    assert row.verdict == LAB_ERROR
+    assert row.remarks[0].startswith("Lab error: the back office's own Reset request")
+    assert any("Not the station's verdict" in r for r in row.remarks)
+    assert [f.step for f in report.failures] == ["23"]  # its whole text is evidence
+    ocpp, smart, ei = report.levels
+    assert not ocpp.achieved and ocpp.state == NOT_DECIDED and ocpp.mark == "not decided"
+    assert ocpp.blocking == [f"step 23 lab error: {row.remarks[0]}"]
+    assert smart.achieved and ei.achieved
+    assert not report.certified
+
+
+def test_an_n_decides_a_level_even_beside_a_lab_error(tmp_path):
+    out = robot_output(tmp_path / "a", {"23": LAB_ERROR_23, "5": ("FAIL", "No Heartbeat")})
+    ocpp = report_from_outputs([out], tmp_path).levels[0]
+    assert ocpp.state == NOT_ACHIEVED and ocpp.mark == "no"
+
+
+def test_a_station_that_does_not_sign_is_not_certified_eichrecht(tmp_path):
+    """The seed bug: EI1 N/A because the station does not sign made "Eichrecht: yes"."""
+    out = robot_output(tmp_path / "a", {"EI1": UNSIGNED})
+    report = report_from_outputs([out], tmp_path)
+    ocpp, smart, ei = report.levels
+    assert ocpp.achieved and smart.achieved and report.certified
+    assert not ei.achieved and ei.state == NOT_SHOWN and ei.mark == "not shown"
+    assert ei.blocking == [
+        "not shown: the DUT does not sign its meter values "
+        "(dut.capabilities.signed_meter_values: false) (step EI1 N/A)"
+    ]
+    assert "Eichrecht" not in report.verdict_line
+
+
+def test_a_station_without_smart_charging_is_not_certified_smart_charging(tmp_path):
+    out = robot_output(tmp_path / "a", {s: NO_SMART for s in ("SC1", "SC2", "SC3")})
+    smart = report_from_outputs([out], tmp_path).levels[1]
+    assert smart.state == NOT_SHOWN
+    assert smart.blocking[0].endswith("(steps SC1–SC3 N/A)")
+
+
+def test_optional_profiles_n_a_by_dut_still_certify_the_core_level(tmp_path):
+    """Firmware Management, Remote Trigger, the cache and a socket are optional (the seed
+    checklists show firmware steps N/A on certified stations)."""
+    out = robot_output(
+        tmp_path / "a",
+        {
+            **{s: NO_FIRMWARE for s in ("17", "18", "19")},
+            "15": TETHERED,
+            "22": ("SKIP", "N/A by DUT capability: the station has no authorization cache"),
+        },
+    )
+    ocpp = report_from_outputs([out], tmp_path).levels[0]
+    assert ocpp.achieved and ocpp.state == ACHIEVED and ocpp.mark == "yes"
+
+
+def test_a_core_step_that_shows_the_level_n_a_by_dut_leaves_it_not_shown(tmp_path):
+    gone = ("SKIP", "N/A by DUT capability: the step exists in OCPP 1.6 only")
+    ocpp = report_from_outputs([robot_output(tmp_path / "a", {"6": gone})], tmp_path).levels[0]
+    assert ocpp.state == NOT_SHOWN and not ocpp.achieved
+
+
+def test_every_format_shows_a_lab_error_as_e_with_its_legend_and_levels_by_their_state(tmp_path):
+    from hil.report.render import LAB_ERROR_LEGEND, write_report
+
+    out = robot_output(tmp_path / "a", {"23": LAB_ERROR_23, "EI1": UNSIGNED})
+    report = report_from_outputs([out], tmp_path)
+    paths = {p.suffix: p for p in write_report(report, tmp_path / "r")}
+    html = unescape(paths[".html"].read_text())
+    assert 'class="pass pass-E">E</td>' in html and LAB_ERROR_LEGEND in html
+    assert ">not decided</td>" in html and ">not shown</td>" in html
+    md = paths[".md"].read_text()
+    assert "| **E** |" in md and "**not decided**" in md and "**not shown**" in md
+    from pypdf import PdfReader
+
+    text = " ".join(" ".join(p.extract_text().split()) for p in PdfReader(paths[".pdf"]).pages)
+    assert "not decided" in text and "not shown" in text and "lab error: the lab" in text

@@ -1,0 +1,92 @@
+"""A lab fault is never the station's N (issue 18, item 2): in Robot (tag ``lab-error``),
+in the report (E, the level not decided) and in the history (verdict E).
+
+Two kinds of lab fault, each from a real run: a keyword of the lab that breaks (an
+unexpected exception, here keywords used before the lab is open), and an instrument the step needs that is unreachable
+(the reference meter's address is a closed port on the virtual bench)."""
+
+from __future__ import annotations
+
+import io
+import socket
+from pathlib import Path
+
+import pytest
+import yaml
+from robot import run as robot_run
+from robot.api import ExecutionResult
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hil.history.db import open_engine
+from hil.history.models import StepResult
+from hil.report.build import report_for_output_dir
+from hil.report.model import LAB_ERROR, NOT_DECIDED
+from hil.verdict import LAB_ERROR_TAG
+from tests.suites.runner import run_steps, write_lab
+
+SUITE = """\
+*** Settings ***
+Library    hil.robot.HilLab
+
+*** Test Cases ***
+Get Configuration
+    [Tags]    step:3    profile:Core
+    Lab Setting    dut.connectors
+
+Heartbeat
+    [Tags]    step:5    profile:Core
+    Require Capability    teleportation
+
+Change Configuration
+    [Tags]    step:4    profile:Core
+    Should Be Equal    station    lab    the station broke a rule
+"""
+
+
+def test_a_keyword_that_breaks_is_a_lab_error_and_an_assertion_is_the_stations(
+    tmp_path: Path,
+) -> None:
+    suite = tmp_path / "lab_errors.robot"
+    suite.write_text(SUITE)
+    robot_run(str(suite), outputdir=str(tmp_path), stdout=io.StringIO(), stderr=io.StringIO())
+    tests = {t.name: t for t in ExecutionResult(str(tmp_path / "output.xml")).suite.all_tests}
+    for name, cause in (
+        ("Get Configuration", "'Lab Setting' broke (LabNotOpen"),
+        ("Heartbeat", "'Require Capability' broke (LabNotOpen: No lab is open"),
+    ):
+        test = tests[name]
+        assert test.status == "FAIL" and LAB_ERROR_TAG in test.tags, (name, test.message)
+        assert test.message.startswith("Lab error: ") and cause in test.message, test.message
+    # an assertion is a finding about the station: N, no lab-error tag
+    station = tests["Change Configuration"]
+    assert station.status == "FAIL" and LAB_ERROR_TAG not in station.tags
+
+
+@pytest.mark.robot
+def test_an_unreachable_instrument_is_a_lab_error_in_robot_report_and_history(
+    tmp_path: Path,
+) -> None:
+    with socket.socket() as sock:  # a port that is certainly closed
+        sock.bind(("127.0.0.1", 0))
+        dead = f"modbus-tcp://127.0.0.1:{sock.getsockname()[1]}"
+    data = yaml.safe_load(write_lab(tmp_path, []).read_text())
+    data["instruments"]["energy_meter"]["address"] = dead
+    lab = tmp_path / "lab.yaml"
+    lab.write_text(yaml.safe_dump(data))
+    db = tmp_path / "history.sqlite"
+    outcomes = run_steps(tmp_path, lab, ["EI1"], variables=[f"HIL_HISTORY:sqlite:///{db}"])
+
+    ei1 = outcomes["EI1"]  # EI1 needs the reference meter (requires:energy_meter)
+    assert ei1.status == "FAIL" and LAB_ERROR_TAG in ei1.tags, ei1.message
+    assert "energy_meter" in ei1.message and dead in ei1.message
+
+    report = report_for_output_dir(tmp_path / "out")
+    [row] = report.eichrecht
+    assert row.verdict == LAB_ERROR and dead in row.remarks[0]
+    assert report.levels[2].state == NOT_DECIDED
+
+    engine = open_engine(f"sqlite:///{db}")
+    with Session(engine) as s:
+        assert [r.verdict for r in s.scalars(select(StepResult))] == [LAB_ERROR]
+    engine.dispose()
