@@ -25,6 +25,7 @@ from hil.robot.keywords.instruments import InstrumentKeywords
 from hil.sim.instruments.modbus_meter import VirtualEnergyMeter
 from hil.sim.instruments.scpi_analyser import VirtualPowerAnalyser
 from hil.sim.physics import BenchPhysics, current_to_duty
+from hil.verdict import LabFault
 from tests.conftest import SimLoop
 from tests.suites.runner import VIRTUAL_LAB
 
@@ -260,11 +261,13 @@ def test_a_loss_during_a_wait_stops_the_energy_and_fails_the_step(lab: Any) -> N
     keywords.energy_should_flow(timeout=2)
     parts["meter"].dead = True
     start = time.monotonic()
-    with pytest.raises(AssertionError) as err:
+    with pytest.raises(LabFault) as err:  # the lab's instrument failed: a lab error, not N
         keywords.energy_should_keep_flowing_for(30)
     assert time.monotonic() - start < 0.3 + 1.0
     message = str(err.value)
-    assert message.startswith("energy_meter at modbus-tcp://10.0.0.9:502: instrument lost: ")
+    assert message.startswith(
+        "Lab error: energy_meter at modbus-tcp://10.0.0.9:502: instrument lost: "
+    )
     assert "last good reading" in message and "last error at " in message
     assert "EV set to state B" in message and "RemoteStopTransaction(7) -> Accepted" in message
     assert parts["ev"].calls == ["B"]
@@ -295,7 +298,9 @@ def test_a_loss_outside_a_wait_fails_the_running_keyword(lab: Any) -> None:
     result = KeywordResult("PASS")
     keywords.end_keyword(None, result)  # e.g. a journal wait that just ended
     assert result.status == "FAIL"
-    assert result.message.startswith("energy_meter at modbus-tcp://10.0.0.9:502: instrument lost")
+    assert result.message.startswith(
+        "Lab error: energy_meter at modbus-tcp://10.0.0.9:502: instrument lost"
+    )
     assert parts["ev"].calls == ["B"] and parts["calls"] == []  # no session was running
     later = KeywordResult("PASS")
     keywords.end_keyword(None, later)
@@ -330,9 +335,9 @@ def test_unreachable_instrument_fails_the_step_that_needs_it(lab: Any) -> None:
         "socket://10.0.0.7:4001: cannot connect"
     )
     keywords.start_test(None, None)
-    with pytest.raises(AssertionError, match=r"needs an automated tag reader, but identif"):
+    with pytest.raises(LabFault, match=r"needs an automated tag reader, but identif"):
         keywords.require_instrument("ev_simulator", "identification")
-    with pytest.raises(AssertionError, match="socket://10.0.0.7:4001"):
+    with pytest.raises(LabFault, match="socket://10.0.0.7:4001"):
         keywords.present_tag("VALID-TAG-01")
     assert not keywords.bench_has_instruments("identification")
     with pytest.raises(SkipExecution, match="does not have"):

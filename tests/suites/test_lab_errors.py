@@ -2,8 +2,9 @@
 in the report (E, the level not decided) and in the history (verdict E).
 
 Two kinds of lab fault, each from a real run: a keyword of the lab that breaks (an
-unexpected exception, here keywords used before the lab is open), and an instrument the step needs that is unreachable
-(the reference meter's address is a closed port on the virtual bench)."""
+unexpected exception, here keywords used before the lab is open), and an instrument the
+step needs that is unreachable (the reference meter's address is a closed port on the
+virtual bench)."""
 
 from __future__ import annotations
 

@@ -201,7 +201,7 @@ class InstrumentKeywords:
         lab = self.ctx.lab
         problem = lab.instrument_problem(role)
         if problem is not None:
-            raise AssertionError(f"Cannot use {ROLE_NAMES[role]}: {problem}")
+            raise LabFault(f"Cannot use {ROLE_NAMES[role]}: {problem}")
         driver = lab.instrument(role)
         if driver is None and not self._prompting(role):
             raise LabFault(
