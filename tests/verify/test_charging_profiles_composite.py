@@ -1,4 +1,4 @@
-"""The composite schedule, on examples worked by hand (OCPP 1.6 §3.13, §5.13).
+"""The composite schedule, on examples worked by hand (OCPP 1.6 §3.13, §5.7).
 
 Each test shows its arithmetic in a comment. T0 is a Wednesday midnight (UTC); a "Tx" on
 connector 1 is transaction 7. Voltage 230 V, three phases unless a period says otherwise.

@@ -248,7 +248,7 @@ class SmartChargingKeywords:
         stack_level: int | None = None,
         expect: str | None = None,
     ) -> str:
-        """ClearChargingProfile (OCPP 1.6 §5.7; 2.0.1 K10): by ``profile_id``, or by
+        """ClearChargingProfile (OCPP 1.6 §5.5; 2.0.1 K10): by ``profile_id``, or by
         ``connector``, ``purpose`` and ``stack_level`` together (AND), or everything when
         none is given (2.0.1 K10.FR.02 wants an id or a criterion: one request per purpose).
         The answer must be what the lab's copy predicts: Accepted when something matched,
@@ -290,7 +290,7 @@ class SmartChargingKeywords:
 
     @keyword
     def clear_all_charging_profiles(self) -> None:
-        """ClearChargingProfile of every profile (OCPP 1.6 §5.7: without arguments; 2.0.1
+        """ClearChargingProfile of every profile (OCPP 1.6 §5.5: without arguments; 2.0.1
         K10: one request per purpose, K10.FR.02), Accepted or Unknown; the lab's copy is
         emptied too. Used to start and end a step without profiles."""
         if not self.ctx.cfg.dut.capabilities.smart_charging:
@@ -651,7 +651,7 @@ class SmartChargingKeywords:
     @keyword
     def charging_limit_should_be_released(self, connector: int = 1) -> None:
         """With no profile left the output returns to the station's maximum within the
-        reaction time: measured, at the pilot and in the station's readings (1.6 §5.7,
+        reaction time: measured, at the pilot and in the station's readings (1.6 §5.5,
         2.0.1 K10: cleared profiles no longer limit the output, not just in the
         messages)."""
         self.charging_limit_should_be_applied(connector)

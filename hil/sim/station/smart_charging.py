@@ -1,4 +1,4 @@
-"""The virtual station's smart charging (OCPP 1.6 §3.13, §5.7, §5.13, §5.16).
+"""The virtual station's smart charging (OCPP 1.6 §3.13, §5.5, §5.7, §5.16).
 
 The rules are not re-implemented here: the station keeps a
 :class:`~hil.verify.charging_profiles.ProfileStore` in its non-volatile memory (the same
