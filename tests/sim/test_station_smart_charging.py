@@ -230,15 +230,15 @@ def expected_conf(rig: MaintenanceRig, conf: dict[str, Any], unit: str | None) -
     def compute() -> dict[str, Any]:
         station = rig.station
         start = parse_datetime(conf["scheduleStart"])
-        tx = station.charging.transaction(conf["connectorId"])
+        running = {c: station.charging.transaction(c) for c in range(1, station.n_connectors + 1)}
         schedule = composite(
             station.nv.charging_profiles,
             conf["connectorId"],
             start,
             conf["chargingSchedule"]["duration"],
             unit,
-            tx_start=None if tx is None else parse_datetime(tx.started),
             voltage_v=rig.cfg.smart_charging.voltage_v,
+            tx_starts={c: parse_datetime(tx.started) for c, tx in running.items() if tx},
         )
         no_limit = (
             MAX_A
@@ -496,10 +496,26 @@ def test_composite_schedule_for_an_unknown_connector_is_rejected(rig_factory):
     assert get_composite(rig, 3, 60) == {"status": "Rejected"}
 
 
-def test_relative_profile_without_transaction_is_silent_in_the_composite(rig_factory):
+def test_relative_profile_without_transaction_counts_from_the_request(rig_factory):
+    # §7.13 Relative, "a situation-specific start point": on an idle connector the station
+    # reports what a session started now would get (the lab's reading), not "no limit"
     rig = rig_factory()
     assert set_profile(rig, 0, profile(1, [(0, 10)], kind="Relative")) == "Accepted"
-    assert limits(get_composite(rig, CONNECTOR, 30)) == [(0, MAX_A)]
+    assert limits(get_composite(rig, CONNECTOR, 30)) == [(0, 10.0)]
+    conf = get_composite(rig, CONNECTOR, 30)
+    same_conf(conf, expected_conf(rig, conf, None))
+
+
+def test_connector_0_composite_is_the_cap_and_the_sum_of_the_connectors(rig_factory):
+    # GetCompositeSchedule.req connectorId 0: the station's total, min(cap, sum)
+    rig = rig_factory()
+    assert set_profile(rig, 0, profile(1, [(0, 40)], purpose="ChargePointMaxProfile")) == (
+        "Accepted"
+    )
+    assert set_profile(rig, 1, profile(2, [(0, 16)])) == "Accepted"
+    assert limits(get_composite(rig, 0, 30)) == [(0, 40.0)]  # connector 2 unlimited: the cap
+    assert set_profile(rig, 2, profile(3, [(0, 10)])) == "Accepted"
+    assert limits(get_composite(rig, 0, 30)) == [(0, 26.0)]  # 16 + 10 < 40
 
 
 # -- non-volatile, capability ----------------------------------------------------------------

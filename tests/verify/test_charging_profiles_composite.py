@@ -1,4 +1,4 @@
-"""The composite schedule, on examples worked by hand (OCPP 1.6 §3.13, §5.13).
+"""The composite schedule, on examples worked by hand (OCPP 1.6 §3.13, §5.7).
 
 Each test shows its arithmetic in a comment. T0 is a Wednesday midnight (UTC); a "Tx" on
 connector 1 is transaction 7. Voltage 230 V, three phases unless a period says otherwise.
@@ -191,20 +191,21 @@ def test_charge_point_max_profile_caps_the_default():
     assert _periods(composite(store, 1, T0, 2 * H, unit="A")) == [(0, 16.0), (3600, 10.1)]
     # No unit asked: the unit of the profile that sets the first limit (the cap, in A).
     assert composite(store, 1, T0, 2 * H).unit == "A"
-    # Connector 0 is the grid connection: the cap alone.
+    # Connector 0 is the station: the cap, and connector 2 has no profile (unlimited).
     assert _periods(composite(store, 0, T0, 2 * H)) == [(0, 16.0)]
 
 
-def test_units_are_compared_as_power_with_each_periods_phases():
-    # TxDefault 32 A on ONE phase = 32 x 230 = 7360 W; ChargePointMax 11000 W.
-    # The default is lower (7360 < 11000) although 32 A looks more than 11000 W / 690 V.
+def test_units_are_compared_per_phase_with_each_periods_phases():
+    # TxDefault 32 A on ONE phase; ChargePointMax 11000 W on 3 phases = 11000 / 690 = 15.94 A
+    # per phase. A is per phase (§7.12), so the cap is the lower current: 15.9 A, on no more
+    # phases than the default allows (1). In W over that one phase: 15.942 x 230 = 3666.6 W.
     store = ProfileStore(2)
     store.install(0, _profile(1, "ChargePointMaxProfile", [(0, 11000)], unit="W"))
     store.install(1, _profile(2, "TxDefaultProfile", [(0, 32, 1)]))
     sched = composite(store, 1, T0, H, unit="W")
-    assert sched.periods == (CompositePeriod(0, 7360.0, 1),)
+    assert sched.periods == (CompositePeriod(0, 3666.6, 1),)
     now = limit_at(store, 1, T0, unit="A")
-    assert (now.limit, now.number_phases, now.profile_id) == (32.0, 1, 2)
+    assert (now.limit, now.number_phases, now.profile_id) == (15.9, 1, 1)
 
 
 def test_default_on_the_connector_overrides_the_one_on_connector_0():
@@ -235,9 +236,11 @@ def test_relative_profile_counts_from_the_transaction_start():
     )
     sched = composite(store, 1, T0, 5400, tx_start=_at(600))
     assert _periods(sched) == [(0, None), (600, 6.0), (1500, 16.0), (4200, None)]
-    # Without a transaction a Relative profile has nothing to count from: no limit at all.
+    # Without a transaction the composite counts from the request, as a session started
+    # then would be limited (§7.13 Relative: "a situation-specific start point"): 6 A,
+    # 16 A from 900 s, none from 3600 s. The output (limit_at) offers nothing without one.
     idle = composite(store, 1, T0, 5400)
-    assert _periods(idle) == [(0, None)] and not idle.has_limit
+    assert _periods(idle) == [(0, 6.0), (900, 16.0), (3600, None)]
     assert limit_at(store, 1, T0).limit is None
 
 
@@ -250,7 +253,8 @@ def test_absolute_without_start_schedule_is_relative_to_the_transaction():
         (300, 6.0),
         (900, 12.0),  # 300 + 600
     ]
-    assert not composite(store, 1, T0, H).has_limit
+    # no transaction: counted from the request (see the Relative case above)
+    assert _periods(composite(store, 1, T0, H)) == [(0, 6.0), (600, 12.0)]
 
 
 def test_weekly_recurring_profile_repeats_after_seven_days():

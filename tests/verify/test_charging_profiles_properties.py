@@ -146,28 +146,32 @@ def leading(entries: list[InstalledProfile], t: int, tx: int | None):
 
 
 def oracle(
-    store: ProfileStore, t: int, tx: int | None
+    store: ProfileStore, t: int, tx: int | None, idle_anchor: int | None = None
 ) -> list[tuple[ChargingProfile, SchedulePeriod]]:
-    """The leading profile of each role at ``t`` on connector 1: [cap?, Tx-or-default?]."""
+    """The leading profile of each role at ``t`` on connector 1: [cap?, Tx-or-default?].
+
+    Without a transaction a Relative schedule counts from ``idle_anchor`` (the request).
+    """
+    anchor = tx if tx is not None else idle_anchor
     out = []
-    cap = leading(store.profiles(0, Purpose.CHARGE_POINT_MAX), t, tx)
+    cap = leading(store.profiles(0, Purpose.CHARGE_POINT_MAX), t, anchor)
     if cap:
         out.append(cap)
     inner = (
         (leading(store.profiles(1, Purpose.TX), t, tx) if tx is not None else None)
-        or leading(store.profiles(1, Purpose.TX_DEFAULT), t, tx)
-        or leading(store.profiles(0, Purpose.TX_DEFAULT), t, tx)
+        or leading(store.profiles(1, Purpose.TX_DEFAULT), t, anchor)
+        or leading(store.profiles(0, Purpose.TX_DEFAULT), t, anchor)
     )
     if inner:
         out.append(inner)
     return out
 
 
-def watts(profile: ChargingProfile, period: SchedulePeriod) -> float:
-    """A limit as power: A is per phase, so amperes only compare at equal phase counts."""
-    if profile.unit == "W":
+def amps(profile: ChargingProfile, period: SchedulePeriod) -> float:
+    """A limit as current per phase: A is per phase, W the total over the period's phases."""
+    if profile.unit == "A":
         return period.limit
-    return period.limit * (period.number_phases or 3) * V
+    return period.limit / ((period.number_phases or 3) * V)
 
 
 def _dt(t: int) -> datetime:
@@ -187,7 +191,10 @@ def _instants(sched, start: int, duration: int, extra: list[int]) -> list[int]:
 
 @SETTINGS
 @given(scenarios(), st.lists(st.integers(0, 10 * DAY), max_size=20))
-def test_composite_is_the_lowest_leading_limit_and_never_above_any(scenario, extra):
+def test_composite_is_the_least_current_per_phase_and_never_above_any(scenario, extra):
+    # §3.13.3 / K08 merge as current per phase (§7.12: A is per phase, W the total over
+    # numberPhases): the composite never exceeds any speaking profile's per-phase limit, is
+    # the least of them (rounded down), and uses no more phases than any merged period.
     store, tx, start, duration, unit = scenario
     tx_abs = None if tx is None else EPOCH + tx
     sched = composite(
@@ -196,22 +203,24 @@ def test_composite_is_the_lowest_leading_limit_and_never_above_any(scenario, ext
     start_abs = EPOCH + start
     for t in _instants(sched, start_abs, duration, extra):
         got = sched.limit_at(t - start_abs)
-        lead = oracle(store, t, tx_abs)
+        lead = oracle(store, t, tx_abs, start_abs)
         if not lead:
             assert got is None, (t, got)
             continue
         period = sched.period_at(t - start_abs)
         phases = period.number_phases
-        got_w = got if sched.unit == "W" else got * phases * V
-        step_w = 0.1 if sched.unit == "W" else 0.1 * phases * V  # one rounding step
-        values = [watts(p, q) for p, q in lead]
-        for v in values:  # never above any applicable (leading) profile's limit
-            assert got_w <= v + 1e-6, (t, got, sched.unit, phases, values)
-        assert got_w >= min(values) - step_w - 1e-6, (t, got, values)  # the lowest, rounded
-        # and taken from the profile that has the lowest: its phases
-        assert phases in {q.number_phases or 3 for p, q in lead if watts(p, q) == min(values)}
-        # limit_at (what the output obeys) agrees with the schedule
-        now = limit_at(store, 1, _dt(t), sched.unit, None if tx is None else _dt(tx_abs))
+        got_a = got if sched.unit == "A" else got / (phases * V)
+        step_a = 0.1 if sched.unit == "A" else 0.1 / (phases * V)  # one rounding step
+        values = [amps(p, q) for p, q in lead]
+        for v in values:  # never above any merged (speaking) profile's per-phase limit
+            assert got_a <= v + 1e-6, (t, got, sched.unit, phases, values)
+        assert got_a >= min(values) - step_a - 1e-6, (t, got, values)  # the least, rounded
+        # never more phases than any merged period allows: the fewest of them
+        assert phases == min(q.number_phases or 3 for _, q in lead), (t, phases, lead)
+        # limit_at (what the output obeys) agrees with the schedule; without a transaction
+        # the composite counts Relative schedules from the request, as a session started then
+        anchor = _dt(tx_abs) if tx is not None else _dt(start_abs)
+        now = limit_at(store, 1, _dt(t), sched.unit, anchor)
         assert (now.limit, now.number_phases) == (got, phases)
 
 
@@ -220,6 +229,7 @@ def test_composite_is_the_lowest_leading_limit_and_never_above_any(scenario, ext
 def test_boundaries_are_where_some_profile_changes(scenario):
     store, tx, start, duration, unit = scenario
     tx_abs = None if tx is None else EPOCH + tx
+    anchor = tx_abs if tx_abs is not None else EPOCH + start
     sched = composite(
         store, 1, T0 + timedelta(seconds=start), duration, unit, None if tx is None else _dt(tx_abs)
     )
@@ -233,7 +243,7 @@ def test_boundaries_are_where_some_profile_changes(scenario):
         changed = [
             e.profile.charging_profile_id
             for e in store
-            if speaks(e.profile, t - 1, tx_abs) != speaks(e.profile, t, tx_abs)
+            if speaks(e.profile, t - 1, anchor) != speaks(e.profile, t, anchor)
         ]
         assert changed, f"composite changes at +{s} s where no profile's period starts or ends"
 
@@ -270,19 +280,19 @@ def test_removing_a_profile_never_lowers_the_composite_unless_it_uncovers_anothe
     assert after.clear(id=gone.profile.charging_profile_id) == "Accepted"
     tx_dt = None if tx is None else T0 + timedelta(seconds=tx)
     begin = T0 + timedelta(seconds=start)
-    unit = "W"  # power: amperes of different phase counts do not compare
+    unit = "A"  # per phase, as the merge compares
     before_s = composite(store, 1, begin, duration, unit, tx_dt)
     after_s = composite(after, 1, begin, duration, unit, tx_dt)
     fallbacks = _shadowed_by(after, gone)
     cuts = {p.start_period for p in before_s.periods} | {p.start_period for p in after_s.periods}
+    anchor = EPOCH + tx if tx is not None else EPOCH + start
     for s in sorted(cuts):
         old, new = before_s.limit_at(s), after_s.limit_at(s)
         inf = float("inf")
         if (new if new is not None else inf) >= (old if old is not None else inf):
             continue
         t = EPOCH + start + s
-        tx_abs = None if tx is None else EPOCH + tx
-        assert any(speaks(e.profile, t, tx_abs) for e in fallbacks), (
+        assert any(speaks(e.profile, t, anchor) for e in fallbacks), (
             f"+{s} s: removing profile {gone.profile.charging_profile_id} lowered the "
             f"limit from {old} to {new} without uncovering any other profile"
         )
@@ -392,3 +402,89 @@ def test_the_lab_accepts_its_own_composite_as_a_station_answer(scenario, station
     sched = composite(store, 1, T0 + timedelta(seconds=start), duration, unit, tx_dt)
     answer = parse_composite(sched.to_conf(1, no_limit=station_max))
     assert compare_schedules(sched, answer, 0.0, unlimited=station_max) == []
+
+
+@st.composite
+def installations(draw):
+    """Profiles for two connectors with a transaction on connector 1, as install requests."""
+    tx = draw(st.integers(-DAY, DAY))
+    requests = []
+    for pid in range(1, draw(st.integers(1, 7)) + 1):
+        connector, profile = draw(profiles(pid))
+        if profile.purpose is Purpose.TX_DEFAULT and draw(st.booleans()):
+            connector = draw(st.sampled_from([0, 1, 2]))
+        requests.append((connector, profile))
+    start = draw(st.integers(-DAY, DAY))
+    duration = draw(st.integers(1, 2 * DAY))
+    unit = draw(st.sampled_from([None, "A", "W"]))
+    return requests, tx, start, duration, unit
+
+
+def _role(request: tuple[int, ChargingProfile]) -> tuple[int, str, int]:
+    """Where install order matters (§5.16, K01.FR.05): the same connector, purpose and stack
+    level, where a later profile replaces the earlier one."""
+    connector, profile = request
+    return connector, str(profile.purpose), profile.stack_level
+
+
+def _reorder(requests: list, permutation: list[int]) -> list:
+    """``requests`` shuffled by ``permutation``, keeping the order within each role."""
+    shuffled = [requests[i] for i in permutation]
+    queues: dict[tuple[int, str, int], list] = {}
+    for request in requests:
+        queues.setdefault(_role(request), []).append(request)
+    return [queues[_role(request)].pop(0) for request in shuffled]
+
+
+@SETTINGS
+@given(installations(), st.data())
+def test_install_order_across_purposes_and_connectors_does_not_change_the_composite(
+    installation, data
+):
+    # §3.13.1-§3.13.3 (K08) rank profiles by purpose, connector and stack level, never by
+    # when they arrived; only a profile of the same purpose and stack level on the same
+    # connector replaces (§5.16), so that order is kept. Every connector and connector 0
+    # (the station) must come out the same.
+    requests, tx, start, duration, unit = installation
+    permutation = data.draw(st.permutations(range(len(requests))))
+    tx_dt = T0 + timedelta(seconds=tx)
+    stores = []
+    for order in (requests, _reorder(requests, permutation)):
+        store = ProfileStore(2)
+        for connector, profile in order:
+            store.install(connector, profile, TX_ID if connector == 1 else None)
+        stores.append(store)
+    begin = T0 + timedelta(seconds=start)
+    for connector in (0, 1, 2):
+        a, b = (
+            composite(s, connector, begin, duration, unit, tx_starts={1: tx_dt}) for s in stores
+        )
+        assert a == b, (connector, a, b)
+
+
+@SETTINGS
+@given(installations())
+def test_connector_0_is_the_cap_and_the_sum_of_the_connectors(installation):
+    # GetCompositeSchedule.req connectorId 0 (1.6) / K08 evseId 0: the station's total. Per
+    # phase it never exceeds the cap, nor the sum of the connectors' own composites.
+    requests, tx, start, duration, _ = installation
+    store = ProfileStore(2)
+    for connector, profile in requests:
+        store.install(connector, profile, TX_ID if connector == 1 else None)
+    begin = T0 + timedelta(seconds=start)
+    starts = {1: T0 + timedelta(seconds=tx)}
+    total = composite(store, 0, begin, duration, "A", tx_starts=starts)
+    each = [composite(store, c, begin, duration, "A", tx_starts=starts) for c in (1, 2)]
+    caps = ProfileStore(2)
+    for entry in store.profiles(0, Purpose.CHARGE_POINT_MAX):
+        caps.install(0, entry.profile)
+    cap = composite(caps, 0, begin, duration, "A")
+    for s in sorted({p.start_period for x in (total, cap, *each) for p in x.periods}):
+        got = total.limit_at(s)
+        bounds = [cap.limit_at(s)]
+        parts = [x.limit_at(s) for x in each]
+        if None not in parts:
+            bounds.append(sum(parts) + 0.1 * len(parts))  # each part rounded down once
+        for bound in bounds:
+            if bound is not None:
+                assert got is not None and got <= bound + 1e-6, (s, got, bounds)

@@ -122,7 +122,7 @@ def test_clear_by_id_and_unknown():
 
 
 def test_clear_by_id_ignores_the_other_fields():
-    # §5.7: "either a specific charging profile (denoted by id) or a selection ..."
+    # §5.5: "either a specific charging profile (denoted by id) or a selection ..."
     store = ProfileStore(2)
     store.install(1, _profile(1, "TxDefaultProfile"))
     assert store.clear(id=1, connector_id=2, purpose="ChargePointMaxProfile") == "Accepted"

@@ -35,7 +35,10 @@ from hil.robot.keywords.session import transaction_matcher
 from hil.robot.plot import power_plot
 from hil.verify.charging_profiles import (
     DEFAULT_PHASES,
-    compare_schedules,
+    LAB_READING,
+    CompositeSchedule,
+    Reading,
+    compare_with_readings,
     composite,
     format_datetime,
     limit_at,
@@ -118,6 +121,12 @@ class SmartChargingKeywords:
 
     def _tx_start(self, connector: int) -> datetime | None:
         return self._running_transaction(connector)[1]
+
+    def _tx_starts(self) -> dict[int, datetime]:
+        """The running transactions' starts by connector (connector 0's composite sums
+        the connectors, each limited by its own transaction's profiles)."""
+        starts = {c: self._tx_start(c) for c in range(1, self.ctx.cfg.dut.connectors + 1)}
+        return {c: t for c, t in starts.items() if t is not None}
 
     def _voltage(self) -> float:
         return self.ctx.cfg.smart_charging.voltage_v
@@ -239,7 +248,7 @@ class SmartChargingKeywords:
         stack_level: int | None = None,
         expect: str | None = None,
     ) -> str:
-        """ClearChargingProfile (OCPP 1.6 §5.7; 2.0.1 K10): by ``profile_id``, or by
+        """ClearChargingProfile (OCPP 1.6 §5.5; 2.0.1 K10): by ``profile_id``, or by
         ``connector``, ``purpose`` and ``stack_level`` together (AND), or everything when
         none is given (2.0.1 K10.FR.02 wants an id or a criterion: one request per purpose).
         The answer must be what the lab's copy predicts: Accepted when something matched,
@@ -281,7 +290,7 @@ class SmartChargingKeywords:
 
     @keyword
     def clear_all_charging_profiles(self) -> None:
-        """ClearChargingProfile of every profile (OCPP 1.6 §5.7: without arguments; 2.0.1
+        """ClearChargingProfile of every profile (OCPP 1.6 §5.5: without arguments; 2.0.1
         K10: one request per purpose, K10.FR.02), Accepted or Unknown; the lab's copy is
         emptied too. Used to start and end a step without profiles."""
         if not self.ctx.cfg.dut.capabilities.smart_charging:
@@ -301,14 +310,36 @@ class SmartChargingKeywords:
     def composite_schedule_should_be_as_predicted(
         self, connector: int = 1, duration: int | None = None, unit: str | None = None
     ) -> None:
-        """GetCompositeSchedule (OCPP 1.6 §5.13; 2.0.1 K08) for ``connector`` (2.0.1: the
+        """GetCompositeSchedule (OCPP 1.6 §5.7; 2.0.1 K08) for ``connector`` (2.0.1: the
         EVSE) over ``duration`` seconds (default: four periods) in ``unit`` (A or W; none:
         the station's choice) is Accepted and matches the lab's own composite of the same
-        profiles over the same window (§3.13.3, K08: the minimum of
-        ChargePointMaxProfile / ChargingStationMaxProfile and TxProfile, else
-        TxDefaultProfile; the highest valid stack level within a purpose), each limit within
-        the lab's tolerance and each boundary within a second. On 2.0.1 the answer's
-        ``schedule`` must be the EVSE's (its evseId)."""
+        profiles over the same window, each limit within the lab's tolerance and each
+        boundary within a second. On 2.0.1 the answer's ``schedule`` must be the EVSE's
+        (its evseId).
+
+        The lab's composite (MUST, a difference fails): the minimum of ChargePointMaxProfile
+        / ChargingStationMaxProfile and TxProfile, else TxDefaultProfile, the highest valid
+        stack level within a purpose (1.6 §3.13.2-§3.13.3, K08), taken as **current per
+        phase** — A is per phase, W the total over the period's numberPhases (§7.12
+        ChargingRateUnitType), so W counts as W / (V x numberPhases) — on the fewest phases
+        any merged period allows (§7.14 numberPhases, 3 where absent), in the unit asked
+        for. Connector 0 (EVSE 0) is the station's total: the cap and the sum of what each
+        connector's own profiles allow (1.6 GetCompositeSchedule.req connectorId 0, "the
+        expected consumption for the grid connection"; K08 evseId 0). A Relative
+        TxDefaultProfile on a connector without a transaction is predicted as a session
+        started at the request would be limited, not "no limit".
+
+        Where the specification is open the station may read it otherwise; an answer that
+        matches one of these readings passes with a remark naming it, never silently:
+        an idle connector without a profile left out of connector 0's sum (the lab counts
+        it as unlimited: neither §5.7 nor K08 says how an idle connector counts); a Relative
+        TxDefaultProfile on an idle connector reported as no limit (§7.13 Relative counts
+        from "a situation-specific start point (such as the start of a session)", which
+        §5.7 / K08 do not name for a connector without one); a TxDefaultProfile of
+        connector 0 stacked with the connector's own, so that one installed later or at a
+        higher stack level wins (§3.13.2 ranks by stack level alone, §5.16 replaces the
+        same purpose and stack level "on the Charge Point"; the lab lets the connector's
+        own lead)."""
         require_capability(self.ctx.cfg, "smart_charging")
         sc = self._sc()
         connector = int(connector)
@@ -328,29 +359,37 @@ class SmartChargingKeywords:
         except ValueError as exc:
             raise AssertionError(f"Unreadable {action} answer: {exc} ({frame})") from None
         start = reported.start or asked
-        expected = composite(
-            sc["store"],
-            connector,
-            start,
-            window,
-            unit or reported.unit,
-            self._tx_start(connector),
-            self._voltage(),
-            DEFAULT_PHASES,  # numberPhases where a period leaves it out (§7.13)
-        )
+        tx_starts = self._tx_starts()
+        voltage = self._voltage()
+
+        def predict(reading: Reading) -> CompositeSchedule:
+            return composite(
+                sc["store"],
+                connector,
+                start,
+                window,
+                unit or reported.unit,
+                None,
+                voltage,
+                DEFAULT_PHASES,  # numberPhases where a period leaves it out (§7.14)
+                tx_starts=tx_starts,
+                reading=reading,
+            )
+
+        expected = predict(LAB_READING)
         tol = self._tolerance()
         if expected.unit == "W":
-            tol = tol * self._voltage() * self.ctx.cfg.dut.phases
+            tol = tol * voltage * self.ctx.cfg.dut.phases
         unlimited = self.ctx.cfg.dut.max_current_a
         if expected.unit == "W":
-            unlimited *= self._voltage() * self.ctx.cfg.dut.phases
-        problems = compare_schedules(
-            expected,
+            unlimited *= voltage * self.ctx.cfg.dut.phases
+        problems, remarks = compare_with_readings(
+            predict,
             reported,
             tol,
             time_tolerance_s=1.0,
             unlimited=unlimited,
-            voltage_v=self._voltage(),
+            voltage_v=voltage,
             phases=self.ctx.cfg.dut.phases,
         )
         logger.info(f"Expected composite: {expected.to_json(no_limit=unlimited)}")
@@ -358,6 +397,10 @@ class SmartChargingKeywords:
             raise AssertionError(
                 f"{action} differs from the composite of the profiles the station "
                 f"accepted: {'; '.join(problems)} ({frame})"
+            )
+        for remark in remarks:
+            BuiltIn().run_keyword(
+                "Record Remark", f"{action} for connector {connector}: {remark} ({frame})"
             )
 
     def _last_answer(self, action: str) -> str:
@@ -377,7 +420,7 @@ class SmartChargingKeywords:
             "A",
             self._tx_start(connector),
             self._voltage(),
-            DEFAULT_PHASES,  # numberPhases where a period leaves it out (§7.13)
+            DEFAULT_PHASES,  # numberPhases where a period leaves it out (§7.14)
         )
         return self._offer(applied.limit, applied.describe())
 
@@ -608,7 +651,7 @@ class SmartChargingKeywords:
     @keyword
     def charging_limit_should_be_released(self, connector: int = 1) -> None:
         """With no profile left the output returns to the station's maximum within the
-        reaction time: measured, at the pilot and in the station's readings (1.6 §5.7,
+        reaction time: measured, at the pilot and in the station's readings (1.6 §5.5,
         2.0.1 K10: cleared profiles no longer limit the output, not just in the
         messages)."""
         self.charging_limit_should_be_applied(connector)

@@ -1,4 +1,4 @@
-"""The virtual station's smart charging (OCPP 1.6 §3.13, §5.7, §5.13, §5.16).
+"""The virtual station's smart charging (OCPP 1.6 §3.13, §5.5, §5.7, §5.16).
 
 The rules are not re-implemented here: the station keeps a
 :class:`~hil.verify.charging_profiles.ProfileStore` in its non-volatile memory (the same
@@ -12,7 +12,9 @@ station does with it:
   to the transaction running on its connector. ClearChargingProfile: the store's rules.
   GetCompositeSchedule: the composite from now over ``duration``, "no limit" reported as the
   station's maximum (``dut.max_current_a``, or in W over ``dut.phases`` at
-  ``smart_charging.voltage_v``), with ``numberPhases`` = ``dut.phases`` on those stretches.
+  ``smart_charging.voltage_v``), with ``numberPhases`` = ``dut.phases`` on those stretches;
+  limits merged per phase, connector 0 the cap and the sum over the connectors, a Relative
+  TxDefaultProfile on an idle connector counted from the request (the lab's reading).
 - The output: :meth:`SmartCharging.limit_a` is the limit in force now in A per phase (a W
   limit converted with its period's numberPhases, default 3); the pilot offers
   min(station max, cable, limit), no PWM below 6 A (``Charging.offered_current_a``).
@@ -111,8 +113,8 @@ class ProfileView(ProfileStore):
     :meth:`profiles`.
     """
 
-    def __init__(self, entries: Iterable[InstalledProfile]) -> None:
-        super().__init__()
+    def __init__(self, entries: Iterable[InstalledProfile], connectors: int | None = None) -> None:
+        super().__init__(connectors)  # connector 0's composite sums over every connector
         self._entries = list(entries)
 
     def __iter__(self) -> Iterator[InstalledProfile]:
@@ -183,6 +185,12 @@ class SmartCharging(StationExtension):
         from it), None without one."""
         tx = self._tx(connector)
         return None if tx is None else parse_datetime(tx.started, "transaction start")
+
+    def tx_starts(self) -> dict[int, datetime]:
+        """The running transactions' starts by connector (connector 0's composite sums the
+        connectors, each limited by its transaction's profiles)."""
+        starts = {c: self.tx_start(c) for c in range(1, self.station.n_connectors + 1)}
+        return {c: t for c, t in starts.items() if t is not None}
 
     def max_in(self, unit: str) -> float:
         """The station's maximum in ``unit``: what "no limit" is reported as."""
@@ -332,9 +340,9 @@ class SmartCharging(StationExtension):
             start,
             int(duration),
             unit or None,
-            tx_start=self.tx_start(connector_id),
             voltage_v=self.voltage_v,
             phases=DEFAULT_PHASES,
+            tx_starts=self.tx_starts(),
         )
         filled = schedule.filled(self.max_in(schedule.unit), self.station.cfg.dut.phases)
         conf = filled.to_conf(connector_id)
@@ -365,7 +373,7 @@ class SmartCharging(StationExtension):
                 entries = [
                     max(defaults, key=lambda e: (e.profile.stack_level, e.connector_id != 0))
                 ]
-        return ProfileView(entries)
+        return ProfileView(entries, self.station.n_connectors)
 
     # -- the output ------------------------------------------------------------------
 
@@ -390,7 +398,7 @@ class SmartCharging(StationExtension):
             entries += tx_defaults
         if self._has("stack_level_ignored"):
             entries = _inverted_stacks(entries)
-        return ProfileView(entries)
+        return ProfileView(entries, self.station.n_connectors)
 
     def applied(self, connector: int, instant: datetime | None = None) -> AppliedLimit:
         """The limit the output obeys on ``connector`` at ``instant`` (now), as given."""

@@ -8,18 +8,24 @@ ClearChargingProfile, the limit on its output) and to check what it reports
   (:class:`ChargingSchedule`, :class:`SchedulePeriod`; ``.to_json()`` back)
 - :class:`ProfileStore`: ``install`` / ``clear`` / ``transaction_ended`` -> :class:`Verdict`
 - :func:`composite` -> :class:`CompositeSchedule`; :func:`limit_at` -> :class:`AppliedLimit`
-- :func:`parse_composite` (a station's GetCompositeSchedule.conf), :func:`compare_schedules`
+- :class:`Reading`, :data:`LAB_READING`, :func:`open_readings`: where stations may read the
+  specification otherwise (accepted with a remark)
+- :func:`parse_composite` (a station's GetCompositeSchedule.conf), :func:`compare_schedules`,
+  :func:`compare_with_readings` (the same, open clauses accepted with a remark)
 - units: :func:`amps_to_watts`, :func:`watts_to_amps`, :func:`round_limit`
 """
 
-from hil.verify.charging_profiles.compare import compare_schedules
+from hil.verify.charging_profiles.compare import compare_schedules, compare_with_readings
 from hil.verify.charging_profiles.composite import (
+    LAB_READING,
     AppliedLimit,
     CompositePeriod,
     CompositeSchedule,
+    Reading,
     composite,
     limit_at,
     merge_periods,
+    open_readings,
     parse_composite,
     period_at,
     profile_boundaries,
@@ -55,20 +61,24 @@ __all__ = [
     "ChargingSchedule",
     "CompositePeriod",
     "CompositeSchedule",
+    "LAB_READING",
     "InstalledProfile",
     "Kind",
     "ProfileStore",
     "Purpose",
+    "Reading",
     "Recurrency",
     "SchedulePeriod",
     "Verdict",
     "amps_to_watts",
     "compare_schedules",
+    "compare_with_readings",
     "composite",
     "convert",
     "format_datetime",
     "limit_at",
     "merge_periods",
+    "open_readings",
     "parse_composite",
     "parse_datetime",
     "parse_profile",

@@ -18,10 +18,17 @@ gives ``unlimited``, the station's maximum in the expected unit.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from hil.verify.charging_profiles.composite import CompositePeriod, CompositeSchedule
+from hil.verify.charging_profiles.composite import (
+    LAB_READING,
+    CompositePeriod,
+    CompositeSchedule,
+    Reading,
+    open_readings,
+)
 from hil.verify.charging_profiles.model import format_datetime
 from hil.verify.charging_profiles.units import DEFAULT_PHASES, DEFAULT_VOLTAGE_V
 
@@ -227,3 +234,31 @@ def compare_schedules(
 def _period_end(schedule: CompositeSchedule, period: CompositePeriod, end: float) -> float:
     later = [p.start_period for p in schedule.periods if p.start_period > period.start_period]
     return float(min(later)) if later else end
+
+
+def compare_with_readings(
+    predict: Callable[[Reading], CompositeSchedule],
+    reported: CompositeSchedule,
+    tolerance: float,
+    **options: Any,
+) -> tuple[list[str], list[str]]:
+    """``(problems, remarks)`` for a station's composite, open clauses allowed for.
+
+    ``predict(reading)`` is the lab's composite under a :class:`Reading`. The answer is
+    judged against the lab's reading (:data:`LAB_READING`); where it differs but matches
+    another reading the specification leaves open (:func:`open_readings`), there is no
+    problem, and the remarks say which reading the station took and the clause that allows
+    it (a SHOULD/open point is a remark, never a failure). ``options`` go to
+    :func:`compare_schedules`.
+    """
+    expected = predict(LAB_READING)
+    problems = compare_schedules(expected, reported, tolerance, **options)
+    if not problems:
+        return [], []
+    for reading, remarks in open_readings():
+        alternative = predict(reading)
+        if alternative == expected:
+            continue  # this reading changes nothing here
+        if not compare_schedules(alternative, reported, tolerance, **options):
+            return [], remarks
+    return problems, []

@@ -1,20 +1,31 @@
-"""The composite schedule: the one limit in force at each instant (OCPP 1.6 §3.13, §5.13).
+"""The composite schedule: the one limit in force at each instant (OCPP 1.6 §3.13, §5.7;
+2.0.1 Part 2 K08).
 
 Rules, per instant ``t`` on a connector:
 
 1. A profile speaks at ``t`` when ``t`` is inside ``[validFrom, validTo)`` and inside its
-   schedule: Absolute from ``startSchedule``; Relative from the transaction's start;
-   Recurring from ``startSchedule`` repeated every day or week (``t`` taken modulo the
-   cycle); in each case for ``duration`` seconds if one is given, else indefinitely.
+   schedule: Absolute from ``startSchedule``; Relative from the transaction's start (on a
+   connector without one, from the request: as a session started now would count, §7.13
+   "situation-specific start point"); Recurring from ``startSchedule`` repeated every day or
+   week (``t`` taken modulo the cycle); in each case for ``duration`` seconds if one is
+   given, else indefinitely.
 2. Within a purpose the speaking profile with the highest stack level leads (§3.13.2); a
    higher one that is silent at ``t`` (expired, not yet valid, past its duration) does not
    shadow the lower ones.
 3. A TxProfile leads over any TxDefaultProfile; a TxDefaultProfile installed on the
    connector leads over one installed on connector 0 (§3.13.1).
 4. The limit is the lower of the leading ChargePointMaxProfile and the leading
-   TxProfile-or-TxDefaultProfile (§3.13.3), compared as power (A x phases x voltage).
-5. No profile speaks: no limit (``limit is None``).
+   TxProfile-or-TxDefaultProfile (§3.13.3, K08), compared as **current per phase**: a limit
+   in A is per phase (§7.12 / ChargingRateUnitType), one in W is the total over the
+   period's phases, so it counts as W / (V x numberPhases). The result may use no more
+   phases than any merged period allows: the smallest numberPhases (3 where absent, §7.14).
+5. Connector 0 is the station (GetCompositeSchedule.req: "the expected consumption for the
+   grid connection"; K08 evseId 0): the lower of the ChargePointMaxProfile and the sum of
+   what each connector's own profiles allow.
+6. No profile speaks: no limit (``limit is None``).
 
+Where stations may legitimately read the specification otherwise, :class:`Reading` names
+the alternatives and :func:`open_readings` lists them (a check accepts each with a remark).
 The composite is exact between the instants where some profile's period starts or ends, so
 it is evaluated once per such segment. Pure logic; times are aware datetimes in UTC.
 """
@@ -42,8 +53,7 @@ from hil.verify.charging_profiles.units import (
     DEFAULT_PHASES,
     DEFAULT_VOLTAGE_V,
     UNITS,
-    convert,
-    to_watts,
+    round_limit,
 )
 
 CYCLE = {Recurrency.DAILY: timedelta(days=1), Recurrency.WEEKLY: timedelta(weeks=1)}
@@ -129,74 +139,241 @@ def profile_boundaries(
     return {b for b in out if start < b < end}
 
 
-# -- the leading profiles of a connector ---------------------------------------------------
+# -- how a station may read the open clauses ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One way of reading the clauses the specifications leave open.
+
+    The lab predicts with :data:`LAB_READING`; :func:`open_readings` lists the others a
+    conforming station may take, each accepted with a remark (never silently).
+    """
+
+    #: connector 0's sum: an idle connector no profile limits counts as "unlimited" (the
+    #: station could start a session there) or is "uncounted" (it draws nothing)
+    idle_unprofiled: str = "unlimited"
+    #: a Relative (or startSchedule-less) schedule on a connector without a transaction:
+    #: anchored at the request ("now", as a session started now) or "silent" (no limit)
+    relative_when_idle: str = "now"
+    #: TxDefaultProfiles of connector 0 and of the connector form one stack (highest stack
+    #: level leads, at equal level the later installed) instead of the connector's own leading
+    defaults_one_stack: bool = False
+
+
+LAB_READING = Reading()
+
+#: (field, value, remark): each reading other than the lab's, and why it is accepted
+_OPEN: tuple[tuple[str, Any, str], ...] = (
+    (
+        "idle_unprofiled",
+        "uncounted",
+        "connector 0's composite leaves out idle connectors no profile limits (the lab counts "
+        "them as unlimited): OCPP 1.6 GetCompositeSchedule.req connectorId 0 asks for the "
+        "'expected consumption for the grid connection', 2.0.1 K08 (evseId 0) for the "
+        "station's expected consumption; neither says how an idle connector counts",
+    ),
+    (
+        "relative_when_idle",
+        "silent",
+        "a Relative TxDefaultProfile on a connector without a transaction is reported as no "
+        "limit (the lab anchors it at the request, as a session started now would be "
+        "limited): OCPP 1.6 §7.13 / 2.0.1 ChargingProfileKindEnumType Relative count "
+        "'relative to a situation-specific start point (such as the start of a session)', "
+        "and neither §5.7 nor K08 names that point for an idle connector",
+    ),
+    (
+        "defaults_one_stack",
+        True,
+        "the connector's TxDefaultProfile and connector 0's are stacked together (a "
+        "connector-0 one installed later, or at a higher stack level, wins; the lab lets "
+        "the connector's own lead): OCPP 1.6 §3.13.2 ranks valid profiles by stack level "
+        "alone and §5.16 replaces the same purpose and stack level 'on the Charge Point'; "
+        "2.0.1 K01 does not rank evseId 0 against the EVSE's own",
+    ),
+)
+
+
+def open_readings() -> list[tuple[Reading, list[str]]]:
+    """Every other reading (and combination of them) with the remarks that name it, the
+    fewest departures from the lab's reading first."""
+    out: list[tuple[Reading, list[str]]] = []
+    for mask in range(1, 1 << len(_OPEN)):
+        chosen = [item for i, item in enumerate(_OPEN) if mask >> i & 1]
+        reading = replace(LAB_READING, **{field: value for field, value, _ in chosen})
+        out.append((reading, [remark for _, _, remark in chosen]))
+    return sorted(out, key=lambda item: len(item[1]))
+
+
+# -- the speaking profiles and how they merge -----------------------------------------------
 
 
 @dataclass(frozen=True)
 class _Hit:
+    """A profile's period in force at one instant."""
+
     entry: InstalledProfile
     period: SchedulePeriod
+    phases: int  # numberPhases, the default where the period leaves it out
 
     @property
     def unit(self) -> str:
         return self.entry.profile.unit
 
-    def phases(self, default: int) -> int:
-        return self.period.number_phases or default
+    def amps(self, voltage_v: float) -> float:
+        """The limit as current per phase (exact): a W limit over its own phases."""
+        if self.unit == "A":
+            return self.period.limit
+        return self.period.limit / (voltage_v * self.phases)
 
 
-class _Groups:
-    """The profiles that can speak for a connector, each group highest stack level first."""
+@dataclass(frozen=True)
+class _Merged:
+    """The merged limit at one instant: least current per phase, fewest phases."""
 
-    def __init__(self, store: ProfileStore, connector_id: int, tx_start: datetime | None):
-        def group(connector: int, purpose: Purpose) -> list[InstalledProfile]:
-            entries = store.profiles(connector, purpose)
-            return sorted(entries, key=lambda e: e.profile.stack_level, reverse=True)
-
-        self.cp_max = group(0, Purpose.CHARGE_POINT_MAX)
-        if connector_id == 0:
-            # Connector 0 stands for the grid connection: only the station-wide cap applies.
-            self.inner: list[list[InstalledProfile]] = []
-        else:
-            tx = group(connector_id, Purpose.TX) if tx_start is not None else []
-            self.inner = [
-                tx,
-                group(connector_id, Purpose.TX_DEFAULT),
-                group(0, Purpose.TX_DEFAULT),
-            ]
-
-    def all(self) -> Iterable[InstalledProfile]:
-        yield from self.cp_max
-        for g in self.inner:
-            yield from g
+    amps: float  # per phase, exact
+    phases: int
+    unit: str  # the unit of the profile (or sum) that sets ``amps``
+    lead: _Hit | None  # the profile that sets ``amps``; None: a sum over connectors
 
 
-def _leading(group: Sequence[InstalledProfile], t: datetime, tx: datetime | None) -> _Hit | None:
+def _one(hit: _Hit, voltage_v: float) -> _Merged:
+    return _Merged(hit.amps(voltage_v), hit.phases, hit.unit, hit)
+
+
+def _least(parts: Sequence[_Merged]) -> _Merged:
+    """§3.13.3 / K08 as amperes per phase: the lowest current wins (the first on a tie: the
+    session's side), and the result may use no more phases than any merged period allows."""
+    best = parts[0]
+    for part in parts[1:]:
+        if part.amps < best.amps - 1e-9:
+            best = part
+    return replace(best, phases=min(p.phases for p in parts))
+
+
+def _leading(
+    group: Sequence[InstalledProfile], t: datetime, anchor: datetime | None, phases: int
+) -> _Hit | None:
     for entry in group:
-        period = period_at(entry.profile, t, tx)
+        period = period_at(entry.profile, t, anchor)
         if period is not None:
-            return _Hit(entry, period)
+            return _Hit(entry, period, period.number_phases or phases)
     return None
 
 
-def _winner(
-    groups: _Groups, t: datetime, tx_start: datetime | None, voltage_v: float, phases: int
-) -> _Hit | None:
-    cap = _leading(groups.cp_max, t, tx_start)
-    inner = None
-    for g in groups.inner:  # TxProfile, else the connector's default, else connector 0's
-        inner = _leading(g, t, tx_start)
-        if inner is not None:
-            break
-    if cap is None or inner is None:
-        return inner or cap
+@dataclass(frozen=True)
+class _Session:
+    """What one connector's own profiles allow: TxProfile, else TxDefaultProfile."""
 
-    def watts(hit: _Hit) -> float:
-        return to_watts(hit.period.limit, hit.unit, hit.phases(phases), voltage_v)
+    connector_id: int
+    running: bool
+    anchor: datetime | None  # where a Relative schedule starts
+    groups: tuple[tuple[InstalledProfile, ...], ...]
 
-    # a tie goes to the session's own profile, whatever unit was asked for, so that the
-    # composite and limit_at always name the same profile (and its numberPhases)
-    return cap if watts(cap) < watts(inner) - 1e-9 else inner
+    def leading(self, t: datetime, phases: int) -> _Hit | None:
+        for group in self.groups:
+            hit = _leading(group, t, self.anchor, phases)
+            if hit is not None:
+                return hit
+        return None
+
+
+class _Plan:
+    """The profiles that can speak for a connector (connector 0: for every connector)."""
+
+    def __init__(
+        self,
+        store: ProfileStore,
+        connector_id: int,
+        tx_starts: Mapping[int, datetime],
+        idle_anchor: datetime | None,
+        reading: Reading,
+    ) -> None:
+        order = list(store)
+
+        def ranked(entries: Iterable[InstalledProfile]) -> tuple[InstalledProfile, ...]:
+            # highest stack level first; at an equal level the later installed first
+            return tuple(
+                sorted(entries, key=lambda e: (e.profile.stack_level, order.index(e)), reverse=True)
+            )
+
+        def anchor_of(connector: int) -> datetime | None:
+            tx = tx_starts.get(connector)
+            if tx is not None:
+                return tx
+            return idle_anchor if reading.relative_when_idle == "now" else None
+
+        self.cap = ranked(store.profiles(0, Purpose.CHARGE_POINT_MAX))
+        self.cap_anchor = anchor_of(connector_id)
+        zero_defaults = store.profiles(0, Purpose.TX_DEFAULT)
+        if connector_id:
+            connectors = [connector_id]
+        else:
+            # connector 0 is the station: every connector's own allowance, summed
+            known = store.connectors or max(
+                [e.connector_id for e in store] + list(tx_starts), default=0
+            )
+            connectors = list(range(1, known + 1))
+        self.connector_id = connector_id
+        self.reading = reading
+        self.sessions: list[_Session] = []
+        for c in connectors:
+            running = tx_starts.get(c) is not None
+            tx = ranked(store.profiles(c, Purpose.TX)) if running else ()
+            own = store.profiles(c, Purpose.TX_DEFAULT)
+            if reading.defaults_one_stack:
+                defaults: tuple[tuple[InstalledProfile, ...], ...] = (
+                    ranked([*own, *zero_defaults]),
+                )
+            else:
+                defaults = (ranked(own), ranked(zero_defaults))
+            self.sessions.append(_Session(c, running, anchor_of(c), (tx, *defaults)))
+
+    def entries(self) -> Iterable[tuple[InstalledProfile, datetime | None]]:
+        """Every profile that may speak, with the anchor its schedule counts from."""
+        for entry in self.cap:
+            yield entry, self.cap_anchor
+        for session in self.sessions:
+            for group in session.groups:
+                for entry in group:
+                    yield entry, session.anchor
+
+    def at(self, t: datetime, voltage_v: float, phases: int) -> _Merged | None:
+        """The merged limit at ``t``; None: nothing limits."""
+        cap = _leading(self.cap, t, self.cap_anchor, phases)
+        parts = []
+        if self.connector_id:
+            inner = self.sessions[0].leading(t, phases)
+            if inner is not None:
+                parts.append(_one(inner, voltage_v))
+        else:
+            total = self._sum(t, voltage_v, phases)
+            if total is not None:
+                parts.append(total)
+        if cap is not None:
+            parts.append(_one(cap, voltage_v))
+        return _least(parts) if parts else None
+
+    def _sum(self, t: datetime, voltage_v: float, phases: int) -> _Merged | None:
+        """Connector 0: the connectors' allowances added per phase (as if all drew on the
+        same phases: the worst phase), over the most phases any of them uses. A connector
+        nothing limits makes the sum unlimited, unless it is idle and the reading leaves
+        such connectors out. None: no limit from the connectors."""
+        hits = []
+        for session in self.sessions:
+            hit = session.leading(t, phases)
+            if hit is None:
+                if session.running or self.reading.idle_unprofiled == "unlimited":
+                    return None
+                continue
+            hits.append(hit)
+        if not hits:
+            return None
+        if len(hits) == 1:
+            return _one(hits[0], voltage_v)
+        return _Merged(
+            sum(h.amps(voltage_v) for h in hits), max(h.phases for h in hits), hits[0].unit, None
+        )
 
 
 # -- results -------------------------------------------------------------------------------
@@ -216,6 +393,11 @@ class AppliedLimit:
     def describe(self) -> str:
         if self.limit is None:
             return "no limit (no charging profile applies)"
+        if self.profile_id is None:
+            return (
+                f"{self.limit:g} {self.unit} on {self.number_phases} phase(s), the sum of "
+                "the connectors' profiles"
+            )
         return (
             f"{self.limit:g} {self.unit} on {self.number_phases} phase(s), from {self.purpose} "
             f"{self.profile_id} (connector {self.installed_on})"
@@ -330,13 +512,39 @@ def _check_args(connector_id: int, unit: str | None, voltage_v: float, phases: i
         raise ValueError(f"phases: expected 1, 2 or 3, got {phases!r}")
 
 
-def _express(
-    hit: _Hit, unit: str, voltage_v: float, phases: int
-) -> tuple[float, int, float | None]:
-    ph = hit.phases(phases)
-    limit = convert(hit.period.limit, hit.unit, unit, ph, voltage_v)
-    rate = hit.entry.profile.schedule.min_charging_rate
-    return limit, ph, None if rate is None else convert(rate, hit.unit, unit, ph, voltage_v)
+def _starts(
+    connector_id: int, tx_start: datetime | None, tx_starts: Mapping[int, datetime] | None
+) -> dict[int, datetime]:
+    """Transaction starts by connector, in UTC (``tx_start`` is ``connector_id``'s)."""
+    out = {c: utc(t, f"tx_starts[{c}]") for c, t in (tx_starts or {}).items() if t is not None}
+    if connector_id and tx_start is not None:
+        out[connector_id] = utc(tx_start, "tx_start")
+    return out
+
+
+def _value(m: _Merged, unit: str, voltage_v: float) -> float:
+    """The merged limit in ``unit``: A per phase, or W over the merged phases; rounded down.
+
+    A profile already in ``unit`` on the same phases gives its own figure (no round trip).
+    """
+    lead = m.lead
+    if lead is not None and lead.unit == unit and lead.phases == m.phases:
+        return round_limit(lead.period.limit)
+    if unit == "A":
+        return round_limit(m.amps)
+    return round_limit(m.amps * voltage_v * m.phases)
+
+
+def _min_rate(m: _Merged, unit: str, voltage_v: float) -> float | None:
+    """minChargingRate of the profile that sets the limit, per phase, in ``unit``."""
+    if m.lead is None or m.lead.entry.profile.schedule.min_charging_rate is None:
+        return None
+    lead = m.lead
+    rate = lead.entry.profile.schedule.min_charging_rate
+    if lead.unit == unit and lead.phases == m.phases:
+        return round_limit(rate)
+    amps = rate if lead.unit == "A" else rate / (voltage_v * lead.phases)
+    return round_limit(amps if unit == "A" else amps * voltage_v * m.phases)
 
 
 def limit_at(
@@ -347,24 +555,37 @@ def limit_at(
     tx_start: datetime | None = None,
     voltage_v: float = DEFAULT_VOLTAGE_V,
     phases: int = DEFAULT_PHASES,
+    *,
+    tx_starts: Mapping[int, datetime] | None = None,
+    reading: Reading = LAB_READING,
 ) -> AppliedLimit:
     """The single limit in force on ``connector_id`` at ``instant``: what the output obeys.
 
-    ``unit`` None keeps the leading profile's own unit. ``tx_start`` None means no
-    transaction runs (TxProfiles and Relative profiles are then silent). ``phases`` is the
-    numberPhases assumed where a period leaves it out (the specification says 3).
+    ``unit`` None keeps the unit of the profile that sets the limit. ``tx_start`` None
+    means no transaction runs (TxProfiles and Relative profiles are then silent: nothing is
+    offered without a session). ``phases`` is the numberPhases assumed where a period leaves
+    it out (the specification says 3). Connector 0 (the station) needs ``tx_starts``, the
+    transactions running on the connectors.
     """
     _check_args(connector_id, unit, voltage_v, phases)
     instant = utc(instant, "instant")
-    tx_start = None if tx_start is None else utc(tx_start, "tx_start")
-    hit = _winner(_Groups(store, connector_id, tx_start), instant, tx_start, voltage_v, phases)
-    if hit is None:
+    starts = _starts(connector_id, tx_start, tx_starts)
+    plan = _Plan(store, connector_id, starts, None, reading)
+    merged = plan.at(instant, voltage_v, phases)
+    if merged is None:
         return AppliedLimit(None, unit)
-    out_unit = unit or hit.unit
-    limit, ph, _ = _express(hit, out_unit, voltage_v, phases)
-    profile = hit.entry.profile
+    out_unit = unit or merged.unit
+    limit = _value(merged, out_unit, voltage_v)
+    if merged.lead is None:
+        return AppliedLimit(limit, out_unit, merged.phases)
+    profile = merged.lead.entry.profile
     return AppliedLimit(
-        limit, out_unit, ph, profile.charging_profile_id, profile.purpose, hit.entry.connector_id
+        limit,
+        out_unit,
+        merged.phases,
+        profile.charging_profile_id,
+        profile.purpose,
+        merged.lead.entry.connector_id,
     )
 
 
@@ -377,41 +598,45 @@ def composite(
     tx_start: datetime | None = None,
     voltage_v: float = DEFAULT_VOLTAGE_V,
     phases: int = DEFAULT_PHASES,
+    *,
+    tx_starts: Mapping[int, datetime] | None = None,
+    reading: Reading = LAB_READING,
 ) -> CompositeSchedule:
     """The composite schedule of ``connector_id`` over ``[start, start + duration_s)``.
 
-    As GetCompositeSchedule asks for it (§5.13): periods relative to ``start``, in ``unit``
-    (None: the unit of the profile that sets the first limit in the window; "A" if none
-    does), adjacent equal periods merged, ``limit`` None where no profile applies. A
-    converted limit is rounded down to 0.1. Boundaries fall on whole seconds after
-    ``start`` (OCPP's startPeriod is an integer): a sub-second one is rounded down.
-    ``minChargingRate`` is that of the profile that sets the first limit, converted.
-    Connector 0 gives the ChargePointMaxProfile cap alone.
+    As GetCompositeSchedule asks for it (1.6 §5.7, 2.0.1 K08): periods relative to
+    ``start``, in ``unit`` (None: the unit of the profile that sets the first limit in the
+    window; "A" if none does), adjacent equal periods merged, ``limit`` None where no
+    profile applies. Limits merge per phase (see the module's rules); a converted limit is
+    rounded down to 0.1. Boundaries fall on whole seconds after ``start`` (OCPP's
+    startPeriod is an integer): a sub-second one is rounded down. ``minChargingRate`` is
+    that of the profile that sets the first limit, converted. On a connector without a
+    transaction a Relative schedule counts from ``start`` (``reading`` may say otherwise).
+    Connector 0 is the station: ``tx_starts`` gives the transactions on its connectors.
     """
     _check_args(connector_id, unit, voltage_v, phases)
     if not isinstance(duration_s, int) or isinstance(duration_s, bool) or duration_s < 1:
         raise ValueError(f"duration_s: expected whole seconds >= 1, got {duration_s!r}")
     start = utc(start, "start")
-    tx_start = None if tx_start is None else utc(tx_start, "tx_start")
+    starts = _starts(connector_id, tx_start, tx_starts)
     end = start + timedelta(seconds=duration_s)
-    groups = _Groups(store, connector_id, tx_start)
+    plan = _Plan(store, connector_id, starts, start, reading)
     cuts = {start}
-    for entry in groups.all():
-        cuts |= profile_boundaries(entry.profile, start, end, tx_start)
-    hits = [(t, _winner(groups, t, tx_start, voltage_v, phases)) for t in sorted(cuts)]
-    out_unit = unit or next((h.unit for _, h in hits if h is not None), "A")
+    for entry, anchor in plan.entries():
+        cuts |= profile_boundaries(entry.profile, start, end, anchor)
+    merged = [(t, plan.at(t, voltage_v, phases)) for t in sorted(cuts)]
+    out_unit = unit or next((m.unit for _, m in merged if m is not None), "A")
     raw: list[CompositePeriod] = []
     min_rate: float | None = None
     first_limit = True
-    for t, hit in hits:
+    for t, m in merged:
         offset = (t - start) // _SECOND
-        if hit is None:
+        if m is None:
             period = CompositePeriod(offset, None, None)
         else:
-            limit, ph, rate = _express(hit, out_unit, voltage_v, phases)
-            period = CompositePeriod(offset, limit, ph)
+            period = CompositePeriod(offset, _value(m, out_unit, voltage_v), m.phases)
             if first_limit:
-                min_rate, first_limit = rate, False
+                min_rate, first_limit = _min_rate(m, out_unit, voltage_v), False
         if raw and raw[-1].start_period == offset:
             raw[-1] = period  # two boundaries within one second: the later one holds
         else:

@@ -1,4 +1,4 @@
-"""The charging profiles a station keeps, and the answers it owes (§5.7, §5.16, §3.13.1).
+"""The charging profiles a station keeps, and the answers it owes (§5.5, §5.16, §3.13.1).
 
 :class:`ProfileStore` is what a conforming station holds after a series of
 SetChargingProfile / ClearChargingProfile requests and transaction ends. The lab runs one
@@ -182,7 +182,7 @@ class ProfileStore:
     ) -> Verdict:
         """Remove profiles as ClearChargingProfile asks: ``Accepted``, or ``Unknown``.
 
-        With ``id`` only that profile goes, whatever the other fields say (§5.7: "either a
+        With ``id`` only that profile goes, whatever the other fields say (§5.5: "either a
         specific charging profile (denoted by id) or a selection"). Otherwise the given
         fields select together (AND); none given clears everything. Nothing matched:
         ``Unknown``.

@@ -92,7 +92,7 @@ class ProfileStore201(ProfileStore):
         purpose: Purpose | str | None = None,
         stack_level: int | None = None,
     ) -> Verdict:
-        """K10: as 1.6 §5.7 (by id, or by the criteria together; nothing matched:
+        """K10: as 1.6 §5.5 (by id, or by the criteria together; nothing matched:
         Unknown)."""
         verdict = super().clear(id, connector_id, purpose, stack_level)
         return Verdict(str(verdict), words_201(verdict.reason))
