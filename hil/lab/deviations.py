@@ -90,6 +90,12 @@ _CATALOGUE = [
         "GetBaseReport's NotifyReport",
     ),
     Deviation(
+        "report_part_missing",
+        "3",
+        "2.0.1: never sends the NotifyReport part seqNo 1 of a GetBaseReport (the parts "
+        "before and after it come)",
+    ),
+    Deviation(
         "set_variables_not_applied",
         "4",
         "2.0.1: answers SetVariables Accepted but keeps the old value",
