@@ -17,6 +17,7 @@ from hil.protocol.base import (
     READ_ONLY_PROBE,
     RULE_AVAILABILITY,
     RULE_BOOT,
+    RULE_BOOT_STATUS,
     RULE_CHANGE_SETTING,
     RULE_CLEAR_PROFILE,
     RULE_COMPOSITE,
@@ -171,6 +172,11 @@ class Ocpp201(ProtocolAdapter):
         RULE_BOOT: "OCPP 2.0.1 Part 2 B01-B04 (BootNotification with reason)",
         RULE_HEARTBEAT: "OCPP 2.0.1 Part 2 G02 (Heartbeat; OCPPCommCtrlr.HeartbeatInterval)",
         RULE_STATUS: "OCPP 2.0.1 Part 2 B01, G01 (StatusNotification per EVSE and connector)",
+        RULE_BOOT_STATUS: (
+            "OCPP 2.0.1 Part 2 B01 (once the BootNotification is Accepted, a "
+            "StatusNotificationRequest for each connector) and G01 (per EVSE and connector: "
+            "2.0.1 has no connector 0)"
+        ),
         RULE_READ_CONFIGURATION: "OCPP 2.0.1 Part 2 B06 (GetVariables)",
         RULE_FULL_REPORT: "OCPP 2.0.1 Part 2 B07-B08 (GetBaseReport -> NotifyReport)",
         RULE_CHANGE_SETTING: "OCPP 2.0.1 Part 2 B05 (SetVariables)",

@@ -21,8 +21,10 @@ from hil.csms.journal import (
 from hil.protocol.base import (
     HEARTBEAT_INTERVAL,
     RULE_BOOT,
+    RULE_BOOT_STATUS,
     RULE_HEARTBEAT,
     RULE_REQUIRED_SETTINGS,
+    RULE_STATUS,
     SAMPLED_MEASURANDS,
     SETTINGS_PER_READ,
     ConfigurationReport,
@@ -166,8 +168,10 @@ class CoreKeywords:
         self, status: str | None = None, after: int | None = None, timeout: float | None = None
     ) -> dict[int, str]:
         """StatusNotification arrives for every connector, in any order, after ``after``
-        (default: the accepted BootNotification): OCPP 1.6 §4.2 and §4.9 (connector 0 and
-        every connector); 2.0.1 B01 (every connector of every EVSE). With ``status``,
+        (default: the accepted BootNotification): OCPP 1.6 §4.2 and §4.9/§6.47 (connector 0,
+        the Charge Point main controller, and every connector); 2.0.1 B01 and G01 (every
+        connector of every EVSE; 2.0.1 has no connector 0). A missing one fails citing the
+        rule of the station's version. With ``status``,
         each connector must report that status; other notifications in between (a repeated
         earlier state) are not held against it. Returns connector -> status."""
         protocol = self.ctx.protocol
@@ -193,9 +197,10 @@ class CoreKeywords:
                 got = [f"connector {c} {st} (#{f.seq})" for c, (f, st) in seen.items()]
                 got += [f"connector {c} {', '.join(x)}" for c, x in others.items() if c in missing]
                 what = f"StatusNotification {status}" if status else "StatusNotification"
+                rule = protocol.rule(RULE_BOOT_STATUS if after is None else RULE_STATUS)
                 raise AssertionError(
                     f"No {what} for connector(s) {missing} within {wait:g} s after frame "
-                    f"#{start}; got: {'; '.join(got) or 'none'}"
+                    f"#{start}; got: {'; '.join(got) or 'none'} ({rule})"
                 ) from None
             cursor = frame.seq
             said = protocol.connector_status(frame.payload or {})
