@@ -350,6 +350,15 @@ class ProtocolAdapter(ABC):
 
     #: the station's upload status message
     diagnostics_status_action = "DiagnosticsStatusNotification"
+    #: the back office's request for the upload, and the field of its answer that names the
+    #: file (failure and log messages use these, never 1.6's words on another version)
+    diagnostics_action = "GetDiagnostics"
+    diagnostics_file_field = "fileName"
+    #: where the answer's file name is defined, and why it may be absent
+    diagnostics_file_rule = (
+        "OCPP 1.6 §6.26 GetDiagnostics.conf: fileName is not present when no diagnostic "
+        "information is available"
+    )
 
     @abstractmethod
     def diagnostics_request(

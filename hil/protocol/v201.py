@@ -498,6 +498,12 @@ class Ocpp201(ProtocolAdapter):
         return None
 
     diagnostics_status_action = "LogStatusNotification"
+    diagnostics_action = "GetLog"
+    diagnostics_file_field = "filename"
+    diagnostics_file_rule = (
+        "OCPP 2.0.1 Part 2 N01 GetLogResponse: filename is not present when no logging "
+        "information is available"
+    )
 
     def diagnostics_request(
         self,
