@@ -297,6 +297,18 @@ class ProtocolAdapter(ABC):
 
     # -- TriggerMessage (the lab names messages as 1.6 does) ---------------------------
 
+    #: the SHALLs a TriggerMessage answer rests on, quoted for failure messages: the
+    #: answer says whether the station will send the message (Accepted: it will), and the
+    #: answer comes before the message
+    trigger_promise_rule = (
+        'OCPP 1.6 §5.17: the response "SHALL indicate whether the Charge Point will send it '
+        'or not"; TriggerMessageStatus Accepted: "Requested notification will be sent"'
+    )
+    trigger_order_rule = (
+        'OCPP 1.6 §5.17: the Charge Point "SHALL first send the TriggerMessage response, '
+        'before sending the requested message"'
+    )
+
     def triggered_action(self, message: str) -> str:
         """The message the station sends for the lab's trigger name ``message``."""
         return message

@@ -266,6 +266,15 @@ class Ocpp201(ProtocolAdapter):
             raise ValueError(f"reset type {kind!r}: use Hard (Immediate) or Soft (OnIdle)")
         return "Reset", {"type": types[kind]}
 
+    trigger_promise_rule = (
+        "OCPP 2.0.1 Part 2 F06: TriggerMessageResponse status says whether the Charging "
+        'Station will send the requested message; Accepted: "Requested message will be sent"'
+    )
+    trigger_order_rule = (
+        "OCPP 2.0.1 Part 2 F06.FR.04: the Charging Station first sends the "
+        "TriggerMessageResponse, before sending the requested message"
+    )
+
     def triggered_action(self, message: str) -> str:
         """F06: 2.0.1 reports log uploads (1.6's diagnostics) with LogStatusNotification."""
         return TRIGGER_NAMES.get(message, message)

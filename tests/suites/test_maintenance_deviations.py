@@ -59,7 +59,9 @@ CASES = [
     (
         "trigger_boot_not_sent",
         "23",
-        r"answered TriggerMessage BootNotification Accepted .* but never sent BootNotification",
+        r"answered TriggerMessage BootNotification Accepted .* but never sent BootNotification"
+        r".*Accepted promises the message \(OCPP 1\.6 §5\.17: the response \"SHALL indicate "
+        r"whether the Charge Point will send it or not\"",
     ),
 ]
 

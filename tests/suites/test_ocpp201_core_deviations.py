@@ -198,7 +198,8 @@ CASES = [
     (
         "trigger_boot_not_sent",
         "23",
-        r"answered TriggerMessage BootNotification Accepted .* but never sent BootNotification",
+        r"answered TriggerMessage BootNotification Accepted .* but never sent BootNotification"
+        r".*Accepted promises the message \(OCPP 2\.0\.1 Part 2 F06: TriggerMessageResponse",
     ),
 ]
 
