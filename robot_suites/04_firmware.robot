@@ -43,18 +43,20 @@ Remote Firmware update - Download & install
     Station Should Boot With Firmware    ${version}
 
 Remote get diagnostics report
-    [Documentation]    GetDiagnostics for the lab's FTP upload directory: the station names a
-    ...    file, reports Uploading then Uploaded, and that file is on the lab's server, whole
-    ...    (path, size and SHA-256 are logged).
+    [Documentation]    GetDiagnostics (2.0.1 GetLog) for the lab's FTP upload directory: the
+    ...    station names a file, reports Uploading then Uploaded, and that file is on the lab's
+    ...    server, whole (path, size and SHA-256 are logged; what the file is, a remark when it
+    ...    is not a readable archive).
     [Tags]    step:20    requires:diagnostics
-    ${file}=    Request Diagnostics    location=lab
-    Should Not Be Empty    ${file}    GetDiagnostics named no file
+    Request Diagnostics    location=lab
+    Diagnostics File Should Be Named
     Diagnostics Status Should Go Through    Uploading    Uploaded
     Diagnostics File Should Be On The Lab Server
 
 Remote get diagnostics - fail
-    [Documentation]    GetDiagnostics where the upload cannot succeed ends in UploadFailed each
-    ...    time, with nothing stored on the lab's server: a location that refuses the
+    [Documentation]    GetDiagnostics (2.0.1 GetLog) where the upload cannot succeed ends in
+    ...    UploadFailed (2.0.1 UploadFailure) each time, with nothing stored on the lab's
+    ...    server: a location that refuses the
     ...    connection, an FTP server that refuses the login (530) and one whose disk is full (452).
     [Tags]    step:21    requires:diagnostics
     Request Diagnostics    location=unreachable

@@ -20,6 +20,7 @@ import errno
 import logging
 import threading
 from collections import Counter, deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
@@ -322,7 +323,8 @@ class BackOffice:
             refused = list(self._refused)
             refused_total = self._refused_total
             accepted = {sid: list(seen) for sid, seen in self._accepted.items()}
-        lines = [self._station_line(station_id, accepted.get(station_id, []))]
+        mine = [r for r in refused if r.station_id == station_id]
+        lines = [self._station_line(station_id, accepted.get(station_id, []), mine)]
         for sid, seen in accepted.items():
             if sid != station_id:
                 paths = ", ".join(dict.fromkeys(s.path for s in seen))
@@ -356,7 +358,19 @@ class BackOffice:
         }[profile]
         return f", security profile {profile}: {needs}"
 
-    def _station_line(self, station_id: str, seen: list[HandshakeSeen]) -> str:
+    def _station_line(
+        self, station_id: str, seen: list[HandshakeSeen], refused: Sequence[HandshakeSeen] = ()
+    ) -> str:
+        if not seen and refused:
+            # it did reach the back office: refused attempts are not "never connected"
+            # (a wrong Basic auth password is a 401 at the handshake, security profiles 1/2)
+            times = "1 time" if len(refused) == 1 else f"{len(refused)} times"
+            every = "it was refused" if len(refused) == 1 else "every attempt was refused"
+            reasons = "; ".join(dict.fromkeys(r.reason for r in refused))
+            return (
+                f"{station_id!r} tried to connect {times} (at {self.url(station_id)}"
+                f"{self._security_hint()}); {every}: {reasons}."
+            )
         if not seen:
             return (
                 f"{station_id!r} never connected to the back office "

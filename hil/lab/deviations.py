@@ -1,7 +1,8 @@
 """The catalogue of defects the virtual station can be told to show.
 
 Each deviation mimics a defect seen in real stations and names the checklist step it must
-make fail. The lab config switches them on (``virtual.deviations``); the virtual station
+make fail (or, ``remark_only``, the step that must pass with a remark: a defect OCPP does not
+forbid). The lab config switches them on (``virtual.deviations``); the virtual station
 reads the same names. Kept here, outside ``hil.sim``, so the config can be validated
 without importing the virtual bench.
 """
@@ -19,10 +20,13 @@ class Deviation:
     #: other steps whose own checks the same defect rightly fails (a full run with the
     #: deviation on fails exactly ``targets``; tests/suites/test_chained_failures.py)
     also: tuple[str, ...] = ()
+    #: a defect OCPP does not forbid: ``step`` passes with a remark naming it (no target)
+    remark_only: bool = False
 
     @property
     def targets(self) -> set[str]:
-        return {self.step, *self.also}
+        """The steps a run with this deviation on fails."""
+        return set() if self.remark_only else {self.step, *self.also}
 
 
 _CATALOGUE = [
@@ -88,6 +92,12 @@ _CATALOGUE = [
         "3",
         "2.0.1: leaves the required variable TxCtrlr.EVConnectionTimeOut out of the "
         "GetBaseReport's NotifyReport",
+    ),
+    Deviation(
+        "report_part_missing",
+        "3",
+        "2.0.1: never sends the NotifyReport part seqNo 1 of a GetBaseReport (the parts "
+        "before and after it come)",
     ),
     Deviation(
         "set_variables_not_applied",
@@ -224,6 +234,13 @@ _CATALOGUE = [
         "20",
         "reports Uploaded although no file was uploaded",
         also=("21",),  # it fakes Uploaded where the upload must fail, too
+    ),
+    Deviation(
+        "diagnostics_not_an_archive",
+        "20",
+        "uploads a diagnostics file named .tar.gz that is 10 bytes, a gzip header and nothing "
+        "more (OCPP fixes no format: step 20 passes with a remark naming what the file is)",
+        remark_only=True,
     ),
     Deviation(
         "firmware_status_without_request_id",

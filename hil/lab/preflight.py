@@ -96,16 +96,21 @@ def check_lab(cfg: LabConfig) -> list[CheckResult]:
 
 
 def station_url_text(cfg: LabConfig) -> str:
-    """The URL a station must be given, with its security profile, for ``hil lab check``."""
+    """The URL a station must be given, with its security profile, for ``hil lab check``.
+
+    The subprotocol is the one of the station's configured version (``dut.ocpp``): OCPP-J 1.6
+    §3.1.2 names ``ocpp1.6``, OCPP-J 2.0.1 (Part 4) §3.1.2 ``ocpp2.0.1``; a station offering
+    the other one is refused at the handshake.
+    """
     from hil.csms.security import PROFILE_NAMES
-    from hil.csms.server import SUBPROTOCOL
+    from hil.csms.server import SUBPROTOCOLS
 
     sec = cfg.back_office.security
     scheme = "wss" if sec.profile in (2, 3) else "ws"
     port = cfg.back_office.port or "<port chosen at run time>"
     lines = [
         f"station URL: {scheme}://{cfg.back_office.host}:{port}/{cfg.dut.station_id} "
-        f"(subprotocol {SUBPROTOCOL}; security profile {sec.profile}: "
+        f"(subprotocol {SUBPROTOCOLS[cfg.dut.ocpp]}; security profile {sec.profile}: "
         f"{PROFILE_NAMES[sec.profile]})"
     ]
     if sec.profile in (1, 2):

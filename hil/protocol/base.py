@@ -65,6 +65,7 @@ UNKNOWN_SETTING = "unknown setting"
 RULE_BOOT = "boot"
 RULE_HEARTBEAT = "heartbeat"
 RULE_STATUS = "status notification"
+RULE_BOOT_STATUS = "status after boot"
 RULE_READ_CONFIGURATION = "read configuration"
 RULE_FULL_REPORT = "full configuration report"
 RULE_CHANGE_SETTING = "change setting"
@@ -297,6 +298,18 @@ class ProtocolAdapter(ABC):
 
     # -- TriggerMessage (the lab names messages as 1.6 does) ---------------------------
 
+    #: the SHALLs a TriggerMessage answer rests on, quoted for failure messages: the
+    #: answer says whether the station will send the message (Accepted: it will), and the
+    #: answer comes before the message
+    trigger_promise_rule = (
+        'OCPP 1.6 §5.17: the response "SHALL indicate whether the Charge Point will send it '
+        'or not"; TriggerMessageStatus Accepted: "Requested notification will be sent"'
+    )
+    trigger_order_rule = (
+        'OCPP 1.6 §5.17: the Charge Point "SHALL first send the TriggerMessage response, '
+        'before sending the requested message"'
+    )
+
     def triggered_action(self, message: str) -> str:
         """The message the station sends for the lab's trigger name ``message``."""
         return message
@@ -350,6 +363,15 @@ class ProtocolAdapter(ABC):
 
     #: the station's upload status message
     diagnostics_status_action = "DiagnosticsStatusNotification"
+    #: the back office's request for the upload, and the field of its answer that names the
+    #: file (failure and log messages use these, never 1.6's words on another version)
+    diagnostics_action = "GetDiagnostics"
+    diagnostics_file_field = "fileName"
+    #: where the answer's file name is defined, and why it may be absent
+    diagnostics_file_rule = (
+        "OCPP 1.6 §6.26 GetDiagnostics.conf: fileName is not present when no diagnostic "
+        "information is available"
+    )
 
     @abstractmethod
     def diagnostics_request(

@@ -16,6 +16,7 @@ from hil.protocol.base import (
     READ_ONLY_PROBE,
     RULE_AVAILABILITY,
     RULE_BOOT,
+    RULE_BOOT_STATUS,
     RULE_CHANGE_SETTING,
     RULE_CLEAR_PROFILE,
     RULE_COMPOSITE,
@@ -59,6 +60,11 @@ class Ocpp16(ProtocolAdapter):
         RULE_BOOT: "OCPP 1.6 §4.2 (BootNotification)",
         RULE_HEARTBEAT: "OCPP 1.6 §4.6 (Heartbeat), §9.1.10 (HeartbeatInterval)",
         RULE_STATUS: "OCPP 1.6 §4.9 (StatusNotification)",
+        RULE_BOOT_STATUS: (
+            "OCPP 1.6 §4.9 and §6.47: StatusNotification connectorId 0 is the Charge Point "
+            "main controller (Available, Unavailable or Faulted), 1 to n each connector; step 1 "
+            "asks for every one once the BootNotification is Accepted (§4.2)"
+        ),
         RULE_READ_CONFIGURATION: "OCPP 1.6 §5.8 (GetConfiguration)",
         RULE_FULL_REPORT: "OCPP 1.6 §5.8 (GetConfiguration without keys), §9.1 (Core keys)",
         RULE_CHANGE_SETTING: "OCPP 1.6 §5.3 (ChangeConfiguration)",

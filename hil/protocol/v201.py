@@ -17,6 +17,7 @@ from hil.protocol.base import (
     READ_ONLY_PROBE,
     RULE_AVAILABILITY,
     RULE_BOOT,
+    RULE_BOOT_STATUS,
     RULE_CHANGE_SETTING,
     RULE_CLEAR_PROFILE,
     RULE_COMPOSITE,
@@ -172,6 +173,11 @@ class Ocpp201(ProtocolAdapter):
         RULE_BOOT: "OCPP 2.0.1 Part 2 B01-B04 (BootNotification with reason)",
         RULE_HEARTBEAT: "OCPP 2.0.1 Part 2 G02 (Heartbeat; OCPPCommCtrlr.HeartbeatInterval)",
         RULE_STATUS: "OCPP 2.0.1 Part 2 B01, G01 (StatusNotification per EVSE and connector)",
+        RULE_BOOT_STATUS: (
+            "OCPP 2.0.1 Part 2 B01 (once the BootNotification is Accepted, a "
+            "StatusNotificationRequest for each connector) and G01 (per EVSE and connector: "
+            "2.0.1 has no connector 0)"
+        ),
         RULE_READ_CONFIGURATION: "OCPP 2.0.1 Part 2 B06 (GetVariables)",
         RULE_FULL_REPORT: "OCPP 2.0.1 Part 2 B07-B08 (GetBaseReport -> NotifyReport)",
         RULE_CHANGE_SETTING: "OCPP 2.0.1 Part 2 B05 (SetVariables)",
@@ -261,6 +267,15 @@ class Ocpp201(ProtocolAdapter):
         if kind not in types:
             raise ValueError(f"reset type {kind!r}: use Hard (Immediate) or Soft (OnIdle)")
         return "Reset", {"type": types[kind]}
+
+    trigger_promise_rule = (
+        "OCPP 2.0.1 Part 2 F06: TriggerMessageResponse status says whether the Charging "
+        'Station will send the requested message; Accepted: "Requested message will be sent"'
+    )
+    trigger_order_rule = (
+        "OCPP 2.0.1 Part 2 F06.FR.04: the Charging Station first sends the "
+        "TriggerMessageResponse, before sending the requested message"
+    )
 
     def triggered_action(self, message: str) -> str:
         """F06: 2.0.1 reports log uploads (1.6's diagnostics) with LogStatusNotification."""
@@ -494,6 +509,12 @@ class Ocpp201(ProtocolAdapter):
         return None
 
     diagnostics_status_action = "LogStatusNotification"
+    diagnostics_action = "GetLog"
+    diagnostics_file_field = "filename"
+    diagnostics_file_rule = (
+        "OCPP 2.0.1 Part 2 N01 GetLogResponse: filename is not present when no logging "
+        "information is available"
+    )
 
     def diagnostics_request(
         self,

@@ -39,7 +39,7 @@ def test_wrong_subprotocol_is_named(back_office):
     with pytest.raises(InvalidStatus):
         run(attempt(back_office.url(DUT), subprotocols=("ocpp2.0.1",)))
     text = back_office.connection_summary(DUT)
-    assert f"'{DUT}' never connected" in text
+    assert f"'{DUT}' tried to connect 1 time" in text  # refused, not "never connected"
     assert "refused" in text.lower()
     assert f"/{DUT}" in text and "ocpp2.0.1" in text
     assert "subprotocol ocpp1.6 not offered" in text
@@ -97,3 +97,16 @@ def test_refusals_and_other_ids_are_all_listed_together(back_office):
     text = back_office.connection_summary(DUT)
     assert "A station connected as 'CP-3' at /CP-3" in text
     assert "is dut.station_id right?" not in text
+
+
+def test_refused_attempts_are_counted_not_called_never_connected(back_office):
+    """Issue 18: a station refused at every handshake did try; the summary says how often
+    and why, and the boot-timeout hint built on it no longer says it never connected."""
+    for _ in range(3):
+        with pytest.raises(InvalidStatus):
+            run(attempt(back_office.url(DUT), subprotocols=("ocpp2.0.1",)))
+    text = back_office.connection_summary(DUT)
+    first = text.splitlines()[0]
+    assert first.startswith(f"'{DUT}' tried to connect 3 times (at {back_office.url(DUT)}"), text
+    assert "every attempt was refused: subprotocol ocpp1.6 not offered" in first, text
+    assert "never connected" not in text

@@ -194,7 +194,13 @@ def test_wrong_password_is_401_and_journaled(profile, certs, office_with):
     event = refused(office)
     assert event.info["reason"] == f"wrong password for station {STATION}"
     assert not connected(office)
-    assert f"wrong password for station {STATION}" in office.connection_summary(STATION)
+    summary = office.connection_summary(STATION)
+    assert f"wrong password for station {STATION}" in summary
+    # it reached the back office: the summary must not also say it "never connected"
+    assert "never connected" not in summary, summary
+    where = f"(at {office.url(STATION)}, security profile {profile}"
+    assert summary.startswith(f"'{STATION}' tried to connect 1 time {where}"), summary
+    assert f"it was refused: wrong password for station {STATION}." in summary
 
 
 def test_hex_authorization_key_may_be_sent_as_text_or_as_its_octets(certs, office_with):

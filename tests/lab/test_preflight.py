@@ -42,3 +42,16 @@ def test_unreachable_instrument_is_named_with_its_address(tmp_path, capsys):
     line = next(x for x in out.splitlines() if x.startswith("energy_meter"))
     assert "FAIL" in line and f"energy_meter at {dead}" in line
     assert "5 of 6 instrument(s) OK" in out
+
+
+def test_station_url_names_the_subprotocol_of_the_configured_version():
+    """A 2.0.1 station must be told ``ocpp2.0.1`` (OCPP-J 2.0.1 Part 4 §3.1.2), a 1.6 one
+    ``ocpp1.6`` (OCPP-J 1.6 §3.1.2): ``hil lab check`` prints the one of ``dut.ocpp``."""
+    from hil.lab.config import load_lab_config
+    from hil.lab.preflight import station_url_text
+
+    lab_201 = VIRTUAL_LAB.with_name("virtual-201.yaml")
+    text = station_url_text(load_lab_config(lab_201))
+    assert "(subprotocol ocpp2.0.1;" in text, text
+    assert "ocpp1.6" not in text, text
+    assert "(subprotocol ocpp1.6;" in station_url_text(load_lab_config(VIRTUAL_LAB))

@@ -392,3 +392,16 @@ def test_transaction_facts_of_each_version():
     assert V201.transaction_facts("TransactionEvent", ended).reason is None  # absent: Local
     assert V201.authorize_tag({"idToken": {"idToken": "T1", "type": "ISO14443"}}) == "T1"
     assert V16.authorize_tag({"idTag": "T1"}) == "T1"
+
+
+def test_the_boot_status_rule_is_the_versions_own():
+    """Step 1's StatusNotification after boot: 1.6 has connector 0, the main controller
+    (§4.9, §6.47); 2.0.1 reports per EVSE and connector (B01, G01) and has no connector 0, so
+    its failure must not cite 1.6's connector 0."""
+    from hil.protocol.base import RULE_BOOT_STATUS
+
+    assert 0 in V16.status_connectors(2) and 0 not in V201.status_connectors(2)
+    assert "connectorId 0 is the Charge Point main controller" in V16.rule(RULE_BOOT_STATUS)
+    v201 = V201.rule(RULE_BOOT_STATUS)
+    assert "B01" in v201 and "G01" in v201 and "no connector 0" in v201
+    assert "1.6" not in v201

@@ -10,7 +10,13 @@ pytestmark = pytest.mark.robot
 
 CASES = [
     ("message_before_accepted", "1", r"sent StatusNotification before BootNotification"),
-    ("no_status_connector_0", "1", r"No StatusNotification for connector\(s\) \[0\]"),
+    # the failure cites the rule that asks for connector 0 (the main controller)
+    (
+        "no_status_connector_0",
+        "1",
+        r"No StatusNotification for connector\(s\) \[0\] .*\(OCPP 1\.6 §4\.9 and §6\.47: "
+        r"StatusNotification connectorId 0 is the Charge Point main controller",
+    ),
     ("boot_retry_ignores_interval", "1", r"retried BootNotification after 0\.\d+ s"),
     (
         "no_availability_status",

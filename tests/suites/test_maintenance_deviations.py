@@ -3,8 +3,11 @@ SKIP (N/A) with the reason when the DUT cannot do them by design."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
+from hil.report.build import report_from_outputs
 from tests.suites.runner import assert_step_fails, run_steps, write_lab
 
 pytestmark = pytest.mark.robot
@@ -56,7 +59,9 @@ CASES = [
     (
         "trigger_boot_not_sent",
         "23",
-        r"answered TriggerMessage BootNotification Accepted .* but never sent BootNotification",
+        r"answered TriggerMessage BootNotification Accepted .* but never sent BootNotification"
+        r".*Accepted promises the message \(OCPP 1\.6 §5\.17: the response \"SHALL indicate "
+        r"whether the Charge Point will send it or not\"",
     ),
 ]
 
@@ -92,3 +97,25 @@ def test_trigger_of_what_the_dut_lacks_is_not_implemented(tmp_path):
     assert "DiagnosticsStatusNotification not triggered: the station answered NotImplemented" in (
         log
     )
+
+
+@pytest.mark.parametrize("ocpp", ["1.6", "2.0.1"])
+def test_a_diagnostics_file_that_is_not_a_readable_archive_passes_with_a_remark(tmp_path, ocpp):
+    """Issue 18 item 6: a 10-byte truncated .tar.gz used to pass as "the file is whole".
+    OCPP fixes no format for the diagnostics file, so step 20 still passes, but a remark
+    names what the file is, in the version's words, and shows in the report."""
+    lab = write_lab(tmp_path, ["diagnostics_not_an_archive"], dut={"ocpp": ocpp}, **QUICK)
+    outcome = run_steps(tmp_path, lab, ["20"])["20"]
+    assert outcome.status == "PASS", outcome.message
+    assert "remark" in outcome.tags, outcome.message
+    action, rule = ("GetDiagnostics", "OCPP 1.6 §5.9") if ocpp == "1.6" else ("GetLog", "N01")
+    report = report_from_outputs([tmp_path / "out" / "output.xml"], tmp_path)
+    row = next(r for r in report.checklist if r.step == "20")
+    assert row.verdict == "Y", row
+    text = " ".join(row.remarks)
+    assert re.search(
+        r"The diagnostics file diagnostics-\S+\.tar\.gz is not a readable archive: gzip data "
+        r"truncated after 10 bytes",
+        text,
+    ), row.remarks
+    assert action in text and rule in text, text

@@ -36,6 +36,13 @@ CASES = [
         "3",
         r"Required Core configuration key\(s\) missing.*TxCtrlr\.EVConnectionTimeOut",
     ),
+    # B07: the failure names the part that never came (seqNo), and those that did
+    (
+        "report_part_missing",
+        "3",
+        r"GetBaseReport \(requestId \d+\) was Accepted, but NotifyReport part seqNo 1 never "
+        r"arrived within 8 s; received seqNo 0 \(tbc=true\), 2 \(tbc=(true|false)\)",
+    ),
     (
         "set_variables_not_applied",
         "4",
@@ -191,7 +198,8 @@ CASES = [
     (
         "trigger_boot_not_sent",
         "23",
-        r"answered TriggerMessage BootNotification Accepted .* but never sent BootNotification",
+        r"answered TriggerMessage BootNotification Accepted .* but never sent BootNotification"
+        r".*Accepted promises the message \(OCPP 2\.0\.1 Part 2 F06: TriggerMessageResponse",
     ),
 ]
 

@@ -257,7 +257,15 @@ class CacheTriggerKeywords:
         """After the Accepted answer to the last TriggerMessage, the station sends
         ``message`` — never before the answer. On a connector, it carries that connectorId;
         MeterValues carry context Trigger; ``fields`` (e.g. ``status=Idle``) must match.
-        Returns the payload (None when the trigger was NotImplemented as expected)."""
+        Returns the payload (None when the trigger was NotImplemented as expected).
+
+        Both failures rest on a SHALL and quote it. Accepted is the station's promise to
+        send the message (OCPP 1.6 §5.17: the response "SHALL indicate whether the Charge
+        Point will send it or not", TriggerMessageStatus Accepted "Requested notification
+        will be sent"; 2.0.1 F06, TriggerMessageResponse), so an Accepted trigger whose
+        message never comes is N. The message before the answer breaks 1.6 §5.17 "SHALL
+        first send the TriggerMessage response, before sending the requested message" (2.0.1
+        F06.FR.04)."""
         trig = self.ctx.state.get("trigger")
         if trig is None or trig["message"] != message:
             raise AssertionError(f"Send 'Trigger Message    {message}' first")
@@ -300,12 +308,13 @@ class CacheTriggerKeywords:
                     f"The station answered TriggerMessage {message} Accepted "
                     f"({answer.describe()}) but never sent {action}"
                     + ("" if target is None else f" for connector {target}")
-                    + f": {exc}"
+                    + f": {exc}. Accepted promises the message ({protocol.trigger_promise_rule})"
                 ) from None
         early = [f for f in frames if f.seq < answer.seq]
         if early:
             raise AssertionError(
-                f"The triggered {message} came before the answer to TriggerMessage:\n"
+                f"The triggered {message} came before the answer to TriggerMessage "
+                f"({protocol.trigger_order_rule}):\n"
                 f"  {early[0].describe()}\n  {answer.describe()}"
             )
         frame = frames[0]
@@ -342,9 +351,11 @@ class CacheTriggerKeywords:
     @keyword
     def unknown_trigger_should_be_answered_not_implemented(self) -> None:
         """A requestedMessage the station cannot know is answered NotImplemented (1.6
-        §5.17; 2.0.1 F06).
-        A CALLERROR instead (the station rejects the value as a schema violation) is a
-        remark; Accepted fails."""
+        §5.17, TriggerMessageStatus NotImplemented "cannot be sent because it is either not
+        implemented or unknown"; 2.0.1 F06). A CALLERROR instead is a remark: a value outside
+        the schema's enumeration may be refused as a schema violation (OCPP-J), so no SHALL
+        is broken. Another status fails (Accepted would promise a message no station can
+        send)."""
         require_capability(self.ctx.cfg, "trigger_message")
         link = self.ctx.lab.station.link
         if link is None:
@@ -358,7 +369,8 @@ class CacheTriggerKeywords:
         except OCPPError as exc:
             _remark(
                 f"TriggerMessage {UNKNOWN_MESSAGE} was answered with CALLERROR {exc.code} "
-                "instead of status NotImplemented"
+                "instead of status NotImplemented (a value outside the schema may be refused "
+                "as a schema violation, OCPP-J: no SHALL is broken)"
             )
             return
         status = getattr(result, "status", None)
@@ -372,7 +384,8 @@ class CacheTriggerKeywords:
     @keyword
     def trigger_for_a_missing_connector_should_be_rejected(self) -> None:
         """StatusNotification for a connector the station does not have: Rejected, and
-        nothing is sent for it. Another answer is a remark."""
+        nothing is sent for it (a message for it fails). Another answer is a remark: no
+        SHALL names the answer for a connector the station lacks (1.6 §5.17; 2.0.1 F06)."""
         require_capability(self.ctx.cfg, "trigger_message")
         missing = self.ctx.cfg.dut.connectors + 1
         status = self._trigger("StatusNotification", missing)
@@ -389,4 +402,7 @@ class CacheTriggerKeywords:
             f"StatusNotification for connector {missing}",
         )
         if status != "Rejected":
-            _remark(f"TriggerMessage for the missing connector {missing} was answered {status}")
+            _remark(
+                f"TriggerMessage for the missing connector {missing} was answered {status}, "
+                "expected Rejected (no SHALL names the answer: a remark)"
+            )

@@ -21,8 +21,10 @@ from hil.csms.journal import (
 from hil.protocol.base import (
     HEARTBEAT_INTERVAL,
     RULE_BOOT,
+    RULE_BOOT_STATUS,
     RULE_HEARTBEAT,
     RULE_REQUIRED_SETTINGS,
+    RULE_STATUS,
     SAMPLED_MEASURANDS,
     SETTINGS_PER_READ,
     ConfigurationReport,
@@ -166,8 +168,10 @@ class CoreKeywords:
         self, status: str | None = None, after: int | None = None, timeout: float | None = None
     ) -> dict[int, str]:
         """StatusNotification arrives for every connector, in any order, after ``after``
-        (default: the accepted BootNotification): OCPP 1.6 §4.2 and §4.9 (connector 0 and
-        every connector); 2.0.1 B01 (every connector of every EVSE). With ``status``,
+        (default: the accepted BootNotification): OCPP 1.6 §4.2 and §4.9/§6.47 (connector 0,
+        the Charge Point main controller, and every connector); 2.0.1 B01 and G01 (every
+        connector of every EVSE; 2.0.1 has no connector 0). A missing one fails citing the
+        rule of the station's version. With ``status``,
         each connector must report that status; other notifications in between (a repeated
         earlier state) are not held against it. Returns connector -> status."""
         protocol = self.ctx.protocol
@@ -193,9 +197,10 @@ class CoreKeywords:
                 got = [f"connector {c} {st} (#{f.seq})" for c, (f, st) in seen.items()]
                 got += [f"connector {c} {', '.join(x)}" for c, x in others.items() if c in missing]
                 what = f"StatusNotification {status}" if status else "StatusNotification"
+                rule = protocol.rule(RULE_BOOT_STATUS if after is None else RULE_STATUS)
                 raise AssertionError(
                     f"No {what} for connector(s) {missing} within {wait:g} s after frame "
-                    f"#{start}; got: {'; '.join(got) or 'none'}"
+                    f"#{start}; got: {'; '.join(got) or 'none'} ({rule})"
                 ) from None
             cursor = frame.seq
             said = protocol.connector_status(frame.payload or {})
@@ -322,7 +327,9 @@ class CoreKeywords:
     def _full_report(self) -> ConfigurationReport:
         """The station's whole configuration: 1.6 GetConfiguration without keys (§5.8);
         2.0.1 GetBaseReport FullInventory, then every NotifyReport part of that request
-        until one says ``tbc`` false (B07), in ``seqNo`` order."""
+        until one says ``tbc`` false and every ``seqNo`` below it has come (B07), in
+        ``seqNo`` order. A part that never comes fails naming its seqNo and those that
+        did come."""
         protocol = self.ctx.protocol
         request_id = int(time.time() * 1000) % 2_000_000_000
         action, payload = protocol.full_report_request(request_id)
@@ -335,7 +342,7 @@ class CoreKeywords:
             raise AssertionError(f"{action} FullInventory was answered {status}, not Accepted")
         parts: list[Frame] = []
         cursor = mark
-        while not parts or (parts[-1].payload or {}).get("tbc", False):
+        while not _report_complete(parts):
             try:
                 frame = self.ctx.wait_message(
                     protocol.full_report_arrives_in,
@@ -346,18 +353,22 @@ class CoreKeywords:
                 )
             except WaitTimeout:
                 raise AssertionError(
-                    f"{action} was Accepted, but after {len(parts)} "
-                    f"{protocol.full_report_arrives_in} part(s) none said tbc=false within "
-                    f"{self.ctx.cfg.timings.message_timeout_s:g} s (B07)"
+                    _report_part_missing(
+                        action,
+                        request_id,
+                        protocol.full_report_arrives_in,
+                        parts,
+                        self.ctx.cfg.timings.message_timeout_s,
+                    )
                 ) from None
             parts.append(frame)
             cursor = frame.seq
         raw = [f.payload or {} for f in parts]
-        seqs = [int(p.get("seqNo", -1)) for p in raw]
+        seqs = [_seq_no(p) for p in raw]
         if seqs != list(range(len(raw))):
             raise AssertionError(
                 f"{protocol.full_report_arrives_in} parts came with seqNo {seqs}, expected "
-                f"0 to {len(raw) - 1} in order (B07)"
+                f"0 to {len(raw) - 1} in order ({REPORT_PARTS_RULE})"
             )
         self.ctx.advance(parts[-1])
         return ConfigurationReport(protocol.settings_from_report(raw), raw)
@@ -601,3 +612,55 @@ class CoreKeywords:
 
 def _fmt(gaps: list[float]) -> str:
     return ", ".join(f"{g:.2f} s" for g in gaps) or "none"
+
+
+#: The rule a report in parts follows: OCPP 2.0.1 Part 2 B07 (GetBaseReport) / B08
+#: (GetReport), NotifyReportRequest's seqNo ("sequence number of this message; first message
+#: starts at 0") and tbc ("to be continued": another part follows; false or absent on the last).
+REPORT_PARTS_RULE = (
+    "OCPP 2.0.1 Part 2 B07/B08: NotifyReportRequest parts are numbered by seqNo from 0 and "
+    "the last says tbc=false"
+)
+
+
+def _seq_no(payload: dict[str, Any]) -> int:
+    try:
+        return int(payload.get("seqNo", -1))
+    except (TypeError, ValueError):
+        return -1
+
+
+def _report_complete(parts: list[Frame]) -> bool:
+    """A part said tbc=false and every seqNo from 0 up to it has arrived."""
+    payloads = [p.payload or {} for p in parts]
+    last = [_seq_no(p) for p in payloads if not p.get("tbc", False)]
+    if not last:
+        return False
+    seen = {_seq_no(p) for p in payloads}
+    return all(n in seen for n in range(min(last) + 1))
+
+
+def _report_part_missing(
+    action: str, request_id: int, part_action: str, parts: list[Frame], timeout: float
+) -> str:
+    """Which part(s) of a report never came, and which did (B07/B08)."""
+    payloads = [p.payload or {} for p in parts]
+    head = f"{action} (requestId {request_id}) was Accepted, but "
+    if not payloads:
+        return (
+            f"{head}no {part_action} part arrived within {timeout:g} s "
+            f"(expected seqNo 0 first; {REPORT_PARTS_RULE})"
+        )
+    seen = {_seq_no(p) for p in payloads}
+    ends = [_seq_no(p) for p in payloads if not p.get("tbc", False)]
+    # after a tbc=false part: the gaps below it; without one: the gaps and the next part
+    top = min(ends) if ends else max(seen) + 1
+    missing = [n for n in range(top + (0 if ends else 1)) if n not in seen]
+    got = ", ".join(
+        f"{_seq_no(p)} (tbc={'true' if p.get('tbc', False) else 'false'})" for p in payloads
+    )
+    gone = ", ".join(str(n) for n in missing)
+    return (
+        f"{head}{part_action} part{'s' if len(missing) > 1 else ''} seqNo {gone} never "
+        f"arrived within {timeout:g} s; received seqNo {got} ({REPORT_PARTS_RULE})"
+    )

@@ -19,6 +19,7 @@ from robot.api.deco import keyword
 from robot.libraries.BuiltIn import BuiltIn
 
 from hil.csms.journal import CALL, RX, Frame, WaitTimeout
+from hil.lab.archive import describe as describe_file
 from hil.lab.fileserver import LabFileServer, Transfer, TransferTimeout
 from hil.protocol.base import StatusVariants
 from hil.robot.context import LabContext
@@ -120,6 +121,10 @@ def wait_statuses(
 
 def sha256_of(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+#: where each version asks for the diagnostics upload (neither fixes the file's format)
+DIAGNOSTICS_RULE = {"1.6": "OCPP 1.6 §5.9", "2.0.1": "OCPP 2.0.1 Part 2 N01"}
 
 
 class MaintenanceKeywords:
@@ -481,17 +486,35 @@ class MaintenanceKeywords:
         window = self._transfer_timeout() if timeout is None else float(timeout)
         self._diagnostics_statuses(list(statuses), window)
 
+    def _named_file(self) -> str:
+        name = self._diag()["file_name"]
+        if not name:
+            protocol = self.ctx.protocol
+            raise AssertionError(
+                f"{protocol.diagnostics_action} was answered without a "
+                f"{protocol.diagnostics_file_field}: the station says it has no diagnostics to "
+                f"upload ({protocol.diagnostics_file_rule})"
+            )
+        return name
+
+    @keyword
+    def diagnostics_file_should_be_named(self) -> str:
+        """The answer to the last diagnostics request named the file the station will
+        upload (1.6 GetDiagnostics.conf ``fileName``, §6.26; 2.0.1 GetLogResponse
+        ``filename``, N01): both are absent only when the station has nothing to upload.
+        Returns the name."""
+        return self._named_file()
+
     @keyword
     def diagnostics_file_should_be_on_the_lab_server(self) -> Transfer:
-        """The file the station named in its GetDiagnostics answer arrived whole on the lab's
-        file server: logs its path, size and SHA-256."""
+        """The file the station named in its answer (1.6 GetDiagnostics, 2.0.1 GetLog) arrived
+        whole on the lab's file server: logs its path, size and SHA-256, and what the file is
+        (a readable tar / tar.gz / zip archive and its members, plain text). OCPP fixes no
+        format for it (1.6 §5.9, 2.0.1 N01), so a file that is, or is named as, an archive
+        and cannot be read (e.g. a truncated ``.tar.gz``) does not fail the step: it is a
+        remark naming what the file is."""
         diag = self._diag()
-        name = diag["file_name"]
-        if not name:
-            raise AssertionError(
-                "GetDiagnostics was answered without a fileName: the station says it has no "
-                "diagnostics to upload"
-            )
+        name = self._named_file()
         reported = diag["frames"].get("Uploaded")
         wait = UPLOAD_GRACE_S if reported is not None else self._transfer_timeout()
         try:
@@ -517,20 +540,33 @@ class MaintenanceKeywords:
                 f"{transfer.sha256})"
             )
         logger.info(f"Diagnostics file {path}: {transfer.size} bytes, sha256 {transfer.sha256}")
+        kind = describe_file(name, data)
+        if kind.readable:
+            logger.info(f"The diagnostics file {name} is {kind.what}")
+        else:
+            protocol = self.ctx.protocol
+            rule = f"{protocol.diagnostics_action}, {DIAGNOSTICS_RULE[protocol.version]}"
+            BuiltIn().run_keyword(
+                "Record Remark",
+                f"The diagnostics file {name} is {kind.what} (OCPP fixes no format for it, "
+                f"{rule}: the step passes)",
+            )
         return transfer
 
     @keyword
     def diagnostics_upload_should_fail(self, timeout: float | None = None) -> None:
-        """The station reports UploadFailed (after Uploading, if it sent that) and nothing
-        reached the lab's file server; logs what the server saw (refused login, full disk)."""
+        """The station reports UploadFailed (2.0.1 UploadFailure; after Uploading, if it sent
+        that) and nothing reached the lab's file server; logs what the server saw (refused
+        login, full disk)."""
         diag = self._diag()
         window = self._transfer_timeout() if timeout is None else float(timeout)
         self._diagnostics_statuses(["Uploading", "UploadFailed"], window, optional_first=True)
         seen = self._transfers_since(diag["transfers"])
         stored = [t for t in seen if t.kind == "upload" and t.ok]
         if stored:
+            failed = self.ctx.protocol.diagnostics_status("UploadFailed")
             raise AssertionError(
-                "UploadFailed was reported, yet the lab's file server stored an upload: "
+                f"{failed} was reported, yet the lab's file server stored an upload: "
                 + "; ".join(t.describe() for t in stored)
             )
         server = "; ".join(t.describe() for t in seen) or "no connection reached it"

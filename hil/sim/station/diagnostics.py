@@ -5,7 +5,8 @@ station task: DiagnosticsStatusNotification Uploading, a real FTP upload of a re
 station's identity, connector states, configuration and its recent log, limited to
 ``startTime``/``stopTime``) into the given directory, ``retries``/``retryInterval`` honoured,
 and Uploaded or UploadFailed. Deviation ``diagnostics_no_file``: Uploading and Uploaded are
-reported but nothing is uploaded.
+reported but nothing is uploaded. Deviation ``diagnostics_not_an_archive``: the file is named
+``.tar.gz`` but is 10 bytes, a gzip header and nothing after it (a truncated archive).
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ LOG = logging.getLogger("hil.sim.station")
 DEFAULT_RETRIES = 1
 DEFAULT_RETRY_INTERVAL_S = 2
 LOG_LINES = 2000
+#: what ``diagnostics_not_an_archive`` uploads: a gzip member header (magic, deflate, no
+#: flags, no time, no extra flags, OS unknown) with no compressed data after it
+TRUNCATED_TAR_GZ = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
 
 
 class _LogRing(logging.Handler):
@@ -85,7 +89,8 @@ class DiagnosticsUploader(StationExtension):
     def file_name(self) -> str:
         safe = re.sub(r"[^A-Za-z0-9._-]", "_", self.station.station_id)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-        return f"diagnostics-{safe}-{stamp}.txt"
+        suffix = "tar.gz" if "diagnostics_not_an_archive" in self.station.deviations else "txt"
+        return f"diagnostics-{safe}-{stamp}.{suffix}"
 
     def report(self, start: datetime | None = None, stop: datetime | None = None) -> bytes:
         """The diagnostics file: identity, connectors, configuration, recent log."""
@@ -147,6 +152,8 @@ class DiagnosticsUploader(StationExtension):
     ) -> None:
         self._notify("Uploading")
         data = self.report(start, stop)
+        if "diagnostics_not_an_archive" in self.station.deviations:
+            data = TRUNCATED_TAR_GZ
         if "diagnostics_no_file" in self.station.deviations:
             await asyncio.sleep(0.2)
             self._notify("Uploaded")

@@ -575,7 +575,8 @@ class VirtualStation201(VirtualStation):
         return self.device_model.report(base, hide)
 
     def send_report(self, request_id: int, data: list[dict[str, Any]], page_size: int) -> None:
-        """NotifyReport pages: seqNo from 0, tbc true on all but the last (B07.FR.?)."""
+        """NotifyReport pages: seqNo from 0, tbc true on all but the last (B07). The
+        ``report_part_missing`` deviation never sends the page seqNo 1 (of two or more)."""
         generated = utc_now()
         pages = [data[i : i + max(1, page_size)] for i in range(0, len(data), max(1, page_size))]
         payloads = [
@@ -588,6 +589,8 @@ class VirtualStation201(VirtualStation):
             }
             for seq, page in enumerate(pages)
         ]
+        if "report_part_missing" in self.deviations and len(payloads) > 1:
+            del payloads[1]
         if self.online:
             for payload in payloads:
                 self.enqueue("NotifyReport", lambda payload=payload: payload)
