@@ -35,6 +35,8 @@ _ROBOT_VERDICTS = {"PASS": YES, "FAIL": NO, "SKIP": NA}
 _ROBOT_PREFIXES = ("Setup failed:\n", "Parent suite setup failed:\n", "Teardown failed:\n")
 _ALSO_TEARDOWN = "\n\nAlso teardown failed:\n"
 _SEVERAL = "Several failures occurred:\n\n1) "
+#: how the listener adds a finding about the station to a test's message
+FINDING_PREFIX = "Finding: "
 
 
 class LabFault(RuntimeError):
@@ -48,11 +50,20 @@ class LabFault(RuntimeError):
         super().__init__(text)
 
 
-def verdict_of(status: str, tags: Iterable[str] = ()) -> str:
-    """The Pass column's mark for a Robot ``status`` and the test's ``tags`` (``NOT_RUN``
-    for a status that is no verdict, e.g. NOT RUN)."""
+def verdict_of(status: str, tags: Iterable[str] = (), message: str = "") -> str:
+    """The Pass column's mark for a Robot ``status``, the test's ``tags`` and its
+    ``message`` (``NOT_RUN`` for a status that is no verdict, e.g. NOT RUN).
+
+    The tag is the listener's word. The message decides too, for tests the listener never
+    saw: those under a suite whose setup failed on a lab fault (Robot fails them with
+    "Parent suite setup failed" without running them, and a library's listener is not
+    called for them). A failure that also quotes a finding about the station stays N."""
     verdict = _ROBOT_VERDICTS.get(status, NOT_RUN)
-    if verdict == NO and LAB_ERROR_TAG in {str(t) for t in tags}:
+    if verdict != NO:
+        return verdict
+    if LAB_ERROR_TAG in {str(t) for t in tags}:
+        return LAB_ERROR
+    if is_lab_failure(message) and FINDING_PREFIX not in message:
         return LAB_ERROR
     return verdict
 

@@ -182,7 +182,9 @@ class HistoryRecorder:
                 step=str(record.get("step") or ""),
                 name=str(record.get("name") or ""),
                 status=status,
-                verdict=verdict_of(status, record.get("tags") or ()),
+                verdict=verdict_of(
+                    status, record.get("tags") or (), str(record.get("message") or "")
+                ),
                 message=str(record.get("message") or ""),
                 remarks=[str(r) for r in record.get("remarks") or []],
                 started=parse_time(record.get("started")),

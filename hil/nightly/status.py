@@ -81,7 +81,9 @@ def bench_status(
         return record
     steps = read_json_lines(folder / STEPS_FILE)
     for step in steps:
-        verdict = verdict_of(str(step.get("status")), step.get("tags") or ())
+        verdict = verdict_of(
+            str(step.get("status")), step.get("tags") or (), str(step.get("message") or "")
+        )
         if verdict:
             record["verdicts"][verdict] += 1
     record["done"] = len(steps)

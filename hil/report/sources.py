@@ -49,7 +49,7 @@ class StepRecord:
     @property
     def verdict(self) -> str:
         """The Pass column's mark: Y, N, N/A or E (hil.verdict)."""
-        return verdict_of(self.status, self.tags)
+        return verdict_of(self.status, self.tags, self.message)
 
 
 @dataclass

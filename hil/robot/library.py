@@ -71,15 +71,17 @@ class HilLab(DynamicCore):
         the station must not be blamed for it."""
         try:
             return super().run_keyword(name, args, kwargs)
-        except (AssertionError, LabFault, RobotError):
-            raise
         except Exception as exc:
-            if getattr(exc, "ROBOT_SKIP_EXECUTION", False) or getattr(
+            if getattr(exc, "ROBOT_SKIP_EXECUTION", False) or isinstance(exc, RobotError):
+                raise  # a skip (N/A), or a nested keyword's failure already judged
+            failure: Exception = exc
+            if not isinstance(exc, (AssertionError, LabFault)) and not getattr(
                 exc, "ROBOT_EXIT_ON_FAILURE", False
             ):
+                failure = LabFault(
+                    f"the lab's keyword '{name.replace('_', ' ').title()}' broke "
+                    f"({type(exc).__name__}: {exc}); the station is not judged on this step"
+                )
+            if failure is exc:
                 raise
-            raise LabFault(
-                f"the lab's keyword '{name.replace('_', ' ').title()}' broke "
-                f"({type(exc).__name__}: {exc}); the "
-                "station is not judged on this step"
-            ) from exc
+            raise failure from exc

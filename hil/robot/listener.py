@@ -35,7 +35,7 @@ from hil.lab.evidence import (
 )
 from hil.robot.context import LabContext, Remark
 from hil.robot.history_hook import HistoryHook
-from hil.verdict import LAB_ERROR_PREFIX, LAB_ERROR_TAG, is_lab_failure
+from hil.verdict import FINDING_PREFIX, LAB_ERROR_PREFIX, LAB_ERROR_TAG, is_lab_failure
 
 
 def step_of(tags: Any) -> str:
@@ -100,7 +100,7 @@ class RunListener:
                 # warns, the DUT's verdict does not change
                 logger.warn(f"Finding of another station (not the DUT): {other.describe()}")
             if new:
-                text = "\n".join("Finding: " + f.describe() for f in new)
+                text = "\n".join(FINDING_PREFIX + f.describe() for f in new)
                 if result.status != "FAIL":
                     result.status = "FAIL"
                     result.message = text

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from hil.history.db import open_engine
 from hil.history.models import StepResult
-from hil.report.build import report_for_output_dir
+from hil.report.build import report_for_output_dir, report_from_outputs
 from hil.report.model import LAB_ERROR, NOT_DECIDED
 from hil.verdict import LAB_ERROR_TAG
 from tests.suites.runner import run_steps, write_lab
@@ -91,3 +91,23 @@ def test_an_unreachable_instrument_is_a_lab_error_in_robot_report_and_history(
     with Session(engine) as s:
         assert [r.verdict for r in s.scalars(select(StepResult))] == [LAB_ERROR]
     engine.dispose()
+
+
+@pytest.mark.robot
+def test_a_file_server_that_cannot_bind_is_a_lab_error_for_every_step(tmp_path: Path) -> None:
+    """The lab's own server cannot start (its port is taken): Open Lab fails in the suite
+    setup, and every step says so as a lab error, none as the station's N."""
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        lab = write_lab(tmp_path, [], file_server={"http_port": port})
+        outcomes = run_steps(tmp_path, lab, ["3", "20"])
+    for step, outcome in outcomes.items():  # Robot never ran them: no listener tagged them
+        assert outcome.status == "FAIL", (step, outcome)
+        assert outcome.message.startswith("Parent suite setup failed:\nLab error: ")
+        assert "'Open Lab' broke (OSError" in outcome.message
+    report = report_from_outputs([tmp_path / "out" / "output.xml"], tmp_path)
+    rows = {r.step: r.verdict for r in report.checklist}
+    assert rows["3"] == rows["20"] == LAB_ERROR
+    assert report.levels[0].state == NOT_DECIDED and not report.certified
