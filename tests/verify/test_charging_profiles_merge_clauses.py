@@ -10,8 +10,7 @@ Wednesday midnight (UTC); connector 1 runs transaction 7 where a test says so.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
 from hil.verify.charging_profiles import (
     LAB_READING,
@@ -23,44 +22,11 @@ from hil.verify.charging_profiles import (
     limit_at,
     open_readings,
     parse_composite,
-    parse_profile,
 )
+from tests.verify.test_charging_profiles_composite import T0, _profile
 
-T0 = datetime(2024, 5, 1, tzinfo=UTC)
 H = 3600
 TX = 7
-
-
-def _profile(
-    pid: int,
-    purpose: str,
-    periods: list[tuple[int, float] | tuple[int, float, int]],
-    *,
-    unit: str = "A",
-    stack: int = 0,
-    kind: str = "Absolute",
-    duration: int | None = None,
-) -> Any:
-    schedule: dict[str, Any] = {
-        "chargingRateUnit": unit,
-        "chargingSchedulePeriod": [
-            {"startPeriod": p[0], "limit": p[1]} | ({"numberPhases": p[2]} if len(p) > 2 else {})
-            for p in periods
-        ],
-    }
-    if kind != "Relative":
-        schedule["startSchedule"] = T0.isoformat()
-    if duration is not None:
-        schedule["duration"] = duration
-    return parse_profile(
-        {
-            "chargingProfileId": pid,
-            "stackLevel": stack,
-            "chargingProfilePurpose": purpose,
-            "chargingProfileKind": kind,
-            "chargingSchedule": schedule,
-        }
-    )
 
 
 def _periods(schedule) -> list[tuple[int, float | None, int | None]]:
