@@ -71,17 +71,14 @@ class HilLab(DynamicCore):
         the station must not be blamed for it."""
         try:
             return super().run_keyword(name, args, kwargs)
+        except (AssertionError, LabFault, RobotError):
+            raise  # the station's N, a lab fault said as one, a nested keyword's failure
         except Exception as exc:
-            if getattr(exc, "ROBOT_SKIP_EXECUTION", False) or isinstance(exc, RobotError):
-                raise  # a skip (N/A), or a nested keyword's failure already judged
-            failure: Exception = exc
-            if not isinstance(exc, (AssertionError, LabFault)) and not getattr(
+            if getattr(exc, "ROBOT_SKIP_EXECUTION", False) or getattr(
                 exc, "ROBOT_EXIT_ON_FAILURE", False
             ):
-                failure = LabFault(
-                    f"the lab's keyword '{name.replace('_', ' ').title()}' broke "
-                    f"({type(exc).__name__}: {exc}); the station is not judged on this step"
-                )
-            if failure is exc:
-                raise
-            raise failure from exc
+                raise  # a skip (N/A) or a fatal error: Robot's own
+            raise LabFault(
+                f"the lab's keyword '{name.replace('_', ' ').title()}' broke "
+                f"({type(exc).__name__}: {exc}); the station is not judged on this step"
+            ) from exc

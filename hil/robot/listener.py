@@ -35,7 +35,13 @@ from hil.lab.evidence import (
 )
 from hil.robot.context import LabContext, Remark
 from hil.robot.history_hook import HistoryHook
-from hil.verdict import FINDING_PREFIX, LAB_ERROR_PREFIX, LAB_ERROR_TAG, is_lab_failure
+from hil.verdict import (
+    FINDING_PREFIX,
+    LAB_ERROR,
+    LAB_ERROR_PREFIX,
+    LAB_ERROR_TAG,
+    verdict_of,
+)
 
 
 def step_of(tags: Any) -> str:
@@ -85,7 +91,6 @@ class RunListener:
     def end_test(self, data: Any, result: Any) -> None:
         test, step = self.current_test or (result.name, step_of(data.tags))
         self.current_test = None
-        station_findings = False
         self.ctx.end_test()
         self.ctx.test = self.ctx.step = ""
         if self.ctx.bench is not None:
@@ -94,7 +99,6 @@ class RunListener:
             self._finding_mark = findings.mark
             dut = self.ctx.bench.cfg.dut.station_id
             new = [f for f in every if f.station == dut]
-            station_findings = bool(new)
             for other in (f for f in every if f.station != dut):
                 # another station's defect is not the DUT's: its journal has it, the log
                 # warns, the DUT's verdict does not change
@@ -110,7 +114,7 @@ class RunListener:
         if remarks and result.status == "PASS":
             text = "\n".join(f"Remark: {r.text}" for r in remarks)
             result.message = f"{result.message}\n{text}".strip()
-        if result.status == "FAIL" and not station_findings and is_lab_failure(result.message):
+        if verdict_of(result.status, (), result.message) == LAB_ERROR:
             # the lab failed, not the station: Robot still shows red, the verdict is E
             result.tags.add(LAB_ERROR_TAG)
             logger.warn(f"{test}: a lab error, not the station's verdict: {result.message}")
