@@ -16,7 +16,8 @@ is a finding about the station. No module here imports Robot.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 #: The Pass column: passed, failed, not applicable, lab error, not run.
 YES, NO, NA, LAB_ERROR, NOT_RUN = "Y", "N", "N/A", "E", ""
@@ -66,6 +67,13 @@ def verdict_of(status: str, tags: Iterable[str] = (), message: str = "") -> str:
     if is_lab_failure(message) and FINDING_PREFIX not in message:
         return LAB_ERROR
     return verdict
+
+
+def record_verdict(record: Mapping[str, Any]) -> str:
+    """:func:`verdict_of` a step record as the listener writes it (``steps.jsonl``)."""
+    return verdict_of(
+        str(record.get("status") or ""), record.get("tags") or (), str(record.get("message") or "")
+    )
 
 
 def first_failure(message: str) -> str:

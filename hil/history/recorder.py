@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from hil.history.db import open_engine
 from hil.history.models import COMPLETED, INTERRUPTED, RUNNING, EnergyFigure, Night, Run, StepResult
-from hil.verdict import verdict_of
+from hil.verdict import record_verdict
 
 REPORT_FILE = "certification-report.html"
 #: the ``source`` of an Eichrecht signed-energy figure
@@ -182,9 +182,7 @@ class HistoryRecorder:
                 step=str(record.get("step") or ""),
                 name=str(record.get("name") or ""),
                 status=status,
-                verdict=verdict_of(
-                    status, record.get("tags") or (), str(record.get("message") or "")
-                ),
+                verdict=record_verdict(record),
                 message=str(record.get("message") or ""),
                 remarks=[str(r) for r in record.get("remarks") or []],
                 started=parse_time(record.get("started")),

@@ -19,7 +19,7 @@ from typing import Any
 
 from hil.lab.evidence import CURRENT_STEP_FILE, MARKER, STEPS_FILE, read_json_lines, read_run
 from hil.nightly.benches import Bench
-from hil.verdict import verdict_of
+from hil.verdict import record_verdict
 
 STATUS_FILE = "nightly-status.json"
 RUNNING, FINISHED, INTERRUPTED, PREFLIGHT_FAILED = (
@@ -81,9 +81,7 @@ def bench_status(
         return record
     steps = read_json_lines(folder / STEPS_FILE)
     for step in steps:
-        verdict = verdict_of(
-            str(step.get("status")), step.get("tags") or (), str(step.get("message") or "")
-        )
+        verdict = record_verdict(step)
         if verdict:
             record["verdicts"][verdict] += 1
     record["done"] = len(steps)
