@@ -18,9 +18,12 @@ class Finding:
     seq: int  # journal frame that shows it (0 when none)
     # malformed-frame, binary-frame, schema-violation, protocol-error, unexpected-call,
     # unexpected-response, bad-response, frame-too-big, websocket-protocol-error,
-    # routing-error (the back office failed on a frame), back-office-error (a handler failed)
+    # routing-error (the back office failed on a frame), back-office-error (a handler failed),
+    # second-connection (a remark)
     kind: str
     detail: str
+    #: a remark the lab should know (a SHOULD, or allowed but unusual): the step still passes
+    remark: bool = False
 
     def describe(self) -> str:
         where = f" (frame #{self.seq})" if self.seq else ""

@@ -238,6 +238,32 @@ def check_basic_auth(security: ServerSecurity, station_id: str, header: str | No
     return None
 
 
+def check_certificate_identity(
+    security: ServerSecurity, station_id: str, certificate_cn: str | None
+) -> str | None:
+    """Why a profile-3 client certificate does not let ``station_id`` in; None when it does.
+
+    Under security profile 3 the client certificate is the station's identity: its subject
+    CN holds the station's identity (OCPP 1.6 Security Whitepaper ed. 3 §1.4.2, OCPP 2.0.1
+    Part 2 A00 "Certificate properties"), so the station id in the URL must be that CN. A
+    certificate issued for one station never lets a client in as another.
+    """
+    if security.profile != 3:
+        return None
+    if certificate_cn is None:
+        return (
+            f"the client certificate names no station (no subject CN); under security "
+            f"profile 3 its CN must be the station id {station_id!r}"
+        )
+    if certificate_cn != station_id:
+        return (
+            f"the client certificate is station {certificate_cn!r}'s (its subject CN), not "
+            f"{station_id!r}'s as the URL says; under security profile 3 the certificate's "
+            f"CN is the station's identity"
+        )
+    return None
+
+
 def peer_common_name(peercert: dict[str, Any] | None) -> str | None:
     """The subject CN of a verified client certificate (``getpeercert()`` form)."""
     if not peercert:

@@ -11,6 +11,16 @@ A message may be up to :data:`MAX_FRAME_BYTES`; a bigger one makes websockets cl
 connection with 1009, which is journaled (``disconnect``) and a ``frame-too-big`` finding.
 The back office remembers what it saw of each connection attempt, so that a station that
 never registers gets a clear hint (:meth:`BackOffice.connection_summary`).
+
+Only the station under test can be the station under test, and nobody on the network can
+stop the lab: a refused handshake opens no journal (it goes to the bounded refusals log,
+:mod:`hil.csms.refusals`, and to the journal of a station the lab already journals); a
+journal is opened for a station the lab asked for (the DUT) or one that was accepted, and
+at most :data:`MAX_OTHER_STATIONS` stations besides the lab's are served. Under security
+profile 3 the station id in the URL must be the client certificate's CN. A second
+connection for a station that is connected is a remark about the station (it replaces the
+first only once it passed the profile's authentication). Journal file names are injective
+(:func:`journal_file_name`).
 """
 
 from __future__ import annotations
@@ -35,10 +45,12 @@ from hil.csms.findings import Finding, FindingLog
 from hil.csms.journal import CALL, CALLRESULT, RX, TX, Frame, Journal
 from hil.csms.link import JournalingConnection, link_class, serve_link
 from hil.csms.policy import ResponsePolicy
+from hil.csms.refusals import RefusalLog
 from hil.csms.security import (
     REALM,
     ServerSecurity,
     check_basic_auth,
+    check_certificate_identity,
     peer_common_name,
     server_context,
 )
@@ -62,6 +74,48 @@ _STATION_FAULT_CLOSES = {
     1007: ("websocket-protocol-error", "invalid frame payload data (not UTF-8 text)"),
     1009: ("frame-too-big", "message too big"),
 }
+
+
+#: stations served besides those the lab asked for (the DUT): a flood of made-up station
+#: ids gets refused once this many have journals
+MAX_OTHER_STATIONS = 16
+#: station ids whose accepted connections the back office remembers for its summary
+MAX_TRACKED_IDS = 64
+#: the longest journal file name (escaped id + ".jsonl"); file systems allow 255 bytes
+MAX_JOURNAL_NAME_BYTES = 200
+_PLAIN = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.")
+
+
+def journal_file_name(station_id: str) -> str:
+    """The journal file of ``station_id``: one file per id, never shared.
+
+    Injective (two ids never share a file): letters, digits, ``-``, ``_`` and ``.`` stay
+    as they are, every other UTF-8 byte becomes ``%XX`` — ``%`` itself too, so an escape
+    cannot be mistaken for a character. A leading ``.`` is escaped (no hidden files).
+    """
+    out = []
+    for i, ch in enumerate(station_id):
+        if ch in _PLAIN and not (i == 0 and ch == "."):
+            out.append(ch)
+        else:
+            out.extend(f"%{b:02X}" for b in ch.encode("utf-8", "surrogatepass"))
+    return "".join(out) + ".jsonl"
+
+
+@dataclass
+class AcceptedSeen:
+    """A station id's accepted connections, as the summary needs them (bounded)."""
+
+    count: int = 0
+    paths: list[str] | None = None  # the first few distinct URL paths
+    last_path: str = ""
+
+    def add(self, path: str) -> None:
+        self.count += 1
+        self.last_path = path
+        self.paths = self.paths or []
+        if path not in self.paths and len(self.paths) < 5:
+            self.paths.append(path)
 
 
 @dataclass(frozen=True)
@@ -98,6 +152,8 @@ class BackOffice:
         ping_interval: float | None = 5.0,
         security: ServerSecurity | None = None,
         versions: tuple[str, ...] | None = None,
+        refusals_path: Path | None = None,
+        max_other_stations: int = MAX_OTHER_STATIONS,
     ) -> None:
         self.policy = policy
         #: the OCPP versions a station may speak; one when the lab config pins it
@@ -120,7 +176,15 @@ class BackOffice:
         self._seen_lock = threading.Lock()
         self._refused: deque[HandshakeSeen] = deque(maxlen=50)
         self._refused_total = 0
-        self._accepted: dict[str, list[HandshakeSeen]] = {}
+        self._accepted: dict[str, AcceptedSeen] = {}
+        self._accepted_untracked = 0  # accepted connections of ids beyond MAX_TRACKED_IDS
+        #: every refused handshake, bounded (``refusals.jsonl`` when a path is given)
+        self.refusals = RefusalLog(refusals_path)
+        self.max_other_stations = max_other_stations
+        #: stations the lab asked for (:meth:`session`): the DUT, journaled from the start
+        self._lab_stations: set[str] = set()
+        #: station id -> the host it last connected from (attributes TLS refusals)
+        self._last_host: dict[str, str] = {}
         self._server: Server | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -170,6 +234,7 @@ class BackOffice:
             task.cancel()
         for session in self.sessions.values():
             session.journal.close()
+        self.refusals.close()
 
     @property
     def subprotocols(self) -> list[str]:
@@ -182,10 +247,11 @@ class BackOffice:
     # -- sessions ------------------------------------------------------------------
 
     def session(self, station_id: str) -> StationSession:
-        """The session of ``station_id``, created (with its journal) on first use. The lab's
-        thread and the back office's loop both ask (a station may connect while the lab
-        opens): one lock, so a station never gets two sessions."""
+        """The session of ``station_id`` the lab asks for (the DUT), created with its journal
+        on first use. The lab's thread and the back office's loop both ask (a station may
+        connect while the lab opens): one lock, so a station never gets two sessions."""
         with self._sessions_lock:
+            self._lab_stations.add(station_id)
             return self._session(station_id)
 
     def _session(self, station_id: str) -> StationSession:
@@ -193,13 +259,33 @@ class BackOffice:
         if session is None:
             path = None
             if self.journal_dir is not None:
-                safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in station_id)
-                path = self.journal_dir / f"{safe or '_'}.jsonl"
+                path = self.journal_dir / journal_file_name(station_id)
             session = StationSession(
                 station_id, Journal(station_id, path), self.policy, self.findings
             )
             self.sessions[station_id] = session
         return session
+
+    def _admit_station(self, station_id: str) -> str | None:
+        """Open the session of a station whose handshake passed; why not, when it cannot:
+        a name too long for a journal file, or too many stations besides the lab's."""
+        name = journal_file_name(station_id)
+        if len(name.encode()) > MAX_JOURNAL_NAME_BYTES:
+            return (
+                f"station id too long ({len(station_id)} characters; its journal file name "
+                f"would be {len(name.encode())} bytes, the lab's limit is "
+                f"{MAX_JOURNAL_NAME_BYTES})"
+            )
+        with self._sessions_lock:
+            if station_id not in self.sessions:
+                others = len(self.sessions.keys() - self._lab_stations)
+                if others >= self.max_other_stations:
+                    return (
+                        f"the back office already serves {others} stations besides the one "
+                        f"under test (the lab's limit is {self.max_other_stations})"
+                    )
+            self._session(station_id)
+        return None
 
     # -- handshake and connections -------------------------------------------------
 
@@ -211,7 +297,11 @@ class BackOffice:
             for p in h.split(",")
             if p.strip()
         ]
+        certificate_cn = None
+        if self.security.profile == 3:
+            certificate_cn = peer_common_name(connection.transport.get_extra_info("peercert"))
         reason = None
+        status = HTTPStatus.BAD_REQUEST
         if not station_id:
             reason = f"no station id in the URL path {request.path!r}"
         elif not any(p in offered for p in self.subprotocols):
@@ -224,15 +314,27 @@ class BackOffice:
                     f"the station offers only OCPP "
                     f"{', '.join(VERSION_OF_SUBPROTOCOL[p] for p in other)}"
                 )
-        status = HTTPStatus.BAD_REQUEST
         if reason is None:
+            status = HTTPStatus.UNAUTHORIZED
             reason = check_basic_auth(
                 self.security, station_id, request.headers.get("Authorization")
             )
-            status = HTTPStatus.UNAUTHORIZED
+        if reason is None:
+            status = HTTPStatus.FORBIDDEN
+            reason = check_certificate_identity(self.security, station_id, certificate_cn)
+        if reason is None:
+            status = HTTPStatus.SERVICE_UNAVAILABLE
+            reason = self._admit_station(station_id)
         if reason is None:
             return None
-        self._refuse(station_id, request.path, _remote(connection), offered, reason)
+        self._refuse(
+            station_id,
+            request.path,
+            _remote(connection),
+            offered,
+            reason,
+            certificate_cn=certificate_cn,
+        )
         response = connection.respond(status, f"Refused: {reason}\n")
         if status == HTTPStatus.UNAUTHORIZED:
             response.headers["WWW-Authenticate"] = f'Basic realm="{REALM}", charset="UTF-8"'
@@ -247,42 +349,69 @@ class BackOffice:
         return None
 
     def _refuse(
-        self, station_id: str, path: str, remote: str, offered: list[str], reason: str
+        self,
+        station_id: str,
+        path: str,
+        remote: str,
+        offered: list[str],
+        reason: str,
+        certificate_cn: str | None = None,
+        journal_ids: Sequence[str] | None = None,
     ) -> None:
-        """Log, remember and journal one refused connection attempt."""
-        LOG.warning("refused connection from %s to %s: %s", remote, path or "?", reason)
+        """Count, remember and log one refused connection attempt (bounded, whatever comes).
+
+        It opens no journal: it goes to the refusals log and, when the limiter writes it,
+        to the journals the lab already keeps of the stations it names (``journal_ids``;
+        by default the URL's id and a profile-3 certificate's CN) — both names recorded.
+        """
         with self._seen_lock:
             self._refused.append(HandshakeSeen(station_id, path, remote, tuple(offered), reason))
             self._refused_total += 1
-        self.session(station_id or "_unidentified").journal.record_event(
-            "refused", path=path, remote=remote, reason=reason, offered=offered
-        )
+        extra: dict[str, Any] = {}
+        if certificate_cn is not None:
+            extra["client_certificate_cn"] = certificate_cn
+        info = {"path": path, "remote": remote, "offered": offered, **extra}
+        if not self.refusals.admit(station_id, reason, **info):
+            return
+        if journal_ids is None:
+            journal_ids = [station_id] + ([certificate_cn] if certificate_cn else [])
+        for sid in dict.fromkeys(journal_ids):
+            session = self.sessions.get(sid)
+            if session is not None:
+                session.journal.record_event(
+                    "refused", reason=reason, station_id=station_id, **info
+                )
 
     def _tls_refused(self, reason: str, remote: str) -> None:
-        """A TLS handshake failed: no URL path (and so no station id) was seen yet; the
-        refusal goes to the DUT's journal when there is exactly one known station, else
-        to ``_unidentified``."""
-        station_id = next(iter(self.sessions)) if len(self.sessions) == 1 else ""
-        self._refuse(station_id, "", remote, [], f"{reason} (before the HTTP handshake)")
+        """A TLS handshake failed: no URL path (and so no station id) was seen yet. The
+        refusal goes to the journal of each station the lab asked for (the DUT) that has
+        not connected yet in this run or last connected from the same host."""
+        host = remote.rsplit(":", 1)[0]
+        ids = [sid for sid in list(self._lab_stations) if self._last_host.get(sid) in (None, host)]
+        self._refuse("", "", remote, [], f"{reason} (before the HTTP handshake)", journal_ids=ids)
 
     async def _handle(self, ws: ServerConnection) -> None:
         station_id = station_id_from_path(ws.request.path)
-        session = self.session(station_id)
+        with self._sessions_lock:  # opened when its handshake passed (_admit_station)
+            session = self._session(station_id)
         offered = ws.request.headers.get_all("Sec-WebSocket-Protocol")
+        remote = _remote(ws)
         with self._seen_lock:
-            self._accepted.setdefault(station_id, []).append(
-                HandshakeSeen(station_id, ws.request.path, _remote(ws), tuple(offered))
-            )
+            if station_id in self._accepted or len(self._accepted) < MAX_TRACKED_IDS:
+                self._accepted.setdefault(station_id, AcceptedSeen()).add(ws.request.path)
+            else:
+                self._accepted_untracked += 1
+            self._last_host[station_id] = remote.rsplit(":", 1)[0]
         extra: dict[str, Any] = {"security_profile": self.security.profile}
         if self.security.profile == 3:
             extra["client_certificate_cn"] = peer_common_name(
                 ws.transport.get_extra_info("peercert")
             )
-        session.journal.record_event(
+        connect = session.journal.record_event(
             "connect",
             path=ws.request.path,
             subprotocol=ws.subprotocol,
-            remote=_remote(ws),
+            remote=remote,
             offered=offered,
             **extra,
         )
@@ -290,6 +419,8 @@ class BackOffice:
         link = link_class(version)(
             session, JournalingConnection(ws, session.journal), self.call_timeout
         )
+        if session.link is not None:
+            session.record_finding(self._second_connection(session, connect.seq, remote))
         await session.attach(link)
         task = asyncio.current_task()
         if task is not None:
@@ -308,6 +439,32 @@ class BackOffice:
             if task is not None:
                 self._tasks.discard(task)
 
+    def _second_connection(self, session: StationSession, seq: int, remote: str) -> Finding:
+        """A station id connected twice at once: a remark on the station, not a failure.
+
+        OCPP-J does not forbid it — a station that lost its network may reconnect before
+        the back office notices the old connection is dead (the connection-loss step
+        provokes exactly that) — but the lab should know: it can also be a second device
+        using the same id. The new connection replaces the old one only because it passed
+        the security profile's authentication (profiles 1-3) or there is none (profile 0).
+        """
+        old = session.link
+        old_remote = _remote(old.jconn.ws) if old is not None else "?"
+        how = {
+            0: "security profile 0 authenticates no one",
+            1: "it authenticated as the station with its Basic auth password",
+            2: "it authenticated as the station with its Basic auth password",
+            3: "its client certificate names the station",
+        }[self.security.profile]
+        return Finding(
+            session.station_id,
+            seq,
+            "second-connection",
+            f"a second connection for {session.station_id!r} from {remote} while the first "
+            f"(from {old_remote}) was still open; the new one replaced it ({how})",
+            remark=True,
+        )
+
     # -- what the back office saw --------------------------------------------------
 
     def connection_summary(self, station_id: str) -> str:
@@ -322,15 +479,19 @@ class BackOffice:
         with self._seen_lock:
             refused = list(self._refused)
             refused_total = self._refused_total
-            accepted = {sid: list(seen) for sid, seen in self._accepted.items()}
+            accepted = {
+                sid: (seen.count, list(seen.paths or [])) for sid, seen in self._accepted.items()
+            }
+            untracked = self._accepted_untracked
         mine = [r for r in refused if r.station_id == station_id]
-        lines = [self._station_line(station_id, accepted.get(station_id, []), mine)]
-        for sid, seen in accepted.items():
+        lines = [self._station_line(station_id, self._accepted.get(station_id), mine)]
+        for sid, (count, paths) in accepted.items():
             if sid != station_id:
-                paths = ", ".join(dict.fromkeys(s.path for s in seen))
-                times = f" ({len(seen)} times)" if len(seen) > 1 else ""
+                times = f" ({count} times)" if count > 1 else ""
                 hint = " — is dut.station_id right?" if station_id not in accepted else ""
-                lines.append(f"A station connected as {sid!r} at {paths}{times}{hint}")
+                lines.append(f"A station connected as {sid!r} at {', '.join(paths)}{times}{hint}")
+        if untracked:
+            lines.append(f"{untracked} more connection(s) under other station ids not shown.")
         if refused_total > len(refused):
             lines.append(f"{refused_total - len(refused)} earlier refused handshake(s) not shown.")
         for r in refused:
@@ -359,7 +520,7 @@ class BackOffice:
         return f", security profile {profile}: {needs}"
 
     def _station_line(
-        self, station_id: str, seen: list[HandshakeSeen], refused: Sequence[HandshakeSeen] = ()
+        self, station_id: str, seen: AcceptedSeen | None, refused: Sequence[HandshakeSeen] = ()
     ) -> str:
         if not seen and refused:
             # it did reach the back office: refused attempts are not "never connected"
@@ -380,8 +541,8 @@ class BackOffice:
             )
         session = self.sessions.get(station_id)
         now = "connected now" if session is not None and session.connected else "not connected now"
-        times = "1 time" if len(seen) == 1 else f"{len(seen)} times"
-        text = f"{station_id!r} connected {times} (last at {seen[-1].path}; {now})"
+        times = "1 time" if seen.count == 1 else f"{seen.count} times"
+        text = f"{station_id!r} connected {times} (last at {seen.last_path}; {now})"
         if session is None:
             return text + "."
         frames = session.journal.frames()

@@ -118,6 +118,7 @@ class Bench:
             call_timeout=cfg.back_office.call_timeout_s,
             ping_interval=cfg.back_office.ping_interval_s,
             versions=(cfg.dut.ocpp,),  # the lab config pins the DUT's OCPP version
+            refusals_path=output_dir / "refusals.jsonl",
         )
         self.virtual: VirtualBenchProcess | None = None
         #: the run's lab CA and certificates (``back_office.security.certificate: auto``)

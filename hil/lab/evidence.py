@@ -31,6 +31,7 @@ EVIDENCE_FILE = "evidence.jsonl"
 RUN_FILES = (
     "samples.jsonl",
     "remarks.jsonl",
+    "refusals.jsonl",
     "transfers.jsonl",
     "virtual-bench.log",
     STEPS_FILE,

@@ -98,7 +98,10 @@ class RunListener:
             every = findings.since(self._finding_mark)
             self._finding_mark = findings.mark
             dut = self.ctx.bench.cfg.dut.station_id
-            new = [f for f in every if f.station == dut]
+            new = [f for f in every if f.station == dut and not f.remark]
+            if self.output_dir is not None:
+                for remark in (f for f in every if f.station == dut and f.remark):
+                    self.record_remark(remark.describe(), self.output_dir, (test, step))
             for other in (f for f in every if f.station != dut):
                 # another station's defect is not the DUT's: its journal has it, the log
                 # warns, the DUT's verdict does not change
@@ -185,8 +188,10 @@ class RunListener:
             if path.suffix == ".html":
                 logger.console(f"Certification: {path.resolve()}")
 
-    def record_remark(self, text: str, output_dir: Path) -> str:
-        test, step = self.current_test or ("(outside a test)", "")
+    def record_remark(
+        self, text: str, output_dir: Path, test_step: tuple[str, str] | None = None
+    ) -> str:
+        test, step = test_step or self.current_test or ("(outside a test)", "")
         remark = Remark(test=test, step=step, text=text)
         self.ctx.remarks.append(remark)
         with (output_dir / "remarks.jsonl").open("a", encoding="utf-8") as fh:

@@ -71,6 +71,7 @@ def test_boot_authorize_and_transactions_are_answered_by_policy(back_office):
 
 
 def test_wrong_subprotocol_is_refused_with_a_journaled_reason(back_office):
+    back_office.session("CP-2")  # the station under test: the lab journals it from the start
     with pytest.raises(InvalidStatus) as err:
         run(back_office, exchange(back_office.url("CP-2"), [], subprotocols=("ocpp2.0.1",)))
     assert err.value.response.status_code == 400

@@ -233,6 +233,7 @@ def test_back_office_call_on_201_is_validated_against_201_schemas(back_office_an
 
 def test_pinning_16_refuses_a_201_only_station_with_the_reason_journaled(back_office):
     office = back_office  # pinned to 1.6, as dut.ocpp pins it by default
+    office.session(STATION)  # the station under test: the lab journals it from the start
     with pytest.raises(InvalidStatus) as err:
         run(office, exchange(office.url(STATION), [], subprotocols=("ocpp2.0.1",)))
     assert err.value.response.status_code == 400

@@ -68,6 +68,7 @@ def office_with(tmp_path):
             call_timeout=2,
             ping_interval=None,
             security=security,
+            refusals_path=tmp_path / "refusals.jsonl",
         )
         office.session(STATION)  # the DUT's journal exists before it connects, as in a run
         loop.run(office.start(), timeout=5)
@@ -285,6 +286,138 @@ def test_plain_ws_to_the_tls_port_is_refused_and_journaled(certs, office_with):
     with pytest.raises((InvalidMessage, ConnectionClosed, OSError)):
         asyncio.run(register(plain))
     assert "plain HTTP (ws://) to the TLS port" in refused(office).info["reason"]
+
+
+def test_tls_refusals_go_to_the_dut_journal_only_from_the_dut_address(certs, office_with):
+    """A TLS refusal has no URL, so no station id: it is in the DUT's journal when it
+    comes from the host the DUT last connected from (or before the DUT connected at all),
+    and in the refusals log always — a stranger's TLS noise never fills the DUT's journal.
+    """
+    office = office_with(security(2, certs))
+    plain = office.url(STATION).replace("wss://", "ws://")
+
+    def plain_from(host: str) -> None:
+        with pytest.raises((InvalidMessage, ConnectionClosed, OSError)):
+            asyncio.run(register(plain, local_addr=(host, 0)))
+
+    def dut_refusals() -> int:
+        journal = office.session(STATION).journal
+        return sum(1 for f in journal.frames() if f.dir == EVENT and f.kind == "refused")
+
+    plain_from("127.0.0.2")  # before the DUT connected: it may be the DUT
+    refused(office)
+    auth = {"Authorization": basic_auth_header(STATION, PASSWORD)}
+    ctx = client_context(certs.ca)
+    asyncio.run(register(office.url(STATION), ssl=ctx, additional_headers=auth))
+    plain_from("127.0.0.2")  # another host than the DUT's: the refusals log only
+    plain_from("127.0.0.1")  # the DUT's host: its journal too
+    office.session(STATION).journal.wait_for(
+        lambda f: f.kind == "refused" and f.info["remote"].startswith("127.0.0.1:"),
+        0,
+        5,
+        "the refusal from the DUT's host",
+    )
+    assert dut_refusals() == 2
+    remotes = [r["remote"].rsplit(":", 1)[0] for r in refusals_in(office)]
+    assert remotes == ["127.0.0.2", "127.0.0.2", "127.0.0.1"]
+
+
+# -- profile 3: the certificate is the station's identity ---------------------------------
+
+
+def issue_client_certificate(certs: LabCerts, cn: str, out: Path) -> tuple[Path, Path]:
+    """Another station's client certificate from the same lab CA (CN = ``cn``)."""
+    import datetime as dt
+
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
+    ca = x509.load_pem_x509_certificate(certs.ca.read_bytes())
+    ca_key = serialization.load_pem_private_key(certs.ca_key.read_bytes(), None)
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)]))
+        .issuer_name(ca.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        .sign(ca_key, hashes.SHA256())  # type: ignore[arg-type]
+    )
+    cert_path, key_path = out / f"{cn}.pem", out / f"{cn}-key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+def refusals_in(office) -> list[dict]:
+    path = office.refusals.path
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_profile_3_the_dut_certificate_cannot_connect_under_another_station_id(certs, office_with):
+    """1.6 Security Whitepaper §1.4.2 / 2.0.1 A00: the client certificate's CN is the
+    station's identity. Harm prevented: the DUT's certificate let any client boot as
+    ``/CP-EVIL``."""
+    office = office_with(security(3, certs))
+    ctx = client_context(certs.ca, certs.client_cert, certs.client_key)
+    with pytest.raises(InvalidStatus) as err:
+        asyncio.run(register(office.url("CP-EVIL"), ssl=ctx))
+    assert err.value.response.status_code == 403
+    # journaled with both names in the journal of the station the certificate names (the
+    # DUT's); the made-up id gets no session and no journal file
+    event = refused(office)
+    assert event.info["station_id"] == "CP-EVIL"
+    assert event.info["client_certificate_cn"] == STATION
+    assert "not 'CP-EVIL''s as the URL says" in event.info["reason"]
+    assert "CP-EVIL" not in office.sessions
+    assert sorted(p.name for p in (office.journal_dir).iterdir()) == [f"{STATION}.jsonl"]
+    (line,) = refusals_in(office)
+    assert line["station_id"] == "CP-EVIL" and line["client_certificate_cn"] == STATION
+
+
+def test_profile_3_another_stations_certificate_never_displaces_the_connected_dut(
+    certs, office_with, tmp_path
+):
+    """Harm prevented: a client with another lab-CA certificate (CN CP-OTHER) connected as
+    the DUT's id replaced the real DUT's connection, and the rest of the run would have
+    certified the impostor."""
+    office = office_with(security(3, certs))
+    dut_ctx = client_context(certs.ca, certs.client_cert, certs.client_key)
+    other_ctx = client_context(certs.ca, *issue_client_certificate(certs, "CP-OTHER", tmp_path))
+
+    async def scenario() -> tuple[int, dict]:
+        url = office.url(STATION)
+        async with connect(url, subprotocols=["ocpp1.6"], ssl=dut_ctx, open_timeout=5) as dut:
+            await dut.send(json.dumps([2, "1", "BootNotification", BOOT]))
+            await asyncio.wait_for(dut.recv(), 5)
+            with pytest.raises(InvalidStatus) as err:
+                await register(url, ssl=other_ctx)
+            # the DUT's connection is still the one served
+            await dut.send(json.dumps([2, "2", "Heartbeat", {}]))
+            reply = json.loads(await asyncio.wait_for(dut.recv(), 5))
+        return err.value.response.status_code, reply
+
+    status, reply = asyncio.run(scenario())
+    assert status == 403
+    assert reply[0] == 3 and reply[1] == "2" and "currentTime" in reply[2]
+    event = refused(office)
+    assert event.info["station_id"] == STATION
+    assert event.info["client_certificate_cn"] == "CP-OTHER"
+    assert "station 'CP-OTHER''s (its subject CN)" in event.info["reason"]
+    kinds = [f.kind for f in office.session(STATION).journal.frames() if f.dir == EVENT]
+    assert "superseded" not in kinds and kinds.count("connect") == 1
+    assert not office.findings.since(0)
 
 
 # -- lab config ----------------------------------------------------------------------------
