@@ -9,6 +9,7 @@ about one station (the DUT) filter with ``since(mark, station=...)``.
 from __future__ import annotations
 
 import threading
+from collections import deque
 from dataclasses import dataclass
 
 
@@ -30,26 +31,39 @@ class Finding:
         return f"{self.station}: {self.kind}{where}: {self.detail}"
 
 
-class FindingLog:
-    """Thread-safe list of findings; readers take those after a mark."""
+#: findings kept in memory; every one is also in its station's journal (``finding``)
+MAX_KEPT = 10_000
 
-    def __init__(self) -> None:
+
+class FindingLog:
+    """Thread-safe record of findings; readers take those after a mark.
+
+    Bounded: the newest :data:`MAX_KEPT` are kept (a station that sends a malformed frame
+    a millisecond all night must not grow the lab's memory); marks count every finding,
+    so a reader's mark stays valid, and the journal keeps them all.
+    """
+
+    def __init__(self, max_kept: int = MAX_KEPT) -> None:
         self._lock = threading.Lock()
-        self._items: list[Finding] = []
+        self._items: deque[Finding] = deque(maxlen=max_kept)
+        self._total = 0
 
     def record(self, finding: Finding) -> None:
         with self._lock:
             self._items.append(finding)
+            self._total += 1
 
     @property
     def mark(self) -> int:
         with self._lock:
-            return len(self._items)
+            return self._total
 
     def since(self, mark: int, station: str | None = None) -> list[Finding]:
-        """Findings recorded after ``mark``; only ``station``'s when it is given."""
+        """Findings recorded after ``mark`` that are still kept; only ``station``'s when
+        it is given."""
         with self._lock:
-            items = self._items[mark:]
+            first_kept = self._total - len(self._items)
+            items = list(self._items)[max(0, mark - first_kept) :]
         if station is None:
-            return list(items)
+            return items
         return [f for f in items if f.station == station]

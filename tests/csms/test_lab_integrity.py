@@ -335,3 +335,15 @@ def test_a_wrong_password_for_the_connected_dut_never_displaces_it(office_of):
     kinds = [f.kind for f in office.session(DUT).journal.frames() if f.dir == EVENT]
     assert kinds.count("connect") == 1 and "superseded" not in kinds
     assert "refused" in kinds  # the DUT's journal has the attempt under its name
+
+
+def test_findings_in_memory_are_bounded_and_marks_stay_valid():
+    from hil.csms.findings import Finding, FindingLog
+
+    log = FindingLog(max_kept=100)
+    for i in range(250):
+        log.record(Finding(DUT, i, "malformed-frame", str(i)))
+    assert log.mark == 250
+    assert [f.seq for f in log.since(240)] == list(range(240, 250))
+    assert len(log.since(0)) == 100 and log.since(0)[0].seq == 150
+    assert log.since(250) == []
