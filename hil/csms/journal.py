@@ -333,7 +333,6 @@ class Journal:
         #: frames that are not in the file (journaled after close(), or that could not be
         #: written): they stay in memory, whatever the window
         self._unwritten: dict[int, Frame] = {}
-        self._write_failure: str | None = None
         self._pending_calls: OrderedDict[tuple[str, str], str] = OrderedDict()
         self._owner = object()
         self._claimed: Path | None = None
@@ -464,13 +463,12 @@ class Journal:
         except OSError as exc:
             # the file may now end in part of a line: write nothing more to it
             self._unwritten[frame.seq] = frame
-            self._write_failure = f"writing frame #{frame.seq} failed: {exc}"
             with contextlib.suppress(OSError):
                 self._file.close()
             self._file = None
             return (
-                f"{where}: {self._write_failure}; this and every later frame are kept in "
-                f"memory only"
+                f"{where}: writing frame #{frame.seq} failed ({exc}); this and every later "
+                f"frame are kept in memory only"
             )
         self._size += len(line)
         return None
@@ -603,8 +601,10 @@ class Journal:
         checked without the lock held (older ones are read from the file).
         """
         deadline = time.monotonic() + timeout
-        with self._cond:
-            checked, _, _ = slice(after, None).indices(self._count)
+        checked = after
+        if after < 0:  # as a list slice: the last -after frames
+            with self._cond:
+                checked = max(0, self._count + after)
         while True:
             with self._cond:
                 stop = self._count

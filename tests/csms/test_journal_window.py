@@ -189,6 +189,17 @@ def test_wait_for_from_before_the_window_waits_for_a_frame_to_come(small):
     assert seen == [late] and time.monotonic() - started < 5
 
 
+def test_wait_for_after_the_cursor_waits_past_it(small):
+    journal, sent = small
+    for _ in range(3):
+        journal.record_event("note")
+    with pytest.raises(WaitTimeout, match="Nothing arrived instead"):
+        journal.wait_for(lambda f: True, 70, 0.05)
+    later = [journal.record_event("note") for _ in range(8)]
+    assert journal.wait_for(lambda f: True, 70, 0) == later[-1]  # frame #71
+    assert journal.wait_for(lambda f: True, -2, 0) == later[-2]  # as a list slice
+
+
 def test_readers_and_a_writer_at_once_see_one_consistent_record(tmp_path):
     journal = Journal("CP", tmp_path / "CP.jsonl", window_frames=20, window_bytes=2_000)
     problems: list[str] = []
