@@ -538,6 +538,28 @@ class Journal:
             start, stop, _ = slice(after, None).indices(self._count)
         return [f for f in self._iter(start, stop) if predicate(f)]
 
+    def find_last(self, predicate: Callable[[Frame], bool], after: int = 0) -> Frame | None:
+        """The newest frame after seq ``after`` that matches, None when none does.
+
+        The window first, then the file backwards a block of frames at a time: asking for
+        a station's latest status costs the same early in a run and after a night.
+        """
+        with self._cond:
+            count, window = self._count, list(self._window)
+        for frame in reversed(window):
+            if frame.seq <= after:
+                return None
+            if predicate(frame):
+                return frame
+        high = count - len(window)
+        while high > after:
+            low = max(after, high - WINDOW_FRAMES)
+            for frame in reversed(list(self._iter(low, high))):
+                if predicate(frame):
+                    return frame
+            high = low
+        return None
+
     def _iter(self, start: int, stop: int) -> Iterator[Frame]:
         """Frames ``start`` < seq <= ``stop``: those older than the window from the file (a
         block at a time, no lock held while reading or yielding), then the window's."""

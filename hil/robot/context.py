@@ -198,14 +198,16 @@ class LabContext:
     ) -> None:
         """The latest StatusNotification of ``connector`` is ``status``, or becomes it."""
         protocol = self.protocol
-        latest = self.journal.find(status_matcher(protocol, lambda s: s.connector == connector))
-        if latest and protocol.connector_status(latest[-1].payload).status == status:
+        latest = self.journal.find_last(
+            status_matcher(protocol, lambda s: s.connector == connector)
+        )
+        if latest is not None and protocol.connector_status(latest.payload).status == status:
             return
         self.wait_message(
             protocol.status_action,
             protocol.status_fields(connector, status),
             timeout,
-            after=latest[-1].seq if latest else 0,
+            after=latest.seq if latest is not None else 0,
             advance=False,
         )
 

@@ -384,3 +384,21 @@ def test_a_file_changed_under_the_journal_is_reported(tmp_path):
     with pytest.raises(JournalError, match="changed"):
         journal.frames()
     journal.close()
+
+
+def test_find_last_finds_the_newest_match_in_the_window_and_on_disk(tmp_path):
+    """The newest match is found without reading the whole file from the start (the
+    latest status of a connector after a night's traffic)."""
+    journal = Journal("CP", tmp_path / "j.jsonl", window_frames=10)
+    for i in range(100):
+        action = "StatusNotification" if i in (5, 42) else "Heartbeat"
+        journal.record_frame(RX, json.dumps([2, str(i), action, {}]))
+    status = lambda f: f.action == "StatusNotification"  # noqa: E731
+    assert journal.find_last(status).unique_id == "42"  # on disk, behind the window
+    assert journal.find_last(status, after=43) is None  # "42" is frame #43
+    assert journal.find_last(status, after=42).unique_id == "42"
+    journal.record_frame(RX, json.dumps([2, "new", "StatusNotification", {}]))
+    assert journal.find_last(status).unique_id == "new"  # in the window
+    assert journal.find_last(lambda f: f.unique_id == "5").seq == 6
+    assert journal.find_last(lambda f: False) is None
+    journal.close()

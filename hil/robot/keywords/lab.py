@@ -129,7 +129,7 @@ class LabKeywords:
         its boot. On a timeout the failure says what the back office did see."""
         wait = self.ctx.cfg.timings.boot_timeout_s if timeout is None else float(timeout)
         journal = self.ctx.journal
-        if journal.find(accepted_boot):
+        if journal.find_last(accepted_boot) is not None:
             return
         try:
             first = journal.wait_for(
@@ -150,7 +150,7 @@ class LabKeywords:
                 return
             seen = f"it sent {nxt.describe()} first"
         except WaitTimeout:
-            if not self.ctx.lab.station.connected or journal.find(_boot_call):
+            if not self.ctx.lab.station.connected or journal.find_last(_boot_call) is not None:
                 raise AssertionError(self._registration_hint(wait)) from None
             seen = "it sent nothing"
         logger.warn(
