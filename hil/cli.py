@@ -11,8 +11,14 @@ from hil.lab.config import LabConfigError, load_lab_config
 
 
 def _cmd_sim(args: argparse.Namespace) -> int:
+    from hil.sim.bench import CsmsUrlError, check_csms_url
     from hil.sim.bench import main as bench_main
 
+    try:  # a URL no station can connect to: say so at once, not retry it forever
+        check_csms_url(args.csms_url)
+    except CsmsUrlError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     cfg = load_lab_config(args.lab)
     if not cfg.is_virtual:
         print(
@@ -111,13 +117,14 @@ def build_parser() -> argparse.ArgumentParser:
         "sim",
         help="run the virtual bench (station and instruments)",
         description="Run the virtual bench until stdin closes (exit 0), Ctrl-C / SIGINT "
-        "(exit 130) or SIGTERM (exit 143); a bad lab config exits 2.",
+        "(exit 130) or SIGTERM (exit 143); a bad lab config or --csms-url exits 2.",
     )
     sim.add_argument("--lab", required=True, help="lab config YAML (lab.bench: virtual)")
     sim.add_argument(
         "--csms-url",
         required=True,
-        help="back office URL without the station id, e.g. ws://127.0.0.1:9000",
+        help="back office URL without the station id, e.g. ws://127.0.0.1:9000 (ws:// or "
+        "wss://, port 1-65535; anything else exits 2)",
     )
     sim.add_argument(
         "--tls-dir",
