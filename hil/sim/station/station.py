@@ -62,6 +62,7 @@ async def _cancel_all(tasks: set[asyncio.Task[Any]]) -> None:
 def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
+
 #: Seconds the station waits for the TCP connection and the WebSocket handshake.
 OPEN_TIMEOUT_S = 3.0
 
