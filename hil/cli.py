@@ -11,8 +11,14 @@ from hil.lab.config import LabConfigError, load_lab_config
 
 
 def _cmd_sim(args: argparse.Namespace) -> int:
+    from hil.sim.bench import CsmsUrlError, check_csms_url
     from hil.sim.bench import main as bench_main
 
+    try:  # a URL no station can connect to: say so at once, not retry it forever
+        check_csms_url(args.csms_url)
+    except CsmsUrlError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     cfg = load_lab_config(args.lab)
     if not cfg.is_virtual:
         print(
@@ -43,11 +49,20 @@ def _cmd_lab_check(args: argparse.Namespace) -> int:
 def _cmd_lab_certs(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from hil.lab.certs import DEFAULT_HOSTS, make_lab_certs, where_each_goes
+    from hil.lab.certs import DEFAULT_HOSTS, LabCertsError, make_lab_certs, where_each_goes
 
     hosts = args.host or list(DEFAULT_HOSTS)
-    files = make_lab_certs(Path(args.out), args.station_id, hosts)
-    print(f"lab CA, back office certificate (SANs: {', '.join(hosts)}) and station client")
+    try:
+        files = make_lab_certs(Path(args.out), args.station_id, hosts, keep_ca=not args.force)
+    except LabCertsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if files.ca_kept:
+        print(f"kept the existing lab CA {files.ca} and its key (stations that trust it keep")
+        print("working; --force makes a new one); new certificates issued from it:")
+        print(f"back office certificate (SANs: {', '.join(hosts)}) and station client")
+    else:
+        print(f"lab CA, back office certificate (SANs: {', '.join(hosts)}) and station client")
     print(f"certificate (CN={args.station_id}) written; test certificates, not for production:")
     print(where_each_goes(files, args.station_id))
     return 0
@@ -111,13 +126,14 @@ def build_parser() -> argparse.ArgumentParser:
         "sim",
         help="run the virtual bench (station and instruments)",
         description="Run the virtual bench until stdin closes (exit 0), Ctrl-C / SIGINT "
-        "(exit 130) or SIGTERM (exit 143); a bad lab config exits 2.",
+        "(exit 130) or SIGTERM (exit 143); a bad lab config or --csms-url exits 2.",
     )
     sim.add_argument("--lab", required=True, help="lab config YAML (lab.bench: virtual)")
     sim.add_argument(
         "--csms-url",
         required=True,
-        help="back office URL without the station id, e.g. ws://127.0.0.1:9000",
+        help="back office URL without the station id, e.g. ws://127.0.0.1:9000 (ws:// or "
+        "wss://, port 1-65535; anything else exits 2)",
     )
     sim.add_argument(
         "--tls-dir",
@@ -136,7 +152,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="make a lab CA, a back office certificate and a station client certificate",
         description="Write a self-signed lab CA, a server certificate for the back office "
         "(security profiles 2, 3) and a client certificate for the station (profile 3) as "
-        "PEM files, and say which file goes where.",
+        "PEM files, and say which file goes where. A folder that already holds a lab CA "
+        "keeps it (stations already trust it): the new certificates are issued from it.",
     )
     certs.add_argument("--out", required=True, help="folder to write the PEM files to")
     certs.add_argument(
@@ -147,6 +164,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         help="a host name or IP address the station uses to reach the back office (repeat; "
         "default: 127.0.0.1 and localhost)",
+    )
+    certs.add_argument(
+        "--force",
+        action="store_true",
+        help="make a new lab CA even if the folder holds one (every station must then be "
+        "given the new CA)",
     )
     certs.set_defaults(func=_cmd_lab_certs)
 

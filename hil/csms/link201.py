@@ -5,7 +5,8 @@ schema violations, unknown actions and malformed frames recorded as findings wit
 the receive loop that no frame ends. CALLs are validated against the ``ocpp`` library's
 OCPP 2.0.1 schemas, both ways. Error codes are OCPP-J 2.0.1's (Part 4 §4.3): a frame that
 is no RPC message is answered ``RpcFrameworkError``, a payload that is no JSON object
-``FormatViolation``.
+``FormatViolation``, a MessageTypeId other than 2, 3 or 4 with a readable unique id
+``MessageTypeNotSupported`` (1.6 has no such code: there the frame is only a finding).
 
 The answers are the minimal valid ones a CSMS gives; what a lab test may change (the boot
 answer, idToken statuses, the DataTransfer status) comes from the same
@@ -20,6 +21,7 @@ from ocpp.routing import on
 from ocpp.v201 import call, call_result
 from ocpp.v201.enums import Action
 
+from hil.csms.journal import MALFORMED, Frame
 from hil.csms.link import OcppLink
 
 #: What the back office answers for an idToken the policy knows nothing of (2.0.1 has
@@ -49,8 +51,39 @@ class CentralSystemLink201(OcppLink):
         "an OCPP 2.0.1 action the lab's back office does not accept from a charging station"
     )
 
+    #: OCPP-J 2.0.1 (Part 4) §4.3, CALLERROR codes: "MessageTypeNotSupported: A message
+    #: with a Message Type Id received that is not supported by this implementation."
+    type_error_code = "MessageTypeNotSupported"
+
     def is_known_action(self, action: str) -> bool:
         return _is_v201_action(action)
+
+    async def _route(self, frame: Frame) -> None:
+        """A frame with a MessageTypeId that is no OCPP-J 2.0.1 message type (not 2, 3 or
+        4; e.g. ``[5, "abc", {}]``) but a readable unique id is answered CALLERROR
+        MessageTypeNotSupported, and is still a malformed-frame finding; everything else
+        as on every connection."""
+        type_id = frame.info.get("type_id")
+        uid = frame.unique_id
+        if (
+            frame.kind != MALFORMED
+            or frame.info.get("binary")
+            or type(type_id) is not int
+            or type_id in (2, 3, 4)
+            or not isinstance(uid, str)
+        ):
+            await super()._route(frame)
+            return
+        problem = frame.info.get("problem", f"MessageTypeId {type_id}")
+        code = self.type_error_code
+        self._finding(
+            "malformed-frame",
+            f"not an OCPP-J message: {problem}; answered with CALLERROR {code}",
+            frame,
+        )
+        await self._send_call_error(
+            uid, code, f"MessageTypeId {type_id} is not supported (OCPP-J 2.0.1: 2, 3 or 4)"
+        )
 
     def _id_token_info(self, id_token: dict[str, Any]) -> dict[str, Any]:
         status = self.session.policy.tag_status(str(id_token.get("id_token", "")))

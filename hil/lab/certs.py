@@ -4,13 +4,17 @@ One self-signed lab CA signs a server certificate for the back office (its host 
 IP addresses as subject alternative names) and a client certificate for the station (CN =
 the station id, for profile 3). Keys are EC P-256; everything is PEM. These are lab test
 certificates: never use them for a production back office.
+
+Run again into a folder that already holds a lab CA, ``hil lab certs`` keeps that CA and its
+key (stations already trust it) and issues new leaf certificates from it; ``--force``
+makes a new CA (:func:`make_lab_certs` with ``keep_ca``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from cryptography import x509
@@ -32,6 +36,8 @@ class LabCerts:
     server_key: Path
     client_cert: Path
     client_key: Path
+    #: the CA already in the folder was kept (its files untouched), not made anew
+    ca_kept: bool = False
 
     @classmethod
     def in_dir(cls, out: Path) -> LabCerts:
@@ -43,6 +49,10 @@ class LabCerts:
             client_cert=out / "station.pem",
             client_key=out / "station-key.pem",
         )
+
+
+class LabCertsError(ValueError):
+    """The folder's lab CA cannot be used to issue certificates; the message says why."""
 
 
 def _key() -> ec.EllipticCurvePrivateKey:
@@ -75,9 +85,15 @@ def _san(hosts: list[str] | tuple[str, ...]) -> x509.SubjectAlternativeName:
 
 
 def _builder(
-    subject: x509.Name, issuer: x509.Name, public_key: object, days: int
+    subject: x509.Name,
+    issuer: x509.Name,
+    public_key: object,
+    days: int,
+    until: dt.datetime | None = None,
 ) -> x509.CertificateBuilder:
+    """``days`` from now, but never past ``until`` (the issuing CA's own end)."""
     now = dt.datetime.now(dt.UTC)
+    end = now + dt.timedelta(days=days)
     return (
         x509.CertificateBuilder()
         .subject_name(subject)
@@ -85,24 +101,13 @@ def _builder(
         .public_key(public_key)  # type: ignore[arg-type]
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=days))
+        .not_valid_after(min(end, until) if until is not None else end)
     )
 
 
-def make_lab_certs(
-    out: Path,
-    station_id: str,
-    hosts: list[str] | tuple[str, ...] = DEFAULT_HOSTS,
-    lab_name: str = "HIL OCPP lab",
-    days: int = VALID_DAYS,
-) -> LabCerts:
-    """Write a lab CA, a back-office server certificate and a station client certificate
-    into ``out``; returns where each file is."""
-    out.mkdir(parents=True, exist_ok=True)
-    files = LabCerts.in_dir(out)
-    org = x509.NameAttribute(NameOID.ORGANIZATION_NAME, lab_name)
-
+def _new_ca(lab_name: str, days: int) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
     ca_key = _key()
+    org = x509.NameAttribute(NameOID.ORGANIZATION_NAME, lab_name)
     ca_name = x509.Name([org, x509.NameAttribute(NameOID.COMMON_NAME, f"{lab_name} test CA")])
     ca = (
         _builder(ca_name, ca_name, ca_key.public_key(), days)
@@ -124,12 +129,69 @@ def make_lab_certs(
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), False)
         .sign(ca_key, hashes.SHA256())
     )
+    return ca, ca_key
+
+
+def _existing_ca(files: LabCerts) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    """The folder's lab CA and its key, checked to belong together and still valid."""
+    again = "; or give --force to make a new CA (stations must then trust the new one)"
+    for path in (files.ca, files.ca_key):
+        if not path.is_file():
+            raise LabCertsError(
+                f"{path}: missing, but the folder holds the rest of a lab CA; a new "
+                f"certificate needs both {files.ca.name} and {files.ca_key.name}{again}"
+            )
+    try:
+        ca = x509.load_pem_x509_certificate(files.ca.read_bytes())
+    except ValueError as exc:
+        raise LabCertsError(f"{files.ca}: not a PEM certificate ({exc}){again}") from None
+    try:
+        key = serialization.load_pem_private_key(files.ca_key.read_bytes(), password=None)
+    except (ValueError, TypeError) as exc:
+        raise LabCertsError(
+            f"{files.ca_key}: not an unencrypted PEM private key ({exc}){again}"
+        ) from None
+    if not isinstance(key, ec.EllipticCurvePrivateKey) or key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    ) != ca.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    ):
+        raise LabCertsError(f"{files.ca_key}: not the key of {files.ca}{again}")
+    if ca.not_valid_after_utc <= dt.datetime.now(dt.UTC):
+        raise LabCertsError(
+            f"{files.ca}: the lab CA expired on {ca.not_valid_after_utc:%Y-%m-%d}{again}"
+        )
+    return ca, key
+
+
+def make_lab_certs(
+    out: Path,
+    station_id: str,
+    hosts: list[str] | tuple[str, ...] = DEFAULT_HOSTS,
+    lab_name: str = "HIL OCPP lab",
+    days: int = VALID_DAYS,
+    keep_ca: bool = False,
+) -> LabCerts:
+    """Write a lab CA, a back-office server certificate and a station client certificate
+    into ``out``; returns where each file is.
+
+    ``keep_ca``: when ``out`` already holds a lab CA (``lab-ca.pem``, ``lab-ca-key.pem``),
+    keep both files untouched and issue the new certificates from it (stations that trust
+    it keep working); :class:`LabCertsError` when that CA cannot be used (half of it
+    missing, the key not its key, expired). Without ``keep_ca`` (the run's ``auto``
+    certificates) a new CA replaces whatever is there."""
+    out.mkdir(parents=True, exist_ok=True)
+    files = LabCerts.in_dir(out)
+    kept = keep_ca and (files.ca.exists() or files.ca_key.exists())
+    ca, ca_key = _existing_ca(files) if kept else _new_ca(lab_name, days)
+    org = x509.NameAttribute(NameOID.ORGANIZATION_NAME, lab_name)
     aki = x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key())
 
     def leaf(cn: str, usage: x509.ObjectIdentifier, key: ec.EllipticCurvePrivateKey):
         name = x509.Name([org, x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+        # a certificate never outlives the CA that vouches for it
         return (
-            _builder(name, ca_name, key.public_key(), days)
+            _builder(name, ca.subject, key.public_key(), days, ca.not_valid_after_utc)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
             .add_extension(aki, critical=False)
@@ -145,13 +207,14 @@ def make_lab_certs(
     client = leaf(station_id, ExtendedKeyUsageOID.CLIENT_AUTH, client_key).sign(
         ca_key, hashes.SHA256()
     )
-    _write_cert(files.ca, ca)
-    _write_key(files.ca_key, ca_key)
+    if not kept:
+        _write_cert(files.ca, ca)
+        _write_key(files.ca_key, ca_key)
     _write_cert(files.server_cert, server)
     _write_key(files.server_key, server_key)
     _write_cert(files.client_cert, client)
     _write_key(files.client_key, client_key)
-    return files
+    return replace(files, ca_kept=kept)
 
 
 def where_each_goes(files: LabCerts, station_id: str) -> str:

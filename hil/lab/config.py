@@ -441,6 +441,15 @@ class LabConfig(_Strict):
                 "certificate",
                 sec.certificate,
             )
+        if profile in (1, 2) and ":" in self.dut.station_id:
+            problem(
+                ("dut", "station_id"),
+                f"security profile {profile} logs the station in with HTTP Basic auth, whose "
+                "user name is the station id; Basic auth (RFC 7617) splits user and password "
+                "at the first ':', so a station id containing ':' could never be the user "
+                "name; use a station id without ':' or security profile 0 or 3",
+                self.dut.station_id,
+            )
         if profile in (1, 2):
             passwords = self.passwords()
             if self.dut.station_id not in passwords:
@@ -587,6 +596,79 @@ def _yaml_problem(exc: yaml.YAMLError) -> str:
     return f"{where}is not valid YAML: {problem}"
 
 
+class _DuplicateKey(yaml.YAMLError):
+    """A key given twice in one mapping: where both are, and the dotted path to it."""
+
+    def __init__(self, field: str, first_line: int, second_line: int, section: bool) -> None:
+        super().__init__(field)
+        self.field = field
+        self.first_line = first_line
+        self.second_line = second_line
+        self.section = section
+
+    def describe(self) -> str:
+        kind = "section" if self.section else "field"
+        return (
+            f"{kind} {self.field} is given twice (line {self.first_line} and line "
+            f"{self.second_line}); the second would silently win"
+        )
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's SafeLoader, but a key given twice in one mapping (at any depth) is an error.
+
+    Plain ``yaml.safe_load`` keeps the last of two equal keys without a word, so a lab config
+    with ``ping_interval_s`` (or a whole ``virtual:`` section) given twice silently loses the
+    first. Merge keys (``<<: *anchor``) still work: a key the mapping sets itself overrides a
+    merged one, as YAML intends; only keys written twice in the same mapping are refused.
+
+    The keys are checked as written: :meth:`construct_document` notes each mapping's own
+    key/value pairs and its path before anything is constructed, because merging
+    (``flatten_mapping``) rewrites a merged mapping's pairs in place, possibly before that
+    mapping is itself constructed.
+    """
+
+    def construct_document(self, node: yaml.Node) -> Any:
+        self._as_written: dict[int, tuple[list[Any], list[tuple[yaml.Node, yaml.Node]]]] = {}
+        stack: list[tuple[yaml.Node, list[Any]]] = [(node, [])]
+        while stack:
+            item, path = stack.pop()
+            if id(item) in self._as_written:  # an alias: the same node again
+                continue
+            if isinstance(item, yaml.MappingNode):
+                self._as_written[id(item)] = (path, list(item.value))
+                for key_node, value_node in item.value:
+                    key = key_node.value if isinstance(key_node, yaml.ScalarNode) else "?"
+                    stack.append((value_node, [*path, key]))
+            elif isinstance(item, yaml.SequenceNode):
+                self._as_written[id(item)] = (path, [])
+                stack.extend((child, [*path, i]) for i, child in enumerate(item.value))
+        return super().construct_document(node)
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        path, pairs = getattr(self, "_as_written", {}).get(id(node), ([], node.value))
+        seen: dict[Any, tuple[yaml.Node, yaml.Node]] = {}
+        for key_node, value_node in pairs:
+            if key_node.tag == "tag:yaml.org,2002:merge" or not isinstance(
+                key_node, yaml.ScalarNode
+            ):
+                continue
+            key = self.construct_object(key_node, deep=False)
+            try:
+                first_key, first_value = seen.setdefault(key, (key_node, value_node))
+            except TypeError:  # unhashable: the base constructor reports it
+                continue
+            if first_key is not key_node:
+                raise _DuplicateKey(
+                    ".".join(str(part) for part in (*path, key)),
+                    first_key.start_mark.line + 1,
+                    key_node.start_mark.line + 1,
+                    isinstance(first_value, yaml.MappingNode)
+                    or isinstance(value_node, yaml.MappingNode),
+                )
+        return super().construct_mapping(node, deep=deep)
+
+
 def load_lab_config(path: str | Path) -> LabConfig:
     """Read and validate a lab config file; errors name the file, field and value."""
     path = Path(path)
@@ -599,7 +681,9 @@ def load_lab_config(path: str | Path) -> LabConfig:
     except UnicodeDecodeError as exc:
         raise _not_utf8(path, data, exc) from None
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
+    except _DuplicateKey as exc:
+        raise LabConfigError(f"{path}: {exc.describe()}") from None
     except yaml.YAMLError as exc:
         raise LabConfigError(f"{path}: {_yaml_problem(exc)}") from None
     return parse_lab_config(raw, str(path))

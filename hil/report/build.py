@@ -31,6 +31,7 @@ from hil.report.model import (
     EnergyRow,
     FailureDetail,
     InstrumentEntry,
+    LabNotOpened,
     LevelResult,
     PlotEvidence,
     Report,
@@ -123,7 +124,19 @@ def build_report(runs: list[RunData], out_dir: Path, tester: str | None = None) 
         configuration=_configuration(evidence, runs),
         instruments=_instruments(runs),
         failures=failures,
+        lab_not_opened=_lab_not_opened(runs, labels),
     )
+
+
+def _lab_not_opened(runs: list[RunData], labels: dict[int, str]) -> list[LabNotOpened]:
+    """The runs that could not open the lab, after the last run that did (an earlier
+    failure that a later run mended is history, not news)."""
+    failed: list[LabNotOpened] = []
+    for run in reversed(runs):
+        if not run.lab_not_opened:
+            break
+        failed.insert(0, LabNotOpened(labels[id(run)], run.lab_not_opened))
+    return failed
 
 
 # -- verdicts ------------------------------------------------------------------------------

@@ -124,6 +124,15 @@ class FailureDetail:
 
 
 @dataclass
+class LabNotOpened:
+    """A run whose `Open Lab` failed (a bad lab config, a server that could not start): no
+    step ran, and the report must say why rather than show rows that were never run."""
+
+    run: str  # RunInfo.label
+    message: str  # the lab's one line: file, field and value for a bad config
+
+
+@dataclass
 class RunInfo:
     label: str  # "run 1", shown in the rows' run column
     run_id: str
@@ -161,6 +170,8 @@ class Report:
     failures: list[FailureDetail] = field(default_factory=list)
     #: the OCPP version the station spoke ("1.6", "2.0.1")
     ocpp: str = "1.6"
+    #: runs that could not open the lab (none later did): shown above everything else
+    lab_not_opened: list[LabNotOpened] = field(default_factory=list)
 
     @property
     def title(self) -> str:

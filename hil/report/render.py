@@ -43,6 +43,11 @@ INSTRUMENT_COLUMNS = ("Role", "Driver", "Address", "Identity")
 RUN_COLUMNS = ("Run", "Run id", "Source file", "Started", "Ended", "Interrupted", "Links")
 
 INTERRUPTED_BANNER = "The run was interrupted: this report covers only the steps that finished."
+LAB_NOT_OPENED_HEADING = "The lab could not open"
+LAB_NOT_OPENED_TEXT = (
+    "No step ran, so this report says nothing about the station. Mend what the lab names "
+    "and run again:"
+)
 
 #: Pass cell colours (RGB); the letter stays black and bold so it reads in grey print
 PASS_COLOURS: dict[str, tuple[int, int, int]] = {
@@ -108,6 +113,13 @@ def level_class(level: LevelResult) -> str:
 def has_lab_error(rows: Iterable[StepRow]) -> bool:
     """A table needs the E legend."""
     return any(r.verdict == LAB_ERROR for r in rows)
+
+
+def lab_not_opened_lines(report: Report) -> list[str]:
+    """What stopped `Open Lab`, one line per run (prefixed with the run when the report
+    merges several); empty when the lab opened."""
+    several = len(report.runs) > 1
+    return [f"{f.run}: {f.message}" if several else f.message for f in report.lab_not_opened]
 
 
 def certificate_facts(report: Report) -> list[tuple[str, str]]:

@@ -96,8 +96,23 @@ def _facts(facts: list[tuple[str, str]]) -> list[str]:
     return _table(("", ""), [[f"**{md_text(k)}**", md_text(v)] for k, v in facts])
 
 
+def _lab_not_opened(report: Report) -> list[str]:
+    """A quoted block: the lab could not open, and the lab's own line saying why."""
+    lines = common.lab_not_opened_lines(report)
+    if not lines:
+        return []
+    out = [
+        f"> **{md_text(common.LAB_NOT_OPENED_HEADING)}.** {md_text(common.LAB_NOT_OPENED_TEXT)}",
+        ">",
+    ]
+    for line in lines:
+        out += [f"> {md_text(line)}", ">"]
+    return out[:-1] + [""]
+
+
 def _certificate(report: Report) -> list[str]:
     out = ["# Certificate", "", md_text(report.title), "", f"## {md_text(report.verdict_line)}", ""]
+    out += _lab_not_opened(report)
     if report.interrupted:
         out += [f"> **{md_text(common.INTERRUPTED_BANNER)}**", ""]
     out += _facts(common.certificate_facts(report))
@@ -209,6 +224,8 @@ def render_markdown(report: Report, image_dir_name: str = "report-plots") -> str
     """The whole report as Markdown; plots referenced under ``image_dir_name/``."""
     out = _certificate(report)
     out += [f"# {md_text(report.title)}", ""]
+    if report.lab_not_opened:
+        out += [f"## {md_text(common.LAB_NOT_OPENED_HEADING)}", ""] + _lab_not_opened(report)
     if report.interrupted:
         out += [f"> **{md_text(common.INTERRUPTED_BANNER)}**", ""]
     out += _facts(common.header_facts(report))

@@ -150,6 +150,7 @@ def _certificate(pdf: FPDF, report: Report) -> None:
     pdf.set_font(_FONT, "B", 18)
     pdf.multi_cell(0, 9, report.verdict_line, align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(8)
+    _lab_not_opened(pdf, report)
     if report.interrupted:
         _banner(pdf)
     _table(pdf, None, common.certificate_facts(report), widths=(35, 65))
@@ -170,14 +171,21 @@ def _certificate(pdf: FPDF, report: Report) -> None:
             row.cell("" if lv.achieved else ", ".join(lv.blocking))
 
 
-def _banner(pdf: FPDF) -> None:
+def _lab_not_opened(pdf: FPDF, report: Report) -> None:
+    lines = common.lab_not_opened_lines(report)
+    if lines:
+        head = f"{common.LAB_NOT_OPENED_HEADING}. {common.LAB_NOT_OPENED_TEXT}"
+        _banner(pdf, "\n".join([head, *lines]))
+
+
+def _banner(pdf: FPDF, text: str = common.INTERRUPTED_BANNER) -> None:
     pdf.set_font(_FONT, "B", 10)
     pdf.set_fill_color(255, 224, 138)
     pdf.set_line_width(0.6)
     pdf.multi_cell(
         0,
         6,
-        common.INTERRUPTED_BANNER,
+        text,
         border=1,
         fill=True,
         padding=2,
@@ -193,6 +201,7 @@ def _banner(pdf: FPDF) -> None:
 def _test_report(pdf: FPDF, report: Report) -> None:
     pdf.add_page()
     _heading(pdf, report.title, 14)
+    _lab_not_opened(pdf, report)
     if report.interrupted:
         _banner(pdf)
     _table(pdf, None, common.header_facts(report), widths=(35, 65))

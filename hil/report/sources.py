@@ -22,7 +22,7 @@ from hil.lab.evidence import (
     read_run,
     stopped_by_robot,
 )
-from hil.verdict import verdict_of
+from hil.verdict import LAB_ERROR_PREFIX, verdict_of
 
 #: Robot statuses that are a verdict (NOT RUN is none: e.g. --exitonfailure, --dryrun).
 VERDICT_STATUSES = ("PASS", "FAIL", "SKIP")
@@ -62,6 +62,8 @@ class RunData:
     interrupted: bool = False
     started: str = ""
     ended: str = ""
+    #: why `Open Lab` failed (the lab never opened, no step ran); empty when it opened
+    lab_not_opened: str = ""
 
     @property
     def run_id(self) -> str:
@@ -147,7 +149,20 @@ def read_output_xml(path: Path) -> RunData:
         interrupted=stopped or bool(facts.get("stopped")),
         started=_iso(result.suite.start_time) or str(facts.get("started", "")),
         ended=_iso(result.suite.end_time) or str(facts.get("ended", "")),
+        lab_not_opened=str(facts.get("lab_not_opened") or "") or _setup_lab_error(result.suite),
     )
+
+
+def _setup_lab_error(suite: Any) -> str:
+    """The lab error of a failed suite setup (`Open Lab`), for an output.xml whose run
+    marker is gone: the first suite, top down, whose setup failed as a lab error."""
+    setup = getattr(suite, "setup", None)
+    if setup and setup.status == "FAIL" and setup.message.startswith(LAB_ERROR_PREFIX):
+        return setup.message.removeprefix(LAB_ERROR_PREFIX)
+    for child in suite.suites:
+        if found := _setup_lab_error(child):
+            return found
+    return ""
 
 
 def _fallback(path: Path, problem: str) -> RunData:
@@ -190,4 +205,5 @@ def read_step_records(folder: Path, source: Path | None = None) -> RunData:
         interrupted="ended" not in facts or bool(facts.get("stopped")) or source is not None,
         started=str(facts.get("started", "")),
         ended=str(facts.get("ended", "")),
+        lab_not_opened=str(facts.get("lab_not_opened") or ""),
     )

@@ -37,11 +37,45 @@ from hil.sim.station.station import VirtualStation
 LOG = logging.getLogger("hil.sim")
 
 
+class CsmsUrlError(ValueError):
+    """A ``--csms-url`` no station could ever connect to; the message is one line."""
+
+
+def check_csms_url(url: str) -> tuple[str, str, int]:
+    """``(scheme, host, port)`` of a back office URL, or :class:`CsmsUrlError` saying what is
+    wrong with it: the scheme must be ``ws`` or ``wss``, the host given, the port 1-65535
+    (default 80 for ``ws``, 443 for ``wss``)."""
+    shown = f"--csms-url {url!r}"
+    if not url.strip():
+        raise CsmsUrlError(f"{shown}: empty; give the back office URL, e.g. ws://127.0.0.1:9000")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:  # "Port out of range 0-65535", "Port could not be cast ..."
+        reason = str(exc)
+        if "out of range" in reason:
+            reason = "the port is out of range (1-65535)"
+        elif "cast" in reason:
+            reason = "the port is not a number"
+        raise CsmsUrlError(f"{shown}: {reason}") from None
+    if parts.scheme not in ("ws", "wss"):
+        given = f"not '{parts.scheme}://'" if parts.scheme else "and it has none"
+        raise CsmsUrlError(
+            f"{shown}: the scheme must be ws:// or wss:// (OCPP-J is a WebSocket), {given}"
+        )
+    if not parts.hostname:
+        raise CsmsUrlError(f"{shown}: no host; e.g. ws://127.0.0.1:9000")
+    if port == 0:
+        raise CsmsUrlError(f"{shown}: port 0 is not a port to connect to (1-65535)")
+    return parts.scheme, parts.hostname, port or (443 if parts.scheme == "wss" else 80)
+
+
 class VirtualBench:
     """Everything of the virtual bench that runs on its one asyncio loop."""
 
     def __init__(self, cfg: LabConfig, csms_url: str, tls_dir: Path | None = None) -> None:
         self.cfg = cfg
+        self.scheme, self.csms_host, self.csms_port = check_csms_url(csms_url)
         self.csms_url = csms_url
         self.tls_dir = tls_dir  # the run's ``auto`` certificates (security profiles 2, 3)
         self.physics = BenchPhysics(supply_phases=cfg.dut.phases)
@@ -57,8 +91,7 @@ class VirtualBench:
             for role, inst in self.cfg.instruments
             if inst is not None and inst.address == "virtual"
         }
-        csms = urlsplit(self.csms_url)
-        relay = BlackholeRelay(csms.hostname or "127.0.0.1", csms.port or 80)
+        relay = BlackholeRelay(self.csms_host, self.csms_port)
         await self._started(relay)
         host, port = relay.address or ("127.0.0.1", 0)
         station_cls = VirtualStation
@@ -69,9 +102,12 @@ class VirtualBench:
         self.station = station_cls(
             self.cfg,
             self.physics,
-            f"{csms.scheme or 'ws'}://{host}:{port}",
+            f"{self.scheme}://{host}:{port}",
             connect_options(self.cfg, self.tls_dir),
         )
+        # through the relay (the network cable); messages name the real back office
+        self.station.network = relay
+        self.station.back_office_url = self.csms_url.rstrip("/") + "/" + self.cfg.dut.station_id
         # virtual.instrument_faults: the instrument hangs once the bench delivered after_wh
         hang = {fault.role: fault.after_wh for fault in self.cfg.virtual.instrument_faults}
         instruments: dict[str, Any] = {

@@ -43,6 +43,10 @@ class BlackholeRelay:
         self._conns: set[_Connection] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self.address: tuple[str, int] | None = None
+        #: what became of the last connection accepted: "down" (the cable was pulled),
+        #: "connecting" (upstream), "connected", or "failed" (with :attr:`upstream_error`)
+        self.last_upstream = ""
+        self.upstream_error: OSError | None = None
 
     @property
     def link_up(self) -> bool:
@@ -78,6 +82,22 @@ class BlackholeRelay:
             self._server = None
         self.address = None
 
+    def why_unreachable(self) -> str | None:
+        """Why the last connection got nowhere, as the relay saw it; None when it reached
+        the target (then only the endpoint's own error can tell)."""
+        host, port = self.target
+        if self.last_upstream == "down":
+            return "the network link is down (the virtual switch port is off)"
+        if self.last_upstream == "connecting":
+            return f"timed out: {host}:{port} did not accept the TCP connection"
+        if self.last_upstream == "failed":
+            exc = self.upstream_error
+            if isinstance(exc, ConnectionRefusedError):
+                return f"connection refused: nothing listens on {host}:{port}"
+            why = (exc.strerror if exc is not None else None) or str(exc)
+            return f"cannot connect to {host}:{port}: {why}"
+        return None
+
     # -- per connection --------------------------------------------------------------------
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -86,14 +106,17 @@ class BlackholeRelay:
         self._tasks.add(task)
         conn = _Connection(reader, writer, severed=not self._link_up, writers=[writer])
         self._conns.add(conn)
+        self.last_upstream, self.upstream_error = "down" if conn.severed else "connecting", None
         try:
             if not conn.severed:
                 try:
                     up_reader, up_writer = await asyncio.open_connection(*self.target)
-                except OSError:
+                except OSError as exc:
                     # The back office itself is unreachable: the connection simply closes.
+                    self.last_upstream, self.upstream_error = "failed", exc
                     writer.close()
                     return
+                self.last_upstream = "connected"
                 conn.upstream_reader, conn.upstream_writer = up_reader, up_writer
                 conn.writers.append(up_writer)
                 await asyncio.gather(

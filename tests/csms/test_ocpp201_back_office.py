@@ -245,3 +245,52 @@ def test_pinning_16_refuses_a_201_only_station_with_the_reason_journaled(back_of
     # a station offering both is served in the pinned version
     run(office, exchange(office.url("CP-BOTH"), [], subprotocols=("ocpp1.6", "ocpp2.0.1")))
     assert office.session("CP-BOTH").ocpp_version == "1.6"
+
+
+def test_an_unknown_message_type_with_a_unique_id_is_answered_message_type_not_supported(
+    back_office_any,
+):
+    """OCPP-J 2.0.1 (Part 4) §4.3, the CALLERROR codes: "MessageTypeNotSupported: A message
+    with a Message Type Id received that is not supported by this implementation." Harm
+    prevented: a 2.0.1 station that sent such a frame (e.g. an OCPP 2.1 CALLRESULTERROR,
+    type 5) waited for an answer that never came. It is still a malformed-frame finding,
+    now saying it was answered; a frame without a readable unique id stays unanswered."""
+    office = back_office_any
+    frames = [
+        '[5, "abc", {}]',
+        '[7, "id1", "Heartbeat", {}]',
+        "[7, 5, {}]",
+        call("h1", "Heartbeat", {}),
+    ]
+    replies = run(office, exchange(office.url(STATION), frames))
+    five, seven, no_uid, heartbeat = (json.loads(r) if r is not None else None for r in replies)
+    assert five[:3] == [4, "abc", "MessageTypeNotSupported"] and len(five) == 5, five
+    assert "MessageTypeId 5" in five[3] and five[4] == {}
+    assert seven[:3] == [4, "id1", "MessageTypeNotSupported"], seven
+    assert no_uid is None  # no unique id to answer to
+    assert heartbeat[0] == 3  # still served
+    findings = office.findings.since(0, station=STATION)
+    assert [f.kind for f in findings] == ["malformed-frame"] * 3
+    assert "MessageTypeId 5 is not 2 (CALL), 3 (CALLRESULT) or 4 (CALLERROR)" in findings[0].detail
+    assert findings[0].detail.endswith("answered with CALLERROR MessageTypeNotSupported")
+    assert findings[2].detail.endswith("; ignored")
+    journal = office.session(STATION).journal
+    assert journal.frame(findings[1].seq).unique_id == "id1"
+    answers = journal.find(lambda f: f.dir == TX and f.unique_id in ("abc", "id1"))
+    assert [f.payload["errorCode"] for f in answers] == ["MessageTypeNotSupported"] * 2
+
+
+def test_an_unknown_message_type_on_16_stays_a_finding_without_an_answer(back_office):
+    """OCPP-J 1.6 has no MessageTypeNotSupported code: on 1.6 the frame stays what it was,
+    a malformed-frame finding and no answer."""
+    replies = run(
+        back_office,
+        exchange(
+            back_office.url("CP-16"),
+            ['[5, "abc", {}]', call("h1", "Heartbeat", {})],
+            subprotocols=("ocpp1.6",),
+        ),
+    )
+    assert replies[0] is None and json.loads(replies[1])[0] == 3
+    [finding] = back_office.findings.since(0, station="CP-16")
+    assert finding.kind == "malformed-frame" and finding.detail.endswith("; ignored")

@@ -223,3 +223,116 @@ def test_a_bad_power_relay_model_names_file_field_and_value(tmp_path):
     msg = load_error(path)
     assert msg.startswith(f"{path}: field instruments.power_relay.options.model: "), msg
     assert "'apc-powernet' or 'gude-epc8226'" in msg and "apc-9999" in msg, msg
+
+
+def test_a_field_given_twice_is_refused_with_both_lines(tmp_path):
+    """Harm prevented: with plain ``yaml.safe_load`` the second of two equal keys silently
+    wins, so a lab config that sets ``back_office.ping_interval_s`` twice loses the first
+    value (on the virtual bench: its short timings vanish) without a word. The error names
+    the file, the dotted key path and both lines."""
+    path = tmp_path / "lab.yaml"
+    text = (REPO / "lab_configs" / "virtual.yaml").read_text(encoding="utf-8")
+    text = text.replace("  ping_interval_s: 2\n", "  ping_interval_s: 2\n  ping_interval_s: 30\n")
+    path.write_text(text, encoding="utf-8")
+    lines = text.splitlines()
+    first = lines.index("  ping_interval_s: 2") + 1
+    msg = load_error(path)
+    assert msg == (
+        f"{path}: field back_office.ping_interval_s is given twice (line {first} and line "
+        f"{first + 1}); the second would silently win"
+    )
+
+
+def test_a_section_given_twice_is_refused(tmp_path):
+    """Harm prevented: a whole section written twice (here ``timings``, e.g. pasted from
+    another bench) would replace the first one entirely, the virtual bench's short timings
+    with them; the message calls it a section and gives both lines."""
+    path = tmp_path / "lab.yaml"
+    text = (REPO / "lab_configs" / "virtual.yaml").read_text(encoding="utf-8")
+    text += "\ntimings:\n  boot_timeout_s: 60\n"
+    path.write_text(text, encoding="utf-8")
+    first = text.splitlines().index("timings:") + 1
+    last = len(text.splitlines()) - 1
+    msg = load_error(path)
+    assert msg == (
+        f"{path}: section timings is given twice (line {first} and line {last}); the second "
+        "would silently win"
+    )
+
+
+def test_a_key_given_twice_deep_inside_a_list_names_its_path(tmp_path):
+    """Harm prevented: duplicates are found at any depth, also in a list item
+    (``virtual.instrument_faults[0].after_wh``), with the list index in the path."""
+    path = write(
+        tmp_path, lambda d: d["virtual"].update(instrument_faults=[{"role": "energy_meter"}])
+    )
+    text = path.read_text().replace(
+        "- role: energy_meter\n", "- after_wh: 1\n    after_wh: 2\n    role: energy_meter\n"
+    )
+    assert "after_wh: 2" in text
+    path.write_text(text)
+    msg = load_error(path)
+    assert msg.startswith(f"{path}: field virtual.instrument_faults.0.after_wh is given twice"), msg
+
+
+def test_merge_keys_still_work_and_may_override(tmp_path):
+    """Merge keys (``<<: *anchor``) are not duplicates: a key a mapping sets itself overrides
+    the merged one as YAML intends. Here the anchored mapping has its own merge and sits
+    deeper than the section merging it, so PyYAML rewrites its pairs in place before it is
+    itself constructed: the check must look at the keys as written, or it refuses a valid
+    file. The result is what ``yaml.safe_load`` gives."""
+    text = (
+        "virtual:\n"
+        "  deviation_options:\n"
+        "    shared: &short\n"
+        "      <<: {boot_timeout_s: 1, message_timeout_s: 2}\n"
+        "      boot_timeout_s: 9\n"
+        "dut: {station_id: CP-1, vendor: V, model: M, firmware: '1.0'}\n"
+        "tags: {valid: [T1]}\n"
+        "timings:\n"
+        "  <<: *short\n"
+        "  message_timeout_s: 3\n"
+    )
+    path = tmp_path / "merge.yaml"
+    path.write_text(text)
+    cfg = load_lab_config(path)
+    plain = yaml.safe_load(text)
+    assert cfg.timings.message_timeout_s == 3
+    assert cfg.timings.boot_timeout_s == plain["timings"]["boot_timeout_s"]
+    assert cfg.virtual.deviation_options == plain["virtual"]["deviation_options"]
+
+
+@pytest.mark.parametrize("profile", [1, 2])
+def test_a_station_id_with_a_colon_is_refused_under_basic_auth(tmp_path, profile):
+    """Harm prevented: under security profiles 1 and 2 the station logs in with HTTP Basic
+    auth, user name = station id. RFC 7617 splits user-id and password at the first ':', so
+    a station id containing ':' can never be the user name: every connection would be
+    refused at run time. It is refused when the lab config loads instead, naming file,
+    field and value and why."""
+
+    def mutate(d):
+        d["dut"]["station_id"] = "CP:0042"
+        d["back_office"]["security"] = {
+            "profile": profile,
+            "basic_auth": "virtual-lab-key-0001",
+            **({"certificate": "auto"} if profile == 2 else {}),
+        }
+
+    msg = load_error(write(tmp_path, mutate))
+    assert msg.startswith(f"{tmp_path / 'bad.yaml'}: field dut.station_id: "), msg
+    assert "RFC 7617" in msg and "first ':'" in msg, msg
+    assert msg.endswith("(value 'CP:0042')"), msg
+
+
+@pytest.mark.parametrize("profile", [0, 3])
+def test_a_station_id_with_a_colon_is_fine_without_basic_auth(tmp_path, profile):
+    """Profiles 0 and 3 send no Basic auth: a ':' in the station id (the OCPP identity
+    allows it) stays accepted there."""
+
+    def mutate(d):
+        d["dut"]["station_id"] = "CP:0042"
+        d["back_office"]["security"] = {"profile": profile}
+        if profile == 3:
+            d["back_office"]["security"]["certificate"] = "auto"
+
+    assert load_lab_config(write(tmp_path, mutate)).dut.station_id == "CP:0042"

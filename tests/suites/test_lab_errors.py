@@ -111,3 +111,57 @@ def test_a_file_server_that_cannot_bind_is_a_lab_error_for_every_step(tmp_path: 
     rows = {r.step: r.verdict for r in report.checklist}
     assert rows["3"] == rows["20"] == LAB_ERROR
     assert report.levels[0].state == NOT_DECIDED and not report.certified
+
+
+def test_a_lab_config_that_fails_to_load_is_said_first_in_the_report(tmp_path: Path) -> None:
+    """Harm prevented: when `Open Lab` fails on a bad lab config, the report written at the
+    end of the run showed every step as not run (and ``hil report output.xml`` an E in every
+    row) without the one line that says what to mend. Both reports (HTML, Markdown) now
+    say first that the lab could not open, with the config error's text: file, field and
+    value. A real run of one step with a broken config (fast: nothing starts)."""
+    from hil.report.render_html import render_html
+    from hil.report.render_markdown import render_markdown
+
+    lab = write_lab(tmp_path, [], dut={"connectors": "two"})
+    why = (
+        f"{lab}: field dut.connectors: Input should be a valid integer, unable to parse "
+        "string as an integer (value 'two')"
+    )
+    outcomes = run_steps(tmp_path, lab, ["3"])
+    assert outcomes["3"].message == f"Parent suite setup failed:\nLab error: {why}"
+    out = tmp_path / "out"
+
+    # the report the run itself wrote (from the step records), as a file
+    written = (out / "certification-report.md").read_text(encoding="utf-8")
+    assert "**The lab could not open.**" in written
+    certificate = written.split("---")[0]  # on the certificate page, above the levels
+    assert why in certificate.replace("\\_", "_"), certificate  # Markdown escapes _
+    html = (out / "certification-report.html").read_text(encoding="utf-8")
+    assert 'id="lab-not-opened"' in html and "The lab could not open" in html
+    assert why.replace("'", "&#39;") in html
+    assert html.index("The lab could not open") < html.index('class="levels"')
+
+    # hil report output.xml: the same, also when the run marker beside it is gone
+    for marker_kept in (True, False):
+        if not marker_kept:
+            (out / "hil-run.json").unlink()
+        report = report_from_outputs([out / "output.xml"], tmp_path)
+        assert [f.message for f in report.lab_not_opened] == [why], marker_kept
+        assert "The lab could not open" in render_markdown(report)
+        assert why.replace("'", "&#39;") in render_html(report)
+
+
+def test_a_later_run_that_opened_the_lab_clears_the_banner() -> None:
+    """A merged report of a run that could not open the lab and a later run that did says
+    nothing about the failed open: it was mended."""
+    from hil.report.build import _lab_not_opened
+    from hil.report.sources import RunData
+
+    def run(name: str, failed: str) -> RunData:
+        return RunData(Path(name), Path("."), {}, [], lab_not_opened=failed)
+
+    bad, good = run("a", "lab.yaml: field x: wrong"), run("b", "")
+    labels = {id(bad): "run 1", id(good): "run 2"}
+    assert _lab_not_opened([bad, good], labels) == []
+    [only] = _lab_not_opened([good, bad], labels)
+    assert only.run == "run 1" and only.message == "lab.yaml: field x: wrong"

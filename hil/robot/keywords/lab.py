@@ -17,7 +17,7 @@ from hil.lab.evidence import EVIDENCE_FILE, JsonLines, start_run, update_run
 from hil.protocol.base import RULE_RESET
 from hil.robot.context import LabContext
 from hil.robot.listener import RunListener
-from hil.verdict import LabFault
+from hil.verdict import LAB_ERROR_PREFIX, LabFault
 
 #: ``${LAB}`` value that makes `Open Lab` take its bench from PabotLib (``hil nightly``).
 PABOT_LAB = "pabot"
@@ -55,11 +55,19 @@ class LabKeywords:
         try:
             cfg = load_lab_config(Path(lab_config).resolve())
         except LabConfigError as exc:
+            # the report says it first: no step ran, and this line says why
+            update_run(output_dir, lab_not_opened=str(exc))
             raise LabFault(str(exc)) from None
         # pid: hil nightly --status tells a run still going from one that was killed
         update_run(output_dir, lab_config=cfg.source, pid=os.getpid(), **run_facts(cfg))
         bench = Bench(cfg, output_dir)
-        bench.open()
+        try:
+            bench.open()
+        except Exception as exc:  # the lab's own servers or instruments: still not open
+            known = isinstance(exc, (LabFault, LabConfigError))
+            why = str(exc) if known else f"{type(exc).__name__}: {exc}"
+            update_run(output_dir, lab_not_opened=why.removeprefix(LAB_ERROR_PREFIX))
+            raise
         if bench.operator is not None:
             where = bench.operator.url or f"the {bench.operator.name} channel"
             logger.console(f"Operator prompts: {where} (timeout {cfg.operator.timeout_s:g} s)")

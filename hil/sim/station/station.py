@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from websockets.asyncio.client import connect
-from websockets.exceptions import InvalidHandshake, InvalidURI
+from websockets.exceptions import InvalidHandshake, InvalidMessage, InvalidStatus, InvalidURI
 
 from hil.lab.config import LabConfig
 from hil.sim.physics import BenchPhysics
@@ -63,6 +63,47 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+#: Seconds the station waits for the TCP connection and the WebSocket handshake.
+OPEN_TIMEOUT_S = 3.0
+
+
+def why_not_connected(exc: BaseException, network: Any = None) -> str:
+    """Why a connection attempt failed, in words that tell the cases apart: nothing listens
+    (connection refused), something listens but is no WebSocket server (no HTTP answer, or
+    an HTTP answer other than 101), or nothing answered in time. ``network`` is the
+    :class:`~hil.sim.network.BlackholeRelay` in between, if any: what it saw upstream is the
+    real reason (through it, a refused connection looks like a closed one)."""
+    seen = network.why_unreachable() if network is not None else None
+    if seen is not None:
+        return seen
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused: nothing listens there"
+    if isinstance(exc, InvalidStatus):
+        response = exc.response
+        status = f"HTTP {response.status_code} {response.reason_phrase}".rstrip()
+        return (
+            f"not a WebSocket server, or it refused the upgrade: it answered {status} "
+            "instead of 101 Switching Protocols"
+        )
+    if isinstance(exc, InvalidMessage):
+        return (
+            "no HTTP answer: the server closed the connection or answered something that is "
+            "not HTTP (not a WebSocket server?)"
+        )
+    if isinstance(exc, TimeoutError):
+        if network is not None:  # the relay did reach the server: it took TCP, then silence
+            return (
+                f"no HTTP answer within {OPEN_TIMEOUT_S:g} s: the server accepted the TCP "
+                "connection but said nothing (not a WebSocket server?)"
+            )
+        return f"timed out: no answer to the WebSocket handshake within {OPEN_TIMEOUT_S:g} s"
+    if isinstance(exc, InvalidHandshake):
+        return f"the WebSocket handshake failed: {exc}"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc) or type(exc).__name__
+
+
 @dataclass
 class ConnectorState:
     """What the station knows about one connector (0 = the station as a whole)."""
@@ -106,6 +147,10 @@ class VirtualStation:
             self.connect_options.pop("ssl", None)
         self.physics = physics
         self.csms_url = csms_url.rstrip("/") + "/" + cfg.dut.station_id
+        #: the back office's own URL, for messages (the virtual bench connects through its
+        #: network relay, ``network``, so ``csms_url`` is the relay's)
+        self.back_office_url = self.csms_url
+        self.network: Any = None
         self.station_id = cfg.dut.station_id
         self.deviations = set(cfg.virtual.deviations)
         #: behaviours the specification allows either way (lab config virtual.station)
@@ -231,14 +276,18 @@ class VirtualStation:
                 ws = await connect(
                     self.csms_url,
                     subprotocols=[self.SUBPROTOCOL],
-                    open_timeout=3,
+                    open_timeout=OPEN_TIMEOUT_S,
                     ping_interval=ping,
                     ping_timeout=ping,
                     close_timeout=1,
                     **self.connect_options,
                 )
             except (OSError, TimeoutError, InvalidHandshake, InvalidURI) as exc:
-                LOG.info("cannot reach the back office (%s); retrying", exc)
+                LOG.info(
+                    "cannot reach the back office at %s: %s; retrying",
+                    self.back_office_url,
+                    why_not_connected(exc, self.network),
+                )
                 await self._wait_reset_or(1.0)
                 continue
             if self._reset_kind == POWER_LOSS:  # the power went while connecting
