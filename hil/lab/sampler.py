@@ -14,6 +14,10 @@ true``): :meth:`Sampler.wait_for` on it raises :class:`InstrumentLost` at once, 
 already running raise as soon as the grace runs out. A lost source stays lost for the rest
 of the run, even if it answers again (it is still polled, so the file shows whether it did):
 a reference that dropped out once is not trusted again mid-run.
+
+Memory is bounded: the file is the record, memory keeps the good samples of the last
+:data:`KEEP_S` seconds (a step compares energy over a session, minutes long) and the newest
+:data:`KEEP_ERRORS` failed polls per source, however long the night.
 """
 
 from __future__ import annotations
@@ -29,6 +33,13 @@ from pathlib import Path
 from typing import IO, Any
 
 from drivers.base import InstrumentError
+
+#: good samples younger than this stay in memory (6 h); older ones are in the file only
+KEEP_S = 6 * 3600.0
+#: good samples dropped from memory at a time, once older than KEEP_S
+TRIM_CHUNK = 1_000
+#: failed polls kept in memory per source (the newest; the file has them all)
+KEEP_ERRORS = 100
 
 Reader = Callable[[], dict[str, float]]
 Predicate = Callable[[dict[str, float]], bool]
@@ -117,7 +128,11 @@ class Sampler:
     """
 
     def __init__(
-        self, output_path: str | Path, interval_s: float, grace_s: float | None = None
+        self,
+        output_path: str | Path,
+        interval_s: float,
+        grace_s: float | None = None,
+        keep_s: float = 0.0,
     ) -> None:
         if interval_s <= 0:
             raise ValueError(f"interval_s must be positive, got {interval_s}")
@@ -130,6 +145,9 @@ class Sampler:
         self._addresses: dict[str, str] = {}
         self._samples: dict[str, list[Sample]] = {}
         self._errors: dict[str, list[Sample]] = {}
+        self.keep_s = keep_s or KEEP_S
+        #: source -> good samples dropped from memory (older than keep_s); they are in the file
+        self._dropped: dict[str, int] = {}
         self._since: dict[str, float] = {}  # when each source's silence is counted from
         self._pending: dict[str, float] = {}  # source -> monotonic start of a running read
         self._lost: dict[str, Loss] = {}
@@ -262,6 +280,7 @@ class Sampler:
                 self._file.write(sample.to_json() + "\n")
                 self._file.flush()
             (self._samples if sample.ok else self._errors)[sample.source].append(sample)
+            self._trim(sample.source, sample.mono)
             if sample.ok and sample.source in self._lost:
                 good = self._samples[sample.source]
                 if len(good) < 2 or good[-2].mono < self._lost[sample.source].mono:
@@ -271,6 +290,18 @@ class Sampler:
                         self._addresses[sample.source],
                     )
             self._cond.notify_all()
+
+    def _trim(self, source: str, now: float) -> None:
+        """Drop what memory need not keep (under self._cond): good samples older than
+        ``keep_s`` — in chunks, so a wait's place in the list moves rarely — and all but
+        the newest failed polls."""
+        good = self._samples[source]
+        if len(good) >= 2 * TRIM_CHUNK and now - good[TRIM_CHUNK - 1].mono > self.keep_s:
+            del good[:TRIM_CHUNK]
+            self._dropped[source] = self._dropped.get(source, 0) + TRIM_CHUNK
+        errors = self._errors[source]
+        if len(errors) > 2 * KEEP_ERRORS:
+            del errors[:-KEEP_ERRORS]
 
     def _watch(self) -> None:
         """Mark sources lost when their grace runs out, and tell the listeners."""
@@ -390,7 +421,8 @@ class Sampler:
         return self.loss(source) is not None
 
     def samples(self, source: str, since_mono: float | None = None) -> list[Sample]:
-        """Good samples of ``source`` (oldest first), optionally from ``since_mono`` on."""
+        """Good samples of ``source`` in memory (oldest first; the last ``keep_s`` at
+        least), optionally from ``since_mono`` on."""
         with self._cond:
             self._known(source)
             found = self._samples[source]
@@ -429,18 +461,20 @@ class Sampler:
         with self._cond:
             self._known(source)
             found = self._samples[source]
-            start = max(len(found) - 1, 0)
+            # counted from the run's first sample: trimming memory never moves the place
+            start = self._dropped.get(source, 0) + max(len(found) - 1, 0)
             while True:
                 now = time.monotonic()
                 self._expire(now)
                 if source in self._lost:
                     raise self._lost[source].exception()
-                for sample in found[start:]:
+                dropped = self._dropped.get(source, 0)
+                for sample in found[max(start - dropped, 0) :]:
                     if (since_mono is None or sample.mono >= since_mono) and predicate(
                         dict(sample.values or {})
                     ):
                         return sample
-                start = len(found)
+                start = dropped + len(found)
                 remaining = end - now
                 if remaining <= 0:
                     raise SamplerTimeout(self._timeout_message(source, timeout))

@@ -416,3 +416,42 @@ def test_without_a_grace_nothing_is_lost(sampler: Sampler) -> None:
     assert sampler.losses() == {}
     with pytest.raises(SamplerTimeout):
         sampler.wait_for("meter", lambda v: True, timeout=0.1)
+
+
+def test_memory_keeps_recent_samples_only_and_waits_keep_their_place(out: Path) -> None:
+    """A night of polling must not grow the lab's memory: good samples older than
+    ``keep_s`` leave memory (the file keeps them all), failed polls are capped, and a wait
+    that started before a trim still sees every new sample."""
+    from hil.lab import sampler as sampler_module
+    from hil.lab.sampler import KEEP_ERRORS, TRIM_CHUNK, Sample
+
+    s = Sampler(out, interval_s=1.0, keep_s=100.0)
+    s.add_source("meter", Counter())
+    s.start()
+    s.stop()  # the file stays closed: _record below keeps memory only
+    s._stop.clear()
+    total = 5 * TRIM_CHUNK
+    for i in range(total):  # one sample a second: 5,000 s of them
+        s._record(Sample("meter", "w", float(i), {"n": float(i)}))
+        s._record(Sample("meter", "w", float(i), error="timeout"))
+    kept = s.samples("meter")
+    assert len(kept) < 2 * TRIM_CHUNK + 1 and kept[-1].values == {"n": total - 1.0}
+    assert kept[-1].mono - kept[0].mono >= 100.0  # at least keep_s is kept
+    assert len(s.errors("meter")) <= 2 * KEEP_ERRORS
+    assert s.latest("meter").values == {"n": total - 1.0}
+
+    # a wait looking for a value still to come keeps its place while memory is trimmed
+    found: list[Sample] = []
+    waiter = threading.Thread(
+        target=lambda: found.append(
+            s.wait_for("meter", lambda v: v["n"] == total + TRIM_CHUNK * 2.0, timeout=10)
+        )
+    )
+    with s._cond:
+        waiter.start()
+        s._cond.wait(0.2)
+    for i in range(total, total + TRIM_CHUNK * 3):
+        s._record(Sample("meter", "w", float(i), {"n": float(i)}))
+    waiter.join(10)
+    assert found and found[0].values == {"n": total + TRIM_CHUNK * 2.0}
+    assert sampler_module.KEEP_S == 6 * 3600.0  # the default: a working day and then some
