@@ -32,7 +32,7 @@ from robot.libraries.BuiltIn import BuiltIn
 
 from hil.lab.bench import SAMPLED_ROLES
 from hil.lab.sampler import InstrumentLost, Loss, Predicate, Sample, SamplerTimeout
-from hil.operator import Outcome, Prompt
+from hil.operator import HUMAN_ROLES, Outcome, Prompt
 from hil.robot.context import LabContext
 from hil.verdict import LAB_ERROR_PREFIX, LabFault
 
@@ -44,8 +44,6 @@ ROLE_NAMES = {
     "identification": "an automated tag reader",
     "power_relay": "a power relay",
 }
-#: Roles an operator can stand in for when the lab config says missing_instrument: prompt.
-HUMAN_ROLES = ("ev_simulator", "identification")
 #: Below this the EV is taken to draw nothing (standby, measurement noise).
 POWER_FLOWING_W = 100.0
 
