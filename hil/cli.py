@@ -32,10 +32,22 @@ def _cmd_sim(args: argparse.Namespace) -> int:
 
 
 def _cmd_lab_check(args: argparse.Namespace) -> int:
-    from hil.lab.preflight import check_lab, render, station_url_text
+    from hil.lab.preflight import (
+        check_lab,
+        operator_refusal,
+        operator_text,
+        render,
+        station_url_text,
+    )
 
     cfg = load_lab_config(args.lab)
+    refusal = operator_refusal(cfg)
+    if refusal is not None:
+        print(f"error: {refusal}", file=sys.stderr)
+        return 2
     print(station_url_text(cfg))
+    if (operator := operator_text(cfg)) is not None:
+        print(operator)
     results = check_lab(cfg)
     if not results:
         print(f"{args.lab}: no instruments configured")

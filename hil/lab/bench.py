@@ -250,7 +250,9 @@ class Bench:
         if self.cfg.lab.missing_instrument != "prompt":
             return
         try:
-            self.operator = choose_channel(self.cfg.operator)
+            self.operator = choose_channel(
+                self.cfg.operator, bench=self.cfg.lab.name, station=self.cfg.dut.station_id
+            )
         except ChannelUnavailable as exc:
             raise LabConfigError(
                 f"{self.cfg.source}: field operator.channel: {exc} "

@@ -3,6 +3,12 @@
 Each instrument is opened with its real driver, asked for its identity and one reading
 that proves the link works end to end; nothing that changes the bench (no plug, no tag,
 no port change) is sent. On a virtual bench the virtual bench process is started first.
+
+With ``lab.missing_instrument: prompt`` it also says which roles an operator will stand in
+for (those configured null or absent), and refuses a virtual bench that would prompt:
+nobody stands at a virtual bench, and no hand can plug an EV into a virtual station or
+hold a card to its reader, so an operator's "Done" there would be untrue and the step
+that follows it would blame the station (docs/operator-prompts.md).
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from drivers.base import InstrumentError
 from drivers.registry import create_driver
 from hil.lab.config import LabConfig
 from hil.lab.launcher import VirtualBenchProcess
+from hil.operator.base import HUMAN_ROLES
 
 #: One harmless reading per role, to prove more than a TCP connect.
 PROBES: dict[str, Callable[[Any], str]] = {
@@ -93,6 +100,50 @@ def check_lab(cfg: LabConfig) -> list[CheckResult]:
         if virtual is not None:
             virtual.stop()
     return results
+
+
+def operator_roles(cfg: LabConfig) -> list[str]:
+    """The roles an operator will stand in for: with ``lab.missing_instrument: prompt``,
+    each role a person can do (HUMAN_ROLES) that the bench has no instrument for."""
+    if cfg.lab.missing_instrument != "prompt":
+        return []
+    return [role for role in HUMAN_ROLES if getattr(cfg.instruments, role) is None]
+
+
+def operator_refusal(cfg: LabConfig) -> str | None:
+    """Why ``hil lab check`` refuses this bench for operator prompts, or None."""
+    roles = operator_roles(cfg)
+    if not (cfg.is_virtual and roles):
+        return None
+    return (
+        f"{cfg.source}: lab.missing_instrument is 'prompt' on a virtual bench (lab.bench: "
+        f"virtual), but nobody can act at a virtual station for {', '.join(roles)}: an "
+        "operator's 'Done' would be untrue and the station blamed for what follows; set "
+        "missing_instrument: skip (those steps become N/A) or configure the instrument(s)"
+    )
+
+
+def operator_text(cfg: LabConfig) -> str | None:
+    """What ``hil lab check`` says about operator prompts (None without them)."""
+    if cfg.lab.missing_instrument != "prompt":
+        return None
+    roles = operator_roles(cfg)
+    op = cfg.operator
+    if not roles:
+        return (
+            "operator prompts (lab.missing_instrument: prompt): none expected; the bench has "
+            "an instrument for every role an operator could stand in for "
+            f"({', '.join(HUMAN_ROLES)})"
+        )
+    where = f"channel {op.channel}"
+    if op.channel in ("web", "auto"):
+        port = op.port or "<port chosen at run time>"
+        when = " when there is no display" if op.channel == "auto" else ""
+        where += f" (the web page listens on {op.host}:{port}{when})"
+    return (
+        f"operator prompts (lab.missing_instrument: prompt): an operator stands in for "
+        f"{', '.join(roles)} (configured null or absent); {where}, timeout {op.timeout_s:g} s"
+    )
 
 
 def station_url_text(cfg: LabConfig) -> str:

@@ -2,6 +2,7 @@
 
 from hil.operator.base import (
     DONE,
+    HUMAN_ROLES,
     TIMEOUT,
     Answer,
     ChannelUnavailable,
@@ -14,6 +15,7 @@ from hil.operator.base import (
 
 __all__ = [
     "DONE",
+    "HUMAN_ROLES",
     "TIMEOUT",
     "Answer",
     "ChannelUnavailable",

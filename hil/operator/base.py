@@ -16,6 +16,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+#: Instrument roles a person can stand in for (``lab.missing_instrument: prompt``): plugging
+#: the EV and presenting a card. A missing meter, analyser, switch or relay is always N/A.
+HUMAN_ROLES = ("ev_simulator", "identification")
+
 
 class Outcome(enum.Enum):
     DONE = "done"
@@ -116,17 +120,21 @@ def choose_channel(
     settings: Any,
     env: Mapping[str, str] | None = None,
     stdin: IO[str] | None = None,
+    *,
+    bench: str = "",
+    station: str = "",
 ) -> OperatorChannel:
     """The channel ``settings`` (the lab config's ``operator`` section: ``channel``,
-    ``host``, ``port``) asks for; ``auto`` is Tk with a display, else the web page.
-    :class:`ChannelUnavailable` when the chosen one cannot work here."""
+    ``host``, ``port``) asks for; ``auto`` is Tk with a display, else the web page (which
+    names ``bench`` and ``station``, so a tablet with several benches' pages open tells
+    them apart). :class:`ChannelUnavailable` when the chosen one cannot work here."""
     kind = settings.channel
     if kind == "auto":
         kind = "tk" if has_display(env) else "web"
     if kind == "web":
         from hil.operator.web import WebChannel
 
-        return WebChannel(settings.host, settings.port)
+        return WebChannel(settings.host, settings.port, bench=bench, station=station)
     if kind == "console":
         from hil.operator.console import ConsoleChannel
 

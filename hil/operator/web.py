@@ -1,11 +1,16 @@
 """The operator's web page: served by the run on the lab config's ``operator.host`` /
 ``operator.port`` (standard library ``http.server`` on a background thread).
 
-- ``GET /`` — the page: the current step and instruction, **Done** / **Cannot do** (with a
-  short reason) and the time left; "Nothing to do" between prompts. It polls
-  ``GET /prompt`` once a second (no external scripts; any tablet browser).
-- ``GET /prompt`` — ``{"prompt": {...} | null, "remaining_s": ...}``; with ``?wait=S&after=ID``
-  it waits up to S seconds for a prompt other than ID (a long poll, for scripts).
+- ``GET /`` — the page: the bench and station, the current step and instruction, **Done** /
+  **Cannot do** (with a short reason) and the time left; "Nothing to do" between prompts,
+  or "Missed: …" when the last prompt ended unanswered. A new prompt changes the page's
+  title ("(1) Action needed — …") and sounds a tone (Web Audio). It polls ``GET /prompt``
+  once a second (no external scripts; any tablet browser).
+- ``GET /prompt`` — ``{"bench": ..., "station": ..., "prompt": {...} | null, "remaining_s":
+  ..., "missed": {...} | null}``; ``missed`` is the last prompt that timed out or was
+  withdrawn unanswered (``prompt``, ``at`` (UTC, ISO 8601), ``why``), until the next prompt
+  comes. With ``?wait=S&after=ID`` it waits up to S seconds for a prompt other than ID (a
+  long poll, for scripts).
 - ``POST /answer`` — ``{"id": ..., "answer": "done" | "cannot", "reason": ...}``: 200 when it
   answered the current prompt, 409 when that prompt is no longer current (a late click never
   answers the next prompt), 400 when malformed.
@@ -18,6 +23,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -40,9 +46,16 @@ class _Pending:
 class WebChannel(OperatorChannel):
     name = "web"
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, *, bench: str = "", station: str = ""
+    ) -> None:
         self.host = host
         self.port = port
+        #: named on the page, so an operator with several benches' pages open knows which
+        self.bench = bench
+        self.station = station
+        #: the last prompt that ended unanswered (timed out, withdrawn), until the next one
+        self._missed: dict[str, Any] | None = None
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._changed = threading.Condition()
@@ -109,12 +122,20 @@ class WebChannel(OperatorChannel):
             pending = _Pending(prompt, time.monotonic() + prompt.timeout_s)
             with self._changed:
                 self._current = pending
+                self._missed = None
                 self._changed.notify_all()
             try:
                 pending.answered.wait(prompt.timeout_s)
             finally:
                 with self._changed:
                     self._current = None
+                    if pending.answer is None:  # the page shows it missed, not "nothing"
+                        timed_out = time.monotonic() >= pending.deadline
+                        self._missed = {
+                            "prompt": prompt.as_json(),
+                            "at": datetime.now(UTC).isoformat(timespec="seconds"),
+                            "why": "timed out" if timed_out else "withdrawn",
+                        }
                     self._changed.notify_all()
             return pending.answer or TIMEOUT
 
@@ -145,10 +166,16 @@ class WebChannel(OperatorChannel):
                 if not waiting or left <= 0:
                     break
                 self._changed.wait(left)
+            state: dict[str, Any] = {"bench": self.bench, "station": self.station}
             if pending is None:
-                return {"prompt": None}
+                return {**state, "prompt": None, "missed": self._missed}
             remaining = max(0.0, pending.deadline - time.monotonic())
-            return {"prompt": pending.prompt.as_json(), "remaining_s": round(remaining, 1)}
+            return {
+                **state,
+                "prompt": pending.prompt.as_json(),
+                "remaining_s": round(remaining, 1),
+                "missed": None,
+            }
 
 
 def _own_address() -> str:
@@ -233,7 +260,8 @@ PAGE = """<!doctype html>
 <style>
   body { font-family: system-ui, sans-serif; margin: 0; background: #f4f4f4; color: #111; }
   main { max-width: 40rem; margin: 0 auto; padding: 1rem; }
-  h1 { font-size: 1.1rem; color: #555; }
+  h1 { font-size: 1.1rem; color: #555; margin-bottom: .2rem; }
+  #where { color: #333; font-weight: bold; margin-top: 0; }
   .card { background: #fff; border-radius: .5rem; padding: 1.2rem; box-shadow: 0 1px 3px #0003; }
   #step { font-weight: bold; color: #444; }
   #instruction { font-size: 1.6rem; margin: 1rem 0; }
@@ -245,6 +273,8 @@ PAGE = """<!doctype html>
   #send-cannot { background: #b3261e; color: #fff; }
   input { font-size: 1.2rem; padding: .5rem; width: 100%; box-sizing: border-box; }
   #idle { font-size: 1.3rem; color: #555; }
+  #missed { font-size: 1.3rem; color: #8a4b00; background: #fff3d6; padding: .6rem;
+            border-radius: .4rem; }
   #status { color: #b3261e; min-height: 1.5em; }
   [hidden] { display: none !important; }
 </style>
@@ -252,8 +282,13 @@ PAGE = """<!doctype html>
 <body>
 <main>
   <h1>HIL lab: operator prompts</h1>
+  <p id="where"></p>
   <div class="card">
     <p id="idle">Nothing to do. This page updates by itself when the lab needs you.</p>
+    <div id="missed" hidden>
+      <p id="missed-what"></p>
+      <p id="missed-why"></p>
+    </div>
     <div id="task" hidden>
       <p id="step"></p>
       <p id="instruction"></p>
@@ -275,15 +310,67 @@ PAGE = """<!doctype html>
 </main>
 <script>
 (function () {
-  var current = null, deadline = 0;
+  var current = null, deadline = 0, where = "", audio = null;
   function el(id) { return document.getElementById(id); }
-  function show(prompt, remaining) {
-    if (!prompt) {
-      current = null;
-      el("task").hidden = true;
+  function two(n) { return (n < 10 ? "0" : "") + n; }
+  function clock(iso) {  // HH:MM:SS on the operator's own clock
+    var t = new Date(iso);
+    if (isNaN(t.getTime())) { return iso; }
+    return two(t.getHours()) + ":" + two(t.getMinutes()) + ":" + two(t.getSeconds());
+  }
+  function baseTitle() { return "HIL lab: operator" + (where ? " — " + where : ""); }
+  // a tone on a new prompt; browsers allow sound only after the page was touched once,
+  // so the first tap anywhere unlocks it
+  function sound() {
+    var Ctx = window.AudioContext || window.webkitAudioContext;
+    if (!Ctx) { return null; }
+    if (!audio) { audio = new Ctx(); }
+    if (audio.state === "suspended" && audio.resume) { audio.resume(); }
+    return audio;
+  }
+  function alertSound() {
+    try {
+      var ctx = sound();
+      if (!ctx) { return; }
+      [880, 660].forEach(function (hz, i) {
+        var osc = ctx.createOscillator(), gain = ctx.createGain();
+        osc.frequency.value = hz;
+        gain.gain.value = 0.25;
+        osc.connect(gain);
+        gain.connect(ctx.destination);
+        osc.start(ctx.currentTime + i * 0.35);
+        osc.stop(ctx.currentTime + i * 0.35 + 0.3);
+      });
+    } catch (e) { /* no sound: the title still says it */ }
+  }
+  document.addEventListener("click", function () { try { sound(); } catch (e) {} });
+  function showWhere(d) {
+    var parts = [];
+    if (d.bench) { parts.push("Bench: " + d.bench); }
+    if (d.station) { parts.push("Station: " + d.station); }
+    where = [d.bench, d.station].filter(Boolean).join(" · ");
+    el("where").textContent = parts.join(" · ");
+  }
+  function idle(missed) {
+    current = null;
+    el("task").hidden = true;
+    if (missed) {
+      var p = missed.prompt;
+      el("missed-what").textContent = "Missed: " + p.instruction + " at " + clock(missed.at);
+      el("missed-why").textContent = p.title + " — " + (missed.why === "timed out"
+        ? "nobody answered within " + p.timeout_s + " s; the step is a lab error."
+        : "the lab withdrew it before an answer came.");
+      el("missed").hidden = false;
+      el("idle").hidden = true;
+      document.title = "Missed prompt — " + baseTitle();
+    } else {
+      el("missed").hidden = true;
       el("idle").hidden = false;
-      return;
+      document.title = baseTitle();
     }
+  }
+  function show(prompt, remaining, missed) {
+    if (!prompt) { idle(missed); return; }
     deadline = Date.now() + remaining * 1000;
     if (current && current.id === prompt.id) { return; }
     current = prompt;
@@ -295,19 +382,22 @@ PAGE = """<!doctype html>
     el("choices").hidden = false;
     el("status").textContent = "";
     el("idle").hidden = true;
+    el("missed").hidden = true;
     el("task").hidden = false;
+    document.title = "(1) Action needed — " + prompt.title + " — " + baseTitle();
+    alertSound();
     tick();
   }
   function tick() {
     if (!current) { return; }
     var left = Math.max(0, Math.ceil((deadline - Date.now()) / 1000));
     var m = Math.floor(left / 60), s = left % 60;
-    el("countdown").textContent = m + ":" + (s < 10 ? "0" : "") + s;
+    el("countdown").textContent = m + ":" + two(s);
   }
   function poll() {
     fetch("prompt", {cache: "no-store"})
       .then(function (r) { return r.json(); })
-      .then(function (d) { show(d.prompt, d.remaining_s || 0); })
+      .then(function (d) { showWhere(d); show(d.prompt, d.remaining_s || 0, d.missed); })
       .catch(function () { el("status").textContent = "The lab does not answer (run over?)"; })
       .then(function () { setTimeout(poll, 1000); });
   }
@@ -317,9 +407,9 @@ PAGE = """<!doctype html>
     fetch("answer", {method: "POST", headers: {"Content-Type": "application/json"},
                      body: JSON.stringify({id: id, answer: answer, reason: reason || ""})})
       .then(function (r) {
-        if (r.status === 200) { show(null, 0); }
+        if (r.status === 200) { show(null, 0, null); }
         else if (r.status === 409) {
-          show(null, 0);
+          show(null, 0, null);
           el("status").textContent = "That prompt was no longer current (answered or timed out).";
         } else { el("status").textContent = "The lab refused the answer (" + r.status + ")"; }
       })

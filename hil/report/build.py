@@ -33,6 +33,7 @@ from hil.report.model import (
     InstrumentEntry,
     LabNotOpened,
     LevelResult,
+    ManualStep,
     PlotEvidence,
     Report,
     RunInfo,
@@ -125,6 +126,7 @@ def build_report(runs: list[RunData], out_dir: Path, tester: str | None = None) 
         instruments=_instruments(runs),
         failures=failures,
         lab_not_opened=_lab_not_opened(runs, labels),
+        manual_steps=[_manual_step(e) for e in evidence if e["kind"] == "manual"],
     )
 
 
@@ -464,3 +466,30 @@ def _instruments(runs: list[RunData]) -> list[InstrumentEntry]:
                 )
                 seen[(entry.role, entry.identity)] = entry
     return list(seen.values())
+
+
+# -- steps done by hand ----------------------------------------------------------------------
+
+
+def _manual_step(e: dict[str, Any]) -> ManualStep:
+    """A ``manual`` evidence record (what the operator was asked, the answer, when)."""
+    answer = str(e.get("answer") or "")
+    if answer == "done":
+        said = "Done"
+    elif answer == "cannot":
+        said = f"Cannot do: {e.get('reason') or 'no reason given'}"
+    else:
+        said = f"No answer within {float(e.get('timeout_s') or 0):g} s (lab error)"
+    return ManualStep(
+        str(e.get("step", "")),
+        str(e.get("prompt", "")),
+        said,
+        _utc_text(e.get("asked")),
+        _utc_text(e.get("answered")),
+    )
+
+
+def _utc_text(value: Any) -> str:
+    """``2025-06-01T18:52:26.123+00:00`` -> ``2025-06-01 18:52:26 UTC`` ("" for none)."""
+    text = str(value or "")
+    return f"{text[:10]} {text[11:19]} UTC" if len(text) >= 19 else text

@@ -117,6 +117,18 @@ class InstrumentEntry:
 
 
 @dataclass
+class ManualStep:
+    """What an operator was asked to do by hand for a missing instrument, and answered
+    (a ``manual`` evidence record; docs/operator-prompts.md)."""
+
+    step: str
+    prompt: str  # "Present the card VALID-TAG-01 at the station's reader"
+    answer: str  # "Done", "Cannot do: <reason>", "No answer within 300 s (lab error)"
+    asked: str  # "2025-06-01 18:52:20 UTC"
+    answered: str  # "" when nobody answered
+
+
+@dataclass
 class FailureDetail:
     step: str
     action: str
@@ -172,6 +184,8 @@ class Report:
     ocpp: str = "1.6"
     #: runs that could not open the lab (none later did): shown above everything else
     lab_not_opened: list[LabNotOpened] = field(default_factory=list)
+    #: steps done by hand (an operator stood in for a missing instrument), in step order
+    manual_steps: list[ManualStep] = field(default_factory=list)
 
     @property
     def title(self) -> str:

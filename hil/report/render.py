@@ -40,6 +40,7 @@ LEVEL_COLUMNS = ("Certification level", "Achieved", "Not achieved because of")
 CHECK_COLUMNS = ("Check", "OK", "Detail")
 CONFIG_COLUMNS = ("Key", "Value", "Read-only")
 INSTRUMENT_COLUMNS = ("Role", "Driver", "Address", "Identity")
+MANUAL_COLUMNS = ("Step", "The operator was asked", "Answer", "Asked", "Answered")
 RUN_COLUMNS = ("Run", "Run id", "Source file", "Started", "Ended", "Interrupted", "Links")
 
 INTERRUPTED_BANNER = "The run was interrupted: this report covers only the steps that finished."

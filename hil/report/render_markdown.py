@@ -185,6 +185,17 @@ def _evidence(report: Report, image_dir_name: str) -> list[str]:
         )
     else:
         out += ["No instruments recorded.", ""]
+    out += ["## Steps done by hand", ""]
+    if report.manual_steps:
+        out += _table(
+            common.MANUAL_COLUMNS,
+            [
+                [md_text(c) for c in (m.step, m.prompt, m.answer, m.asked, m.answered or "—")]
+                for m in report.manual_steps
+            ],
+        )
+    else:
+        out += ["No step was done by hand.", ""]
     out += ["## Failure details", ""]
     for f in report.failures:
         fence = "`" * max(3, _longest_backtick_run(f.message) + 1)

@@ -267,6 +267,19 @@ def _evidence(pdf: FPDF, report: Report) -> None:
         )
     else:
         _paragraph(pdf, "No instruments recorded.")
+    _heading(pdf, "Steps done by hand", 12)
+    if report.manual_steps:
+        _table(
+            pdf,
+            common.MANUAL_COLUMNS,
+            [
+                [m.step, m.prompt, m.answer, m.asked, m.answered or common.DASH]
+                for m in report.manual_steps
+            ],
+            widths=(8, 34, 24, 17, 17),
+        )
+    else:
+        _paragraph(pdf, "No step was done by hand.")
     _heading(pdf, "Failure details", 12)
     for f in report.failures:
         _heading(pdf, f"Step {f.step}: {f.action}", 10)

@@ -40,8 +40,12 @@ from hil.verdict import (
     LAB_ERROR,
     LAB_ERROR_PREFIX,
     LAB_ERROR_TAG,
+    NO,
     verdict_of,
 )
+
+#: how the line an N gets for each step done by hand before it starts
+MANUAL_NOTE_PREFIX = "Done by hand: "
 
 
 def step_of(tags: Any) -> str:
@@ -49,6 +53,18 @@ def step_of(tags: Any) -> str:
         if str(tag).startswith("step:"):
             return str(tag)[5:]
     return ""
+
+
+def _done_by_hand(record: dict[str, Any]) -> bool:
+    return record.get("kind") == "manual" and record.get("answer") == "done"
+
+
+def manual_note(record: dict[str, Any]) -> str:
+    """``Done by hand: the operator confirmed "<prompt>" at 18:52:26 UTC`` for a ``manual``
+    evidence record the operator answered Done (the N that follows was seen after it)."""
+    at = str(record.get("answered") or "")
+    clock = at[11:19] + " UTC" if len(at) >= 19 else "an unknown time"
+    return f'{MANUAL_NOTE_PREFIX}the operator confirmed "{record.get("prompt", "")}" at {clock}'
 
 
 class RunListener:
@@ -117,7 +133,12 @@ class RunListener:
         if remarks and result.status == "PASS":
             text = "\n".join(f"Remark: {r.text}" for r in remarks)
             result.message = f"{result.message}\n{text}".strip()
-        if verdict_of(result.status, (), result.message) == LAB_ERROR:
+        verdict = verdict_of(result.status, (), result.message)
+        if verdict == NO:  # the station's N after a step done by hand says what was done
+            notes = [manual_note(e) for e in self.ctx.step_evidence if _done_by_hand(e)]
+            if notes:
+                result.message = "\n".join([result.message, *notes])
+        if verdict == LAB_ERROR:
             # the lab failed, not the station: Robot still shows red, the verdict is E
             result.tags.add(LAB_ERROR_TAG)
             logger.warn(f"{test}: a lab error, not the station's verdict: {result.message}")

@@ -55,3 +55,50 @@ def test_station_url_names_the_subprotocol_of_the_configured_version():
     assert "(subprotocol ocpp2.0.1;" in text, text
     assert "ocpp1.6" not in text, text
     assert "(subprotocol ocpp1.6;" in station_url_text(load_lab_config(VIRTUAL_LAB))
+
+
+def _prompting(tmp_path, bench: str, drop: tuple[str, ...]):
+    data = yaml.safe_load(VIRTUAL_LAB.read_text())
+    data["lab"].update(bench=bench, missing_instrument="prompt")
+    data["operator"] = {"channel": "web", "host": "0.0.0.0", "port": 8090, "timeout_s": 120}
+    for role in drop:
+        del data["instruments"][role]
+    lab = tmp_path / "lab.yaml"
+    lab.write_text(yaml.safe_dump(data))
+    return lab
+
+
+def test_virtual_bench_that_would_prompt_an_operator_is_refused(tmp_path, capsys):
+    """Harm prevented: ``hil lab check`` passed a virtual bench with
+    ``missing_instrument: prompt`` and no tag reader. Nobody stands at a virtual bench and
+    no card can be held to a virtual station's reader: a run waited for an operator who
+    could not act, and a "Done" there would make the station's N of what follows. Now the
+    check refuses it with exit 2 and one line naming the file, the setting and the role,
+    before it starts anything."""
+    lab = _prompting(tmp_path, "virtual", ("identification",))
+    assert main(["lab", "check", "--lab", str(lab)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""  # refused before the bench was started
+    [line] = captured.err.splitlines()
+    assert line.startswith(
+        f"error: {lab}: lab.missing_instrument is 'prompt' on a virtual bench"
+    ), line
+    assert "for identification:" in line and "missing_instrument: skip" in line
+
+
+def test_lab_check_names_the_roles_an_operator_stands_in_for(tmp_path, capsys):
+    """Harm prevented: a real bench with ``missing_instrument: prompt`` passed the check
+    without a word about the operator, so nobody learnt before the run that a person must
+    stay at the bench, for which roles, and where the prompts would appear. Now the check
+    names the roles configured null or absent, the channel and where the page listens."""
+    lab = _prompting(tmp_path, "real", ("ev_simulator", "identification"))
+    data = yaml.safe_load(lab.read_text())
+    data["instruments"] = {}  # nothing to reach: the check itself is instant
+    lab.write_text(yaml.safe_dump(data))
+    assert main(["lab", "check", "--lab", str(lab)]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "operator prompts (lab.missing_instrument: prompt): an operator stands in for "
+        "ev_simulator, identification (configured null or absent); channel web (the web "
+        "page listens on 0.0.0.0:8090), timeout 120 s"
+    ) in out, out

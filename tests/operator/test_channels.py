@@ -39,7 +39,8 @@ def test_web_prompt_times_out_as_configured() -> None:
 def test_web_answer_over_plain_http_and_long_poll() -> None:
     with WebChannel() as channel, ThreadPoolExecutor(1) as pool:
         base = channel.url or ""
-        assert get_state(base) == {"prompt": None}
+        idle = {"bench": "", "station": "", "prompt": None, "missed": None}
+        assert get_state(base) == idle
         prompt = Prompt("Present card VALID-TAG-01", 20, step="8", name="Step eight")
         future = pool.submit(channel.ask, prompt)
         state = get_state(base, wait=10)
@@ -49,7 +50,8 @@ def test_web_answer_over_plain_http_and_long_poll() -> None:
         assert post_answer(base, prompt.id, "maybe") == 400
         assert post_answer(base, prompt.id, "cannot", "  ") == 200
         assert future.result(5) == Answer(Outcome.CANNOT, "no reason given")
-        assert get_state(base, wait=10, after=prompt.id) == {"prompt": None}
+        # answered (even "cannot") is not missed: the page goes back to "Nothing to do"
+        assert get_state(base, wait=10, after=prompt.id) == idle
 
 
 def test_web_page_is_stopped_by_close() -> None:

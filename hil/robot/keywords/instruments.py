@@ -31,8 +31,9 @@ from robot.api.deco import keyword
 from robot.libraries.BuiltIn import BuiltIn
 
 from hil.lab.bench import SAMPLED_ROLES
+from hil.lab.evidence import now
 from hil.lab.sampler import InstrumentLost, Loss, Predicate, Sample, SamplerTimeout
-from hil.operator import Outcome, Prompt
+from hil.operator import HUMAN_ROLES, Outcome, Prompt
 from hil.robot.context import LabContext
 from hil.verdict import LAB_ERROR_PREFIX, LabFault
 
@@ -44,8 +45,6 @@ ROLE_NAMES = {
     "identification": "an automated tag reader",
     "power_relay": "a power relay",
 }
-#: Roles an operator can stand in for when the lab config says missing_instrument: prompt.
-HUMAN_ROLES = ("ev_simulator", "identification")
 #: Below this the EV is taken to draw nothing (standby, measurement noise).
 POWER_FLOWING_W = 100.0
 
@@ -213,7 +212,9 @@ class InstrumentKeywords:
     def _manual(self, role: str, instruction: str) -> None:
         """Ask the operator (``operator`` channel of the lab config) to stand in for
         ``role``: DONE goes on, CANNOT ends the step N/A with the operator's reason, no
-        answer within ``operator.timeout_s`` is a lab error."""
+        answer within ``operator.timeout_s`` is a lab error. What was asked, the answer and
+        when are a ``manual`` evidence record (the report's "Steps done by hand"; an N of
+        this step quotes a DONE)."""
         channel = self.ctx.lab.operator
         if channel is None:  # the bench starts one whenever the config asks for prompts
             raise LabFault(f"No operator channel is open to ask: {instruction}")
@@ -225,13 +226,24 @@ class InstrumentKeywords:
             role=ROLE_NAMES[role],
         )
         logger.info(f"Asking the operator ({channel.name}): {instruction}")
+        if channel.name != "console":  # the console channel prints the prompt itself
+            where = f"answer at {channel.url}" if channel.url else f"the {channel.name} dialog"
+            step = f"step {prompt.step}" if prompt.step else prompt.title
+            logger.console(
+                f"Operator needed ({step}): {instruction} — {where} (within {prompt.timeout_s:g} s)"
+            )
+        asked = now()
         answer = channel.ask(prompt)
         self.ctx.record_evidence(
-            "operator",
+            "manual",
             role=role,
-            instruction=instruction,
+            prompt=instruction,
             answer=answer.outcome.value,
             reason=answer.reason,
+            asked=asked,
+            answered=None if answer.outcome is Outcome.TIMEOUT else now(),
+            channel=channel.name,
+            timeout_s=prompt.timeout_s,
         )
         if answer.outcome is Outcome.CANNOT:
             what = instruction[:1].lower() + instruction[1:]
