@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from hil.checklist import LEVELS, STEPS, Level, Step, level_title, steps_of
+from hil.checklist import LEVELS, STEPS, Level, Step, action_title, level_title, steps_of
 from hil.lab.evidence import STEPS_FILE
 from hil.report.model import (
     ACHIEVED,
@@ -38,6 +38,7 @@ from hil.report.model import (
     RunInfo,
     SessionEvidence,
     StepRow,
+    VersionTables,
 )
 from hil.report.sources import (
     VERDICT_STATUSES,
@@ -51,7 +52,9 @@ from hil.report.wording import is_na_by_dut, person_summary
 from hil.verdict import first_failure
 
 #: The DUT facts two runs must agree on to make one report.
-IDENTITY = ("vendor", "model", "firmware", "serial", "ocpp")
+#: The OCPP version is not one of them: it belongs to the run (a station run on 1.6 and on
+#: 2.0.1 gets one certificate with the levels and tables of both).
+IDENTITY = ("vendor", "model", "firmware", "serial")
 
 #: Energy sources as a lab technician names them.
 SOURCE_NAMES = {
@@ -79,23 +82,45 @@ def build_report(runs: list[RunData], out_dir: Path, tester: str | None = None) 
     runs = sorted(runs, key=lambda r: r.started)
     _same_dut(runs)
     labels = {id(run): f"run {i}" for i, run in enumerate(runs, 1)}
-    chosen = _latest_records(runs)
-    rows: dict[str, StepRow] = {}
+    by_version = _runs_by_version(runs)
+    several = len(by_version) > 1
+    tables: list[VersionTables] = []
+    version_rows: dict[str, dict[str, StepRow]] = {}
     failures: list[FailureDetail] = []
-    for step in STEPS:
-        found = chosen.get(step.id)
-        if found is None:
-            rows[step.id] = _row(step, NOT_RUN)
-            continue
-        run, record = found
-        rows[step.id] = _record_row(step, record, labels[id(run)])
-        if record.status == "FAIL":  # N and lab errors: their whole text is evidence
-            failures.append(FailureDetail(step.id, step.action, record.message))
+    evidence: list[dict[str, Any]] = []
+    for ocpp, version_runs in by_version.items():
+        chosen = _latest_records(version_runs)
+        rows: dict[str, StepRow] = {}
+        for step in STEPS:
+            found = chosen.get(step.id)
+            if found is None:
+                rows[step.id] = _row(step, NOT_RUN, ocpp)
+                continue
+            run, record = found
+            rows[step.id] = _record_row(step, record, labels[id(run)], ocpp)
+            if record.status == "FAIL":  # N and lab errors: their whole text is evidence
+                failures.append(
+                    FailureDetail(
+                        step.id,
+                        action_title(step, ocpp),
+                        record.message,
+                        ocpp if several else "",
+                    )
+                )
+        version_rows[ocpp] = rows
+        tables.append(
+            VersionTables(
+                ocpp,
+                checklist=[rows[s.id] for s in STEPS if s.level == "ocpp16"],
+                smart_charging=[rows[s.id] for s in STEPS if s.level == "smart16"],
+                eichrecht=[rows[s.id] for s in STEPS if s.level == "eichrecht"],
+            )
+        )
+        evidence += [{**e, "_ocpp": ocpp if several else ""} for e in _evidence_of_chosen(chosen)]
     facts = _facts(runs)
     dut, lab = facts.get("dut", {}), facts.get("lab", {})
-    ocpp = str(dut.get("ocpp") or "1.6")
-    levels = [_level(level, level_title(level, ocpp), rows) for level in LEVELS]
-    evidence = _evidence_of_chosen(chosen)
+    levels, certified = _levels(version_rows)
+    first = tables[0]
     last = runs[-1]
     return Report(
         platform=str(lab.get("platform") or "the charging platform"),
@@ -107,25 +132,92 @@ def build_report(runs: list[RunData], out_dir: Path, tester: str | None = None) 
         tester=tester or str(lab.get("tester") or "—"),
         date=(last.ended or last.started or "")[:10],
         lab_name=str(lab.get("name") or "—"),
-        certified=levels[0].achieved,
-        ocpp=ocpp,
+        certified=certified,
+        ocpp=first.ocpp,
         levels=levels,
-        checklist=[rows[s.id] for s in STEPS if s.level == "ocpp16"],
-        smart_charging=[rows[s.id] for s in STEPS if s.level == "smart16"],
-        eichrecht=[rows[s.id] for s in STEPS if s.level == "eichrecht"],
+        checklist=first.checklist,
+        smart_charging=first.smart_charging,
+        eichrecht=first.eichrecht,
+        versions=tables,
         runs=[_run_info(run, labels[id(run)], out_dir) for run in runs],
         sessions=_sessions(evidence),
         plots=[
-            PlotEvidence(e["step"], str(e.get("title", "")), e["_folder"] / e["plot"])
+            PlotEvidence(e["step"], str(e.get("title", "")), e["_folder"] / e["plot"], e["_ocpp"])
             for e in evidence
             if e["kind"] == "plot"
         ],
         eichrecht_evidence=[_eichrecht(e) for e in evidence if e["kind"] == "eichrecht"],
-        configuration=_configuration(evidence, runs),
+        configuration=[
+            entry
+            for ocpp, version_runs in by_version.items()
+            for entry in _configuration(
+                [e for e in evidence if e["_ocpp"] in ("", ocpp)], version_runs
+            )
+        ],
         instruments=_instruments(runs),
         failures=failures,
         lab_not_opened=_lab_not_opened(runs, labels),
     )
+
+
+def _runs_by_version(runs: list[RunData]) -> dict[str, list[RunData]]:
+    """The runs per OCPP version, oldest version first. The version belongs to the run,
+    not to the station: one station run on 1.6 and on 2.0.1 gets one certificate. A run
+    that recorded no version (a bare output.xml) counts as the version of the others when
+    they agree, else as 1.6."""
+    known = {str(_dut_fact(run, "ocpp")) for run in runs if _dut_fact(run, "ocpp")}
+    default = next(iter(known)) if len(known) == 1 else "1.6"
+    grouped: dict[str, list[RunData]] = {}
+    for run in runs:
+        grouped.setdefault(str(_dut_fact(run, "ocpp") or default), []).append(run)
+    return dict(sorted(grouped.items(), key=lambda kv: _version_key(kv[0])))
+
+
+def _version_key(version: str) -> tuple[int | str, ...]:
+    return tuple(int(p) if p.isdigit() else p for p in version.split("."))
+
+
+def _levels(version_rows: dict[str, dict[str, StepRow]]) -> tuple[list[LevelResult], bool]:
+    """The certificate's level rows, level by level and within a level version by version
+    ("OCPP 1.6 JSON, OCPP 2.0.1 Core, Smart Charging 1.6 JSON, …"), and whether the station
+    is certified (the Core level achieved on some version). A level whose title is the
+    same on every version (Eichrecht: the meter signs, whatever carries the values) is one
+    row, from the versions that ran its steps (_merged_level)."""
+    levels: list[LevelResult] = []
+    certified = False
+    for level in LEVELS:
+        per_version = {
+            ocpp: _level(level, level_title(level, ocpp), rows)
+            for ocpp, rows in version_rows.items()
+        }
+        if level.key == LEVELS[0].key:
+            certified = any(lv.achieved for lv in per_version.values())
+        titles = {lv.title for lv in per_version.values()}
+        if len(per_version) > 1 and len(titles) == 1:
+            levels.append(_merged_level(level, per_version, version_rows))
+        else:
+            levels += per_version.values()
+    return levels, certified
+
+
+def _merged_level(
+    level: Level, per_version: dict[str, LevelResult], version_rows: dict[str, dict[str, StepRow]]
+) -> LevelResult:
+    """One row for a level shown the same way on every version: an N on any version makes
+    it not achieved; else it is achieved when some version achieved it; else the versions
+    that ran its steps say why not (each reason naming its version)."""
+    ran = {
+        ocpp: lv
+        for ocpp, lv in per_version.items()
+        if any(version_rows[ocpp][s.id].verdict != NOT_RUN for s in steps_of(level.key))
+    } or per_version
+    failed = {o: lv for o, lv in ran.items() if lv.state == NOT_ACHIEVED}
+    if not failed and (done := [lv for lv in ran.values() if lv.achieved]):
+        return done[0]
+    why = failed or ran
+    state = NOT_ACHIEVED if failed else next(iter(why.values())).state
+    blocking = [f"OCPP {ocpp}: {b}" for ocpp, lv in why.items() for b in lv.blocking]
+    return LevelResult(next(iter(ran.values())).title, False, blocking, state)
 
 
 def _lab_not_opened(runs: list[RunData], labels: dict[int, str]) -> list[LabNotOpened]:
@@ -175,12 +267,12 @@ def _latest_records(runs: list[RunData]) -> dict[str, tuple[RunData, StepRecord]
     return chosen
 
 
-def _row(step: Step, verdict: str) -> StepRow:
-    return StepRow(step.id, step.number, step.profile, step.action, verdict)
+def _row(step: Step, verdict: str, ocpp: str | None = None) -> StepRow:
+    return StepRow(step.id, step.number, step.profile, action_title(step, ocpp), verdict)
 
 
-def _record_row(step: Step, record: StepRecord, run_label: str) -> StepRow:
-    row = _row(step, record.verdict)
+def _record_row(step: Step, record: StepRecord, run_label: str, ocpp: str | None = None) -> StepRow:
+    row = _row(step, record.verdict, ocpp)
     row.run = run_label
     row.test_name = record.name
     row.detail = record.message
@@ -382,6 +474,7 @@ def _sessions(evidence: Iterable[dict[str, Any]]) -> list[SessionEvidence]:
                     str(e.get("tolerance", "")),
                     rows,
                     plot,
+                    ocpp=e.get("_ocpp", ""),
                 )
             )
         elif e["kind"] == "eichrecht" and e.get("signed_energy_wh") is not None:
@@ -417,6 +510,7 @@ def _signed_session(e: dict[str, Any]) -> SessionEvidence:
         "Reference meter",
         f"{pct:g} % + {extra:g} Wh",
         rows,
+        ocpp=e.get("_ocpp", ""),
     )
 
 
@@ -433,6 +527,7 @@ def _eichrecht(e: dict[str, Any]) -> EichrechtEvidence:
             )
             for c in e.get("checks", [])
         ],
+        ocpp=e.get("_ocpp", ""),
     )
 
 

@@ -95,6 +95,34 @@ def run_of(report: Report, row: StepRow) -> str:
     return row.run if len(report.runs) > 1 and row.run else ""
 
 
+def step_tables(report: Report) -> list[tuple[str, str, list[StepRow]]]:
+    """(heading, element id, rows) of each step table, in report order: the checklist, the
+    smart-charging table and the Eichrecht row; one set per OCPP version when the report
+    certifies the station on several ("Checklist — OCPP 2.0.1", id ``checklist-2-0-1``)."""
+    names = (
+        ("Checklist", "checklist"),
+        ("Smart Charging", "smart-charging"),
+        ("Eichrecht", "eichrecht"),
+    )
+    if len(report.versions) <= 1:
+        rows = (report.checklist, report.smart_charging, report.eichrecht)
+        return [(h, i, r) for (h, i), r in zip(names, rows, strict=True)]
+    out = []
+    for v in report.versions:
+        slug = v.ocpp.replace(".", "-")
+        rows = (v.checklist, v.smart_charging, v.eichrecht)
+        out += [
+            (f"{h} — OCPP {v.ocpp}", f"{i}-{slug}", r)
+            for (h, i), r in zip(names, rows, strict=True)
+        ]
+    return out
+
+
+def of_version(ocpp: str) -> str:
+    """What an evidence heading adds when the report certifies several versions."""
+    return f" (OCPP {ocpp})" if ocpp else ""
+
+
 def pass_class(verdict: str) -> str:
     """CSS class of a Pass cell: pass-Y, pass-N, pass-NA, pass-E, pass-none."""
     return {YES: "pass-Y", NO: "pass-N", NA: "pass-NA", LAB_ERROR: "pass-E"}.get(

@@ -205,12 +205,9 @@ def _test_report(pdf: FPDF, report: Report) -> None:
     if report.interrupted:
         _banner(pdf)
     _table(pdf, None, common.header_facts(report), widths=(35, 65))
-    _heading(pdf, "Checklist", 12)
-    _step_table(pdf, report, report.checklist)
-    _heading(pdf, "Smart Charging", 12)
-    _step_table(pdf, report, report.smart_charging)
-    _heading(pdf, "Eichrecht", 12)
-    _step_table(pdf, report, report.eichrecht)
+    for heading, _, rows in common.step_tables(report):
+        _heading(pdf, heading, 12)
+        _step_table(pdf, report, rows)
 
 
 def _evidence(pdf: FPDF, report: Report) -> None:
@@ -218,7 +215,9 @@ def _evidence(pdf: FPDF, report: Report) -> None:
     _heading(pdf, "Evidence", 16)
     _heading(pdf, "Energy reconciliation", 12)
     for s in report.sessions:
-        _heading(pdf, f"Step {s.step} · transaction {s.transaction_id}", 10)
+        _heading(
+            pdf, f"Step {s.step}{common.of_version(s.ocpp)} · transaction {s.transaction_id}", 10
+        )
         _paragraph(pdf, f"Reference: {s.reference}. Tolerance: {s.tolerance}.")
         pdf.ln(1)
         _table(
@@ -235,10 +234,14 @@ def _evidence(pdf: FPDF, report: Report) -> None:
     if report.plots:
         _heading(pdf, "Plots", 12)
         for p in report.plots:
-            _image(pdf, p.plot, f"Step {p.step}: {p.title}")
+            _image(pdf, p.plot, f"Step {p.step}{common.of_version(p.ocpp)}: {p.title}")
     _heading(pdf, "Eichrecht verification", 12)
     for e in report.eichrecht_evidence:
-        _heading(pdf, f"Step {e.step} · transaction {e.transaction_id}: {e.title}", 10)
+        _heading(
+            pdf,
+            f"Step {e.step}{common.of_version(e.ocpp)} · transaction {e.transaction_id}: {e.title}",
+            10,
+        )
         _table(
             pdf,
             common.CHECK_COLUMNS,
@@ -269,7 +272,7 @@ def _evidence(pdf: FPDF, report: Report) -> None:
         _paragraph(pdf, "No instruments recorded.")
     _heading(pdf, "Failure details", 12)
     for f in report.failures:
-        _heading(pdf, f"Step {f.step}: {f.action}", 10)
+        _heading(pdf, f"Step {f.step}{common.of_version(f.ocpp)}: {f.action}", 10)
         pdf.set_font(_MONO, size=7.5)
         pdf.set_fill_color(244, 244, 244)
         pdf.multi_cell(
