@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -441,26 +442,7 @@ def _sessions(evidence: Iterable[dict[str, Any]]) -> list[SessionEvidence]:
     for e in evidence:
         if e["kind"] == "energy":
             ref = e["reference"]
-            rows = [
-                EnergyRow(
-                    SOURCE_NAMES.get(ref["source"], ref["source"]),
-                    ref["wh"],
-                    window=ref.get("window", ""),
-                    note="reference",
-                )
-            ]
-            rows += [
-                EnergyRow(
-                    SOURCE_NAMES.get(c["source"], c["source"]),
-                    c["wh"],
-                    deviation_wh=c["diff_wh"],
-                    deviation_percent=c["diff_percent"],
-                    allowed_wh=c["allowed_wh"],
-                    ok=c["ok"],
-                    window=c.get("window", ""),
-                )
-                for c in e.get("checks", [])
-            ]
+            rows, windows_note = _energy_rows(ref, e.get("checks", []))
             rows += [
                 EnergyRow(SOURCE_NAMES.get(f"{role} delta", role), None, note=f"N/A — {why}")
                 for role, why in e.get("missing", {}).items()
@@ -475,11 +457,92 @@ def _sessions(evidence: Iterable[dict[str, Any]]) -> list[SessionEvidence]:
                     rows,
                     plot,
                     ocpp=e.get("_ocpp", ""),
+                    windows_note=windows_note,
                 )
             )
         elif e["kind"] == "eichrecht" and e.get("signed_energy_wh") is not None:
             sessions.append(_signed_session(e))
     return sessions
+
+
+def _energy_rows(ref: dict[str, Any], checks: list[dict[str, Any]]) -> tuple[list[EnergyRow], str]:
+    """The reference and every source, grouped by the window they cover: a source compared
+    over another window than the reference's (the MeterValues register between two
+    readings) follows the reference over that same window, so that every figure stands
+    beside the one it was compared with; and a sentence saying plainly that the windows
+    differ, with each window (empty when all cover the same)."""
+    ref_name = SOURCE_NAMES.get(ref["source"], ref["source"])
+    main = _window_text(ref)
+    rows = [EnergyRow(ref_name, ref["wh"], window=main, note="reference")]
+    others: dict[str, list[EnergyRow]] = {}
+    for c in checks:
+        row = EnergyRow(
+            SOURCE_NAMES.get(c["source"], c["source"]),
+            c["wh"],
+            deviation_wh=c["diff_wh"],
+            deviation_percent=c["diff_percent"],
+            allowed_wh=c["allowed_wh"],
+            ok=c["ok"],
+            window=_window_text(c),
+        )
+        if row.window == main or not row.window:
+            rows.append(row)
+            continue
+        if row.window not in others:
+            name = SOURCE_NAMES.get(str(c.get("reference") or ""), ref_name)
+            others[row.window] = [
+                EnergyRow(
+                    name,
+                    c.get("reference_wh"),
+                    window=row.window,
+                    note="reference over this window",
+                )
+            ]
+        others[row.window].append(row)
+    if not others:
+        return rows, ""
+    names = [r.source for r in rows]
+    parts = [f"{_and(names)} {_cover(names)} {main or 'the session'}"]
+    for window, group in others.items():
+        names = [r.source for r in group[1:]]
+        parts.append(f"{_and(names)} {_cover(names)} {window}")
+    note = (
+        "The windows differ: "
+        + "; ".join(parts)
+        + ". Each deviation is against the reference over the source's own window (the "
+        "reference row above it), so figures of different windows are not comparable."
+    )
+    for group in others.values():
+        rows += group
+    return rows, note
+
+
+def _window_text(figure: dict[str, Any]) -> str:
+    """ "StartTransaction to StopTransaction, 10:00:01.2 to 10:02:03.4 UTC (122.2 s)": the
+    window's name and, when recorded, its start, end and length."""
+    name = str(figure.get("window") or "")
+    start, end = figure.get("window_start"), figure.get("window_end")
+    if not (start and end):
+        return name
+    try:
+        t0 = datetime.fromisoformat(str(start)).astimezone(UTC)
+        t1 = datetime.fromisoformat(str(end)).astimezone(UTC)
+    except ValueError:
+        return name
+    span = f"{_clock(t0)} to {_clock(t1)} UTC ({(t1 - t0).total_seconds():.1f} s)"
+    return f"{name}, {span}"
+
+
+def _clock(t: datetime) -> str:
+    return f"{t:%H:%M:%S}.{t.microsecond // 100_000}"
+
+
+def _cover(items: list[str]) -> str:
+    return "covers" if len(items) == 1 else "cover"
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _signed_session(e: dict[str, Any]) -> SessionEvidence:

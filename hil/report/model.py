@@ -79,6 +79,8 @@ class SessionEvidence:
     plot: Path | None = None  # PNG, absolute path
     #: the OCPP version of the run, when the report certifies several
     ocpp: str = ""
+    #: "The windows differ: …" when the rows cover different windows (empty: the same)
+    windows_note: str = ""
 
 
 @dataclass

@@ -143,6 +143,8 @@ def _evidence(report: Report, image_dir_name: str) -> list[str]:
         out += _table(
             common.ENERGY_COLUMNS, [[md_text(c) for c in common.energy_cells(r)] for r in s.rows]
         )
+        if s.windows_note:
+            out += [md_text(s.windows_note), ""]
         if s.plot is not None:
             out += [
                 _image(

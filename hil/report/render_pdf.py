@@ -227,6 +227,9 @@ def _evidence(pdf: FPDF, report: Report) -> None:
             widths=(24, 12, 12, 11, 11, 8, 22),
             align=("LEFT", "RIGHT", "RIGHT", "RIGHT", "RIGHT", "CENTER", "LEFT"),
         )
+        if s.windows_note:
+            _paragraph(pdf, s.windows_note)
+            pdf.ln(2)
         if s.plot is not None:
             _image(pdf, s.plot)
     if not report.sessions:
