@@ -10,6 +10,7 @@ from the run whose verdict a step shows.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +22,7 @@ from hil.report.model import (
     ACHIEVED,
     LAB_ERROR,
     NA,
+    NO,
     NOT_ACHIEVED,
     NOT_DECIDED,
     NOT_RUN,
@@ -46,10 +48,11 @@ from hil.report.sources import (
     ReportInputError,
     RunData,
     StepRecord,
+    quote_frames,
     read_output_xml,
     read_step_records,
 )
-from hil.report.wording import is_na_by_dut, person_summary
+from hil.report.wording import fit_cell, full_failure, is_na_by_dut, person_summary
 from hil.verdict import first_failure
 
 #: The DUT facts two runs must agree on to make one report.
@@ -98,7 +101,7 @@ def build_report(runs: list[RunData], out_dir: Path, tester: str | None = None) 
                 rows[step.id] = _row(step, NOT_RUN, ocpp)
                 continue
             run, record = found
-            rows[step.id] = _record_row(step, record, labels[id(run)], ocpp)
+            row = rows[step.id] = _record_row(step, record, labels[id(run)], ocpp)
             if record.status == "FAIL":  # N and lab errors: their whole text is evidence
                 failures.append(
                     FailureDetail(
@@ -106,6 +109,12 @@ def build_report(runs: list[RunData], out_dir: Path, tester: str | None = None) 
                         action_title(step, ocpp),
                         record.message,
                         ocpp if several else "",
+                        remark=_full_remark(row, record),
+                        frames=quote_frames(
+                            run.folder,
+                            str(_dut_fact(run, "station_id") or ""),
+                            _frame_refs(record.message),
+                        ),
                     )
                 )
         version_rows[ocpp] = rows
@@ -284,12 +293,31 @@ def _record_row(step: Step, record: StepRecord, run_label: str, ocpp: str | None
         row.remarks = person_summary("FAIL", first_failure(record.message)) + [
             "Not the station's verdict: the step is to be run again once the lab is mended"
         ]
-    elif record.status == "FAIL":
-        row.remarks = person_summary("FAIL", record.message) + [f"Remark: {r}" for r in remarks]
+    elif record.status == "FAIL":  # in full: a long sentence points to the failure details
+        pointer = f"see failure details, step {step.id}"
+        full = full_failure(record.message) + [f"Remark: {r}" for r in remarks]
+        row.remarks = [fit_cell(r, pointer) for r in full]
     else:
         row.remarks = person_summary("SKIP", record.message)
         row.na_by_dut = is_na_by_dut(record.message)
     return row
+
+
+#: A frame number in a failure message: "frame #12", "frames #16, #22", "(#14)",
+#: "StopTransaction #32" (every "#<n>" of a keyword's failure is a journal frame).
+_FRAME_REF = re.compile(r"(?<![\w&#])#(\d{1,9})\b")
+
+
+def _frame_refs(message: str) -> list[int]:
+    return sorted({int(n) for n in _FRAME_REF.findall(message)})
+
+
+def _full_remark(row: StepRow, record: StepRecord) -> str:
+    """The N row's remark in full when its cell holds only part of it (else "")."""
+    if row.verdict != NO:
+        return ""
+    full = full_failure(record.message) + [f"Remark: {r}" for r in record.remarks]
+    return "\n".join(full) if full != row.remarks else ""
 
 
 def _remark_sentence(text: str) -> str:

@@ -128,6 +128,10 @@ class FailureDetail:
     action: str
     message: str  # Robot's raw failure / skip text
     ocpp: str = ""  # the run's OCPP version, when the report certifies several
+    #: the row's remark in full, when the Remarks cell could hold only part of it
+    remark: str = ""
+    #: the frames the failure names ("frame #12", "(#14)"), quoted from the run's journal
+    frames: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -49,6 +49,10 @@ LAB_NOT_OPENED_TEXT = (
     "and run again:"
 )
 
+#: above a failing row's remark in full, and above the frames a failure names
+FULL_REMARK_LEAD = "The remark in full:"
+FRAMES_LEAD = "The frames it names, from the run's OCPP journal:"
+
 #: Pass cell colours (RGB); the letter stays black and bold so it reads in grey print
 PASS_COLOURS: dict[str, tuple[int, int, int]] = {
     YES: (198, 239, 206),

@@ -204,6 +204,12 @@ def _evidence(report: Report, image_dir_name: str) -> list[str]:
             fence + "text",
         ]
         out += [f.message, fence, ""]
+        if f.remark:
+            out += [md_text(common.FULL_REMARK_LEAD), "", md_text(f.remark), ""]
+        if f.frames:
+            frames = "\n".join(f.frames)
+            fence = "`" * max(3, _longest_backtick_run(frames) + 1)
+            out += [md_text(common.FRAMES_LEAD), "", fence + "text", frames, fence, ""]
     if not report.failures:
         out += ["No failures.", ""]
     out += ["## Runs", ""]

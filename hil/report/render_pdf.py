@@ -276,25 +276,41 @@ def _evidence(pdf: FPDF, report: Report) -> None:
     _heading(pdf, "Failure details", 12)
     for f in report.failures:
         _heading(pdf, f"Step {f.step}{common.of_version(f.ocpp)}: {f.action}", 10)
-        pdf.set_font(_MONO, size=7.5)
-        pdf.set_fill_color(244, 244, 244)
-        pdf.multi_cell(
-            0,
-            3.6,
-            f.message,
-            border=1,
-            fill=True,
-            padding=1.5,
-            wrapmode="CHAR",
-            new_x="LMARGIN",
-            new_y="NEXT",
-        )
-        pdf.set_fill_color(255)
-        pdf.ln(3)
+        if f.remark:
+            _paragraph(pdf, common.FULL_REMARK_LEAD, style="B")
+            _paragraph(pdf, f.remark)
+            pdf.ln(2)
+        _quoted(pdf, f.message)
+        if f.frames:
+            _paragraph(pdf, common.FRAMES_LEAD)
+            pdf.ln(1)
+            _quoted(pdf, "\n".join(f.frames))
     if not report.failures:
         _paragraph(pdf, "No failures.")
     _heading(pdf, "Runs", 12)
     _runs(pdf, report)
+
+
+def _quoted(pdf: FPDF, text: str) -> None:
+    """Robot's text or journal frames in a grey box. Wrapped at word ends, so that the
+    words of ordinary text stay whole; fpdf2 breaks a token wider than the box (a frame's
+    JSON, a URL) where the line ends."""
+    pdf.set_font(_MONO, size=7.5)
+    pdf.set_fill_color(244, 244, 244)
+    pdf.multi_cell(
+        0,
+        3.6,
+        text,
+        border=1,
+        fill=True,
+        padding=1.5,
+        wrapmode="WORD",
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
+    pdf.set_fill_color(255)
+    pdf.set_font(_FONT, size=9)
+    pdf.ln(3)
 
 
 def _runs(pdf: FPDF, report: Report) -> None:
