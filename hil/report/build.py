@@ -10,16 +10,19 @@ from the run whose verdict a step shows.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from hil.checklist import LEVELS, STEPS, Level, Step, level_title, steps_of
+from hil.checklist import LEVELS, STEPS, Level, Step, action_title, level_title, steps_of
 from hil.lab.evidence import STEPS_FILE
 from hil.report.model import (
     ACHIEVED,
     LAB_ERROR,
     NA,
+    NO,
     NOT_ACHIEVED,
     NOT_DECIDED,
     NOT_RUN,
@@ -39,20 +42,24 @@ from hil.report.model import (
     RunInfo,
     SessionEvidence,
     StepRow,
+    VersionTables,
 )
 from hil.report.sources import (
     VERDICT_STATUSES,
     ReportInputError,
     RunData,
     StepRecord,
+    quote_frames,
     read_output_xml,
     read_step_records,
 )
-from hil.report.wording import is_na_by_dut, person_summary
+from hil.report.wording import fit_cell, full_failure, is_na_by_dut, person_summary
 from hil.verdict import first_failure
 
 #: The DUT facts two runs must agree on to make one report.
-IDENTITY = ("vendor", "model", "firmware", "serial", "ocpp")
+#: The OCPP version is not one of them: it belongs to the run (a station run on 1.6 and on
+#: 2.0.1 gets one certificate with the levels and tables of both).
+IDENTITY = ("vendor", "model", "firmware", "serial")
 
 #: Energy sources as a lab technician names them.
 SOURCE_NAMES = {
@@ -80,23 +87,51 @@ def build_report(runs: list[RunData], out_dir: Path, tester: str | None = None) 
     runs = sorted(runs, key=lambda r: r.started)
     _same_dut(runs)
     labels = {id(run): f"run {i}" for i, run in enumerate(runs, 1)}
-    chosen = _latest_records(runs)
-    rows: dict[str, StepRow] = {}
+    by_version = _runs_by_version(runs)
+    several = len(by_version) > 1
+    tables: list[VersionTables] = []
+    version_rows: dict[str, dict[str, StepRow]] = {}
     failures: list[FailureDetail] = []
-    for step in STEPS:
-        found = chosen.get(step.id)
-        if found is None:
-            rows[step.id] = _row(step, NOT_RUN)
-            continue
-        run, record = found
-        rows[step.id] = _record_row(step, record, labels[id(run)])
-        if record.status == "FAIL":  # N and lab errors: their whole text is evidence
-            failures.append(FailureDetail(step.id, step.action, record.message))
+    evidence: list[dict[str, Any]] = []
+    for ocpp, version_runs in by_version.items():
+        chosen = _latest_records(version_runs)
+        rows: dict[str, StepRow] = {}
+        for step in STEPS:
+            found = chosen.get(step.id)
+            if found is None:
+                rows[step.id] = _row(step, NOT_RUN, ocpp)
+                continue
+            run, record = found
+            row = rows[step.id] = _record_row(step, record, labels[id(run)], ocpp)
+            if record.status == "FAIL":  # N and lab errors: their whole text is evidence
+                failures.append(
+                    FailureDetail(
+                        step.id,
+                        action_title(step, ocpp),
+                        record.message,
+                        ocpp if several else "",
+                        remark=_full_remark(row, record),
+                        frames=quote_frames(
+                            run.folder,
+                            str(_dut_fact(run, "station_id") or ""),
+                            _frame_refs(record.message),
+                        ),
+                    )
+                )
+        version_rows[ocpp] = rows
+        tables.append(
+            VersionTables(
+                ocpp,
+                checklist=[rows[s.id] for s in STEPS if s.level == "ocpp16"],
+                smart_charging=[rows[s.id] for s in STEPS if s.level == "smart16"],
+                eichrecht=[rows[s.id] for s in STEPS if s.level == "eichrecht"],
+            )
+        )
+        evidence += [{**e, "_ocpp": ocpp if several else ""} for e in _evidence_of_chosen(chosen)]
     facts = _facts(runs)
     dut, lab = facts.get("dut", {}), facts.get("lab", {})
-    ocpp = str(dut.get("ocpp") or "1.6")
-    levels = [_level(level, level_title(level, ocpp), rows) for level in LEVELS]
-    evidence = _evidence_of_chosen(chosen)
+    levels, certified = _levels(version_rows)
+    first = tables[0]
     last = runs[-1]
     return Report(
         platform=str(lab.get("platform") or "the charging platform"),
@@ -108,26 +143,93 @@ def build_report(runs: list[RunData], out_dir: Path, tester: str | None = None) 
         tester=tester or str(lab.get("tester") or "—"),
         date=(last.ended or last.started or "")[:10],
         lab_name=str(lab.get("name") or "—"),
-        certified=levels[0].achieved,
-        ocpp=ocpp,
+        certified=certified,
+        ocpp=first.ocpp,
         levels=levels,
-        checklist=[rows[s.id] for s in STEPS if s.level == "ocpp16"],
-        smart_charging=[rows[s.id] for s in STEPS if s.level == "smart16"],
-        eichrecht=[rows[s.id] for s in STEPS if s.level == "eichrecht"],
+        checklist=first.checklist,
+        smart_charging=first.smart_charging,
+        eichrecht=first.eichrecht,
+        versions=tables,
         runs=[_run_info(run, labels[id(run)], out_dir) for run in runs],
         sessions=_sessions(evidence),
         plots=[
-            PlotEvidence(e["step"], str(e.get("title", "")), e["_folder"] / e["plot"])
+            PlotEvidence(e["step"], str(e.get("title", "")), e["_folder"] / e["plot"], e["_ocpp"])
             for e in evidence
             if e["kind"] == "plot"
         ],
         eichrecht_evidence=[_eichrecht(e) for e in evidence if e["kind"] == "eichrecht"],
-        configuration=_configuration(evidence, runs),
+        configuration=[
+            entry
+            for ocpp, version_runs in by_version.items()
+            for entry in _configuration(
+                [e for e in evidence if e["_ocpp"] in ("", ocpp)], version_runs
+            )
+        ],
         instruments=_instruments(runs),
         failures=failures,
         lab_not_opened=_lab_not_opened(runs, labels),
         manual_steps=[_manual_step(e) for e in evidence if e["kind"] == "manual"],
     )
+
+
+def _runs_by_version(runs: list[RunData]) -> dict[str, list[RunData]]:
+    """The runs per OCPP version, oldest version first. The version belongs to the run,
+    not to the station: one station run on 1.6 and on 2.0.1 gets one certificate. A run
+    that recorded no version (a bare output.xml) counts as the version of the others when
+    they agree, else as 1.6."""
+    known = {str(_dut_fact(run, "ocpp")) for run in runs if _dut_fact(run, "ocpp")}
+    default = next(iter(known)) if len(known) == 1 else "1.6"
+    grouped: dict[str, list[RunData]] = {}
+    for run in runs:
+        grouped.setdefault(str(_dut_fact(run, "ocpp") or default), []).append(run)
+    return dict(sorted(grouped.items(), key=lambda kv: _version_key(kv[0])))
+
+
+def _version_key(version: str) -> tuple[int | str, ...]:
+    return tuple(int(p) if p.isdigit() else p for p in version.split("."))
+
+
+def _levels(version_rows: dict[str, dict[str, StepRow]]) -> tuple[list[LevelResult], bool]:
+    """The certificate's level rows, level by level and within a level version by version
+    ("OCPP 1.6 JSON, OCPP 2.0.1 Core, Smart Charging 1.6 JSON, …"), and whether the station
+    is certified (the Core level achieved on some version). A level whose title is the
+    same on every version (Eichrecht: the meter signs, whatever carries the values) is one
+    row, from the versions that ran its steps (_merged_level)."""
+    levels: list[LevelResult] = []
+    certified = False
+    for level in LEVELS:
+        per_version = {
+            ocpp: _level(level, level_title(level, ocpp), rows)
+            for ocpp, rows in version_rows.items()
+        }
+        if level.key == LEVELS[0].key:
+            certified = any(lv.achieved for lv in per_version.values())
+        titles = {lv.title for lv in per_version.values()}
+        if len(per_version) > 1 and len(titles) == 1:
+            levels.append(_merged_level(level, per_version, version_rows))
+        else:
+            levels += per_version.values()
+    return levels, certified
+
+
+def _merged_level(
+    level: Level, per_version: dict[str, LevelResult], version_rows: dict[str, dict[str, StepRow]]
+) -> LevelResult:
+    """One row for a level shown the same way on every version: an N on any version makes
+    it not achieved; else it is achieved when some version achieved it; else the versions
+    that ran its steps say why not (each reason naming its version)."""
+    ran = {
+        ocpp: lv
+        for ocpp, lv in per_version.items()
+        if any(version_rows[ocpp][s.id].verdict != NOT_RUN for s in steps_of(level.key))
+    } or per_version
+    failed = {o: lv for o, lv in ran.items() if lv.state == NOT_ACHIEVED}
+    if not failed and (done := [lv for lv in ran.values() if lv.achieved]):
+        return done[0]
+    why = failed or ran
+    state = NOT_ACHIEVED if failed else next(iter(why.values())).state
+    blocking = [f"OCPP {ocpp}: {b}" for ocpp, lv in why.items() for b in lv.blocking]
+    return LevelResult(next(iter(ran.values())).title, False, blocking, state)
 
 
 def _lab_not_opened(runs: list[RunData], labels: dict[int, str]) -> list[LabNotOpened]:
@@ -177,12 +279,12 @@ def _latest_records(runs: list[RunData]) -> dict[str, tuple[RunData, StepRecord]
     return chosen
 
 
-def _row(step: Step, verdict: str) -> StepRow:
-    return StepRow(step.id, step.number, step.profile, step.action, verdict)
+def _row(step: Step, verdict: str, ocpp: str | None = None) -> StepRow:
+    return StepRow(step.id, step.number, step.profile, action_title(step, ocpp), verdict)
 
 
-def _record_row(step: Step, record: StepRecord, run_label: str) -> StepRow:
-    row = _row(step, record.verdict)
+def _record_row(step: Step, record: StepRecord, run_label: str, ocpp: str | None = None) -> StepRow:
+    row = _row(step, record.verdict, ocpp)
     row.run = run_label
     row.test_name = record.name
     row.detail = record.message
@@ -193,12 +295,31 @@ def _record_row(step: Step, record: StepRecord, run_label: str) -> StepRow:
         row.remarks = person_summary("FAIL", first_failure(record.message)) + [
             "Not the station's verdict: the step is to be run again once the lab is mended"
         ]
-    elif record.status == "FAIL":
-        row.remarks = person_summary("FAIL", record.message) + [f"Remark: {r}" for r in remarks]
+    elif record.status == "FAIL":  # in full: a long sentence points to the failure details
+        pointer = f"see failure details, step {step.id}"
+        full = full_failure(record.message) + [f"Remark: {r}" for r in remarks]
+        row.remarks = [fit_cell(r, pointer) for r in full]
     else:
         row.remarks = person_summary("SKIP", record.message)
         row.na_by_dut = is_na_by_dut(record.message)
     return row
+
+
+#: A frame number in a failure message: "frame #12", "frames #16, #22", "(#14)",
+#: "StopTransaction #32" (every "#<n>" of a keyword's failure is a journal frame).
+_FRAME_REF = re.compile(r"(?<![\w&#])#(\d{1,9})\b")
+
+
+def _frame_refs(message: str) -> list[int]:
+    return sorted({int(n) for n in _FRAME_REF.findall(message)})
+
+
+def _full_remark(row: StepRow, record: StepRecord) -> str:
+    """The N row's remark in full when its cell holds only part of it (else "")."""
+    if row.verdict != NO:
+        return ""
+    full = full_failure(record.message) + [f"Remark: {r}" for r in record.remarks]
+    return "\n".join(full) if full != row.remarks else ""
 
 
 def _remark_sentence(text: str) -> str:
@@ -351,26 +472,7 @@ def _sessions(evidence: Iterable[dict[str, Any]]) -> list[SessionEvidence]:
     for e in evidence:
         if e["kind"] == "energy":
             ref = e["reference"]
-            rows = [
-                EnergyRow(
-                    SOURCE_NAMES.get(ref["source"], ref["source"]),
-                    ref["wh"],
-                    window=ref.get("window", ""),
-                    note="reference",
-                )
-            ]
-            rows += [
-                EnergyRow(
-                    SOURCE_NAMES.get(c["source"], c["source"]),
-                    c["wh"],
-                    deviation_wh=c["diff_wh"],
-                    deviation_percent=c["diff_percent"],
-                    allowed_wh=c["allowed_wh"],
-                    ok=c["ok"],
-                    window=c.get("window", ""),
-                )
-                for c in e.get("checks", [])
-            ]
+            rows, windows_note = _energy_rows(ref, e.get("checks", []))
             rows += [
                 EnergyRow(SOURCE_NAMES.get(f"{role} delta", role), None, note=f"N/A — {why}")
                 for role, why in e.get("missing", {}).items()
@@ -384,11 +486,93 @@ def _sessions(evidence: Iterable[dict[str, Any]]) -> list[SessionEvidence]:
                     str(e.get("tolerance", "")),
                     rows,
                     plot,
+                    ocpp=e.get("_ocpp", ""),
+                    windows_note=windows_note,
                 )
             )
         elif e["kind"] == "eichrecht" and e.get("signed_energy_wh") is not None:
             sessions.append(_signed_session(e))
     return sessions
+
+
+def _energy_rows(ref: dict[str, Any], checks: list[dict[str, Any]]) -> tuple[list[EnergyRow], str]:
+    """The reference and every source, grouped by the window they cover: a source compared
+    over another window than the reference's (the MeterValues register between two
+    readings) follows the reference over that same window, so that every figure stands
+    beside the one it was compared with; and a sentence saying plainly that the windows
+    differ, with each window (empty when all cover the same)."""
+    ref_name = SOURCE_NAMES.get(ref["source"], ref["source"])
+    main = _window_text(ref)
+    rows = [EnergyRow(ref_name, ref["wh"], window=main, note="reference")]
+    others: dict[str, list[EnergyRow]] = {}
+    for c in checks:
+        row = EnergyRow(
+            SOURCE_NAMES.get(c["source"], c["source"]),
+            c["wh"],
+            deviation_wh=c["diff_wh"],
+            deviation_percent=c["diff_percent"],
+            allowed_wh=c["allowed_wh"],
+            ok=c["ok"],
+            window=_window_text(c),
+        )
+        if row.window == main or not row.window:
+            rows.append(row)
+            continue
+        if row.window not in others:
+            name = SOURCE_NAMES.get(str(c.get("reference") or ""), ref_name)
+            others[row.window] = [
+                EnergyRow(
+                    name,
+                    c.get("reference_wh"),
+                    window=row.window,
+                    note="reference over this window",
+                )
+            ]
+        others[row.window].append(row)
+    if not others:
+        return rows, ""
+    names = [r.source for r in rows]
+    parts = [f"{_and(names)} {_cover(names)} {main or 'the session'}"]
+    for window, group in others.items():
+        names = [r.source for r in group[1:]]
+        parts.append(f"{_and(names)} {_cover(names)} {window}")
+    note = (
+        "The windows differ: "
+        + "; ".join(parts)
+        + ". Each deviation is against the reference over the source's own window (the "
+        "reference row above it), so figures of different windows are not comparable."
+    )
+    for group in others.values():
+        rows += group
+    return rows, note
+
+
+def _window_text(figure: dict[str, Any]) -> str:
+    """ "StartTransaction to StopTransaction, 10:00:01.2 to 10:02:03.4 UTC (122.2 s)": the
+    window's name and, when recorded, its start, end and length."""
+    name = str(figure.get("window") or "")
+    start, end = figure.get("window_start"), figure.get("window_end")
+    if not (start and end):
+        return name
+    try:
+        t0 = datetime.fromisoformat(str(start)).astimezone(UTC)
+        t1 = datetime.fromisoformat(str(end)).astimezone(UTC)
+    except ValueError:
+        return name
+    span = f"{_clock(t0)} to {_clock(t1)} UTC ({(t1 - t0).total_seconds():.1f} s)"
+    return f"{name}, {span}"
+
+
+def _clock(t: datetime) -> str:
+    return f"{t:%H:%M:%S}.{t.microsecond // 100_000}"
+
+
+def _cover(items: list[str]) -> str:
+    return "covers" if len(items) == 1 else "cover"
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _signed_session(e: dict[str, Any]) -> SessionEvidence:
@@ -419,6 +603,7 @@ def _signed_session(e: dict[str, Any]) -> SessionEvidence:
         "Reference meter",
         f"{pct:g} % + {extra:g} Wh",
         rows,
+        ocpp=e.get("_ocpp", ""),
     )
 
 
@@ -435,6 +620,7 @@ def _eichrecht(e: dict[str, Any]) -> EichrechtEvidence:
             )
             for c in e.get("checks", [])
         ],
+        ocpp=e.get("_ocpp", ""),
     )
 
 

@@ -77,6 +77,10 @@ class SessionEvidence:
     tolerance: str  # "0.5 % + 0 Wh + resolutions"
     rows: list[EnergyRow] = field(default_factory=list)
     plot: Path | None = None  # PNG, absolute path
+    #: the OCPP version of the run, when the report certifies several
+    ocpp: str = ""
+    #: "The windows differ: …" when the rows cover different windows (empty: the same)
+    windows_note: str = ""
 
 
 @dataclass
@@ -84,6 +88,7 @@ class PlotEvidence:
     step: str
     title: str
     plot: Path  # PNG, absolute path
+    ocpp: str = ""  # the run's OCPP version, when the report certifies several
 
 
 @dataclass
@@ -99,6 +104,7 @@ class EichrechtEvidence:
     transaction_id: int | str
     title: str
     checks: list[CheckRow] = field(default_factory=list)
+    ocpp: str = ""  # the run's OCPP version, when the report certifies several
 
 
 @dataclass
@@ -133,6 +139,11 @@ class FailureDetail:
     step: str
     action: str
     message: str  # Robot's raw failure / skip text
+    ocpp: str = ""  # the run's OCPP version, when the report certifies several
+    #: the row's remark in full, when the Remarks cell could hold only part of it
+    remark: str = ""
+    #: the frames the failure names ("frame #12", "(#14)"), quoted from the run's journal
+    frames: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -157,6 +168,16 @@ class RunInfo:
 
 
 @dataclass
+class VersionTables:
+    """The step tables of one OCPP version the station was certified on."""
+
+    ocpp: str  # "1.6", "2.0.1"
+    checklist: list[StepRow]
+    smart_charging: list[StepRow]
+    eichrecht: list[StepRow]
+
+
+@dataclass
 class Report:
     platform: str
     manufacturer: str
@@ -169,7 +190,7 @@ class Report:
     lab_name: str
     certified: bool
     levels: list[LevelResult]
-    #: the three tables, rows in checklist order
+    #: the three tables, rows in checklist order (of the first version in ``versions``)
     checklist: list[StepRow]
     smart_charging: list[StepRow]
     eichrecht: list[StepRow]
@@ -186,12 +207,21 @@ class Report:
     lab_not_opened: list[LabNotOpened] = field(default_factory=list)
     #: steps done by hand (an operator stood in for a missing instrument), in step order
     manual_steps: list[ManualStep] = field(default_factory=list)
+    #: the step tables per OCPP version, oldest version first: one certificate for a
+    #: station run on 1.6 and on 2.0.1 (empty: only the three tables above)
+    versions: list[VersionTables] = field(default_factory=list)
+
+    @property
+    def ocpp_versions(self) -> list[str]:
+        """Every OCPP version the report certifies, oldest first."""
+        return [v.ocpp for v in self.versions] or [self.ocpp]
 
     @property
     def title(self) -> str:
+        spoken = " and ".join(f"OCPP{v}" for v in self.ocpp_versions)
         return (
             "OCPP Integration Test Report for Charge Stations connected to "
-            f"{self.platform} using OCPP{self.ocpp} via JSON"
+            f"{self.platform} using {spoken} via JSON"
         )
 
     @property

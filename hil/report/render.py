@@ -50,6 +50,10 @@ LAB_NOT_OPENED_TEXT = (
     "and run again:"
 )
 
+#: above a failing row's remark in full, and above the frames a failure names
+FULL_REMARK_LEAD = "The remark in full:"
+FRAMES_LEAD = "The frames it names, from the run's OCPP journal:"
+
 #: Pass cell colours (RGB); the letter stays black and bold so it reads in grey print
 PASS_COLOURS: dict[str, tuple[int, int, int]] = {
     YES: (198, 239, 206),
@@ -94,6 +98,34 @@ def config_cells(entry: ConfigurationEntry) -> list[str]:
 def run_of(report: Report, row: StepRow) -> str:
     """The run a row comes from, worth printing only when the report merges several runs."""
     return row.run if len(report.runs) > 1 and row.run else ""
+
+
+def step_tables(report: Report) -> list[tuple[str, str, list[StepRow]]]:
+    """(heading, element id, rows) of each step table, in report order: the checklist, the
+    smart-charging table and the Eichrecht row; one set per OCPP version when the report
+    certifies the station on several ("Checklist — OCPP 2.0.1", id ``checklist-2-0-1``)."""
+    names = (
+        ("Checklist", "checklist"),
+        ("Smart Charging", "smart-charging"),
+        ("Eichrecht", "eichrecht"),
+    )
+    if len(report.versions) <= 1:
+        rows = (report.checklist, report.smart_charging, report.eichrecht)
+        return [(h, i, r) for (h, i), r in zip(names, rows, strict=True)]
+    out = []
+    for v in report.versions:
+        slug = v.ocpp.replace(".", "-")
+        rows = (v.checklist, v.smart_charging, v.eichrecht)
+        out += [
+            (f"{h} — OCPP {v.ocpp}", f"{i}-{slug}", r)
+            for (h, i), r in zip(names, rows, strict=True)
+        ]
+    return out
+
+
+def of_version(ocpp: str) -> str:
+    """What an evidence heading adds when the report certifies several versions."""
+    return f" (OCPP {ocpp})" if ocpp else ""
 
 
 def pass_class(verdict: str) -> str:

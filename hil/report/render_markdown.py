@@ -134,11 +134,17 @@ def _evidence(report: Report, image_dir_name: str) -> list[str]:
     names = plot_names(report)
     out = ["# Evidence", "", "## Energy reconciliation", ""]
     for s in report.sessions:
-        out += [f"### Step {md_text(s.step)} · transaction {md_text(str(s.transaction_id))}", ""]
+        out += [
+            f"### Step {md_text(s.step)}{md_text(common.of_version(s.ocpp))} · "
+            f"transaction {md_text(str(s.transaction_id))}",
+            "",
+        ]
         out += [f"Reference: {md_text(s.reference)}. Tolerance: {md_text(s.tolerance)}.", ""]
         out += _table(
             common.ENERGY_COLUMNS, [[md_text(c) for c in common.energy_cells(r)] for r in s.rows]
         )
+        if s.windows_note:
+            out += [md_text(s.windows_note), ""]
         if s.plot is not None:
             out += [
                 _image(
@@ -152,11 +158,15 @@ def _evidence(report: Report, image_dir_name: str) -> list[str]:
         out += ["## Plots", ""]
         for p in report.plots:
             out += [_image(p.plot, p.title, names, image_dir_name), ""]
-            out += [f"Step {md_text(p.step)}: {md_text(p.title)}", ""]
+            out += [
+                f"Step {md_text(p.step)}{md_text(common.of_version(p.ocpp))}: {md_text(p.title)}",
+                "",
+            ]
     out += ["## Eichrecht verification", ""]
     for e in report.eichrecht_evidence:
         out += [
-            f"### Step {md_text(e.step)} · transaction {md_text(str(e.transaction_id))}: "
+            f"### Step {md_text(e.step)}{md_text(common.of_version(e.ocpp))} · "
+            f"transaction {md_text(str(e.transaction_id))}: "
             f"{md_text(e.title)}",
             "",
         ]
@@ -199,8 +209,18 @@ def _evidence(report: Report, image_dir_name: str) -> list[str]:
     out += ["## Failure details", ""]
     for f in report.failures:
         fence = "`" * max(3, _longest_backtick_run(f.message) + 1)
-        out += [f"### Step {md_text(f.step)}: {md_text(f.action)}", "", fence + "text"]
+        out += [
+            f"### Step {md_text(f.step)}{md_text(common.of_version(f.ocpp))}: {md_text(f.action)}",
+            "",
+            fence + "text",
+        ]
         out += [f.message, fence, ""]
+        if f.remark:
+            out += [md_text(common.FULL_REMARK_LEAD), "", md_text(f.remark), ""]
+        if f.frames:
+            frames = "\n".join(f.frames)
+            fence = "`" * max(3, _longest_backtick_run(frames) + 1)
+            out += [md_text(common.FRAMES_LEAD), "", fence + "text", frames, fence, ""]
     if not report.failures:
         out += ["No failures.", ""]
     out += ["## Runs", ""]
@@ -240,8 +260,7 @@ def render_markdown(report: Report, image_dir_name: str = "report-plots") -> str
     if report.interrupted:
         out += [f"> **{md_text(common.INTERRUPTED_BANNER)}**", ""]
     out += _facts(common.header_facts(report))
-    out += ["## Checklist", ""] + _step_table(report, report.checklist)
-    out += ["## Smart Charging", ""] + _step_table(report, report.smart_charging)
-    out += ["## Eichrecht", ""] + _step_table(report, report.eichrecht)
+    for heading, _, rows in common.step_tables(report):
+        out += [f"## {md_text(heading)}", ""] + _step_table(report, rows)
     out += _evidence(report, image_dir_name)
     return "\n".join(out).rstrip("\n") + "\n"

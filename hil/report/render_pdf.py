@@ -205,12 +205,9 @@ def _test_report(pdf: FPDF, report: Report) -> None:
     if report.interrupted:
         _banner(pdf)
     _table(pdf, None, common.header_facts(report), widths=(35, 65))
-    _heading(pdf, "Checklist", 12)
-    _step_table(pdf, report, report.checklist)
-    _heading(pdf, "Smart Charging", 12)
-    _step_table(pdf, report, report.smart_charging)
-    _heading(pdf, "Eichrecht", 12)
-    _step_table(pdf, report, report.eichrecht)
+    for heading, _, rows in common.step_tables(report):
+        _heading(pdf, heading, 12)
+        _step_table(pdf, report, rows)
 
 
 def _evidence(pdf: FPDF, report: Report) -> None:
@@ -218,7 +215,9 @@ def _evidence(pdf: FPDF, report: Report) -> None:
     _heading(pdf, "Evidence", 16)
     _heading(pdf, "Energy reconciliation", 12)
     for s in report.sessions:
-        _heading(pdf, f"Step {s.step} · transaction {s.transaction_id}", 10)
+        _heading(
+            pdf, f"Step {s.step}{common.of_version(s.ocpp)} · transaction {s.transaction_id}", 10
+        )
         _paragraph(pdf, f"Reference: {s.reference}. Tolerance: {s.tolerance}.")
         pdf.ln(1)
         _table(
@@ -228,6 +227,9 @@ def _evidence(pdf: FPDF, report: Report) -> None:
             widths=(24, 12, 12, 11, 11, 8, 22),
             align=("LEFT", "RIGHT", "RIGHT", "RIGHT", "RIGHT", "CENTER", "LEFT"),
         )
+        if s.windows_note:
+            _paragraph(pdf, s.windows_note)
+            pdf.ln(2)
         if s.plot is not None:
             _image(pdf, s.plot)
     if not report.sessions:
@@ -235,10 +237,14 @@ def _evidence(pdf: FPDF, report: Report) -> None:
     if report.plots:
         _heading(pdf, "Plots", 12)
         for p in report.plots:
-            _image(pdf, p.plot, f"Step {p.step}: {p.title}")
+            _image(pdf, p.plot, f"Step {p.step}{common.of_version(p.ocpp)}: {p.title}")
     _heading(pdf, "Eichrecht verification", 12)
     for e in report.eichrecht_evidence:
-        _heading(pdf, f"Step {e.step} · transaction {e.transaction_id}: {e.title}", 10)
+        _heading(
+            pdf,
+            f"Step {e.step}{common.of_version(e.ocpp)} · transaction {e.transaction_id}: {e.title}",
+            10,
+        )
         _table(
             pdf,
             common.CHECK_COLUMNS,
@@ -282,26 +288,42 @@ def _evidence(pdf: FPDF, report: Report) -> None:
         _paragraph(pdf, "No step was done by hand.")
     _heading(pdf, "Failure details", 12)
     for f in report.failures:
-        _heading(pdf, f"Step {f.step}: {f.action}", 10)
-        pdf.set_font(_MONO, size=7.5)
-        pdf.set_fill_color(244, 244, 244)
-        pdf.multi_cell(
-            0,
-            3.6,
-            f.message,
-            border=1,
-            fill=True,
-            padding=1.5,
-            wrapmode="CHAR",
-            new_x="LMARGIN",
-            new_y="NEXT",
-        )
-        pdf.set_fill_color(255)
-        pdf.ln(3)
+        _heading(pdf, f"Step {f.step}{common.of_version(f.ocpp)}: {f.action}", 10)
+        if f.remark:
+            _paragraph(pdf, common.FULL_REMARK_LEAD, style="B")
+            _paragraph(pdf, f.remark)
+            pdf.ln(2)
+        _quoted(pdf, f.message)
+        if f.frames:
+            _paragraph(pdf, common.FRAMES_LEAD)
+            pdf.ln(1)
+            _quoted(pdf, "\n".join(f.frames))
     if not report.failures:
         _paragraph(pdf, "No failures.")
     _heading(pdf, "Runs", 12)
     _runs(pdf, report)
+
+
+def _quoted(pdf: FPDF, text: str) -> None:
+    """Robot's text or journal frames in a grey box. Wrapped at word ends, so that the
+    words of ordinary text stay whole; fpdf2 breaks a token wider than the box (a frame's
+    JSON, a URL) where the line ends."""
+    pdf.set_font(_MONO, size=7.5)
+    pdf.set_fill_color(244, 244, 244)
+    pdf.multi_cell(
+        0,
+        3.6,
+        text,
+        border=1,
+        fill=True,
+        padding=1.5,
+        wrapmode="WORD",
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
+    pdf.set_fill_color(255)
+    pdf.set_font(_FONT, size=9)
+    pdf.ln(3)
 
 
 def _runs(pdf: FPDF, report: Report) -> None:

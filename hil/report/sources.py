@@ -9,6 +9,8 @@ naming the file and what is wrong.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -207,3 +209,51 @@ def read_step_records(folder: Path, source: Path | None = None) -> RunData:
         ended=str(facts.get("ended", "")),
         lab_not_opened=str(facts.get("lab_not_opened") or ""),
     )
+
+
+#: How much of one frame the failure details quote (a NotifyReport can be tens of kB).
+FRAME_QUOTE_CHARS = 2000
+
+
+def quote_frames(folder: Path, station: str, seqs: Iterable[int]) -> list[str]:
+    """The frames ``seqs`` of the run's OCPP journal (``journal/<station>.jsonl``), each as
+    one line like ``Frame.describe`` writes it, with its time and the whole frame as sent
+    (cut at FRAME_QUOTE_CHARS, saying how much more the journal holds): so that the
+    report itself is the evidence, not frame numbers into a file the maker never gets.
+    A journal that is missing, or a number it does not hold, quotes nothing."""
+    wanted = set(seqs)
+    journals = sorted((folder / "journal").glob("*.jsonl"))
+    path = folder / "journal" / f"{station}.jsonl"
+    if not path.is_file():
+        if len(journals) != 1:
+            return []
+        path = journals[0]
+    found: dict[int, str] = {}
+    try:
+        with path.open(encoding="utf-8", errors="replace") as lines:
+            for line in lines:
+                if not wanted - set(found):
+                    break
+                try:
+                    frame = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(frame, dict) and frame.get("seq") in wanted:
+                    found[int(frame["seq"])] = _frame_line(frame)
+    except OSError:
+        return []
+    return [found[seq] for seq in sorted(found)]
+
+
+def _frame_line(frame: dict[str, Any]) -> str:
+    kind = str(frame.get("kind", ""))
+    what = kind if not frame.get("action") else f"{kind} {frame['action']}"
+    body = str(frame.get("raw") or "")
+    if frame.get("dir") == "event" or not body:
+        body = json.dumps(frame.get("info") or {}, ensure_ascii=False)
+    if len(body) > FRAME_QUOTE_CHARS:
+        more = len(body) - FRAME_QUOTE_CHARS
+        body = f"{body[:FRAME_QUOTE_CHARS]}… ({more} more characters in the journal)"
+    wall = str(frame.get("wall", ""))
+    at = f" at {wall[11:23]} UTC" if len(wall) >= 23 else ""
+    return f"#{frame.get('seq')} {frame.get('dir')} {what}{at}: {body}"

@@ -615,3 +615,32 @@ def _unique(items: Iterable[str]) -> list[str]:
         if item not in seen:
             seen.append(item)
     return seen
+
+
+#: What a failing row's Remarks cell may hold before the rest goes to the failure details.
+CELL_LIMIT = 420
+
+
+def full_failure(message: str) -> list[str]:
+    """A FAIL's sentences as :func:`person_summary` words them, but never shortened: the
+    failure details carry the remark in full when the cell cannot."""
+    return person_summary("FAIL", message, limit=1_000_000)
+
+
+def fit_cell(sentence: str, pointer: str, limit: int = CELL_LIMIT) -> str:
+    """``sentence`` for a Remarks cell of at most ``limit`` characters, never cut inside a
+    clause: whole when it fits, else its first clauses ("…; …") that fit and a pointer to
+    where the whole stands ("(see failure details, step 7)"), else the words before its
+    first colon with the pointer. The caller puts the whole sentence in the details."""
+    if len(sentence) <= limit:
+        return sentence
+    tail = f" ({pointer})"
+    depth = _paren_depths(sentence)
+    ends = [m.start() for m in _CLAUSE_END.finditer(sentence) if depth[m.start()] == 0]
+    fitting = [e for e in ends if e + len("; and more") + len(tail) <= limit]
+    if fitting:
+        return sentence[: fitting[-1]] + "; and more" + tail
+    colon = sentence.find(": ")
+    if colon > 0 and colon + len(tail) <= limit and depth[colon] == 0:
+        return sentence[:colon] + tail
+    return "The remark is too long for this table" + tail

@@ -154,13 +154,6 @@ def test_steps_n_a_for_the_same_reason_make_one_line(tmp_path):
     assert "does not yet check this step on OCPP 2.0.1" in line
 
 
-def test_runs_of_16_and_201_do_not_make_one_certificate(tmp_path, capsys):
-    first = robot_output(tmp_path / "v16", steps=["1"])
-    second = robot_output(tmp_path / "v201", steps=["2"], dut={"ocpp": "2.0.1"})
-    with pytest.raises(ReportInputError, match="dut.ocpp"):
-        report_from_outputs([first, second], tmp_path)
-
-
 def test_runs_merge_the_latest_verdict_of_a_step_wins_and_rows_name_their_run(tmp_path):
     first = robot_output(tmp_path / "core", {"7": ("FAIL", "Energy stopped")})
     second = robot_output(tmp_path / "retest", steps=["7", "SC1"])

@@ -832,6 +832,7 @@ class SessionKeywords:
                     f"Energy reconciled without the {role}, which cannot be used: {problem}",
                 )
         window = "StartTransaction to StopTransaction"
+        spans = {window: self._span(window, s["start_seq"], s["stop_seq"])}
         refs: dict[str, EnergyFigure] = {}
         for source in sources:
             wh = self._window_energy(source, s["start_mono"], s["stop_mono"])
@@ -857,6 +858,7 @@ class SessionKeywords:
         mv = self._meter_values_figure(s, reference_source)
         if mv is not None:  # the register between two readings vs the reference then
             checks.append(compare(mv[0], mv[1], pct, extra_wh))
+            spans[mv[0].window] = self._span(mv[0].window, *mv[2])
         s["reference_wh"] = refs["energy_meter"].wh if "energy_meter" in refs else None
         s["analyser_wh"] = refs["power_analyser"].wh if "power_analyser" in refs else None
         table = [
@@ -870,7 +872,9 @@ class SessionKeywords:
         self.ctx.record_evidence(
             "energy",
             transaction_id=s["transaction_id"],
-            reference={"source": reference.source, "wh": reference.wh, "window": window},
+            # each window with its start and end (wall time), so that the report can say
+            # when two figures cover different windows (docs/report.md, Evidence)
+            reference={"source": reference.source, "wh": reference.wh, **spans[window]},
             tolerance=f"{pct:g} % + {extra_wh:g} Wh + resolutions",
             checks=[
                 {
@@ -881,7 +885,8 @@ class SessionKeywords:
                     "diff_percent": c.diff_percent,
                     "allowed_wh": c.allowed_wh,
                     "ok": c.ok,
-                    "window": c.window,
+                    "reference": c.reference,
+                    **spans[c.window],
                 }
                 for c in checks
             ],
@@ -899,11 +904,21 @@ class SessionKeywords:
             )
         return {"reference_wh": reference.wh, **{c.source: c.source_wh for c in checks}}
 
+    def _span(self, window: str, first_seq: int, last_seq: int) -> dict[str, str]:
+        """A window's name with its start and end: the wall times of its two frames."""
+        journal = self.ctx.journal
+        return {
+            "window": window,
+            "window_start": journal.frame(first_seq).wall,
+            "window_end": journal.frame(last_seq).wall,
+        }
+
     def _meter_values_figure(
         self, s: dict[str, Any], reference_source: str
-    ) -> tuple[EnergyFigure, EnergyFigure] | None:
+    ) -> tuple[EnergyFigure, EnergyFigure, tuple[int, int]] | None:
         """The MeterValues register's increase between its first and last live reading,
-        and the reference over exactly those moments (interpolated at their arrival)."""
+        and the reference over exactly those moments (interpolated at their arrival); and
+        the two readings' frames."""
         frames = self._updates(s["transaction_id"], s["start_seq"])
         live = [
             r
@@ -931,6 +946,7 @@ class SessionKeywords:
                 "MeterValues register", last.register_wh - first.register_wh, window, resolution
             ),
             EnergyFigure(f"{reference_source} interpolated", ref_wh, window, 0.0),
+            (first.seq, last.seq),
         )
 
     def _plot(self, s: dict[str, Any]) -> str:
