@@ -16,6 +16,7 @@ from typing import Any
 
 from hil.checklist import LEVELS, STEPS, Level, Step, level_title, steps_of
 from hil.lab.evidence import STEPS_FILE
+from hil.report import tester as tester_word
 from hil.report.model import (
     ACHIEVED,
     LAB_ERROR,
@@ -39,6 +40,7 @@ from hil.report.model import (
     SessionEvidence,
     StepRow,
 )
+from hil.report.portable import make_portable
 from hil.report.sources import (
     VERDICT_STATUSES,
     ReportInputError,
@@ -70,12 +72,18 @@ def report_for_output_dir(output_dir: Path, tester: str | None = None) -> Report
     return build_report([read_step_records(output_dir)], output_dir, tester)
 
 
-def report_from_outputs(paths: Sequence[Path], out_dir: Path, tester: str | None = None) -> Report:
-    """The report of one or more ``output.xml`` files (merged, latest verdict wins)."""
-    return build_report([read_output_xml(p) for p in paths], out_dir, tester)
+def report_from_outputs(
+    paths: Sequence[Path], out_dir: Path, tester: str | None = None, remarks: Path | None = None
+) -> Report:
+    """The report of one or more ``output.xml`` files (merged, latest verdict wins);
+    ``remarks``: the tester's file (hil.report.tester), default ``tester-remarks.yaml``
+    beside the report or the latest run."""
+    return build_report([read_output_xml(p) for p in paths], out_dir, tester, remarks)
 
 
-def build_report(runs: list[RunData], out_dir: Path, tester: str | None = None) -> Report:
+def build_report(
+    runs: list[RunData], out_dir: Path, tester: str | None = None, remarks: Path | None = None
+) -> Report:
     runs = sorted(runs, key=lambda r: r.started)
     _same_dut(runs)
     labels = {id(run): f"run {i}" for i, run in enumerate(runs, 1)}
@@ -91,13 +99,16 @@ def build_report(runs: list[RunData], out_dir: Path, tester: str | None = None) 
         rows[step.id] = _record_row(step, record, labels[id(run)])
         if record.status == "FAIL":  # N and lab errors: their whole text is evidence
             failures.append(FailureDetail(step.id, step.action, record.message))
+    found_file = tester_word.find_tester_file(out_dir, runs, remarks)
+    word = tester_word.load_tester_file(found_file) if found_file else None
+    tester_word.apply_tester_word(word, rows)  # before the levels: an override counts
     facts = _facts(runs)
     dut, lab = facts.get("dut", {}), facts.get("lab", {})
     ocpp = str(dut.get("ocpp") or "1.6")
     levels = [_level(level, level_title(level, ocpp), rows) for level in LEVELS]
     evidence = _evidence_of_chosen(chosen)
     last = runs[-1]
-    return Report(
+    report = Report(
         platform=str(lab.get("platform") or "the charging platform"),
         manufacturer=str(dut.get("vendor") or "unknown"),
         model=str(dut.get("model") or "unknown"),
@@ -126,6 +137,9 @@ def build_report(runs: list[RunData], out_dir: Path, tester: str | None = None) 
         failures=failures,
         lab_not_opened=_lab_not_opened(runs, labels),
     )
+    tester_word.sign_report(report, runs, word, tester)
+    make_portable(report, runs, out_dir)
+    return report
 
 
 def _lab_not_opened(runs: list[RunData], labels: dict[int, str]) -> list[LabNotOpened]:
@@ -462,5 +476,6 @@ def _instruments(runs: list[RunData]) -> list[InstrumentEntry]:
                     str(item.get("address", "")),
                     str(item.get("identity", "")),
                 )
+                tester_word.instrument_facts(entry, item)
                 seen[(entry.role, entry.identity)] = entry
     return list(seen.values())

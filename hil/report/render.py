@@ -16,6 +16,7 @@ from hil.report.model import (
     YES,
     ConfigurationEntry,
     EnergyRow,
+    InstrumentEntry,
     LevelResult,
     Report,
     StepRow,
@@ -39,7 +40,7 @@ ENERGY_COLUMNS = (
 LEVEL_COLUMNS = ("Certification level", "Achieved", "Not achieved because of")
 CHECK_COLUMNS = ("Check", "OK", "Detail")
 CONFIG_COLUMNS = ("Key", "Value", "Read-only")
-INSTRUMENT_COLUMNS = ("Role", "Driver", "Address", "Identity")
+INSTRUMENT_COLUMNS = ("Role", "Driver", "Address", "Identity", "Serial", "Calibration due")
 RUN_COLUMNS = ("Run", "Run id", "Source file", "Started", "Ended", "Interrupted", "Links")
 
 INTERRUPTED_BANNER = "The run was interrupted: this report covers only the steps that finished."
@@ -84,6 +85,34 @@ def energy_cells(row: EnergyRow) -> list[str]:
         ok_fail(row.ok),
         "\n".join(t for t in (row.window, row.note) if t) or DASH,
     ]
+
+
+def instrument_cells(entry: InstrumentEntry) -> list[str]:
+    """The cells of an instrument row, as INSTRUMENT_COLUMNS names them."""
+    return [
+        entry.role,
+        entry.driver,
+        entry.address,
+        entry.identity,
+        entry.serial or DASH,
+        entry.calibration_due or DASH,
+    ]
+
+
+def pass_text(row: StepRow) -> str:
+    """The Pass cell: the verdict, or ``N → Y`` when a person overrode the lab's."""
+    return f"{row.lab_verdict} → {row.verdict}" if row.lab_verdict else row.verdict
+
+
+def missing_plot(path: Path) -> str:
+    """What a report says in place of a plot it cannot find (no absolute path)."""
+    from hil.report.portable import shown_path
+
+    return f"plot not found: {shown_path(path)}"
+
+
+#: above the warnings of the certificate page
+WARNINGS_HEADING = "Warning"
 
 
 def config_cells(entry: ConfigurationEntry) -> list[str]:
@@ -132,6 +161,9 @@ def certificate_facts(report: Report) -> list[tuple[str, str]]:
         ("Current type", report.current_type),
         ("Certification date", report.date),
         ("Lab", report.lab_name),
+        ("Report number", report.report_number or DASH),
+        ("Tester", report.tester),
+        ("Authorised by", report.authorised_by or DASH),
     ]
 
 
@@ -143,7 +175,9 @@ def header_facts(report: Report) -> list[tuple[str, str]]:
         ("Firmware", report.firmware),
         ("Tester", report.tester),
         ("Date", report.date),
-    ]
+        ("Report number", report.report_number or DASH),
+        ("Authorised by", report.authorised_by or DASH),
+    ] + ([("Tester's remarks", report.tester_file)] if report.tester_file else [])
 
 
 def plot_paths(report: Report) -> list[Path]:
@@ -166,6 +200,9 @@ def write_report(
         raise ValueError(f"unknown report format(s) {unknown}; known: html, md, pdf")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    from hil.report.portable import copy_attachments
+
+    copy_attachments(report, out_dir)  # the files its links point at, into its folder
     written: list[Path] = []
     for fmt in formats:
         # imported here: the renderers import this module, and a caller wanting only
