@@ -25,13 +25,14 @@ field and the value, as a bad lab config is (hil.lab.config).
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import Field, ValidationError
+from pydantic import BeforeValidator, Field, ValidationError
 
 from hil.checklist import BY_ID
 from hil.lab.config import (
@@ -55,6 +56,23 @@ class TesterFileError(ReportInputError):
     """A tester's file the report cannot use; the message names file, field and value."""
 
 
+def _when(value: Any) -> str:
+    """A date or a date and time as the report prints it (YAML reads ``2026-12-01`` and
+    ``2026-12-01 09:15:00`` as such; a quoted one is parsed here)."""
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            value = datetime.fromisoformat(value.strip()) if value.strip() else value
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ", timespec="minutes")
+    if isinstance(value, date):
+        return value.isoformat()
+    raise ValueError("give a date (2026-12-01) or a date and time (2026-12-01 09:15)")
+
+
+#: ``at`` and ``date``: a date, or a date and time, shown as written
+_When = Annotated[str, BeforeValidator(_when)]
+
+
 class _Entry(_Strict):
     """One thing a person says about a step: a remark (added, or in place of a lab remark
     it ``replaces``), or a verdict override with its reason."""
@@ -64,12 +82,12 @@ class _Entry(_Strict):
     verdict: Literal["Y", "N", "N/A"] | None = None
     reason: str | None = Field(None, min_length=1)
     by: str | None = Field(None, min_length=1)
-    at: datetime | date | None = None
+    at: _When | None = None
 
 
 class _File(_Strict):
     tester: str | None = Field(None, min_length=1)
-    date: datetime | date | None = None
+    date: _When | None = None
     report_number: str | None = Field(None, min_length=1, max_length=64)
     authorised_by: str | None = Field(None, min_length=1, max_length=100)
     steps: dict[str, list[_Entry]] = {}
@@ -95,12 +113,6 @@ class TesterWord:
     report_number: str = ""
     authorised_by: str = ""
     steps: dict[str, list[Entry]] = field(default_factory=dict)
-
-
-def _when(value: date | datetime) -> str:
-    if isinstance(value, datetime):
-        return value.isoformat(sep=" ", timespec="minutes")
-    return value.isoformat()
 
 
 def load_tester_file(path: Path) -> TesterWord:
@@ -131,7 +143,10 @@ def load_tester_file(path: Path) -> TesterWord:
     except ValidationError as exc:
         errors = exc.errors()
         more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
-        raise TesterFileError(path, _describe(errors[0], raw) + more) from None
+        hint = ""
+        if isinstance(errors[0].get("input"), bool):  # YAML 1.1 reads yes/no/on/off so
+            hint = "; YAML reads yes, no, on, off as true or false: write Y, N or 'N/A'"
+        raise TesterFileError(path, _describe(errors[0], raw) + hint + more) from None
     word = TesterWord(
         path,
         checked.tester or "",
@@ -197,7 +212,7 @@ def load_tester_file(path: Path) -> TesterWord:
                 Entry(
                     where,
                     by,
-                    _when(at),
+                    at,
                     e.remark or "",
                     e.replaces or "",
                     e.verdict or "",
