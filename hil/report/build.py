@@ -68,8 +68,10 @@ SOURCE_NAMES = {
 
 def report_for_output_dir(output_dir: Path, tester: str | None = None) -> Report:
     """The report of the run in ``output_dir`` from the lab's step records (used at the
-    end of a run, before Robot has written ``output.xml``)."""
-    return build_report([read_step_records(output_dir)], output_dir, tester)
+    end of a run, before Robot has written ``output.xml``). A tester's file there is not
+    read: at the end of a run no person has seen it yet, so a file in its folder is about
+    an earlier run (``hil report`` reads it)."""
+    return build_report([read_step_records(output_dir)], output_dir, tester, read_remarks=False)
 
 
 def report_from_outputs(
@@ -82,7 +84,11 @@ def report_from_outputs(
 
 
 def build_report(
-    runs: list[RunData], out_dir: Path, tester: str | None = None, remarks: Path | None = None
+    runs: list[RunData],
+    out_dir: Path,
+    tester: str | None = None,
+    remarks: Path | None = None,
+    read_remarks: bool = True,
 ) -> Report:
     runs = sorted(runs, key=lambda r: r.started)
     _same_dut(runs)
@@ -99,7 +105,7 @@ def build_report(
         rows[step.id] = _record_row(step, record, labels[id(run)])
         if record.status == "FAIL":  # N and lab errors: their whole text is evidence
             failures.append(FailureDetail(step.id, step.action, record.message))
-    found_file = tester_word.find_tester_file(out_dir, runs, remarks)
+    found_file = tester_word.find_tester_file(out_dir, runs, remarks) if read_remarks else None
     word = tester_word.load_tester_file(found_file) if found_file else None
     tester_word.apply_tester_word(word, rows)  # before the levels: an override counts
     facts = _facts(runs)

@@ -307,6 +307,8 @@ def sign_report(
     report.report_number = (word and word.report_number) or str(settings.get("number") or "")
     report.authorised_by = (word and word.authorised_by) or str(settings.get("authorised_by") or "")
     report.warnings += report_warnings(report, runs)
+    if word is not None:
+        report.warnings += _older_than_runs(word, runs)
 
 
 def report_warnings(report: Report, runs: list[RunData]) -> list[str]:
@@ -339,6 +341,21 @@ def report_warnings(report: Report, runs: list[RunData]) -> list[str]:
                     )
                     if line not in out:
                         out.append(line)
+    return out
+
+
+def _older_than_runs(word: TesterWord, runs: list[RunData]) -> list[str]:
+    """A person's word dated before a run it is applied to began was written about an
+    earlier run (a run folder is reused, a file copied along): say so, on page one."""
+    out = []
+    for run, info in zip(runs, [f"run {i}" for i in range(1, len(runs) + 1)], strict=True):
+        day = (run.started or "")[:10]
+        said = sorted({e.at[:10] for entries in word.steps.values() for e in entries})
+        if day and said and said[0] < day:
+            out.append(
+                f"The tester's file {word.path.name} has an entry of {said[0]}, before "
+                f"{info} started ({day}): check that it is about these runs."
+            )
     return out
 
 

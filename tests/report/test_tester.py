@@ -23,7 +23,7 @@ HEART = "Remark: HeartbeatInterval 300 was answered NotSupported"
 
 TESTER_FILE = """\
 tester: A. Tester
-date: 2026-12-01
+date: 2099-12-01
 report_number: CR-2026-0042
 authorised_by: Dr. B. Head
 steps:
@@ -35,7 +35,7 @@ steps:
     - replaces: HeartbeatInterval 300
       remark: NotSupported is allowed for this key on this firmware.
       by: C. Other
-      at: 2026-12-02 09:15
+      at: 2099-12-02 09:15
 """
 
 
@@ -71,13 +71,13 @@ def test_a_persons_remarks_and_override_are_marked_as_theirs_in_every_format(tmp
     assert "| **N → Y** |" in row7
     assert NEVER_SENT in row7  # the lab's own remark stays
     assert (
-        "*N → Y (override by A. Tester, 2026-12-01: BootNotification came 31 s later, "
+        "*N → Y (override by A. Tester, 2099-12-01: BootNotification came 31 s later, "
         "within the maker's documented delay)*" in row7
     )
-    assert "*Remark by A. Tester, 2026-12-01: The station's manual gives" in row7
+    assert "*Remark by A. Tester, 2099-12-01: The station's manual gives" in row7
     row2 = next(line for line in md.splitlines() if line.startswith("| 2 |"))
     assert (
-        "*Remark by C. Other, 2026-12-02 09:15, in place of the lab's remark "
+        "*Remark by C. Other, 2099-12-02 09:15, in place of the lab's remark "
         "“HeartbeatInterval 300 was answered NotSupported”: NotSupported is allowed" in row2
     )
     assert "| **Report number** | CR-2026-0042 |" in md
@@ -88,8 +88,8 @@ def test_a_persons_remarks_and_override_are_marked_as_theirs_in_every_format(tmp
 
     pdf = _pdf_text(out / "certification-report.pdf")
     assert "N → Y" in pdf
-    assert "override by A. Tester, 2026-12-01: BootNotification came 31 s later" in pdf
-    assert "Remark by C. Other, 2026-12-02 09:15, in place of the lab's remark" in pdf
+    assert "override by A. Tester, 2099-12-01: BootNotification came 31 s later" in pdf
+    assert "Remark by C. Other, 2099-12-02 09:15, in place of the lab's remark" in pdf
     assert "Report number CR-2026-0042" in pdf and "Authorised by Dr. B. Head" in pdf
 
     with headless_chromium() as browser:
@@ -102,9 +102,9 @@ def test_a_persons_remarks_and_override_are_marked_as_theirs_in_every_format(tmp
         assert lab == [NEVER_SENT]
         person = page.locator('#checklist tr[data-step="7"] p.remark.tester').all_inner_texts()
         assert person == [
-            "Remark by A. Tester, 2026-12-01: The station's manual gives a 31 s reboot delay; "
+            "Remark by A. Tester, 2099-12-01: The station's manual gives a 31 s reboot delay; "
             "checked by hand.",
-            "N → Y (override by A. Tester, 2026-12-01: BootNotification came 31 s later, "
+            "N → Y (override by A. Tester, 2099-12-01: BootNotification came 31 s later, "
             "within the maker's documented delay)",
         ]
         # set apart on screen, not only in words
@@ -112,7 +112,7 @@ def test_a_persons_remarks_and_override_are_marked_as_theirs_in_every_format(tmp
         assert style.evaluate("e => getComputedStyle(e).borderLeftStyle") == "solid"
         replaced = page.locator('#checklist tr[data-step="2"] p.remark')
         assert replaced.all_inner_texts() == [
-            "Remark by C. Other, 2026-12-02 09:15, in place of the lab's remark “HeartbeatInterval "
+            "Remark by C. Other, 2099-12-02 09:15, in place of the lab's remark “HeartbeatInterval "
             "300 was answered NotSupported”: NotSupported is allowed for this key on this "
             "firmware."
         ]
@@ -196,25 +196,25 @@ def test_overdue_calibration_warns(tmp_path, capsys):
 BAD_FILES = [
     ("steps: {7: [{verdict: maybe, reason: x}]}", "field steps.7.0.verdict", "'maybe'"),
     ("steps: {7: [{verdict: yes, reason: x}]}", "field steps.7.0.verdict", "write Y, N"),
-    ("tester: A\ndate: 2026-12-01\nsteps: {7: [{verdict: Y}]}", "field steps.7.0.reason", "None"),
-    ("tester: A\ndate: 2026-12-01\nsteps: {7: [{verdict: Y, reason: ' '}]}",
+    ("tester: A\ndate: 2099-12-01\nsteps: {7: [{verdict: Y}]}", "field steps.7.0.reason", "None"),
+    ("tester: A\ndate: 2099-12-01\nsteps: {7: [{verdict: Y, reason: ' '}]}",
      "field steps.7.0.reason", "' '"),
-    ("tester: A\ndate: 2026-12-01\nsteps: {99: [{remark: x}]}", "field steps.99", "'99'"),
-    ("tester: A\ndate: 2026-12-01\nsteps: {7: [{remakr: x}]}", "field steps.7.0.remakr",
+    ("tester: A\ndate: 2099-12-01\nsteps: {99: [{remark: x}]}", "field steps.99", "'99'"),
+    ("tester: A\ndate: 2099-12-01\nsteps: {7: [{remakr: x}]}", "field steps.7.0.remakr",
      "'x'"),
-    ("date: 2026-12-01\nsteps: {7: [{remark: x}]}", "field steps.7.0.by", "tester at the top"),
+    ("date: 2099-12-01\nsteps: {7: [{remark: x}]}", "field steps.7.0.by", "tester at the top"),
     ("tester: A\nsteps: {7: [{remark: x}]}", "field steps.7.0.at", "date at the top"),
     ("tester: A\nsteps: {7: [{remark: x, at: yesterday}]}", "field steps.7.0.at",
      "'yesterday'"),
-    ("tester: A\ndate: 2026-12-01\nsteps: {7: [{replaces: HeartbeatInterval, remark: x}]}",
+    ("tester: A\ndate: 2099-12-01\nsteps: {7: [{replaces: HeartbeatInterval, remark: x}]}",
      "field steps.7.0.replaces", "'HeartbeatInterval'"),
-    ("tester: A\ndate: 2026-12-01\nsteps: {21: [{verdict: N/A, reason: r}]}",
+    ("tester: A\ndate: 2099-12-01\nsteps: {21: [{verdict: N/A, reason: r}]}",
      "field steps.21.0.verdict", "not run"),
-    ("tester: A\ndate: 2026-12-01\nsteps: {7: [{verdict: Y, reason: a}, {verdict: N, reason: b}]}",
+    ("tester: A\ndate: 2099-12-01\nsteps: {7: [{verdict: Y, reason: a}, {verdict: N, reason: b}]}",
      "field steps.7.1.verdict", "'N'"),
-    ("tester: A\ndate: 2026-12-01\nsteps: {7: [{verdict: N, reason: a}]}",
+    ("tester: A\ndate: 2099-12-01\nsteps: {7: [{verdict: N, reason: a}]}",
      "field steps.7.0.verdict", "already N"),
-    ("tester: A\ndate: 2026-12-01\nsteps: {7: [{reason: a, remark: b}]}",
+    ("tester: A\ndate: 2099-12-01\nsteps: {7: [{reason: a, remark: b}]}",
      "field steps.7.0.reason", "'a'"),
     ("tester: [A\n", "line 2, column 1 is not valid YAML", ""),
     ("tester: A\ntester: B\n", "field tester is given twice", ""),
@@ -284,3 +284,22 @@ def test_no_absolute_path_of_the_lab_pc_and_links_inside_the_report_folder(tmp_p
     md_links = re.findall(r"\]\(([^)]+)\)", md)
     assert all(not link.startswith(("/", "..")) for link in md_links), md_links
     assert "| run 1 | core | core/output.xml |" in md
+
+
+def test_a_tester_file_older_than_the_run_warns(tmp_path, capsys):
+    """Harm: a run folder used again keeps the tester's file of the earlier run; its
+    overrides would land on new results nobody has looked at, unannounced."""
+    output = _run(tmp_path)
+    (output.parent / "tester-remarks.yaml").write_text(
+        "tester: A. Tester\ndate: 2020-01-01\nsteps: {7: [{verdict: Y, reason: seen}]}\n",
+        encoding="utf-8",
+    )
+    assert main(["report", str(output)]) == 0
+    day = read_output_xml(output).started[:10]
+    expected = (
+        "The tester's file tester-remarks.yaml has an entry of 2020-01-01, before run 1 "
+        f"started ({day}): check that it is about these runs."
+    )
+    assert f"warning: {expected}" in capsys.readouterr().err
+    md = (output.parent / "certification-report.md").read_text(encoding="utf-8")
+    assert f"> **Warning:** {md_text(expected)}" in md
