@@ -21,6 +21,7 @@ from hil.report.model import (
     Report,
     StepRow,
 )
+from hil.report.portable import copy_attachments, shown_path
 from hil.verdict import LAB_ERROR_MEANING
 
 #: what a missing value prints as
@@ -106,8 +107,6 @@ def pass_text(row: StepRow) -> str:
 
 def missing_plot(path: Path) -> str:
     """What a report says in place of a plot it cannot find (no absolute path)."""
-    from hil.report.portable import shown_path
-
     return f"plot not found: {shown_path(path)}"
 
 
@@ -200,8 +199,6 @@ def write_report(
         raise ValueError(f"unknown report format(s) {unknown}; known: html, md, pdf")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    from hil.report.portable import copy_attachments
-
     copy_attachments(report, out_dir)  # the files its links point at, into its folder
     written: list[Path] = []
     for fmt in formats:
