@@ -90,12 +90,15 @@ def _cmd_report(args: argparse.Namespace) -> int:
     outputs = [Path(p) for p in args.outputs]
     out_dir = Path(args.output_dir) if args.output_dir else outputs[-1].parent
     try:
-        report = report_from_outputs(outputs, out_dir, args.tester)
-    except ReportInputError as exc:
+        remarks = Path(args.remarks) if args.remarks else None
+        report = report_from_outputs(outputs, out_dir, args.tester, remarks)
+    except ReportInputError as exc:  # a bad tester's file too: file, field and value
         print(f"error: {exc}", file=sys.stderr)
         return 2
     for path in write_report(report, out_dir, formats=tuple(args.formats.split(","))):
         print(path)
+    for warning in report.warnings:  # as the report says them, on its first page
+        print(f"warning: {warning}", file=sys.stderr)
     if report.interrupted:
         print("note: an interrupted run; the report covers the steps that finished")
     return 0
@@ -198,6 +201,12 @@ def build_parser() -> argparse.ArgumentParser:
         "-o", "--output-dir", help="where to write the report (default: beside the last file)"
     )
     report.add_argument("--tester", help="who ran the tests (default: lab.tester of the run)")
+    report.add_argument(
+        "--remarks",
+        metavar="FILE",
+        help="the tester's remarks and verdict overrides (YAML; default: tester-remarks.yaml "
+        "in the report's folder or the latest run's, if there is one); see docs/report.md",
+    )
     report.add_argument(
         "--formats", default="html,md,pdf", help="comma-separated: html, md, pdf (default: all)"
     )

@@ -7,6 +7,7 @@ file, the field and the offending value.
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
@@ -196,6 +197,11 @@ class Instrument(_Strict):
     driver: str = Field(min_length=1)
     address: str = Field(min_length=1)
     options: dict[str, Any] = {}
+    #: For the report's instrument table: the serial number on the calibration
+    #: certificate, and when the next calibration is due (the report warns when a run
+    #: used the instrument after that date).
+    serial: str | None = Field(None, min_length=1, max_length=64)
+    calibration_due: date | None = None
 
 
 class Instruments(_Strict):
@@ -337,6 +343,17 @@ class Operator(_Strict):
     timeout_s: float = Field(300.0, gt=0)
 
 
+class ReportSettings(_Strict):
+    """What the certification report says of itself (docs/report.md). The tester's file
+    (``tester-remarks.yaml``) may give both instead; the report warns when either is
+    missing."""
+
+    #: The report's number, as the lab files it (e.g. ``CR-2026-0042``).
+    number: str | None = Field(None, min_length=1, max_length=64)
+    #: Who authorised (signs off) the report.
+    authorised_by: str | None = Field(None, min_length=1, max_length=100)
+
+
 class LabConfig(_Strict):
     """A whole lab config file."""
 
@@ -351,6 +368,7 @@ class LabConfig(_Strict):
     file_server: FileServer = FileServer()
     operator: Operator = Operator()
     virtual: Virtual = Virtual()
+    report: ReportSettings = ReportSettings()
     source: str = Field("", exclude=True)  # the file it came from, for messages
 
     @model_validator(mode="after")

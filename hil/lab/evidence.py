@@ -41,7 +41,7 @@ RUN_FILES = (
     "certification-report.md",
     "certification-report.pdf",
 )
-RUN_DIRS = ("journal", "plots", "files", "report-plots")
+RUN_DIRS = ("journal", "plots", "files", "report-plots", "run-files")
 
 
 def now() -> str:

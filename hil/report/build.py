@@ -18,6 +18,7 @@ from typing import Any
 
 from hil.checklist import LEVELS, STEPS, Level, Step, action_title, level_title, steps_of
 from hil.lab.evidence import STEPS_FILE
+from hil.report import tester as tester_word
 from hil.report.model import (
     ACHIEVED,
     LAB_ERROR,
@@ -44,6 +45,7 @@ from hil.report.model import (
     StepRow,
     VersionTables,
 )
+from hil.report.portable import make_portable
 from hil.report.sources import (
     VERDICT_STATUSES,
     ReportInputError,
@@ -74,16 +76,28 @@ SOURCE_NAMES = {
 
 def report_for_output_dir(output_dir: Path, tester: str | None = None) -> Report:
     """The report of the run in ``output_dir`` from the lab's step records (used at the
-    end of a run, before Robot has written ``output.xml``)."""
-    return build_report([read_step_records(output_dir)], output_dir, tester)
+    end of a run, before Robot has written ``output.xml``). A tester's file there is not
+    read: at the end of a run no person has seen it yet, so a file in its folder is about
+    an earlier run (``hil report`` reads it)."""
+    return build_report([read_step_records(output_dir)], output_dir, tester, read_remarks=False)
 
 
-def report_from_outputs(paths: Sequence[Path], out_dir: Path, tester: str | None = None) -> Report:
-    """The report of one or more ``output.xml`` files (merged, latest verdict wins)."""
-    return build_report([read_output_xml(p) for p in paths], out_dir, tester)
+def report_from_outputs(
+    paths: Sequence[Path], out_dir: Path, tester: str | None = None, remarks: Path | None = None
+) -> Report:
+    """The report of one or more ``output.xml`` files (merged, latest verdict wins);
+    ``remarks``: the tester's file (hil.report.tester), default ``tester-remarks.yaml``
+    beside the report or the latest run."""
+    return build_report([read_output_xml(p) for p in paths], out_dir, tester, remarks)
 
 
-def build_report(runs: list[RunData], out_dir: Path, tester: str | None = None) -> Report:
+def build_report(
+    runs: list[RunData],
+    out_dir: Path,
+    tester: str | None = None,
+    remarks: Path | None = None,
+    read_remarks: bool = True,
+) -> Report:
     runs = sorted(runs, key=lambda r: r.started)
     _same_dut(runs)
     labels = {id(run): f"run {i}" for i, run in enumerate(runs, 1)}
@@ -128,12 +142,17 @@ def build_report(runs: list[RunData], out_dir: Path, tester: str | None = None) 
             )
         )
         evidence += [{**e, "_ocpp": ocpp if several else ""} for e in _evidence_of_chosen(chosen)]
+    found_file = tester_word.find_tester_file(out_dir, runs, remarks) if read_remarks else None
+    word = tester_word.load_tester_file(found_file) if found_file else None
+    # before the levels: an override counts; on a report of both versions, an entry is
+    # for the newest version that ran its step
+    tester_word.apply_tester_word(word, _rows_for_the_tester(version_rows))
     facts = _facts(runs)
     dut, lab = facts.get("dut", {}), facts.get("lab", {})
     levels, certified = _levels(version_rows)
     first = tables[0]
     last = runs[-1]
-    return Report(
+    report = Report(
         platform=str(lab.get("platform") or "the charging platform"),
         manufacturer=str(dut.get("vendor") or "unknown"),
         model=str(dut.get("model") or "unknown"),
@@ -170,6 +189,22 @@ def build_report(runs: list[RunData], out_dir: Path, tester: str | None = None) 
         lab_not_opened=_lab_not_opened(runs, labels),
         manual_steps=[_manual_step(e) for e in evidence if e["kind"] == "manual"],
     )
+    tester_word.sign_report(report, runs, word, tester)
+    make_portable(report, runs, out_dir)
+    return report
+
+
+def _rows_for_the_tester(version_rows: dict[str, dict[str, StepRow]]) -> dict[str, StepRow]:
+    """Each step's row a tester's entry is about: the newest version's that ran the step
+    (the newest version's when none did)."""
+    newest_first = list(reversed(version_rows.values()))
+    return {
+        step.id: next(
+            (rows[step.id] for rows in newest_first if rows[step.id].verdict != NOT_RUN),
+            newest_first[0][step.id],
+        )
+        for step in STEPS
+    }
 
 
 def _runs_by_version(runs: list[RunData]) -> dict[str, list[RunData]]:
@@ -650,6 +685,7 @@ def _instruments(runs: list[RunData]) -> list[InstrumentEntry]:
                     str(item.get("address", "")),
                     str(item.get("identity", "")),
                 )
+                tester_word.instrument_facts(entry, item)
                 seen[(entry.role, entry.identity)] = entry
     return list(seen.values())
 

@@ -36,6 +36,11 @@ class StepRow:
     #: Robot's own failure or skip text, for the evidence section
     detail: str = ""
     test_name: str = ""
+    #: the tester's word on this step (hil.report.tester): remarks and a verdict override,
+    #: each saying who and when; shown after the lab's remarks, marked as a person's
+    tester: list[str] = field(default_factory=list)
+    #: the lab's own verdict when a person overrode it (``verdict`` is then theirs)
+    lab_verdict: str = ""
 
 
 @dataclass
@@ -120,6 +125,8 @@ class InstrumentEntry:
     driver: str
     address: str
     identity: str  # model and serial as the instrument reports them, or why not known
+    serial: str = ""  # instruments.<role>.serial of the lab config
+    calibration_due: str = ""  # instruments.<role>.calibration_due, YYYY-MM-DD
 
 
 @dataclass
@@ -215,6 +222,19 @@ class Report:
     def ocpp_versions(self) -> list[str]:
         """Every OCPP version the report certifies, oldest first."""
         return [v.ocpp for v in self.versions] or [self.ocpp]
+
+    #: the report's number and who authorised it (lab config ``report:`` or the tester's
+    #: file); empty when not given, and then a warning says so
+    report_number: str = ""
+    authorised_by: str = ""
+    #: the tester's file the person's remarks and overrides come from (its name), if any
+    tester_file: str = ""
+    #: what the reader must know before trusting the report: a missing authoriser, an
+    #: overdue calibration (hil.report.tester.report_warnings)
+    warnings: list[str] = field(default_factory=list)
+    #: files outside the report's folder that its links point at: (source, path relative
+    #: to the report's folder), copied there when the report is written
+    attachments: list[tuple[Path, str]] = field(default_factory=list)
 
     @property
     def title(self) -> str:

@@ -16,10 +16,12 @@ from hil.report.model import (
     YES,
     ConfigurationEntry,
     EnergyRow,
+    InstrumentEntry,
     LevelResult,
     Report,
     StepRow,
 )
+from hil.report.portable import copy_attachments, shown_path
 from hil.verdict import LAB_ERROR_MEANING
 
 #: what a missing value prints as
@@ -39,7 +41,7 @@ ENERGY_COLUMNS = (
 LEVEL_COLUMNS = ("Certification level", "Achieved", "Not achieved because of")
 CHECK_COLUMNS = ("Check", "OK", "Detail")
 CONFIG_COLUMNS = ("Key", "Value", "Read-only")
-INSTRUMENT_COLUMNS = ("Role", "Driver", "Address", "Identity")
+INSTRUMENT_COLUMNS = ("Role", "Driver", "Address", "Identity", "Serial", "Calibration due")
 MANUAL_COLUMNS = ("Step", "The operator was asked", "Answer", "Asked", "Answered")
 RUN_COLUMNS = ("Run", "Run id", "Source file", "Started", "Ended", "Interrupted", "Links")
 
@@ -89,6 +91,32 @@ def energy_cells(row: EnergyRow) -> list[str]:
         ok_fail(row.ok),
         "\n".join(t for t in (row.window, row.note) if t) or DASH,
     ]
+
+
+def instrument_cells(entry: InstrumentEntry) -> list[str]:
+    """The cells of an instrument row, as INSTRUMENT_COLUMNS names them."""
+    return [
+        entry.role,
+        entry.driver,
+        entry.address,
+        entry.identity,
+        entry.serial or DASH,
+        entry.calibration_due or DASH,
+    ]
+
+
+def pass_text(row: StepRow) -> str:
+    """The Pass cell: the verdict, or ``N → Y`` when a person overrode the lab's."""
+    return f"{row.lab_verdict} → {row.verdict}" if row.lab_verdict else row.verdict
+
+
+def missing_plot(path: Path) -> str:
+    """What a report says in place of a plot it cannot find (no absolute path)."""
+    return f"plot not found: {shown_path(path)}"
+
+
+#: above the warnings of the certificate page
+WARNINGS_HEADING = "Warning"
 
 
 def config_cells(entry: ConfigurationEntry) -> list[str]:
@@ -165,6 +193,9 @@ def certificate_facts(report: Report) -> list[tuple[str, str]]:
         ("Current type", report.current_type),
         ("Certification date", report.date),
         ("Lab", report.lab_name),
+        ("Report number", report.report_number or DASH),
+        ("Tester", report.tester),
+        ("Authorised by", report.authorised_by or DASH),
     ]
 
 
@@ -176,7 +207,9 @@ def header_facts(report: Report) -> list[tuple[str, str]]:
         ("Firmware", report.firmware),
         ("Tester", report.tester),
         ("Date", report.date),
-    ]
+        ("Report number", report.report_number or DASH),
+        ("Authorised by", report.authorised_by or DASH),
+    ] + ([("Tester's remarks", report.tester_file)] if report.tester_file else [])
 
 
 def plot_paths(report: Report) -> list[Path]:
@@ -199,6 +232,7 @@ def write_report(
         raise ValueError(f"unknown report format(s) {unknown}; known: html, md, pdf")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    copy_attachments(report, out_dir)  # the files its links point at, into its folder
     written: list[Path] = []
     for fmt in formats:
         # imported here: the renderers import this module, and a caller wanting only

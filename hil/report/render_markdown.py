@@ -63,13 +63,14 @@ def copy_plots(report: Report, out_dir: Path, image_dir_name: str = "report-plot
 
 def _image(path: Path, alt: str, names: dict[Path, str], image_dir_name: str) -> str:
     if not path.is_file():
-        return f"*plot not found: {md_text(str(path))}*"
+        return f"*{md_text(common.missing_plot(path))}*"
     return f"![{md_text(alt)}]({image_dir_name}/{names[path]})"
 
 
 def _step_table(report: Report, rows: list[StepRow]) -> list[str]:
     def remarks(row: StepRow) -> str:
         parts = [md_text(r) for r in row.remarks]
+        parts += [f"*{md_text(t)}*" for t in row.tester]  # the person's word, set apart
         if run := common.run_of(report, row):
             parts.append(f"<sub>{md_text(run)}</sub>")
         return "<br>".join(parts)
@@ -84,7 +85,7 @@ def _step_table(report: Report, rows: list[StepRow]) -> list[str]:
                 md_text(r.number),
                 md_text(r.profile),
                 md_text(r.action),
-                verdict(r.verdict),
+                verdict(common.pass_text(r)),
                 remarks(r),
             ]
             for r in rows
@@ -115,6 +116,8 @@ def _certificate(report: Report) -> list[str]:
     out += _lab_not_opened(report)
     if report.interrupted:
         out += [f"> **{md_text(common.INTERRUPTED_BANNER)}**", ""]
+    for w in report.warnings:
+        out += [f"> **{md_text(common.WARNINGS_HEADING)}:** {md_text(w)}", ""]
     out += _facts(common.certificate_facts(report))
     out += _table(
         common.LEVEL_COLUMNS,
@@ -188,10 +191,7 @@ def _evidence(report: Report, image_dir_name: str) -> list[str]:
     if report.instruments:
         out += _table(
             common.INSTRUMENT_COLUMNS,
-            [
-                [md_text(i.role), md_text(i.driver), md_text(i.address), md_text(i.identity)]
-                for i in report.instruments
-            ],
+            [[md_text(c) for c in common.instrument_cells(i)] for i in report.instruments],
         )
     else:
         out += ["No instruments recorded.", ""]

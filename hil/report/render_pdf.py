@@ -118,8 +118,8 @@ def _step_table(pdf: FPDF, report: Report, rows: list[StepRow]) -> None:
             row.cell(r.number)
             row.cell(r.profile)
             row.cell(r.action)
-            row.cell(r.verdict, style=_verdict_style(r.verdict))
-            remarks = list(r.remarks)
+            row.cell(common.pass_text(r), style=_verdict_style(r.verdict))
+            remarks = list(r.remarks) + list(r.tester)  # the tester's lines say whose
             if run := common.run_of(report, r):
                 remarks.append(f"({run})")
             row.cell("\n".join(remarks))
@@ -130,7 +130,7 @@ def _step_table(pdf: FPDF, report: Report, rows: list[StepRow]) -> None:
 
 def _image(pdf: FPDF, path: Path, caption: str = "") -> None:
     if not Path(path).is_file():
-        _paragraph(pdf, f"plot not found: {path}", style="")
+        _paragraph(pdf, common.missing_plot(path), style="")
         pdf.ln(2)
         return
     pdf.image(str(path), w=pdf.epw)  # flowing: breaks the page itself when it does not fit
@@ -153,6 +153,8 @@ def _certificate(pdf: FPDF, report: Report) -> None:
     _lab_not_opened(pdf, report)
     if report.interrupted:
         _banner(pdf)
+    if report.warnings:
+        _banner(pdf, "\n".join(f"{common.WARNINGS_HEADING}: {w}" for w in report.warnings))
     _table(pdf, None, common.certificate_facts(report), widths=(35, 65))
     pdf.set_font(_FONT, size=9)
     with pdf.table(
@@ -268,8 +270,8 @@ def _evidence(pdf: FPDF, report: Report) -> None:
         _table(
             pdf,
             common.INSTRUMENT_COLUMNS,
-            [[i.role, i.driver, i.address, i.identity] for i in report.instruments],
-            widths=(18, 15, 32, 35),
+            [common.instrument_cells(i) for i in report.instruments],
+            widths=(14, 10, 31, 19, 11, 15),
         )
     else:
         _paragraph(pdf, "No instruments recorded.")

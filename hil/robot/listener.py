@@ -201,10 +201,13 @@ class RunListener:
             from hil.report.build import report_for_output_dir
             from hil.report.render import write_report
 
-            paths = write_report(report_for_output_dir(output_dir), output_dir)
+            report = report_for_output_dir(output_dir)
+            paths = write_report(report, output_dir)
         except Exception as exc:  # the run's own results are already safe
             print(f"hil: the certification report could not be written: {exc!r}", file=sys.stderr)
             return
+        for warning in report.warnings:
+            logger.console(f"Certification warning: {warning}")
         for path in paths:
             if path.suffix == ".html":
                 logger.console(f"Certification: {path.resolve()}")

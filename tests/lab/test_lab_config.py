@@ -336,3 +336,39 @@ def test_a_station_id_with_a_colon_is_fine_without_basic_auth(tmp_path, profile)
             d["back_office"]["security"]["certificate"] = "auto"
 
     assert load_lab_config(write(tmp_path, mutate)).dut.station_id == "CP:0042"
+
+
+def test_instrument_serial_calibration_and_report_section_load(tmp_path):
+    """Harm: the report's instrument table and its sign-off have nowhere to come from."""
+
+    def mutate(d):
+        d["instruments"]["energy_meter"].update(serial="EM-77", calibration_due="2027-03-31")
+        d["report"] = {"number": "CR-2026-0042", "authorised_by": "Dr. B. Head"}
+
+    cfg = load_lab_config(write(tmp_path, mutate))
+    meter = cfg.instruments.energy_meter
+    assert meter is not None and meter.serial == "EM-77"
+    assert meter.calibration_due is not None and meter.calibration_due.isoformat() == "2027-03-31"
+    assert (cfg.report.number, cfg.report.authorised_by) == ("CR-2026-0042", "Dr. B. Head")
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field", "value"),
+    [
+        (
+            lambda d: d["instruments"]["energy_meter"].update(calibration_due="31.03.2027"),
+            "instruments.energy_meter.calibration_due",
+            "'31.03.2027'",
+        ),
+        (lambda d: d.update(report={"numbr": "CR-1"}), "report.numbr", "'CR-1'"),
+    ],
+)
+def test_a_bad_calibration_date_or_report_field_names_file_field_and_value(
+    tmp_path, mutate, field, value
+):
+    """Harm: a calibration date the lab cannot read would never warn that it is overdue."""
+    path = write(tmp_path, mutate)
+    with pytest.raises(LabConfigError) as err:
+        load_lab_config(path)
+    msg = str(err.value)
+    assert msg.startswith(f"{path}: field {field}") and value in msg, msg

@@ -80,6 +80,9 @@ class LabKeywords:
                     "address": bench.addresses.get(role, inst.address),
                     "identity": bench.identities.get(role)
                     or bench.unreachable.get(role, "not opened"),
+                    # from the lab config, for the report (calibration overdue: a warning)
+                    "serial": inst.serial,
+                    "calibration_due": inst.calibration_due and inst.calibration_due.isoformat(),
                 }
                 for role, inst in cfg.instruments
                 if inst is not None
@@ -271,6 +274,7 @@ def run_facts(cfg: LabConfig) -> dict[str, Any]:
             "tester": cfg.lab.tester,
             "bench": cfg.lab.bench,
         },
+        "report": cfg.report.model_dump(),
         "dut": {
             "station_id": dut.station_id,
             "vendor": dut.vendor,
