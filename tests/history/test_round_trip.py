@@ -48,10 +48,12 @@ def test_round_trip(db_url: str, tmp_path: Path) -> None:
     assert rows["5"].verdicts == {N1: "Y", N2: "N", N3: "Y"}
     assert rows["17"].verdicts == {N1: "N/A", N2: "N/A", N3: ""}
     # step 5 failed on night 2 (new firmware) and passed again on night 3: not failing now,
-    # but flaky on firmware 2.0; step 6 fails since night 3 on 2.0
+    # and one flip on firmware 2.0 is a fix, not flakiness; step 6 fails since night 3 on
+    # 2.0, a new failure after a pass on night 2 with nothing recorded changed
     assert rows["5"].failing_since is None
-    assert rows["5"].flaky_on == ["2.0"]
+    assert rows["5"].flaky_on == [] and not rows["5"].new_failure
     assert (rows["6"].failing_since, rows["6"].failing_firmware) == (N3, "2.0")
+    assert rows["6"].new_failure and rows["6"].passed_before == N2 and rows["6"].changed == []
     assert rows["1"].flaky_on == [] and rows["1"].failing_since is None
     assert rows["1"].name == "Boot charging station"
     # bench b: failing since night 2 on firmware 9.2; its last run never ended
