@@ -53,12 +53,12 @@ def run_changes(before: RunInfo, after: RunInfo) -> list[str]:
     changes = []
     if before.firmware != after.firmware:
         changes.append(f"firmware {before.firmware or '?'} → {after.firmware or '?'}")
-    if before.lab_config_digest and after.lab_config_digest:
-        if before.lab_config_digest != after.lab_config_digest:
-            what = "lab config changed"
-            if before.lab_config != after.lab_config:
-                what += f" ({before.lab_config} → {after.lab_config})"
-            changes.append(what)
+    known = before.lab_config_digest and after.lab_config_digest
+    if known and before.lab_config_digest != after.lab_config_digest:
+        what = "lab config changed"
+        if before.lab_config != after.lab_config:
+            what += f" ({before.lab_config} → {after.lab_config})"
+        changes.append(what)
     on = [d for d in after.deviations if d not in before.deviations]
     off = [d for d in before.deviations if d not in after.deviations]
     if on or off:
@@ -259,8 +259,8 @@ def _bench_trend(
         )
         by_night = [per_night[n] for n in _ordered(per_night, runs)]
         _failing_streak(trend, by_night)
-        _new_failure(trend, by_night)
         trend.flaky_on = _flaky(mine)
+        _new_failure(trend, by_night)
         steps.append(trend)
     return BenchTrend(bench, [n for n in shown], columns, steps)
 
@@ -297,6 +297,8 @@ def _new_failure(trend: StepTrend, by_night: list[tuple[RunInfo, str]]) -> None:
     real = [(run, v) for run, v in by_night if v in ("Y", "N")]
     if len(real) >= 2 and real[-2][1] == "N":
         return  # failing on more than one night: not new
+    if real and real[-1][0].firmware in trend.flaky_on:
+        return  # the flakiness once more, not news
     trend.new_failure = True
     if len(real) >= 2:
         before, after = real[-2][0], real[-1][0]

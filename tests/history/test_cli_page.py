@@ -168,7 +168,9 @@ def test_older_schema_is_upgraded(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert main(["history", "--db", str(path)]) == 0
     assert "no runs in this history yet" in capsys.readouterr().out
     with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [(head_revision(),)]
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [
+            (head_revision(),)
+        ]
 
 
 def test_page_build_time(tmp_path: Path) -> None:
