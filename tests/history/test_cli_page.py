@@ -204,3 +204,21 @@ def test_page_build_time(tmp_path: Path) -> None:
         f"page: query {timing.query_s:.3f} s, render {timing.render_s:.3f} s"
     )
     assert timing.query_s + timing.render_s < 10
+
+
+def test_failures_view_fits_80_columns(
+    db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The harm: the morning's failures in a full steps × nights table wrap into an
+    unreadable mess on an 80-column terminal (or a mail), and the green rows hide them."""
+    monkeypatch.setenv("COLUMNS", "80")
+    three_nights(db_url, tmp_path)
+    assert main(["history", "--db", db_url, "--failures"]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert max(len(line) for line in lines) <= 80, out
+    assert not [line for line in lines if line.split()[:1] == ["5"]]  # it passes now
+    text = " ".join(" ".join(lines).split())
+    assert "new failure (Y on 2026-11-02; changed: nothing recorded changed)" in text
+    row = next(line for line in lines if line.split()[:1] == ["1"])  # bench b, step 1
+    assert "2026-11-02" in row and "9.2" in row and "failing" in row
