@@ -124,6 +124,8 @@ class EnergyPoint:
     source: str
     step: str
     diff_percent: float
+    #: the tolerance of that check in percent of the reference (None: not known)
+    allowed_percent: float | None = None
 
 
 @dataclass
@@ -177,6 +179,8 @@ def history(engine: Engine, nights: int = 7, bench: str | None = None) -> Histor
                     EnergyFigure.source,
                     EnergyFigure.step,
                     EnergyFigure.diff_percent,
+                    EnergyFigure.allowed_wh,
+                    EnergyFigure.reference_wh,
                 )
                 .join(Run, EnergyFigure.run_id == Run.run_id)
                 .where(EnergyFigure.diff_percent.is_not(None))
@@ -195,9 +199,15 @@ def history(engine: Engine, nights: int = 7, bench: str | None = None) -> Histor
         for name in sorted({i.bench for i in infos})
     ]
     energy = [
-        EnergyPoint(n, b, src, st, float(pct)) for n, b, src, st, pct in figures if n in shown
+        EnergyPoint(n, b, src, st, float(pct), _percent_of(allowed, ref))
+        for n, b, src, st, pct, allowed, ref in figures
+        if n in shown
     ]
     return History(shown, benches, energy)
+
+
+def _percent_of(allowed: float | None, ref: float | None) -> float | None:
+    return None if allowed is None or not ref else 100.0 * abs(allowed) / abs(ref)
 
 
 def _nights_in_order(runs: list[Run]) -> list[str]:

@@ -138,3 +138,28 @@ def test_night_empty_is_todays_utc_date(db_url: str, tmp_path: Path) -> None:
         run = s.get(Run, "t1")
         assert run is not None and run.night_id == datetime.now(UTC).date().isoformat()
     engine.dispose()
+
+
+def test_energy_plot_has_one_series_per_bench_and_the_tolerance_band(
+    db_url: str, tmp_path: Path
+) -> None:
+    """The harm: a line per bench and energy source (the signed OCMF figure, the power
+    analyser) crowds the plot, and without the allowed band nobody sees whether a drift is
+    still within tolerance or already a failure."""
+    from hil.history.plot import energy_error_plot, energy_series
+
+    three_nights(db_url, tmp_path)
+    record_run(db_url, tmp_path, "b4", N3, "9.2", {"6": "PASS"}, bench="bench-b", diff_percent=4)
+    engine = open_engine(db_url)
+    try:
+        h = history(engine, nights=7)
+    finally:
+        engine.dispose()
+    series = energy_series(h.energy, h.nights)
+    assert series.benches == {
+        "bench-a": [(0, 1.0), (1, 2.5), (2, -0.5)],
+        "bench-b": [(2, 4.0)],
+    }
+    # the helper's checks allow 30 Wh of 1000 Wh: ±3 % on every night
+    assert series.band == [(0, 3.0), (1, 3.0), (2, 3.0)]
+    assert (energy_error_plot(h.energy, h.nights) or "").startswith("data:image/png;base64,")
