@@ -11,7 +11,7 @@ from pathlib import Path
 
 
 def run(args: argparse.Namespace) -> int:
-    from hil.history.console import print_history
+    from hil.history.console import print_failures, print_history
     from hil.history.db import HistoryDbError, as_url, open_engine
     from hil.history.page import write_page
     from hil.history.trends import history
@@ -23,7 +23,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"hil history: {exc}", file=sys.stderr)
         return 2
     try:
-        print_history(history(engine, args.nights, args.bench))
+        h = history(engine, args.nights, args.bench)
+        if args.failures:
+            print_failures(h)
+        else:
+            print_history(h)
         if args.html:
             t0 = time.perf_counter()
             write_page(engine, Path(args.html), args.nights, args.bench)
@@ -50,4 +54,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser.add_argument("--nights", type=int, default=7, help="nights to show (default 7)")
     parser.add_argument("--bench", help="one bench (its lab name) only")
     parser.add_argument("--html", metavar="PATH", help="also write the HTML page here")
+    parser.add_argument(
+        "--failures",
+        action="store_true",
+        help="only the failing steps (new ones first, with what changed) and the flaky "
+        "ones, per bench; fits 80 columns",
+    )
     parser.set_defaults(func=run)

@@ -49,6 +49,13 @@ class Run(Base):
     serial: Mapped[str] = mapped_column(String(200), default="")
     #: the hil-ocpp-lab version that ran it (a verdict change may be the lab's, not the DUT's)
     software_version: Mapped[str] = mapped_column(String(64), default="")
+    #: the lab config file the run was given (its path when the run started)
+    lab_config: Mapped[str] = mapped_column(Text, default="")
+    #: a digest of that file's settings without ``dut.firmware`` and
+    #: ``virtual.deviations`` (each has its own column): same digest, same lab set-up
+    lab_config_digest: Mapped[str] = mapped_column(String(64), default="")
+    #: the virtual station's deviations switched on (``virtual.deviations``), sorted
+    deviations: Mapped[list[str]] = mapped_column(JSON, default=list)
     started: Mapped[datetime]
     ended: Mapped[datetime | None]
     status: Mapped[str] = mapped_column(String(16), default=RUNNING)

@@ -20,7 +20,7 @@ import jinja2
 from sqlalchemy import Engine
 
 from hil.history.plot import energy_error_plot
-from hil.history.trends import History, history
+from hil.history.trends import History, history, new_failure_text
 
 _TEMPLATES = Path(__file__).with_name("templates")
 STATUS_FILE = "nightly-status.json"
@@ -80,6 +80,7 @@ def render_page(h: History, page: Path, status: list[dict[str, Any]]) -> str:
             links=links,
             status=status,
             plot=energy_error_plot(h.energy, h.nights),
+            new_failure_text=new_failure_text,
             generated=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
         )
     )

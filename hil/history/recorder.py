@@ -7,15 +7,20 @@ halfway keeps every finished step; the run row stays "running" and is shown inte
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import importlib
 import importlib.metadata
+import json
 import os
 import socket
+import subprocess
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import yaml
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
@@ -28,11 +33,66 @@ REPORT_FILE = "certification-report.html"
 SIGNED_SOURCE = "signed (OCMF)"
 
 
+@functools.cache
 def software_version() -> str:
+    """hil-ocpp-lab's version, with the commit when the lab runs from a git checkout (a
+    lab PC runs an editable install: its version number stays while the code changes),
+    ``.dirty`` when that checkout has uncommitted changes: "0.1.0+g52e9398"."""
     try:
-        return importlib.metadata.version("hil-ocpp-lab")
+        version = importlib.metadata.version("hil-ocpp-lab")
     except importlib.metadata.PackageNotFoundError:
-        return "unknown"
+        version = "unknown"
+    commit = _git_commit(Path(__file__).resolve().parents[2])
+    return f"{version}+g{commit}"[:64] if commit else version
+
+
+def _git_commit(root: Path) -> str:
+    if not (root / ".git").exists():
+        return ""
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(root), "describe", "--always", "--dirty=.dirty", "--abbrev=9"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    text = done.stdout.strip()
+    return text.rsplit("-g", 1)[-1] if done.returncode == 0 and text else ""
+
+
+#: settings of a lab config that have their own columns, left out of its digest
+_OWN_COLUMNS = (("dut", "firmware"), ("virtual", "deviations"))
+
+
+def lab_identity(facts: dict[str, Any]) -> tuple[str, str, list[str]]:
+    """The run's lab config file, the digest of its settings (without the firmware and the
+    deviations, which are compared on their own) and its deviations, read from the file
+    the run marker names; ("", "", []) when it cannot be read. Facts that already carry
+    ``lab_config_digest`` / ``deviations`` win."""
+    path = str(facts.get("lab_config") or "")
+    digest, deviations = "", []
+    raw: Any = None
+    if path:
+        try:
+            raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError):
+            raw = None
+    if isinstance(raw, dict):
+        virtual = raw.get("virtual") if isinstance(raw.get("virtual"), dict) else {}
+        deviations = sorted(str(d) for d in virtual.get("deviations") or [])
+        settings = json.loads(json.dumps(raw, default=str))
+        for section, key in _OWN_COLUMNS:
+            if isinstance(settings.get(section), dict):
+                settings[section].pop(key, None)
+        canonical = json.dumps(settings, sort_keys=True, separators=(",", ":"))
+        digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+    digest = str(facts.get("lab_config_digest") or digest)
+    if isinstance(facts.get("deviations"), list):
+        deviations = sorted(str(d) for d in facts["deviations"])
+    return path, digest, deviations
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -150,6 +210,7 @@ class HistoryRecorder:
         lab, dut = facts.get("lab") or {}, facts.get("dut") or {}
         output_dir = Path(output_dir).resolve()
         run_id = str(facts.get("run_id") or uuid.uuid4().hex[:12])
+        lab_config, digest, deviations = lab_identity(facts)
         run = Run(
             run_id=run_id,
             night_id=night_id,
@@ -160,6 +221,9 @@ class HistoryRecorder:
             firmware=str(dut.get("firmware") or ""),
             serial=str(dut.get("serial") or ""),
             software_version=software_version(),
+            lab_config=lab_config,
+            lab_config_digest=digest,
+            deviations=deviations,
             started=started,
             ended=None,
             status=RUNNING,

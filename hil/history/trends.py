@@ -35,6 +35,37 @@ class RunInfo:
     state: str
     output_dir: str
     report_path: str
+    lab_config: str = ""
+    lab_config_digest: str = ""
+    deviations: list[str] = field(default_factory=list)
+
+    @property
+    def setup(self) -> tuple[str, str]:
+        """What must stay the same for a verdict change to count as flakiness: the
+        firmware and the lab config (its digest; "" for runs recorded before it was)."""
+        return (self.firmware, self.lab_config_digest)
+
+
+def run_changes(before: RunInfo, after: RunInfo) -> list[str]:
+    """What differs between two runs of a bench, as short phrases: the firmware, the lab
+    config, the deviations switched on, the lab software's version. [] when none does
+    (what is unknown for an older run is not compared)."""
+    changes = []
+    if before.firmware != after.firmware:
+        changes.append(f"firmware {before.firmware or '?'} → {after.firmware or '?'}")
+    known = before.lab_config_digest and after.lab_config_digest
+    if known and before.lab_config_digest != after.lab_config_digest:
+        what = "lab config changed"
+        if before.lab_config != after.lab_config:
+            what += f" ({before.lab_config} → {after.lab_config})"
+        changes.append(what)
+    on = [d for d in after.deviations if d not in before.deviations]
+    off = [d for d in before.deviations if d not in after.deviations]
+    if on or off:
+        changes.append("deviations " + ", ".join([*(f"+{d}" for d in on), *(f"-{d}" for d in off)]))
+    if before.software_version != after.software_version:
+        changes.append(f"lab software {before.software_version} → {after.software_version}")
+    return changes
 
 
 @dataclass
@@ -46,8 +77,23 @@ class StepTrend:
     #: the failing streak the step is in now: its first night and firmware (None: passing)
     failing_since: str | None = None
     failing_firmware: str | None = None
-    #: firmware versions on which the verdict changed between runs (empty: not flaky)
+    #: firmware versions on which the Y/N verdict flipped more than once with the same
+    #: firmware and lab config (empty: not flaky)
     flaky_on: list[str] = field(default_factory=list)
+    #: the failing streak began on the step's latest night: it was Y before (or never ran)
+    new_failure: bool = False
+    #: for a new failure: the night of the run before it that passed (None: first run)
+    passed_before: str | None = None
+    #: what differs between that run and the failing one (run_changes)
+    changed: list[str] = field(default_factory=list)
+
+
+def new_failure_text(s: StepTrend) -> str:
+    """How the console, the page and the nightly summary say a new failure."""
+    if s.passed_before is None:
+        return f"new failure (first run: {s.failing_since}, firmware {s.failing_firmware})"
+    changed = "; ".join(s.changed) if s.changed else "nothing recorded changed"
+    return f"new failure (Y on {s.passed_before}; changed: {changed})"
 
 
 @dataclass
@@ -66,6 +112,10 @@ class BenchTrend:
     def flaky(self) -> list[StepTrend]:
         return [s for s in self.steps if s.flaky_on]
 
+    @property
+    def new_failures(self) -> list[StepTrend]:
+        return [s for s in self.steps if s.new_failure]
+
 
 @dataclass
 class EnergyPoint:
@@ -74,6 +124,8 @@ class EnergyPoint:
     source: str
     step: str
     diff_percent: float
+    #: the tolerance of that check in percent of the reference (None: not known)
+    allowed_percent: float | None = None
 
 
 @dataclass
@@ -127,6 +179,8 @@ def history(engine: Engine, nights: int = 7, bench: str | None = None) -> Histor
                     EnergyFigure.source,
                     EnergyFigure.step,
                     EnergyFigure.diff_percent,
+                    EnergyFigure.allowed_wh,
+                    EnergyFigure.reference_wh,
                 )
                 .join(Run, EnergyFigure.run_id == Run.run_id)
                 .where(EnergyFigure.diff_percent.is_not(None))
@@ -145,9 +199,15 @@ def history(engine: Engine, nights: int = 7, bench: str | None = None) -> Histor
         for name in sorted({i.bench for i in infos})
     ]
     energy = [
-        EnergyPoint(n, b, src, st, float(pct)) for n, b, src, st, pct in figures if n in shown
+        EnergyPoint(n, b, src, st, float(pct), _percent_of(allowed, ref))
+        for n, b, src, st, pct, allowed, ref in figures
+        if n in shown
     ]
     return History(shown, benches, energy)
+
+
+def _percent_of(allowed: float | None, ref: float | None) -> float | None:
+    return None if allowed is None or not ref else 100.0 * abs(allowed) / abs(ref)
 
 
 def _nights_in_order(runs: list[Run]) -> list[str]:
@@ -176,6 +236,9 @@ def _run_infos(runs: list[Run]) -> list[RunInfo]:
                 run_state(run, later),
                 run.output_dir,
                 run.report_path,
+                run.lab_config or "",
+                run.lab_config_digest or "",
+                [str(d) for d in run.deviations or []],
             )
         )
     return infos
@@ -204,8 +267,10 @@ def _bench_trend(
             BY_ID[step].action if step in BY_ID else names[step],
             {n: per_night[n][1] if n in per_night else "" for n in shown},
         )
-        _failing_streak(trend, [per_night[n] for n in _ordered(per_night, runs)])
+        by_night = [per_night[n] for n in _ordered(per_night, runs)]
+        _failing_streak(trend, by_night)
         trend.flaky_on = _flaky(mine)
+        _new_failure(trend, by_night)
         steps.append(trend)
     return BenchTrend(bench, [n for n in shown], columns, steps)
 
@@ -234,15 +299,37 @@ def _last_real(by_night: list[tuple[RunInfo, str]]) -> str:
     return next((v for _r, v in reversed(by_night) if v in ("Y", "N")), "")
 
 
+def _new_failure(trend: StepTrend, by_night: list[tuple[RunInfo, str]]) -> None:
+    """A failing streak one night long is a new failure: say what changed since the run
+    before it that passed (a single Y→N change is news, not flakiness)."""
+    if trend.failing_since is None:
+        return
+    real = [(run, v) for run, v in by_night if v in ("Y", "N")]
+    if len(real) >= 2 and real[-2][1] == "N":
+        return  # failing on more than one night: not new
+    if real and real[-1][0].firmware in trend.flaky_on:
+        return  # the flakiness once more, not news
+    trend.new_failure = True
+    if len(real) >= 2:
+        before, after = real[-2][0], real[-1][0]
+        trend.passed_before = before.night
+        trend.changed = run_changes(before, after)
+
+
 def _flaky(mine: list[tuple[RunInfo, str]]) -> list[str]:
-    """Firmware versions on which the step's Y/N verdict changed between runs."""
-    last: dict[str, str] = {}
+    """Firmware versions on which the step's Y/N verdict flipped more than once between
+    runs with the same firmware and lab config. One flip is a change (a new failure, or a
+    fix); a change that comes with another firmware or lab config is theirs."""
+    last: dict[tuple[str, str], str] = {}
+    flips: dict[tuple[str, str], int] = {}
     flaky: list[str] = []
     for run, verdict in mine:
         if verdict not in ("Y", "N"):
             continue
-        before = last.get(run.firmware)
-        if before is not None and before != verdict and run.firmware not in flaky:
-            flaky.append(run.firmware)
-        last[run.firmware] = verdict
+        before = last.get(run.setup)
+        if before is not None and before != verdict:
+            flips[run.setup] = flips.get(run.setup, 0) + 1
+            if flips[run.setup] > 1 and run.firmware not in flaky:
+                flaky.append(run.firmware)
+        last[run.setup] = verdict
     return flaky

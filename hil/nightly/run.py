@@ -18,6 +18,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,18 +41,35 @@ from hil.nightly.status import (
     night_status,
     write_status,
 )
-from hil.nightly.summary import any_failure, write_summary
+from hil.nightly.summary import (
+    HISTORY_PAGE,
+    any_failure,
+    failed_steps_lines,
+    write_morning_summary,
+)
 
 SUITES = Path(__file__).resolve().parents[2] / "robot_suites"
 WORK_DIR = "nightly"  # pabot's input files, its console log, the night's facts
 NIGHT_FILE = "night.json"
 POLL_S = 0.25
+#: how often the history page (with the live status) is rewritten during a night
+PAGE_EVERY_S = 60.0
+#: nights the history page shows
+HISTORY_NIGHTS = 7
 #: how long pabot gets to stop its workers after SIGINT before it is killed
 STOP_GRACE_S = 45.0
 
 
 def default_results(night: str) -> Path:
     return Path("results") / night
+
+
+def default_history(results: Path | None) -> str:
+    """Without ``-d`` every night's folder is ``results/<night>`` and they share
+    ``results/history.sqlite``, so a night is compared with the one before; with ``-d``
+    the history is ``<results>/history.sqlite`` unless ``--history`` names another."""
+    folder = results if results is not None else default_results("x").parent
+    return f"sqlite:///{(folder / 'history.sqlite').resolve()}"
 
 
 def today() -> str:
@@ -69,6 +87,9 @@ class Night:
         self.night = night
         self.since = now()
         self.stopped = False
+        #: the history database the night writes (its page is rewritten as the night goes)
+        self.history = ""
+        self._page_written = 0.0
 
     @property
     def pabot_results(self) -> Path:
@@ -103,6 +124,31 @@ class Night:
         records = self.status(over)
         write_status(self.results / STATUS_FILE, records)
         return records
+
+    def write_history_page(self, quiet: bool) -> Path | None:
+        """``<results>/history.html`` (docs/history.md): the history with the night's
+        live status beside it. ``quiet``: a history that cannot be read yet (none of the
+        night's runs has written it) is no news; at the end it is said on stderr."""
+        from hil.history.db import HistoryDbError
+        from hil.history.page import write_history_page
+
+        self._page_written = time.monotonic()
+        if not self.history:
+            return None
+        page = self.results / HISTORY_PAGE
+        try:
+            write_history_page(self.history, page, nights=HISTORY_NIGHTS)
+        except HistoryDbError as exc:
+            if not quiet:
+                print(f"the history page was not written: {exc}", file=sys.stderr)
+            return None
+        except Exception as exc:  # the page is an extra; the night's results stand
+            print(f"the history page was not written: {exc!r}", file=sys.stderr)
+            return None
+        return page
+
+    def history_page_due(self) -> bool:
+        return time.monotonic() - self._page_written >= PAGE_EVERY_S
 
 
 def rebuild_status(results: Path) -> list[dict[str, Any]]:
@@ -157,9 +203,9 @@ def run_nightly(
 ) -> int:
     """The whole night; returns the exit code (0: every bench finished, nothing failed)."""
     night_id = night_id or today()
+    history = history or default_history(results)
     results = (results or default_results(night_id)).resolve()
     results.mkdir(parents=True, exist_ok=True)
-    history = history or f"sqlite:///{results / 'history.sqlite'}"
     benches = find_benches(benches_dir)
     if not benches:
         print(f"error: no lab configs (*.yaml) in {benches_dir}", file=sys.stderr)
@@ -175,6 +221,9 @@ def run_nightly(
             print(f"  {bench.name}: PREFLIGHT FAILED: {'; '.join(bench.problems)}", flush=True)
     night = Night(results, benches, selection.total, night_id)
     night.save()
+    night.history = history
+    night.write_status(over=False)
+    night.write_history_page(quiet=True)  # "Tonight": the preflight, before pabot starts
     good = [b for b in benches if b.ok]
     pabot_rc = 0
     if good:
@@ -183,11 +232,21 @@ def run_nightly(
     states = {r["bench"]: r["state"] for r in records}
     folders = bench_folders(night.pabot_results, benches, night.since)
     _complete_history(history, folders, night_id)
-    page, summaries = write_summary(results, night_id, benches, folders, states)
+    history_page = night.write_history_page(quiet=False)
+    page, summaries, found = write_morning_summary(
+        results, night_id, benches, folders, states, history
+    )
+    failed = failed_steps_lines(summaries, found)
+    if failed:  # the morning's first question: what failed, and why
+        print("Failed steps:")
+        for line in failed:
+            print(f"  {line}")
     for s in summaries:
         counts = " ".join(f"{k} {v}" for k, v in s.counts.items())
         print(f"{s.name}: {s.state}{': ' + s.message if s.message else ''}  {counts}")
     print(f"Nightly report: {page}")
+    if history_page is not None:
+        print(f"History page: {history_page}")
     if (results / "output.xml").is_file():
         print(f"Merged results: {results / 'output.xml'}, {results / 'log.html'}")
     if night.stopped:
@@ -266,6 +325,8 @@ def _watch(night: Night, proc: subprocess.Popen[bytes], live: bool) -> None:
             records = night.write_status(over=False)
             if progress is not None:
                 progress.update(records)
+            if night.history_page_due():
+                night.write_history_page(quiet=True)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=POLL_S)
         if progress is not None:

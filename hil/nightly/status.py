@@ -6,7 +6,8 @@ bench it drives is known only once `Open Lab` took a value set, from the run mar
 ``steps.jsonl`` (a line per finished step, with its verdict) and ``ended`` in the marker.
 
 The list written to ``nightly-status.json`` is read by the history page: its field names
-(bench, step, name, done, total, verdicts {Y, N, N/A}, state) are an interface.
+(bench, step, name, done, total, verdicts {Y, N, N/A, E}, failed, lab_errors, state) are
+an interface.
 """
 
 from __future__ import annotations
@@ -71,6 +72,9 @@ def bench_status(
         "done": 0,
         "total": total,
         "verdicts": {"Y": 0, "N": 0, "N/A": 0, "E": 0},
+        #: the steps that ended N, and those that ended as a lab error, as they end
+        "failed": [],
+        "lab_errors": [],
         "state": RUNNING,
     }
     if not bench.ok:
@@ -84,6 +88,8 @@ def bench_status(
         verdict = record_verdict(step)
         if verdict:
             record["verdicts"][verdict] += 1
+        if verdict in ("N", "E"):
+            record["failed" if verdict == "N" else "lab_errors"].append(str(step.get("step", "")))
     record["done"] = len(steps)
     current = _read_json(folder / CURRENT_STEP_FILE)
     if current and not current.get("finished"):

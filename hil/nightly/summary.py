@@ -1,5 +1,8 @@
-"""The nightly report: one self-contained HTML page, a table across benches on top, then
-per bench its checklist table linking to that bench's full certification report.
+"""The nightly report: one self-contained HTML page. First what the morning needs: the
+night against the previous one in the history (new failures with what changed between the
+two runs, fixed steps, steps still failing since when and on which firmware); then a table
+across benches, then per bench its checklist table linking to that bench's full
+certification report.
 
 Each bench's table is its own certification report's model (``report_for_output_dir`` on
 the bench's output folder), so the page and the bench's report can never disagree.
@@ -15,11 +18,14 @@ from typing import Any
 
 import jinja2
 
+from hil.history.compare import BenchComparison
+from hil.history.trends import new_failure_text
 from hil.lab.evidence import STEPS_FILE, read_json_lines, read_run
 from hil.nightly.benches import Bench
 from hil.report.model import LAB_ERROR, NA, NO, NOT_RUN, YES, StepRow
 
 SUMMARY_FILE = "nightly-summary.html"
+HISTORY_PAGE = "history.html"
 STATE_TEXT = {
     "finished": "finished",
     "interrupted": "interrupted",
@@ -40,6 +46,50 @@ class BenchSummary:
     report_link: str = ""  # the bench's certification report, relative to the page
     verdict_line: str = ""
     rows: list[StepRow] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[StepRow]:
+        """The steps that ended N, then those that ended as a lab error (E)."""
+        return [r for r in self.rows if r.verdict == NO] + [
+            r for r in self.rows if r.verdict == LAB_ERROR
+        ]
+
+
+def reason(row: StepRow) -> str:
+    """A failed step's reason in one line: its first remark (the report's sentence)."""
+    text = row.remarks[0] if row.remarks else row.detail
+    return " ".join(text.split())
+
+
+@dataclass
+class Morning:
+    """The night against the previous one, from the history (empty when it has none)."""
+
+    comparisons: list[BenchComparison] = field(default_factory=list)
+    #: why there is no comparison (the history could not be read); "" when there is one
+    problem: str = ""
+
+    def of(self, bench: str) -> BenchComparison | None:
+        return next((c for c in self.comparisons if c.bench == bench), None)
+
+
+def morning(history: str | None, night: str) -> Morning:
+    """Compare ``night`` with the previous one in the history database ``history``."""
+    if not history:
+        return Morning(problem="no history database was given")
+    from hil.history.compare import compare_night
+    from hil.history.db import HistoryDbError, as_url, open_engine
+
+    try:
+        engine = open_engine(as_url(history), must_exist=True)
+    except HistoryDbError as exc:
+        return Morning(problem=str(exc))
+    try:
+        return Morning(compare_night(engine, night))
+    except Exception as exc:  # the summary must be written whatever the history says
+        return Morning(problem=f"{history}: {exc}")
+    finally:
+        engine.dispose()
 
 
 def _seconds(start: str, end: str) -> float | None:
@@ -116,10 +166,54 @@ th { background: #eee; }
 .Y { background: #d9f2d9; } .N { background: #f7d4d4; } .NA { background: #eee; }
 .finished { color: #1a7f1a; } .interrupted { color: #b36b00; }
 .preflight-failed { color: #b00020; font-weight: bold; }
+#new-failures li { color: #b00020; } .muted { color: #777; }
 </style></head><body>
 <h1>Nightly run {{ night }}</h1>
 <p>{{ benches|length }} bench(es); results: <code>{{ results }}</code>; merged Robot log:
-<a href="log.html">log.html</a>, <a href="report.html">report.html</a>.</p>
+<a href="log.html">log.html</a>, <a href="report.html">report.html</a>
+{%- if history_page %}; the benches' history:
+<a href="{{ history_page }}">{{ history_page }}</a>{% endif %}.</p>
+<section id="morning">
+<h2>Against the previous night</h2>
+{% if morning.problem %}<p class="muted">No comparison: {{ morning.problem }}.</p>{% endif %}
+{% set news = [] %}
+{% for c in morning.comparisons %}
+{% for s in c.new_failures %}{% do news.append((c, s)) %}{% endfor %}
+{% endfor %}
+{% if news %}
+<h3>New failures</h3>
+<ul id="new-failures">
+{% for c, s in news %}
+<li><strong>{{ c.bench }}: step {{ s.step }} {{ s.name }}</strong> — {{ new_failure_text(s) }}
+{%- if reasons.get((c.bench, s.step)) %}. Reason: {{ reasons[(c.bench, s.step)] }}{% endif %}</li>
+{% endfor %}
+</ul>
+{% endif %}
+{% for c in morning.comparisons %}
+<p class="bench-change"><strong>{{ c.bench }}</strong>:
+{% if c.previous is none %}its first night in this history.
+{% else %}against {{ c.previous }}
+{%- if c.changed %} (changed: {{ c.changed|join("; ") }})
+{%- else %} (nothing recorded changed){% endif %}:
+{{ c.new_failures|length }} new failure(s), {{ c.fixed|length }} fixed,
+{{ c.still_failing|length }} still failing.{% endif %}</p>
+{% if c.fixed %}
+<p>Fixed: {% for s in c.fixed %}step {{ s.step }} {{ s.name }}
+{{- "; " if not loop.last }}{% endfor %}</p>
+{% endif %}
+{% if c.still_failing %}
+<p>Still failing: {% for s in c.still_failing %}step {{ s.step }} {{ s.name }} since
+{{ s.failing_since }} (firmware {{ s.failing_firmware }}){{ "; " if not loop.last }}
+{%- endfor %}</p>
+{% endif %}
+{% if c.flaky %}
+<p>Flaky (Y/N flipped more than once with the same firmware and lab config):
+{% for s in c.flaky %}step {{ s.step }} on firmware {{ s.flaky_on|join(", ") }}
+{{- "; " if not loop.last }}{% endfor %}</p>
+{% endif %}
+{% endfor %}
+</section>
+<h2>Benches</h2>
 <table>
 <tr><th>Bench</th><th>DUT model</th><th>Firmware</th><th>Y</th><th>N</th><th>N/A</th>
 <th title="lab error: not the station's verdict">E</th><th>Not run</th><th>Duration</th>
@@ -154,9 +248,26 @@ th { background: #eee; }
 """
 
 
-def render_summary(benches: list[BenchSummary], night: str, results: Path) -> str:
-    env = jinja2.Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
-    return env.from_string(_PAGE).render(benches=benches, night=night, results=str(results))
+def render_summary(
+    benches: list[BenchSummary],
+    night: str,
+    results: Path,
+    morning: Morning | None = None,
+    history_page: str = "",
+) -> str:
+    env = jinja2.Environment(
+        autoescape=True, trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.do"]
+    )
+    reasons = {(b.name, r.step): reason(r) for b in benches for r in b.failed}
+    return env.from_string(_PAGE).render(
+        benches=benches,
+        night=night,
+        results=str(results),
+        morning=morning or Morning(problem="no history database was given"),
+        reasons=reasons,
+        new_failure_text=new_failure_text,
+        history_page=history_page,
+    )
 
 
 def write_summary(
@@ -165,15 +276,54 @@ def write_summary(
     benches: list[Bench],
     folders: dict[str, Path],
     states: dict[str, str],
+    history: str | None = None,
 ) -> tuple[Path, list[BenchSummary]]:
-    """Write ``nightly-summary.html`` into ``results``; returns it and the summaries."""
+    """Write ``nightly-summary.html`` into ``results``; returns it and the summaries.
+    ``history``: the history database to compare the night with the previous one."""
+    path, summaries, _ = write_morning_summary(results, night, benches, folders, states, history)
+    return path, summaries
+
+
+def write_morning_summary(
+    results: Path,
+    night: str,
+    benches: list[Bench],
+    folders: dict[str, Path],
+    states: dict[str, str],
+    history: str | None = None,
+) -> tuple[Path, list[BenchSummary], Morning]:
+    """``write_summary``, also returning the comparison with the previous night."""
     summaries = [
         bench_summary(b, folders.get(b.name), states.get(b.name, "interrupted"), results)
         for b in benches
     ]
+    found = morning(history, night)
+    page = HISTORY_PAGE if (results / HISTORY_PAGE).is_file() else ""
     path = results / SUMMARY_FILE
-    path.write_text(render_summary(summaries, night, results), encoding="utf-8")
-    return path, summaries
+    path.write_text(render_summary(summaries, night, results, found, page), encoding="utf-8")
+    return path, summaries, found
+
+
+def failed_steps_lines(summaries: list[BenchSummary], found: Morning | None = None) -> list[str]:
+    """What ``hil nightly`` prints first at the end: per bench the steps that failed (N,
+    then lab errors E), each with its reason; a new failure says so."""
+    lines: list[str] = []
+    for s in summaries:
+        rows = s.failed
+        if not rows:
+            continue
+        cmp = found.of(s.name) if found else None
+        new = {t.step for t in cmp.new_failures} if cmp else set()
+        flaky = {t.step for t in cmp.flaky} if cmp else set()
+        lines.append(f"{s.name} ({s.firmware}):")
+        for r in rows:
+            mark = "E (lab error)" if r.verdict == LAB_ERROR else "N"
+            if r.step in new:
+                mark += ", new"
+            elif r.step in flaky:
+                mark += ", flaky"
+            lines.append(f"  step {r.step} {r.action}: {mark}: {reason(r)}")
+    return lines
 
 
 def any_failure(summaries: list[BenchSummary]) -> bool:

@@ -9,12 +9,16 @@ from hil.history.recorder import HistoryRecorder
 
 
 def facts(
-    run_id: str, started: str, bench: str = "bench-a", firmware: str = "1.0"
+    run_id: str,
+    started: str,
+    bench: str = "bench-a",
+    firmware: str = "1.0",
+    lab_config: Path | str = "lab.yaml",
 ) -> dict[str, Any]:
     return {
         "run_id": run_id,
         "started": started,
-        "lab_config": "lab.yaml",
+        "lab_config": str(lab_config),
         "lab": {"name": bench, "platform": "virtual", "tester": "T", "bench": "virtual"},
         "dut": {
             "station_id": "CS-1",
@@ -94,9 +98,11 @@ def record_run(
     bench: str = "bench-a",
     end: bool = True,
     diff_percent: float = 1.0,
+    lab_config: Path | str = "lab.yaml",
 ) -> None:
     started = f"{night}T01:00:00.000+00:00"
-    rec = HistoryRecorder.open(url, facts(run_id, started, bench, firmware), night, out / run_id)
+    run_facts = facts(run_id, started, bench, firmware, lab_config)
+    rec = HistoryRecorder.open(url, run_facts, night, out / run_id)
     for sid, status in verdicts.items():
         rec.step(step(sid, status, started), energy_evidence(diff_percent) if sid == "6" else [])
     if end:

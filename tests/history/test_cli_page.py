@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from hil.cli import main
-from hil.history.db import open_engine
+from hil.history.db import head_revision, open_engine
 from hil.history.page import write_page
 from tests.history.helpers import record_run
 from tests.history.test_round_trip import N1, N2, N3, three_nights
@@ -87,8 +87,11 @@ def test_page(tmp_path: Path) -> None:
     assert {"live-status", "verdicts-1", "verdicts-2", "energy"} <= set(parsed.ids)
     assert parsed.links == ["runs/r1/certification-report.html"]  # only r1 has its report
     assert len(parsed.imgs) == 1 and parsed.imgs[0].startswith("data:image/png;base64,")
-    assert "failing since 2026-11-03 (firmware 2.0)" in html
-    assert "flaky on firmware 2.0" in html and "interrupted" in html and "Heartbeat" in html
+    assert "failing since 2026-11-02 (firmware 9.2)" in html  # bench b step 1
+    # step 6: Y on night 2, N on night 3 with the same set-up; one flip of step 5 is a fix
+    assert "new failure (Y on 2026-11-02; changed: nothing recorded changed)" in html
+    assert "flaky on" not in html and "<strong>Flaky" not in html
+    assert "interrupted" in html and "Heartbeat" in html
     # bench a: 4 steps × 3 nights, bench b: 1 × 3
     assert len(parsed.cells) == 15 and parsed.cells[:3] == ["Y", "Y", "Y"]
     assert "http://" not in html and "https://" not in html  # self-contained
@@ -165,7 +168,9 @@ def test_older_schema_is_upgraded(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert main(["history", "--db", str(path)]) == 0
     assert "no runs in this history yet" in capsys.readouterr().out
     with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001",)]
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [
+            (head_revision(),)
+        ]
 
 
 def test_page_build_time(tmp_path: Path) -> None:
@@ -199,3 +204,21 @@ def test_page_build_time(tmp_path: Path) -> None:
         f"page: query {timing.query_s:.3f} s, render {timing.render_s:.3f} s"
     )
     assert timing.query_s + timing.render_s < 10
+
+
+def test_failures_view_fits_80_columns(
+    db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The harm: the morning's failures in a full steps × nights table wrap into an
+    unreadable mess on an 80-column terminal (or a mail), and the green rows hide them."""
+    monkeypatch.setenv("COLUMNS", "80")
+    three_nights(db_url, tmp_path)
+    assert main(["history", "--db", db_url, "--failures"]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert max(len(line) for line in lines) <= 80, out
+    assert not [line for line in lines if line.split()[:1] == ["5"]]  # it passes now
+    text = " ".join(" ".join(lines).split())
+    assert "new failure (Y on 2026-11-02; changed: nothing recorded changed)" in text
+    row = next(line for line in lines if line.split()[:1] == ["1"])  # bench b, step 1
+    assert "2026-11-02" in row and "9.2" in row and "failing" in row

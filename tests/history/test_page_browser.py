@@ -1,5 +1,6 @@
 """The history page in headless Debian Chromium: the tables render with their coloured
-cells, the plot image decodes, the report link resolves, nothing is fetched."""
+cells, a new failure is said in red, the plot image decodes, the report link resolves,
+nothing is fetched."""
 
 from __future__ import annotations
 
@@ -36,6 +37,12 @@ def test_page_in_chromium(tmp_path: Path) -> None:
             "img.plot", "e => [e.complete, e.naturalWidth, e.getBoundingClientRect().width]"
         )
         assert plot[0] and plot[1] > 100 and plot[2] > 100
+        # step 6 of bench a: Y on night 2, N on night 3 — said in red as a new failure
+        new = page.locator("#verdicts-1 .new-failure")
+        assert new.count() == 1 and new.is_visible()
+        assert "new failure (Y on 2026-11-02" in new.inner_text()
+        assert new.evaluate("e => getComputedStyle(e).color") == "rgb(176, 0, 32)"
+        assert page.locator("p.new-failures").is_visible()
         assert [u for u in requests if not u.startswith(("file:", "data:"))] == []
         page.click("#verdicts-1 thead a")
         page.wait_for_selector("#the-report")

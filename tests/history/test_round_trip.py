@@ -48,10 +48,12 @@ def test_round_trip(db_url: str, tmp_path: Path) -> None:
     assert rows["5"].verdicts == {N1: "Y", N2: "N", N3: "Y"}
     assert rows["17"].verdicts == {N1: "N/A", N2: "N/A", N3: ""}
     # step 5 failed on night 2 (new firmware) and passed again on night 3: not failing now,
-    # but flaky on firmware 2.0; step 6 fails since night 3 on 2.0
+    # and one flip on firmware 2.0 is a fix, not flakiness; step 6 fails since night 3 on
+    # 2.0, a new failure after a pass on night 2 with nothing recorded changed
     assert rows["5"].failing_since is None
-    assert rows["5"].flaky_on == ["2.0"]
+    assert rows["5"].flaky_on == [] and not rows["5"].new_failure
     assert (rows["6"].failing_since, rows["6"].failing_firmware) == (N3, "2.0")
+    assert rows["6"].new_failure and rows["6"].passed_before == N2 and rows["6"].changed == []
     assert rows["1"].flaky_on == [] and rows["1"].failing_since is None
     assert rows["1"].name == "Boot charging station"
     # bench b: failing since night 2 on firmware 9.2; its last run never ended
@@ -136,3 +138,28 @@ def test_night_empty_is_todays_utc_date(db_url: str, tmp_path: Path) -> None:
         run = s.get(Run, "t1")
         assert run is not None and run.night_id == datetime.now(UTC).date().isoformat()
     engine.dispose()
+
+
+def test_energy_plot_has_one_series_per_bench_and_the_tolerance_band(
+    db_url: str, tmp_path: Path
+) -> None:
+    """The harm: a line per bench and energy source (the signed OCMF figure, the power
+    analyser) crowds the plot, and without the allowed band nobody sees whether a drift is
+    still within tolerance or already a failure."""
+    from hil.history.plot import energy_error_plot, energy_series
+
+    three_nights(db_url, tmp_path)
+    record_run(db_url, tmp_path, "b4", N3, "9.2", {"6": "PASS"}, bench="bench-b", diff_percent=4)
+    engine = open_engine(db_url)
+    try:
+        h = history(engine, nights=7)
+    finally:
+        engine.dispose()
+    series = energy_series(h.energy, h.nights)
+    assert series.benches == {
+        "bench-a": [(0, 1.0), (1, 2.5), (2, -0.5)],
+        "bench-b": [(2, 4.0)],
+    }
+    # the helper's checks allow 30 Wh of 1000 Wh: ±3 % on every night
+    assert series.band == [(0, 3.0), (1, 3.0), (2, 3.0)]
+    assert (energy_error_plot(h.energy, h.nights) or "").startswith("data:image/png;base64,")

@@ -24,6 +24,20 @@ def bench(tmp: Path, name: str, problems: list[str] | None = None) -> Bench:
     return Bench(config, name, "AC22", "1.2.3", list(problems or []))
 
 
+def write_config(b: Bench, deviations: list[str] | None = None) -> None:
+    """The bench's lab config file, with ``deviations`` (defects of the virtual station)
+    switched on: what the history records of the lab config comes from this file."""
+    import yaml
+
+    data = {
+        "lab": {"name": b.name, "bench": "virtual"},
+        "dut": {"station_id": f"CP-{b.name}", "firmware": DUT["firmware"]},
+        "virtual": {"deviations": list(deviations or [])},
+    }
+    b.config.parent.mkdir(parents=True, exist_ok=True)
+    b.config.write_text(yaml.safe_dump(data), encoding="utf-8")
+
+
 def bench_folder(
     pabot_results: Path,
     slot: int,

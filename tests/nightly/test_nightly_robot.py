@@ -72,6 +72,10 @@ def test_three_benches_in_parallel(tmp_path: Path) -> None:
     rc, out = nightly(benches, results, "1", "5", "23")
     wall = time.monotonic() - started
     assert rc == 1, out  # step 23 failed on bench 3
+    # the last lines start with the failed steps, with their reason, before the counts
+    failed = out.index("Failed steps:\n  Virtual bench 3 (1.0.0):\n    step 23 TriggerMessage: N")
+    assert failed < out.index("Virtual bench 1: finished"), out
+    assert (results / "history.html").is_file(), out  # docs/history.md: hil nightly writes it
     for name in ("output.xml", "log.html", "report.html", "nightly-summary.html"):
         assert (results / name).is_file(), f"{name} missing\n{out}"
     html = (results / "nightly-summary.html").read_text()
@@ -102,6 +106,10 @@ def test_three_benches_in_parallel(tmp_path: Path) -> None:
     db = f"sqlite:///{results / 'history.sqlite'}"
     rc, out = nightly(benches, tmp_path / "second", "23", night="second-night", history=db)
     assert rc == 0, out
+    # the summary compares with the first night: fixed, and what changed
+    second = (tmp_path / "second" / "nightly-summary.html").read_text()
+    assert "Fixed: step 23" in second, second
+    assert "changed: deviations -trigger_boot_not_sent" in second
     from hil.history.db import open_engine
     from hil.history.trends import history
 

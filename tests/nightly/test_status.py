@@ -35,9 +35,12 @@ def test_running_finished_and_waiting_benches(tmp_path: Path) -> None:
         "done": 2,
         "total": 4,
         "verdicts": {"Y": 1, "N": 1, "N/A": 0, "E": 0},
+        "failed": ["5"],  # the number of a step that ended N, as it happens
+        "lab_errors": [],
         "state": "running",
     }
     assert records[1]["state"] == "finished"
+    assert records[1]["failed"] == [] and records[1]["lab_errors"] == ["22"]
     assert records[1]["step"] == "" and records[1]["done"] == 4
     # a lab error counts as E, never as the station's N
     assert records[1]["verdicts"] == {"Y": 2, "N": 0, "N/A": 1, "E": 1}
