@@ -46,6 +46,113 @@ class StationMeter(_Strict):
     public_key: str | None = None  # hex SPKI of the Eichrecht meter, if known up front
 
 
+#: The connector standards of DC stations the lab supports (CHAdeMO: not yet).
+DC_CONNECTORS = ("CCS2", "CCS1")
+#: The high-level (EV to station) protocols of a DC station the lab knows.
+DC_PROTOCOLS = ("DIN70121", "ISO15118-2")
+
+
+class DcLimits(_Strict):
+    """A DC station's rating, read as ``cfg.dut.dc`` (docs/lab-config.md, "DC stations").
+
+    ``cfg.dut.dc`` is None on an AC station and never None on a DC station
+    (``dut.current_type: DC``): every field has a default, a typical 150 kW CCS2 station's.
+    Checked when the file loads: the voltage range is not empty, and ``max_power_w`` is no
+    more than ``max_voltage_v`` x ``max_current_a`` (a station cannot deliver more).
+    """
+
+    #: The highest output power of one EVSE (W), as it offers it to the EV
+    #: (EVSEMaximumPowerLimit); a station sharing its power between two EVSEs gives what
+    #: one delivers with the other idle. Likewise the current and the voltages below.
+    max_power_w: float = Field(150_000.0, gt=0)
+    #: The highest output current (A DC).
+    max_current_a: float = Field(375.0, gt=0, le=1000)
+    #: The output voltage range (V DC): the EV's battery voltage must lie inside it.
+    min_voltage_v: float = Field(150.0, gt=0)
+    max_voltage_v: float = Field(920.0, gt=0, le=1000)
+    connector: Literal["CCS2", "CCS1"] = "CCS2"
+    #: The high-level protocols it speaks with the EV over the CCS power line.
+    protocols: list[Literal["DIN70121", "ISO15118-2"]] = Field(
+        default_factory=lambda: list(DC_PROTOCOLS), min_length=1
+    )
+    #: How many EVSEs (outputs that can charge an EV at the same time) it has.
+    evses: int = Field(1, ge=1, le=2)
+
+    @field_validator("connector", mode="before")
+    @classmethod
+    def _supported_connector(cls, value: Any) -> Any:
+        if isinstance(value, str) and value not in DC_CONNECTORS:
+            raise ValueError(
+                f"unsupported connector {value!r}; the lab supports "
+                f"{', '.join(sorted(DC_CONNECTORS))}"
+            )
+        return value
+
+    @field_validator("protocols", mode="before")
+    @classmethod
+    def _supported_protocols(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            for name in value:
+                if isinstance(name, str) and name not in DC_PROTOCOLS:
+                    raise ValueError(
+                        f"unsupported high-level protocol {name!r}; the lab supports "
+                        f"{', '.join(DC_PROTOCOLS)}"
+                    )
+            twice = sorted({str(n) for n in value if value.count(n) > 1})
+            if twice:
+                raise ValueError(f"{', '.join(twice)} is listed more than once")
+        return value
+
+    @model_validator(mode="after")
+    def _physically_possible(self) -> DcLimits:
+        """An empty voltage range, or more power than voltage x current can give, is
+        refused at the field that is wrong (its file, field and value named)."""
+        problems: list[InitErrorDetails] = []
+        given = self.model_fields_set
+
+        def shown(field: str, unit: str) -> str:
+            value = f"{getattr(self, field):g} {unit}"
+            return value if field in given else f"{value} (the default)"
+
+        if self.min_voltage_v >= self.max_voltage_v:
+            msg = (
+                f"the output voltage range is empty: min_voltage_v must be below "
+                f"max_voltage_v, which is {shown('max_voltage_v', 'V')}"
+            )
+            problems.append(
+                _problem(("min_voltage_v",), "dc_voltage_range", msg, self.min_voltage_v)
+            )
+        possible = self.max_voltage_v * self.max_current_a
+        if self.max_power_w > possible:
+            msg = (
+                f"a station cannot deliver more than max_voltage_v x max_current_a = "
+                f"{shown('max_voltage_v', 'V')} x {shown('max_current_a', 'A')} = "
+                f"{possible:g} W"
+            )
+            problems.append(_problem(("max_power_w",), "dc_power", msg, self.max_power_w))
+        if problems:
+            raise ValidationError.from_exception_data(type(self).__name__, problems)
+        return self
+
+
+def _problem(loc: tuple[str | int, ...], kind: str, msg: str, value: Any) -> InitErrorDetails:
+    """One error at ``loc`` (relative to the model that raises it) with ``msg`` as is."""
+    error = PydanticCustomError(kind, "{reason}", {"reason": msg})
+    return InitErrorDetails(type=error, loc=loc, input=value)
+
+
+#: The ``dut`` fields that describe an AC station only: what a DC station is told.
+AC_ONLY_DUT_FIELDS = {
+    "phases": (
+        "dut.phases applies to AC stations; a DC station (dut.current_type: DC) has no phases"
+    ),
+    "max_current_a": (
+        "dut.max_current_a (the current per phase) applies to AC stations; a DC station "
+        "(dut.current_type: DC) gives its output current as dut.dc.max_current_a"
+    ),
+}
+
+
 class Dut(_Strict):
     """The device under test."""
 
@@ -58,8 +165,12 @@ class Dut(_Strict):
     cable: Literal["socket", "tethered"] = "socket"
     #: AC or DC charging, as the certificate states it.
     current_type: Literal["AC", "DC"] = "AC"
+    #: AC only: the rating per phase, and how many phases. A DC station refuses both.
     max_current_a: float = Field(32.0, ge=6, le=80)
     phases: int = Field(3, ge=1, le=3)
+    #: DC only: the DC station's rating; None on an AC station, never None on a DC
+    #: station (filled with the defaults when left out).
+    dc: DcLimits | None = None
     #: The OCPP version the station speaks (the virtual station's front-end follows it).
     ocpp: Literal["1.6", "2.0.1"] = "1.6"
     capabilities: Capabilities = Capabilities()
@@ -71,6 +182,58 @@ class Dut(_Strict):
         "Current.Offered",
         "Current.Import",
     ]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _ac_or_dc(cls, data: Any) -> Any:
+        """Fields of one current type given on a station of the other are refused.
+
+        Only what the file gives is checked (a default never contradicts), before the
+        fields are, so a DC station's ``max_current_a: 375`` is named as an AC field, not
+        as more than 80 A. A DC station without ``dut.dc`` gets the defaults, and its
+        cable is ``tethered`` unless given: DC charging has no socket on the station.
+        """
+        if not isinstance(data, dict):
+            return data
+        kind = data.get("current_type", "AC")
+        problems: list[InitErrorDetails] = []
+        if kind == "DC":
+            for field, reason in AC_ONLY_DUT_FIELDS.items():
+                if field in data:
+                    problems.append(_problem((field,), "ac_field_on_dc", reason, data[field]))
+            if data.get("cable") == "socket":
+                msg = (
+                    "a DC station (dut.current_type: DC) has a tethered cable: a DC charging "
+                    "cable is permanently attached to the station (connection case C), there "
+                    "is no socket to unlock; leave dut.cable out or give tethered"
+                )
+                problems.append(_problem(("cable",), "socket_on_dc", msg, data["cable"]))
+            data = {"cable": "tethered", **data}
+            if data.get("dc") is None:
+                data["dc"] = {}
+        elif kind == "AC" and data.get("dc") is not None:
+            stated = "dut.current_type: AC" if "current_type" in data else "AC by default"
+            msg = (
+                f"dut.dc applies to DC stations; this station is AC ({stated}); give "
+                "dut.current_type: DC for a DC station"
+            )
+            problems.append(_problem(("dc",), "dc_on_ac", msg, data["dc"]))
+        if problems:
+            raise ValidationError.from_exception_data(cls.__name__, problems)
+        return data
+
+    @model_validator(mode="after")
+    def _evses_have_connectors(self) -> Dut:
+        """Every EVSE has at least one connector: ``dut.dc.evses`` <= ``dut.connectors``."""
+        if self.dc is not None and self.dc.evses > self.connectors:
+            given = "" if "connectors" in self.model_fields_set else " (the default)"
+            msg = (
+                f"each EVSE has at least one connector, but dut.connectors is "
+                f"{self.connectors}{given}"
+            )
+            problem = _problem(("dc", "evses"), "dc_evses", msg, self.dc.evses)
+            raise ValidationError.from_exception_data(type(self).__name__, [problem])
+        return self
 
 
 #: The OCPP 1.6 Security Whitepaper's AuthorizationKey length (the Basic auth password).
@@ -501,6 +664,21 @@ class LabConfig(_Strict):
                 problem(loc, msg, password)
         if problems:
             raise ValidationError.from_exception_data(type(self).__name__, problems)
+        return self
+
+    @model_validator(mode="after")
+    def _no_ac_voltage_on_dc(self) -> LabConfig:
+        """``smart_charging.voltage_v`` (the AC phase-to-neutral voltage) given for a DC
+        station is refused: its output voltage is a range, ``dut.dc``."""
+        if self.dut.current_type == "DC" and "voltage_v" in self.smart_charging.model_fields_set:
+            msg = (
+                "smart_charging.voltage_v is the AC voltage (phase to neutral) and applies to "
+                "AC stations; a DC station (dut.current_type: DC) has an output voltage "
+                "range instead, dut.dc.min_voltage_v to dut.dc.max_voltage_v"
+            )
+            where = ("smart_charging", "voltage_v")
+            problem = _problem(where, "ac_field_on_dc", msg, self.smart_charging.voltage_v)
+            raise ValidationError.from_exception_data(type(self).__name__, [problem])
         return self
 
     def passwords(self) -> dict[str, str]:
