@@ -87,6 +87,10 @@ class SessionError(ValueError):
     """A request the EV cannot carry out now, or a value out of range."""
 
 
+class RangeError(SessionError):
+    """A setting outside its range."""
+
+
 @dataclass(frozen=True)
 class SessionTiming:
     """How long the phases take, in session seconds."""
@@ -163,7 +167,7 @@ def _check(name: str, value: float, key: str | None = None) -> float:
     low, high = LIMITS[key or name]
     value = float(value)
     if not low <= value <= high:  # also refuses NaN
-        raise SessionError(f"{name} must be {low:g}-{high:g}, got {value:g}")
+        raise RangeError(f"{name} must be {low:g}-{high:g}, got {value:g}")
     return value
 
 
