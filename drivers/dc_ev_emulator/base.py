@@ -206,6 +206,13 @@ class DcEvEmulator(Instrument):
         if checked:
             self._set_ev_limits(checked)
 
+    def configure(self, battery: Battery | None = None, limits: EvLimits | None = None) -> None:
+        """Set the whole battery and/or all the EV's limits at once (between sessions)."""
+        if battery is not None:
+            self.set_battery(battery.capacity_wh, battery.initial_soc_pct, battery.target_soc_pct)
+        if limits is not None:
+            self.set_ev_limits(limits.max_voltage_v, limits.max_current_a, limits.max_power_w)
+
     def start_session(self, protocol: str = "DIN70121", auth: str = "EIM") -> None:
         """Start a DC session with ``protocol`` (DIN70121 or ISO15118-2), identifying by EIM.
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from drivers.base import InstrumentError
-from drivers.dc_ev_emulator.base import MESSAGES, DcEvEmulator
+from drivers.dc_ev_emulator.base import MESSAGES, Battery, DcEvEmulator, EvLimits
 from drivers.dc_ev_emulator.hil_dcev import HilDcEv
 from hil.sim.dc_session import SessionTiming
 from hil.sim.instruments.dc_ev_emulator import VirtualDcEvEmulator
@@ -61,7 +61,7 @@ def ev(emulator: VirtualDcEvEmulator) -> Iterator[HilDcEv]:
 
 def charging(ev: HilDcEv, clock: FakeClock, target_soc_pct: float = 90.0) -> None:
     ev.plug()
-    ev.set_battery(capacity_wh=5_000, initial_soc_pct=40, target_soc_pct=target_soc_pct)
+    ev.configure(Battery(capacity_wh=5_000, initial_soc_pct=40, target_soc_pct=target_soc_pct))
     ev.start_session("DIN70121")
     for _ in range(100):
         clock.advance(0.5)
@@ -79,7 +79,7 @@ def test_a_session_over_the_wire_is_read_back_and_traced(
     assert isinstance(ev, DcEvEmulator)
     assert ev.identify() == "HIL-LAB,DCEV-1,VIRTUAL0001,1.0.0"
     assert ev.read_pilot_state() == "A"
-    ev.set_ev_limits(max_voltage_v=500, max_current_a=150, max_power_w=100_000)
+    ev.configure(limits=EvLimits(max_voltage_v=500, max_current_a=150, max_power_w=100_000))
     sim_loop.call(emulator.set_evse_limits, 30_000.0, 100.0)
     charging(ev, clock, target_soc_pct=50.0)
     assert ev.read_pilot_state() == "C"
