@@ -131,6 +131,10 @@ def test_the_ev_stops_the_session(ev: HilDcEv, clock: FakeClock) -> None:
     tail = [r.message for r in ev.read_trace()][-3:]
     assert tail == ["WeldingDetection", "WeldingDetection", "SessionStop"]
     assert any(r.detail == "stop: EV stop" for r in ev.read_trace())
+    ev.set_pilot_state("e")
+    assert ev.read_pilot_state() == "E"
+    ev.set_pilot_state(None)
+    assert ev.read_pilot_state() == "B"
 
 
 @pytest.mark.parametrize(
