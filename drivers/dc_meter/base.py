@@ -88,6 +88,14 @@ class DcTransactionStarted:
 
 
 @dataclass(frozen=True)
+class DcTransactionState:
+    """The meter's running transaction, or the last one it ran (empty id: none yet)."""
+
+    transaction_id: str
+    running: bool
+
+
+@dataclass(frozen=True)
 class DcTransactionStopped:
     """The meter's summary of a stopped transaction (registers in Wh)."""
 
@@ -158,6 +166,11 @@ class DcMeter(Instrument):
     @abc.abstractmethod
     def set_time(self, utc: datetime) -> None:
         """Set the meter's clock (its signed readings carry it; unsynchronised ones say so)."""
+
+    @abc.abstractmethod
+    def read_last_transaction(self) -> DcTransactionState:
+        """The id the station's controller gave the running (or last) legal transaction:
+        the key to its OCMF, which need not be the OCPP transaction id."""
 
     @abc.abstractmethod
     def start_transaction(self, request: DcTransactionRequest) -> DcTransactionStarted:

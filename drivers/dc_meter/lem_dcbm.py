@@ -10,6 +10,7 @@ unless given (the meter keeps port 80 when TLS is switched on). Endpoints used:
 - ``POST /vN/legal`` starts a legal transaction (the reply must say ``running: true``),
   ``PUT /vN/legal?transactionId=`` with ``{"running": false}`` stops it (the reply's
   ``meterValue.transactionStatus`` must have the ongoing bit, 0b100, clear).
+- ``GET /vN/legal``: the running or last transaction's id and whether it runs.
 - ``GET /vN/ocmf?transactionId=``: the signed OCMF string, returned unchanged.
 - ``PUT /v1/settings`` with ``{"time": {"utc": ...}}`` sets the clock.
 
@@ -55,6 +56,7 @@ from drivers.dc_meter.base import (
     DcMeterStatus,
     DcTransactionRequest,
     DcTransactionStarted,
+    DcTransactionState,
     DcTransactionStopped,
     SignedOcmf,
 )
@@ -261,6 +263,10 @@ class LemDcbm(DcMeter):
                 f"{reply.data.get('result')!r}; it refuses while a transaction runs): "
                 f"{excerpt(reply.raw)}"
             )
+
+    def read_last_transaction(self) -> DcTransactionState:
+        reply = self._json("GET", f"/v{self.api}/legal")
+        return DcTransactionState(reply.text("transactionId"), reply.flag("running"))
 
     def start_transaction(self, request: DcTransactionRequest) -> DcTransactionStarted:
         body: dict[str, Any] = {

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 from drivers.base import InstrumentError
-from drivers.dc_meter.base import DcTransactionRequest
+from drivers.dc_meter.base import DcTransactionRequest, DcTransactionState
 from drivers.dc_meter.lem_dcbm import LemDcbm, api_version
 from hil.sim.instruments.lem_dcbm import VirtualLemDcbm
 from hil.verify.ocmf import (
@@ -98,19 +98,23 @@ def test_legal_transaction_ocmf_verifies_is_dc_and_matches_livemeasure(
 ) -> None:
     """The meter's own OCMF for a transaction verifies with the project's verifier, is a DC
     record, and signs exactly the registers the meter showed at start and stop: the figures
-    the lab later holds against the station's OCPP meterStart/meterStop."""
+    the lab later holds against the station's OCPP meterStart/meterStop. The meter names
+    the running and last transaction, the key to fetch its OCMF by."""
     sim.add_energy(50_000, 0, 0)
     meter = driver_for(sim)
     meter.set_time(datetime.now(UTC))
     at_start = meter.read_measurement().energy_import_wh
+    assert meter.read_last_transaction().transaction_id == ""
     started = meter.start_transaction(request())
     assert started.running and meter.read_status().transaction_ongoing
+    assert meter.read_last_transaction() == DcTransactionState("tx-1", running=True)
     for _ in range(5):
         sim.add_energy(1234.5, voltage_v=750.0, current_a=200.0)
     at_stop = meter.read_measurement().energy_import_wh
     stopped = meter.stop_transaction("tx-1")
     assert (stopped.energy_import_start_wh, stopped.energy_import_stop_wh) == (at_start, at_stop)
     assert not meter.read_status().transaction_ongoing
+    assert meter.read_last_transaction() == DcTransactionState("tx-1", running=False)
 
     signed = meter.read_ocmf("tx-1")
     assert signed.current_types == {"DC"}
