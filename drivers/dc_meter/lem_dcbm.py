@@ -23,7 +23,7 @@ HTTPS: the meter's certificate is self-signed (and, per EVerest's notes, on a 10
 key). Give its PEM file as ``tls_certificate`` (download it once over HTTP from
 ``/v1/certificate`` or have the station maker hand it over): the driver then trusts that
 certificate only, and checks after the handshake that the meter presented exactly it. The
-host name is not checked (the certificate does not name the address the lab reaches it
+host name is not checked (the certificate need not name the address the lab reaches it
 by); security level 1 is allowed so the 1024-bit key is accepted -- the pin, not a CA,
 is what makes the connection trustworthy. ``https://`` without ``tls_certificate`` is
 refused: verification is never switched off.
