@@ -44,7 +44,7 @@ class DcMeterStatus:
 
 @dataclass(frozen=True)
 class DcMeasurement:
-    """One live reading. Power and the current are positive while the EV charges."""
+    """One live reading, in the meter's own sign convention."""
 
     voltage_v: float
     current_a: float
@@ -115,7 +115,8 @@ class DcTransactionStopped:
 class SignedOcmf:
     """A signed OCMF record exactly as the meter handed it out, and its parsed form.
 
-    ``text`` is byte-for-byte the meter's (the signature covers it); ``record`` is how
+    ``text`` is the meter's, unchanged but for surrounding whitespace (the signature covers
+    its payload section byte for byte); ``record`` is how
     :func:`hil.verify.ocmf.parse_record` reads it. The driver checks only that it parses:
     whether it verifies, and whether it says what the station forwarded, is the lab's
     verdict, not the driver's.

@@ -109,7 +109,7 @@ class _Reply:
             node = node[key]
         return node
 
-    def _wrong(self, dotted: str, kind: str, value: Any) -> InstrumentError:
+    def wrong(self, dotted: str, kind: str, value: Any) -> InstrumentError:
         return self.meter.error(
             f"{self.what}: {dotted} is {value!r}, not {kind}: {excerpt(self.raw)}"
         )
@@ -124,25 +124,25 @@ class _Reply:
     def text(self, dotted: str) -> str:
         value = self._get(dotted)
         if not isinstance(value, str):
-            raise self._wrong(dotted, "text", value)
+            raise self.wrong(dotted, "text", value)
         return value
 
     def flag(self, dotted: str) -> bool:
         value = self._get(dotted)
         if not isinstance(value, bool):
-            raise self._wrong(dotted, "true/false", value)
+            raise self.wrong(dotted, "true/false", value)
         return value
 
     def number(self, dotted: str) -> Decimal:
         value = self._get(dotted)
         if isinstance(value, bool) or not isinstance(value, int | Decimal):
-            raise self._wrong(dotted, "a number", value)
+            raise self.wrong(dotted, "a number", value)
         return Decimal(value)
 
     def integer(self, dotted: str) -> int:
         value = self._get(dotted)
         if isinstance(value, bool) or not isinstance(value, int):
-            raise self._wrong(dotted, "an integer", value)
+            raise self.wrong(dotted, "an integer", value)
         return value
 
 
@@ -240,7 +240,7 @@ class LemDcbm(DcMeter):
         try:
             when = datetime.fromisoformat(stamp)
         except ValueError:
-            raise reply._wrong("timestamp", "an ISO 8601 time", stamp) from None
+            raise reply.wrong("timestamp", "an ISO 8601 time", stamp) from None
         if when.tzinfo is None:  # no offset written: taken as UTC
             when = when.replace(tzinfo=UTC)
         return DcMeasurement(
@@ -302,7 +302,7 @@ class LemDcbm(DcMeter):
         unit = reply.text(sample + "energyUnit")
         factor = {"kWh": _KWH, "Wh": Decimal(1)}.get(unit)
         if factor is None:
-            raise reply._wrong(sample + "energyUnit", "kWh or Wh", unit)
+            raise reply.wrong(sample + "energyUnit", "kWh or Wh", unit)
         return DcTransactionStopped(
             transaction_id=transaction_id,
             energy_import_start_wh=reply.number(sample + "energyImportTotalStart") * factor,
