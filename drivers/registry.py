@@ -114,6 +114,17 @@ DRIVERS: dict[str, dict[str, DriverSpec]] = {
             },
         ),
     },
+    "dc_ev_emulator": {
+        "hil-dcev": DriverSpec(
+            "drivers.dc_ev_emulator.hil_dcev:HilDcEv", {"timeout_s": PositiveSeconds}
+        ),
+    },
+    "dc_meter": {
+        "lem-dcbm": DriverSpec(
+            "drivers.dc_meter.lem_dcbm:LemDcbm",
+            {"timeout_s": PositiveSeconds, "tls_certificate": str},
+        ),
+    },
 }
 
 

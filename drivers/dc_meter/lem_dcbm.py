@@ -186,12 +186,20 @@ class LemDcbm(DcMeter):
                     "https needs the meter's certificate to pin (option tls_certificate: "
                     "a PEM file); the driver does not switch certificate checks off"
                 )
-            self._ssl, self._pin = self._pinned_context(tls_certificate)
+            # the pinned certificate is read when first needed (open), not here: creating
+            # a driver does no I/O, as for every other role
         elif tls_certificate:
             raise self.error("tls_certificate is set but the address is http://, not https://")
         self._lock = threading.Lock()
         self._api: int | None = None
         self._identity: DcMeterIdentity | None = None
+
+    def _tls_context(self) -> ssl.SSLContext | None:
+        """The context pinning the meter's certificate (https), read on first use."""
+        if self.tls and self._ssl is None:
+            assert self.tls_certificate is not None  # checked in __init__
+            self._ssl, self._pin = self._pinned_context(self.tls_certificate)
+        return self._ssl
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -367,7 +375,7 @@ class LemDcbm(DcMeter):
         conn: http.client.HTTPConnection
         if self.tls:
             conn = http.client.HTTPSConnection(
-                self.host, self.port, timeout=self.timeout_s, context=self._ssl
+                self.host, self.port, timeout=self.timeout_s, context=self._tls_context()
             )
         else:
             conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout_s)

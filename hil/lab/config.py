@@ -376,6 +376,11 @@ class Instruments(_Strict):
     network_switch: Instrument | None = None
     identification: Instrument | None = None
     power_relay: Instrument | None = None
+    #: DC stations: the EV emulator that speaks DIN 70121 / ISO 15118-2 to the station
+    #: (docs/dc-ev-emulator-protocol.md), and the station's own signing DC meter read
+    #: directly (docs/instruments-dc-meter.md)
+    dc_ev_emulator: Instrument | None = None
+    dc_meter: Instrument | None = None
 
 
 class FileServer(_Strict):

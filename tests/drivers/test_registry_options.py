@@ -31,6 +31,8 @@ ADDRESSES = {
     "network_switch": "snmp://127.0.0.1",
     "identification": "socket://127.0.0.1:9",
     "power_relay": "snmp://127.0.0.1",
+    "dc_ev_emulator": "TCPIP0::127.0.0.1::5025::SOCKET",
+    "dc_meter": "https://127.0.0.1",  # tls_certificate only goes with https
 }
 #: drivers of one role that take another kind of address
 DRIVER_ADDRESSES = {("power_relay", "modbus-relay"): "modbus-tcp://127.0.0.1"}
