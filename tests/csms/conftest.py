@@ -36,3 +36,30 @@ def back_office_any(tmp_path):
     yield office
     loop.run(office.stop(), timeout=5)
     loop.stop()
+
+
+@pytest.fixture
+def start_office(tmp_path):
+    """Start back offices as a run does (the DUT's journal opened first, refusals logged
+    beside the journals); each is stopped, with its loop, when the test ends."""
+    started = []
+
+    def start(dut: str, **kwargs) -> BackOffice:
+        loop = BackgroundLoop("test-office").start()
+        office = BackOffice(
+            ResponsePolicy(heartbeat_interval=30),
+            tmp_path / "journal",
+            call_timeout=2,
+            ping_interval=None,
+            refusals_path=tmp_path / "refusals.jsonl",
+            **kwargs,
+        )
+        office.session(dut)  # the DUT's journal exists before it connects, as in a run
+        loop.run(office.start(), timeout=5)
+        started.append((office, loop))
+        return office
+
+    yield start
+    for office, loop in started:
+        loop.run(office.stop(), timeout=5)
+        loop.stop()

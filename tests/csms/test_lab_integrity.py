@@ -25,8 +25,6 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from hil.csms.journal import EVENT, RX
-from hil.csms.loop import BackgroundLoop
-from hil.csms.policy import ResponsePolicy
 from hil.csms.refusals import BURST, LOG_FIRST, RATE_PER_S
 from hil.csms.security import ServerSecurity
 from hil.csms.server import (
@@ -47,30 +45,14 @@ def _auth(user: str, password: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def office_of(tmp_path):
-    """Start a back office (the DUT's journal opened first, as a run does); stop it after."""
-    started = []
+def office_of(start_office):
+    """Start a back office with a security profile (the DUT's password known)."""
 
     def start(profile: int = 0, **kwargs) -> BackOffice:
-        loop = BackgroundLoop("test-integrity").start()
-        office = BackOffice(
-            ResponsePolicy(heartbeat_interval=30),
-            tmp_path / "journal",
-            call_timeout=2,
-            ping_interval=None,
-            security=ServerSecurity(profile=profile, passwords={DUT: PASSWORD}),
-            refusals_path=tmp_path / "refusals.jsonl",
-            **kwargs,
-        )
-        office.session(DUT)
-        loop.run(office.start(), timeout=5)
-        started.append((office, loop))
-        return office
+        security = ServerSecurity(profile=profile, passwords={DUT: PASSWORD})
+        return start_office(DUT, security=security, **kwargs)
 
-    yield start
-    for office, loop in started:
-        loop.run(office.stop(), timeout=5)
-        loop.stop()
+    return start
 
 
 def _open_files() -> int:

@@ -24,8 +24,6 @@ from websockets.exceptions import ConnectionClosed, InvalidMessage, InvalidStatu
 from hil.checklist import STEPS
 from hil.cli import main as hil_main
 from hil.csms.journal import EVENT
-from hil.csms.loop import BackgroundLoop
-from hil.csms.policy import ResponsePolicy
 from hil.csms.security import ServerSecurity, basic_auth_header, client_context
 from hil.lab.certs import LabCerts
 from hil.lab.config import LabConfigError, load_lab_config
@@ -54,31 +52,9 @@ def other_certs(tmp_path_factory):
 
 
 @pytest.fixture
-def office_with(tmp_path):
-    """Start a back office with a given security; stop it (and its loop) afterwards."""
-    from hil.csms.server import BackOffice
-
-    started = []
-
-    def start(security: ServerSecurity) -> BackOffice:
-        loop = BackgroundLoop("test-security").start()
-        office = BackOffice(
-            ResponsePolicy(heartbeat_interval=30),
-            tmp_path / "journal",
-            call_timeout=2,
-            ping_interval=None,
-            security=security,
-            refusals_path=tmp_path / "refusals.jsonl",
-        )
-        office.session(STATION)  # the DUT's journal exists before it connects, as in a run
-        loop.run(office.start(), timeout=5)
-        started.append((office, loop))
-        return office
-
-    yield start
-    for office, loop in started:
-        loop.run(office.stop(), timeout=5)
-        loop.stop()
+def office_with(start_office):
+    """Start a back office with a given security; stopped after the test."""
+    return lambda security: start_office(STATION, security=security)
 
 
 def security(profile: int, certs: LabCerts) -> ServerSecurity:
