@@ -10,10 +10,8 @@ command/answer pair for concurrent callers.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
-import threading
 from typing import Any
 
 from drivers.dc_ev_emulator.base import (
@@ -24,6 +22,7 @@ from drivers.dc_ev_emulator.base import (
     SessionStatus,
     TraceRecord,
 )
+from drivers.scpi_visa import ScpiOverVisa
 from drivers.serial_line import reject_unknown_options
 
 _STOP_FAULTS = ("INSULATION", "ESTOP", "OVERVOLTAGE", "UNPLUGGED", "PILOT")
@@ -43,10 +42,9 @@ _NUMBER_FIELDS = (
     "present_voltage_v",
     "present_current_a",
 )
-_VI_ERROR_TMO = -1073807339
 
 
-class HilDcEv(DcEvEmulator):
+class HilDcEv(ScpiOverVisa, DcEvEmulator):
     """The reference DC EV emulator. Option: ``timeout_s`` (s to wait for an answer, 2.0)."""
 
     def __init__(self, address: str, *, timeout_s: float = 2.0, **unknown: Any) -> None:
@@ -54,52 +52,20 @@ class HilDcEv(DcEvEmulator):
         reject_unknown_options(self, unknown, "timeout_s")
         if not timeout_s > 0:
             raise self.error(f"option timeout_s must be > 0 s, got {timeout_s!r}")
-        self.timeout_s = float(timeout_s)
-        self._lock = threading.Lock()
-        self._rm: Any = None
-        self._res: Any = None
+        self._init_scpi(timeout_s)
 
     # -- connection --------------------------------------------------------------------
 
     def open(self) -> None:
         """Connect, check the identity and clear the error queue."""
-        import pyvisa
-
-        with self._lock:
-            if self._res is not None:
-                return
-            try:
-                self._rm = pyvisa.ResourceManager("@py")
-                ms = int(self.timeout_s * 1000)
-                self._res = self._rm.open_resource(
-                    self.address,
-                    read_termination="\n",
-                    write_termination="\n",
-                    timeout=ms,
-                    open_timeout=ms,
-                )
-            except Exception as exc:  # pyvisa-py raises plain Exception on connect failure
-                self._release()
-                raise self.error(f"cannot open VISA resource: {exc}") from None
-            _no_delay(self._res)
+        if not self._open_resource():
+            return
         try:
             self.identify()
             self._write("*CLS")
         except Exception:
             self.close()
             raise
-
-    def _release(self) -> None:
-        for handle in (self._res, self._rm):
-            if handle is not None:
-                with contextlib.suppress(Exception):
-                    handle.close()
-        self._res = None
-        self._rm = None
-
-    def close(self) -> None:
-        with self._lock:
-            self._release()
 
     def identify(self) -> str:
         idn = self._query("*IDN?")
@@ -112,47 +78,6 @@ class HilDcEv(DcEvEmulator):
         self.command("*RST")
 
     # -- transactions ------------------------------------------------------------------
-
-    def _io(self, command: str, query: bool) -> str:
-        from pyvisa.errors import VisaIOError
-
-        with self._lock:
-            res = self._res
-            if res is None:
-                raise self.error("not open; call open() first")
-            try:
-                if not query:
-                    res.write(command)
-                    return ""
-                return str(res.query(command)).strip()
-            except VisaIOError as exc:
-                if exc.error_code == _VI_ERROR_TMO:
-                    raise self.error(
-                        f"no answer within {self.timeout_s} s to {command!r}"
-                    ) from None
-                raise self.error(f"VISA error on {command!r}: {exc.description}") from None
-            except OSError as exc:
-                raise self.error(f"connection failed on {command!r}: {exc}") from None
-            except UnicodeDecodeError:
-                raise self.error(f"garbled (non-ASCII) answer to {command!r}") from None
-
-    def _query(self, command: str) -> str:
-        return self._io(command, query=True)
-
-    def _write(self, command: str) -> None:
-        self._io(command, query=False)
-
-    def command(self, command: str) -> None:
-        """Send a setting and raise if the emulator queued an error for it."""
-        self._write(command)
-        answer = self._query("SYST:ERR?")
-        code, _, text = answer.partition(",")
-        try:
-            number = int(code)
-        except ValueError:
-            raise self.error(f"garbled answer {answer!r} to 'SYST:ERR?'") from None
-        if number != 0:
-            raise self.error(f"refused {command!r}: error {number} {text.strip().strip(chr(34))}")
 
     def _numbers(self, command: str, count: int) -> list[float]:
         answer = self._query(command)
@@ -271,20 +196,3 @@ def _record(item: object) -> TraceRecord:
         **texts,
         **{k: None if v is None else float(v) for k, v in numbers.items()},
     )
-
-
-def _no_delay(resource: Any) -> None:
-    """Switch Nagle off on the socket, best effort: each setting is followed by
-    ``SYST:ERR?``, and with Nagle on that second small write waits for a delayed ACK."""
-    import socket
-
-    from pyvisa import constants
-
-    try:
-        resource.set_visa_attribute(constants.VI_ATTR_TCPIP_NODELAY, constants.VI_TRUE)
-        return
-    except Exception:
-        pass
-    with contextlib.suppress(Exception):
-        sock = resource.visalib.sessions[resource.session].interface
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

@@ -12,19 +12,18 @@ wrong reading. A lock serialises each command/answer pair for concurrent callers
 
 from __future__ import annotations
 
-import contextlib
 import math
-import threading
 from typing import Any, ClassVar
 
 from drivers.power_analyser.base import PowerAnalyser
 from drivers.power_analyser.commands import CommandSet, CommandSetError, load_command_set
+from drivers.scpi_visa import ScpiOverVisa
 
 #: SCPI's "not a number" (9.91E37) and anything near it means "no data"
 _SCPI_NAN = 9.9e37
 
 
-class ScpiPowerAnalyser(PowerAnalyser):
+class ScpiPowerAnalyser(ScpiOverVisa, PowerAnalyser):
     """Reads voltage, current, power and the integral with the model's command set."""
 
     #: bundled command set (``command_sets/<COMMAND_SET>.yaml``) of the model a subclass drives
@@ -44,35 +43,16 @@ class ScpiPowerAnalyser(PowerAnalyser):
             self._setup = self.commands.setup_commands(placeholders)
         except CommandSetError as exc:
             raise self.error(str(exc)) from None
-        self.timeout_s = float(options.get("timeout_s", 2.0))
-        self._lock = threading.Lock()
-        self._rm: Any = None
-        self._res: Any = None
+        self._init_scpi(float(options.get("timeout_s", 2.0)))
+        self.error_query = self.commands.error_query
         self._idn = ""
 
     # -- connection --------------------------------------------------------------------
 
     def open(self) -> None:
         """Connect, check it is the expected make, clear its status and set it up."""
-        import pyvisa
-
-        with self._lock:
-            if self._res is not None:
-                return
-            try:
-                self._rm = pyvisa.ResourceManager("@py")
-                ms = int(self.timeout_s * 1000)
-                self._res = self._rm.open_resource(
-                    self.address,
-                    read_termination="\n",
-                    write_termination="\n",
-                    timeout=ms,
-                    open_timeout=ms,
-                )
-            except Exception as exc:  # pyvisa-py raises plain Exception on connect failure
-                self._release()
-                raise self.error(f"cannot open VISA resource: {exc}") from None
-            _no_delay(self._res)
+        if not self._open_resource():
+            return
         try:
             idn = self._query("*IDN?")
             if not idn.upper().startswith(self.commands.idn_manufacturers):
@@ -88,63 +68,7 @@ class ScpiPowerAnalyser(PowerAnalyser):
             self.close()
             raise
 
-    def _release(self) -> None:
-        # the link may already be dead; closing must not fail
-        for handle in (self._res, self._rm):
-            if handle is not None:
-                with contextlib.suppress(Exception):
-                    handle.close()
-        self._res = None
-        self._rm = None
-
-    def close(self) -> None:
-        with self._lock:
-            self._release()
-
     # -- transactions ------------------------------------------------------------------
-
-    def _io(self, command: str, query: bool) -> str:
-        from pyvisa.errors import VisaIOError
-
-        with self._lock:
-            res = self._res
-            if res is None:
-                raise self.error("not open; call open() first")
-            try:
-                if not query:
-                    res.write(command)
-                    return ""
-                return str(res.query(command)).strip()
-            except VisaIOError as exc:
-                if exc.error_code == -1073807339:  # VI_ERROR_TMO
-                    raise self.error(
-                        f"no answer within {self.timeout_s} s to {command!r}"
-                    ) from None
-                raise self.error(f"VISA error on {command!r}: {exc.description}") from None
-            except OSError as exc:
-                raise self.error(f"connection failed on {command!r}: {exc}") from None
-            except UnicodeDecodeError:
-                raise self.error(f"garbled (non-ASCII) answer to {command!r}") from None
-
-    def _query(self, command: str) -> str:
-        return self._io(command, query=True)
-
-    def _write(self, command: str) -> None:
-        self._io(command, query=False)
-
-    def command(self, command: str) -> None:
-        """Send a setting command and raise if the instrument queued an error for it."""
-        self._write(command)
-        answer = self._query(self.commands.error_query)
-        code, _, text = answer.partition(",")
-        try:
-            number = int(code)
-        except ValueError:
-            raise self.error(
-                f"garbled answer {answer!r} to {self.commands.error_query!r}"
-            ) from None
-        if number != 0:
-            raise self.error(f"refused {command!r}: error {number} {text.strip().strip(chr(34))}")
 
     def read_all(self) -> dict[str, float]:
         """Every figure of the read query, in base units, from one answer."""
@@ -200,24 +124,3 @@ class ScpiPowerAnalyser(PowerAnalyser):
 
     def integration_stop(self) -> None:
         self.command(self.commands.stop)
-
-
-def _no_delay(resource: Any) -> None:
-    """Switch Nagle off on socket resources, best effort.
-
-    Each setting is followed by the error query; with Nagle on, that second small write
-    waits for the peer's delayed ACK (about 40 ms a command). pyvisa-py 0.8 lists
-    VI_ATTR_TCPIP_NODELAY but cannot set it, so fall back to its session's socket.
-    """
-    import socket
-
-    from pyvisa import constants
-
-    try:
-        resource.set_visa_attribute(constants.VI_ATTR_TCPIP_NODELAY, constants.VI_TRUE)
-        return
-    except Exception:
-        pass
-    with contextlib.suppress(Exception):
-        sock = resource.visalib.sessions[resource.session].interface
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
