@@ -23,7 +23,9 @@ from urllib.parse import urlsplit
 
 from hil.lab.config import LabConfig
 from hil.lab.launcher import READY_PREFIX
+from hil.sim.instruments.dc_ev_emulator import VirtualDcEvEmulator
 from hil.sim.instruments.ev_serial import VirtualEvSimulator
+from hil.sim.instruments.lem_dcbm import VirtualLemDcbm
 from hil.sim.instruments.modbus_meter import VirtualEnergyMeter
 from hil.sim.instruments.rfid_reader import VirtualRfidReader
 from hil.sim.instruments.scpi_analyser import VirtualPowerAnalyser
@@ -83,6 +85,7 @@ class VirtualBench:
         self.addresses: dict[str, str] = {}
         self._servers: list[Any] = []
         self._station_task: asyncio.Task[None] | None = None
+        self._stage_task: asyncio.Task[None] | None = None
 
     async def start(self) -> dict[str, str]:
         """Start the station and every virtual instrument the lab config asks for."""
@@ -124,12 +127,23 @@ class VirtualBench:
             "power_relay": lambda: VirtualPdu(
                 {self._relay_outlet(): self.station.set_mains}, model=self._relay_model()
             ),
+            # DC stations: the EV emulator plays the EV's session; the station's power
+            # stage (hil.sim.station.power_stage) offers power through it and feeds the meter
+            "dc_ev_emulator": lambda: VirtualDcEvEmulator(),
+            "dc_meter": lambda: _ThreadedServer(VirtualLemDcbm()),
         }
+        stage = self.station.charging.power_stage
         for role in sorted(wanted):
             if role not in instruments:
                 raise ValueError(f"the virtual bench has no virtual {role}")
-            self.addresses[role] = await self._started(instruments[role]())
+            server = instruments[role]()
+            self.addresses[role] = await self._started(server)
+            if role == "dc_ev_emulator":
+                stage.attach(emulator=server)
+            elif role == "dc_meter":
+                stage.attach(meter=server.server)
         self._station_task = asyncio.create_task(self.station.run(), name="virtual-station")
+        self._stage_task = asyncio.create_task(stage.run(), name="virtual-power-stage")
         return self.addresses
 
     def _switch_port(self) -> int:
@@ -151,6 +165,10 @@ class VirtualBench:
         return address
 
     async def stop(self) -> None:
+        if self._stage_task is not None:
+            self._stage_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._stage_task
         if self.station is not None:
             await self.station.stop()
         if self._station_task is not None:
@@ -160,6 +178,20 @@ class VirtualBench:
         for server in reversed(self._servers):
             with contextlib.suppress(Exception):
                 await server.stop()
+
+
+class _ThreadedServer:
+    """A server with its own thread (start/stop not coroutines) as the bench starts them."""
+
+    def __init__(self, server: Any) -> None:
+        self.server = server
+
+    async def start(self) -> str:
+        self.server.start()
+        return str(self.server.address)
+
+    async def stop(self) -> None:
+        self.server.stop()
 
 
 def _watch_stdin(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from hil.sim.physics import current_to_duty
 from hil.sim.station.meter import StationMeter
+from hil.sim.station.power_stage import make_power_stage
 
 if TYPE_CHECKING:
     from hil.sim.station.station import VirtualStation
@@ -62,7 +63,10 @@ class Charging:
         skew = 1.0
         if "energy_register_skew" in self.deviations:
             skew = 1.0 + float(station.cfg.virtual.deviation_options.get("energy_skew", 0.03))
-        self.meter = StationMeter(self.physics, skew=skew)
+        #: AC or DC, as ``dut.current_type`` says; the meter reads what it delivers
+        self.power_stage = make_power_stage(station.cfg, self.physics)
+        self.power_stage.limit_source = lambda: station.charging_limit(self.ev_connector)
+        self.meter = StationMeter(self.power_stage, skew=skew)
         self.ev_connector = 1
         self.sessions: dict[int, ConnectorSession] = {}
         self.cache: dict[str, str] = {}  # the authorization cache (non-volatile)

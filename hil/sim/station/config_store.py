@@ -90,6 +90,7 @@ class ConfigStore:
         meter_public_key: str | None = None,
         measurands: tuple[str, ...] = SUPPORTED_MEASURANDS,
         min_connection_timeout: int = 0,
+        sampled_data: tuple[str, ...] = ("Energy.Active.Import.Register",),
     ) -> None:
         ml = self.MAX_LEN
         self.measurands = measurands
@@ -122,7 +123,7 @@ class ConfigStore:
             KeyDef("MeterValuesAlignedDataMaxLength", str(ml), readonly=True),
             KeyDef(
                 "MeterValuesSampledData",
-                "Energy.Active.Import.Register",
+                ",".join(sampled_data),
                 validator=measurand_list(ml, measurands),
             ),
             KeyDef("MeterValuesSampledDataMaxLength", str(ml), readonly=True),

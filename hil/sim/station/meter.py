@@ -1,28 +1,25 @@
 """The station's own (billing) meter and the sampled values it puts into MeterValues.
 
 Its register is separate from the bench's true energy: it starts at an arbitrary reading
-and a deviation can make it run fast, as a miscalibrated meter would.
+and a deviation can make it run fast, as a miscalibrated meter would. What it reads comes
+from the station's power stage (:mod:`hil.sim.station.power_stage`): AC or DC.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from hil.sim.physics import BenchPhysics
-
-REGISTER = "Energy.Active.Import.Register"
+from hil.sim.station.power_stage import REGISTER, PowerStage
 
 
 class StationMeter:
-    def __init__(
-        self, physics: BenchPhysics, start_wh: float = 1_250_000.0, skew: float = 1.0
-    ) -> None:
-        self.physics = physics
+    def __init__(self, stage: PowerStage, start_wh: float = 1_250_000.0, skew: float = 1.0) -> None:
+        self.stage = stage
         self.start_wh = start_wh
         self.skew = skew
 
     def register_wh(self) -> float:
-        return self.start_wh + self.physics.energy_wh() * self.skew
+        return self.start_wh + self.stage.energy_wh() * self.skew
 
     def sampled_values(
         self, measurands: list[str], context: str, offered_a: float
@@ -33,31 +30,30 @@ class StationMeter:
             if m == REGISTER:
                 out.append(_sv(f"{self.register_wh():.1f}", context, m, "Wh"))
             elif m == "Power.Active.Import":
-                out.append(_sv(f"{self.physics.power_w() * self.skew:.1f}", context, m, "W"))
-            elif m == "Current.Offered":
-                out.append(_sv(f"{offered_a:.1f}", context, m, "A"))
-            elif m == "Current.Import":
-                for phase, amps in zip(
-                    ("L1", "L2", "L3"), self.physics.phase_currents_a(), strict=True
-                ):
-                    out.append(_sv(f"{amps:.2f}", context, m, "A", phase))
-            elif m == "Voltage":
-                for phase, volts in zip(
-                    ("L1-N", "L2-N", "L3-N"), self.physics.phase_voltages_v(), strict=True
-                ):
-                    out.append(_sv(f"{volts:.1f}", context, m, "V", phase))
+                out.append(_sv(f"{self.stage.power_w() * self.skew:.1f}", context, m, "W"))
+            else:
+                for measurand, value, unit, phase, location in self.stage.readings([m], offered_a):
+                    digits = 2 if unit == "A" and phase else 1
+                    out.append(
+                        _sv(f"{value:.{digits}f}", context, measurand, unit, phase, location)
+                    )
         return out
 
 
 def _sv(
-    value: str, context: str, measurand: str, unit: str, phase: str | None = None
+    value: str,
+    context: str,
+    measurand: str,
+    unit: str,
+    phase: str | None = None,
+    location: str = "Outlet",
 ) -> dict[str, Any]:
     sv = {
         "value": value,
         "context": context,
         "format": "Raw",
         "measurand": measurand,
-        "location": "Outlet",
+        "location": location,
         "unit": unit,
     }
     if phase:

@@ -22,10 +22,11 @@ from websockets.exceptions import InvalidHandshake, InvalidMessage, InvalidStatu
 from hil.lab.config import LabConfig
 from hil.sim.physics import BenchPhysics
 from hil.sim.station.charging import Charging, Transaction
-from hil.sim.station.config_store import SUPPORTED_MEASURANDS, ConfigStore
+from hil.sim.station.config_store import ConfigStore
 from hil.sim.station.extensions import EXTENSIONS, StationExtension
 from hil.sim.station.link import StationLink
 from hil.sim.station.outbox import CallFailed, Outbox, OutMsg
+from hil.sim.station.power_stage import stage_class
 from hil.sim.station.smart_charging import SmartCharging
 from hil.verify.charging_profiles import ProfileStore
 
@@ -161,6 +162,7 @@ class VirtualStation:
             profiles.append("FirmwareManagement")
         if cfg.dut.capabilities.smart_charging:
             profiles.append("SmartCharging")
+        stage = stage_class(cfg)  # AC or DC: the measurands it can sample
         self.nv = Nvram(
             config=ConfigStore(
                 self.n_connectors,
@@ -170,8 +172,9 @@ class VirtualStation:
                 ping_interval=max(1, round(cfg.virtual.websocket_ping_interval_s)),
                 profiles=profiles,
                 smart_charging=cfg.dut.capabilities.smart_charging,
-                measurands=tuple(self.settings.supported_measurands or SUPPORTED_MEASURANDS),
+                measurands=tuple(self.settings.supported_measurands or stage.measurands),
                 min_connection_timeout=self.settings.min_connection_timeout_s,
+                sampled_data=stage.default_sampled,
             ),
             firmware=cfg.dut.firmware,
             outbox=Outbox(),
@@ -618,6 +621,19 @@ class VirtualStation:
         if not isinstance(smart, SmartCharging):
             return None
         return smart.limit_a(connector, at_pilot=at_pilot)
+
+    def charging_limit(self, connector: int) -> tuple[float, str] | None:
+        """The smart-charging limit in force now as given, ``(limit, "W" or "A")``, or
+        None when there is none (a DC power stage reads W as power, A as DC current)."""
+        smart = self.extension(SmartCharging)
+        if not isinstance(smart, SmartCharging) or connector <= 0:
+            return None
+        if not smart.supported:
+            return None
+        hit = smart.applied(connector)
+        if hit.limit is None or hit.unit is None:
+            return None
+        return hit.limit, hit.unit
 
     def transaction_started(self, tx: Transaction) -> None:
         for ext in self.extensions:

@@ -1,0 +1,244 @@
+"""The virtual station's power stage: what flows to the EV and what its meter reads.
+
+Two implementations, chosen by :func:`make_power_stage` from ``dut.current_type``:
+
+* :class:`AcPowerStage`: the AC path of the bench physics (pilot PWM, contactor, phases).
+* :class:`DcPowerStage`: a DC output driven through the virtual DC EV emulator's session
+  (DIN 70121 / ISO 15118-2 at message level). The EV's pilot is mirrored into the bench
+  physics, so the station's charging logic (plug, pilot state C, contactor) is the same for
+  both; while the contactor is closed (an authorised transaction, EV in state C) the stage
+  offers the least of ``dut.dc`` and the active charging limit (W, or A as DC current)
+  through :meth:`~hil.sim.dc_session.DcSession.set_evse_limits`; the energy delivered
+  feeds the station's register and the virtual LEM DCBM.
+
+The station's meter asks the stage for energy and for the sampled values of MeterValues.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
+
+from hil.sim.physics import BenchPhysics
+
+if TYPE_CHECKING:
+    from hil.lab.config import DcLimits, LabConfig
+    from hil.sim.instruments.dc_ev_emulator import VirtualDcEvEmulator
+    from hil.sim.instruments.lem_dcbm import VirtualLemDcbm
+
+LOG = logging.getLogger("hil.sim.station")
+
+REGISTER = "Energy.Active.Import.Register"
+
+#: the measurands an AC station can sample
+AC_MEASURANDS = (
+    REGISTER,
+    "Power.Active.Import",
+    "Current.Import",
+    "Current.Offered",
+    "Voltage",
+)
+#: the measurands a DC station can sample (SoC is the EV's, read over ISO 15118 / DIN 70121)
+DC_MEASURANDS = (
+    REGISTER,
+    "Power.Active.Import",
+    "Power.Offered",
+    "Current.Import",
+    "Current.Offered",
+    "Voltage",
+    "SoC",
+)
+#: a DC station samples all of them by default (MeterValuesSampledData)
+DC_DEFAULT_SAMPLED = DC_MEASURANDS
+
+#: how often the DC stage plays the session forward and counts its energy (s)
+DC_TICK_S = 0.1
+
+#: the active charging limit: (limit, "W" or "A"), None without one
+LimitSource = Callable[[], "tuple[float, str] | None"]
+
+
+class PowerStage(Protocol):
+    #: measurands this stage can report, and those sampled by default
+    measurands: tuple[str, ...]
+    default_sampled: tuple[str, ...]
+    limit_source: LimitSource
+
+    def energy_wh(self) -> float:
+        """Energy delivered since the bench started (Wh)."""
+
+    def power_w(self) -> float: ...
+
+    def readings(
+        self, measurands: list[str], offered_a: float
+    ) -> list[tuple[str, float, str, str | None, str]]:
+        """``(measurand, value, unit, phase, location)`` for each known measurand."""
+
+    async def run(self) -> None:
+        """Background work while the bench runs (none on AC)."""
+
+
+class AcPowerStage:
+    """The AC power path: the bench physics."""
+
+    measurands = AC_MEASURANDS
+    default_sampled = (REGISTER,)
+
+    def __init__(self, physics: BenchPhysics) -> None:
+        self.physics = physics
+        self.limit_source: LimitSource = lambda: None  # the pilot's PWM carries the limit
+
+    def energy_wh(self) -> float:
+        return self.physics.energy_wh()
+
+    def power_w(self) -> float:
+        return self.physics.power_w()
+
+    def readings(
+        self, measurands: list[str], offered_a: float
+    ) -> list[tuple[str, float, str, str | None, str]]:
+        out: list[tuple[str, float, str, str | None, str]] = []
+        for m in measurands:
+            if m == "Current.Offered":
+                out.append((m, offered_a, "A", None, "Outlet"))
+            elif m == "Current.Import":
+                for phase, amps in zip(
+                    ("L1", "L2", "L3"), self.physics.phase_currents_a(), strict=True
+                ):
+                    out.append((m, amps, "A", phase, "Outlet"))
+            elif m == "Voltage":
+                for phase, volts in zip(
+                    ("L1-N", "L2-N", "L3-N"), self.physics.phase_voltages_v(), strict=True
+                ):
+                    out.append((m, volts, "V", phase, "Outlet"))
+        return out
+
+    async def run(self) -> None:
+        return None
+
+
+class DcPowerStage:
+    """A DC output through the virtual DC EV emulator's session (see the module doc)."""
+
+    measurands = DC_MEASURANDS
+    default_sampled = DC_DEFAULT_SAMPLED
+
+    def __init__(self, limits: DcLimits, physics: BenchPhysics) -> None:
+        self.limits = limits
+        self.physics = physics
+        self.emulator: VirtualDcEvEmulator | None = None
+        self.meter: VirtualLemDcbm | None = None
+        self.limit_source: LimitSource = lambda: None
+        self._energy_wh = 0.0
+        self._session_wh = 0.0  # the session's energy counted so far
+        self._session_id = 0
+        self.offered_w = 0.0
+        self.offered_a = 0.0
+        self.voltage_v = 0.0
+        self.current_a = 0.0
+        self.soc_pct: float | None = None
+
+    def attach(
+        self, emulator: VirtualDcEvEmulator | None = None, meter: VirtualLemDcbm | None = None
+    ) -> None:
+        if emulator is not None:
+            self.emulator = emulator
+        if meter is not None:
+            self.meter = meter
+
+    # -- what is offered -------------------------------------------------------------
+
+    def offer(self, voltage_v: float) -> tuple[float, float]:
+        """``(W, A)`` the station offers now: ``dut.dc`` and the active charging limit
+        (a W limit as power; an A limit as DC current), zero while not authorised."""
+        if not self.physics.contactor_closed:
+            return 0.0, 0.0
+        watts, amps = float(self.limits.max_power_w), float(self.limits.max_current_a)
+        limit = self.limit_source()
+        if limit is not None:
+            value, unit = limit
+            if unit == "W":
+                watts = min(watts, max(0.0, value))
+            else:
+                amps = min(amps, max(0.0, value))
+        if voltage_v > 0:
+            amps = min(amps, watts / voltage_v)
+            watts = min(watts, amps * voltage_v)
+        return watts, amps
+
+    # -- one step --------------------------------------------------------------------
+
+    def tick(self) -> None:
+        """Play the EV's session forward, set what is offered, count the energy."""
+        if self.emulator is None:
+            return
+        session = self.emulator.sync()
+        pilot = session.pilot()
+        ev_state = pilot if pilot in ("A", "B", "C") else "B"
+        if self.physics.ev_state != ev_state:
+            self.physics.set_ev_state(ev_state)  # the station's charging logic follows
+        present = session.present()
+        self.voltage_v = present.voltage_v
+        self.offered_w, self.offered_a = self.offer(present.voltage_v or session.battery_voltage())
+        session.set_evse_limits(self.offered_w, self.offered_a)
+        present = session.present()
+        self.current_a = present.current_a
+        self.soc_pct = present.soc_pct if session.plugged else None
+        if id(session) != self._session_id or present.energy_wh < self._session_wh:
+            self._session_id, self._session_wh = id(session), 0.0  # a new session
+        delta = present.energy_wh - self._session_wh
+        self._session_wh = present.energy_wh
+        if delta > 0:
+            self._energy_wh += delta
+        if self.meter is not None:
+            if delta > 0:
+                self.meter.add_energy(delta, present.voltage_v, present.current_a)
+            else:
+                self.meter.set_present(present.voltage_v, present.current_a)
+
+    async def run(self) -> None:
+        while True:
+            try:
+                self.tick()
+            except Exception:  # a bad tick must not end the bench's power stage
+                LOG.exception("DC power stage step failed")
+            await asyncio.sleep(DC_TICK_S)
+
+    # -- what the meter reads ----------------------------------------------------------
+
+    def energy_wh(self) -> float:
+        return self._energy_wh
+
+    def power_w(self) -> float:
+        return self.voltage_v * self.current_a
+
+    def readings(
+        self, measurands: list[str], offered_a: float
+    ) -> list[tuple[str, float, str, str | None, str]]:
+        out: list[tuple[str, float, str, str | None, str]] = []
+        for m in measurands:
+            if m == "Current.Offered":
+                out.append((m, self.offered_a, "A", None, "Outlet"))
+            elif m == "Power.Offered":
+                out.append((m, self.offered_w, "W", None, "Outlet"))
+            elif m == "Current.Import":
+                out.append((m, self.current_a, "A", None, "Outlet"))
+            elif m == "Voltage":
+                out.append((m, self.voltage_v, "V", None, "Outlet"))
+            elif m == "SoC" and self.soc_pct is not None:
+                out.append((m, self.soc_pct, "Percent", None, "EV"))
+        return out
+
+
+def stage_class(cfg: LabConfig) -> type[AcPowerStage] | type[DcPowerStage]:
+    """The power stage ``dut.current_type`` asks for."""
+    return DcPowerStage if cfg.dut.current_type == "DC" else AcPowerStage
+
+
+def make_power_stage(cfg: LabConfig, physics: BenchPhysics) -> AcPowerStage | DcPowerStage:
+    if stage_class(cfg) is DcPowerStage:
+        assert cfg.dut.dc is not None  # never None on a DC station (hil.lab.config)
+        return DcPowerStage(cfg.dut.dc, physics)
+    return AcPowerStage(physics)
