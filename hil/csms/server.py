@@ -31,7 +31,7 @@ import logging
 import threading
 from collections import Counter, deque
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
@@ -107,13 +107,12 @@ class AcceptedSeen:
     """A station id's accepted connections, as the summary needs them (bounded)."""
 
     count: int = 0
-    paths: list[str] | None = None  # the first few distinct URL paths
+    paths: list[str] = field(default_factory=list)  # the first few distinct URL paths
     last_path: str = ""
 
     def add(self, path: str) -> None:
         self.count += 1
         self.last_path = path
-        self.paths = self.paths or []
         if path not in self.paths and len(self.paths) < 5:
             self.paths.append(path)
 
@@ -479,9 +478,7 @@ class BackOffice:
         with self._seen_lock:
             refused = list(self._refused)
             refused_total = self._refused_total
-            accepted = {
-                sid: (seen.count, list(seen.paths or [])) for sid, seen in self._accepted.items()
-            }
+            accepted = {sid: (seen.count, list(seen.paths)) for sid, seen in self._accepted.items()}
             untracked = self._accepted_untracked
         mine = [r for r in refused if r.station_id == station_id]
         lines = [self._station_line(station_id, self._accepted.get(station_id), mine)]

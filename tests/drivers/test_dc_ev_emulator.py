@@ -18,25 +18,15 @@ from drivers.dc_ev_emulator.base import MESSAGES, Battery, DcEvEmulator, EvLimit
 from drivers.dc_ev_emulator.hil_dcev import HilDcEv
 from hil.sim.dc_session import SessionTiming
 from hil.sim.instruments.dc_ev_emulator import VirtualDcEvEmulator
+from tests.clock import FakeClock
 
 ROLE = "dc_ev_emulator"
 IDN = "HIL-LAB,DCEV-1,000001,1.0.0"
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(100.0)
 
 
 @pytest.fixture

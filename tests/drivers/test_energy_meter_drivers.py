@@ -20,26 +20,14 @@ from drivers.energy_meter.sdm630 import Sdm630
 from drivers.registry import create_driver
 from hil.sim.instruments.modbus_meter import VirtualEnergyMeter
 from hil.sim.physics import BenchPhysics
+from tests.clock import FakeClock
 
 DRIVERS: dict[str, type[ModbusEnergyMeter]] = {"sdm630": Sdm630, "abb_b23": AbbB23, "em340": Em340}
 
 
-class FakeClock:
-    """Monotonic time the test moves by hand, so energy needs no waiting."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(1000.0)
 
 
 @pytest.fixture

@@ -13,22 +13,12 @@ from drivers.power_analyser.wt300 import Wt300
 from drivers.registry import create_driver
 from hil.sim.instruments.scpi_analyser import VirtualPowerAnalyser
 from hil.sim.physics import BenchPhysics
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 50.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+from tests.clock import FakeClock
 
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(50.0)
 
 
 @pytest.fixture

@@ -26,6 +26,7 @@ from hil.sim.dc_session import (
     SessionError,
     SessionTiming,
 )
+from hil.sim.instruments.scpi_server import ScpiTcpServer
 
 IDN = "HIL-LAB,DCEV-1,VIRTUAL0001,1.0.0"
 #: most trace records in one ``TRACe:DATA?`` answer
@@ -84,7 +85,7 @@ def _word(param: str, choices: tuple[str, ...]) -> str:
     return word
 
 
-class VirtualDcEvEmulator:
+class VirtualDcEvEmulator(ScpiTcpServer):
     """Serve the DC EV emulator's SCPI on ``host:port``; ``port=0`` picks a free port."""
 
     def __init__(
@@ -94,34 +95,11 @@ class VirtualDcEvEmulator:
         timing: SessionTiming | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.host = host
-        self.port = port
+        super().__init__(host, port)
         self.timing = timing or SessionTiming()
         self._clock = clock
-        self._server: asyncio.Server | None = None
-        self._writers: set[asyncio.StreamWriter] = set()
         self._commands = [(_mnemonic(spec), query, h) for spec, query, h in self._table()]
         self._reset()
-
-    @property
-    def address(self) -> str:
-        return f"TCPIP0::{self.host}::{self.port}::SOCKET"
-
-    async def start(self) -> str:
-        """Listen; return the VISA resource string ``TCPIP0::host::port::SOCKET``."""
-        self._server = await asyncio.start_server(self._serve, self.host, self.port)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self.address
-
-    async def stop(self) -> None:
-        """Stop listening and drop every connection; idempotent."""
-        server, self._server = self._server, None
-        if server is None:
-            return
-        server.close()
-        for writer in list(self._writers):
-            writer.close()
-        await server.wait_closed()
 
     # -- the station's side ------------------------------------------------------------
 

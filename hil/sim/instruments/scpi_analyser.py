@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from hil.sim.instruments.fault import HangFault
+from hil.sim.instruments.scpi_server import ScpiTcpServer
 from hil.sim.physics import BenchPhysics
 
 IDN = "YOKOGAWA,WT333,VIRTUAL0001,F1.03"
@@ -99,7 +100,7 @@ def _nr3(value: float) -> str:
     return "NAN" if math.isnan(value) else f"{value:.5E}"
 
 
-class VirtualPowerAnalyser:
+class VirtualPowerAnalyser(ScpiTcpServer):
     """Serve WT300-style SCPI on ``host:port``; ``port=0`` picks a free port."""
 
     def __init__(
@@ -114,35 +115,12 @@ class VirtualPowerAnalyser:
         if model != "wt300":
             raise ValueError(f"the virtual analyser models wt300 only, not {model!r}")
         self.physics = physics
-        self.host = host
-        self.port = port
+        super().__init__(host, port)
         self._clock = clock
         #: stop answering once the bench has delivered this much energy (Wh); None: never
         self.fault = HangFault(physics, "power_analyser", hang_after_wh)
-        self._server: asyncio.Server | None = None
-        self._writers: set[asyncio.StreamWriter] = set()
         self._commands = [(_pattern(spec), handler) for spec, handler in self._table()]
         self._reset()
-
-    @property
-    def address(self) -> str:
-        return f"TCPIP0::{self.host}::{self.port}::SOCKET"
-
-    async def start(self) -> str:
-        """Listen; return the VISA resource string ``TCPIP0::host::port::SOCKET``."""
-        self._server = await asyncio.start_server(self._serve, self.host, self.port)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self.address
-
-    async def stop(self) -> None:
-        """Stop listening and drop every connection; idempotent."""
-        server, self._server = self._server, None
-        if server is None:
-            return
-        server.close()
-        for writer in list(self._writers):
-            writer.close()
-        await server.wait_closed()
 
     @property
     def hung(self) -> bool:
