@@ -26,6 +26,7 @@ from hil.sim.physics import BenchPhysics
 
 if TYPE_CHECKING:
     from hil.lab.config import DcLimits, LabConfig
+    from hil.sim.dc_session import DcSession, TraceRecord
     from hil.sim.instruments.dc_ev_emulator import VirtualDcEvEmulator
     from hil.sim.instruments.lem_dcbm import VirtualLemDcbm
 
@@ -59,6 +60,10 @@ DC_TICK_S = 0.1
 
 #: the active charging limit: (limit, "W" or "A"), None without one
 LimitSource = Callable[[], "tuple[float, str] | None"]
+#: called once per EV session when its trace reaches ChargeParameterDiscovery, with the
+#: session (the EV's battery and limits) and that record (the EV's SoC then); a 2.0.1
+#: station sends NotifyEVChargingNeeds from it (OCPP 2.0.1 Part 2 K15)
+ChargeParameterHook = Callable[["DcSession", "TraceRecord"], None]
 
 
 class PowerStage(Protocol):
@@ -147,6 +152,8 @@ class DcPowerStage:
         self.voltage_v = 0.0
         self.current_a = 0.0
         self.soc_pct: float | None = None
+        self.charge_parameter_hooks: list[ChargeParameterHook] = []
+        self._hooked_trace: list[TraceRecord] | None = None  # the session already told
 
     def attach(
         self, emulator: VirtualDcEvEmulator | None = None, meter: VirtualLemDcbm | None = None
@@ -210,6 +217,22 @@ class DcPowerStage:
                 self.meter.add_energy(delta, present.voltage_v, present.current_a)
             else:
                 self.meter.set_present(present.voltage_v, present.current_a)
+        self._charge_parameters_reached(session)
+
+    def _charge_parameters_reached(self, session: DcSession) -> None:
+        """Call each hook once per session, when its trace holds ChargeParameterDiscovery
+        (a new session has a new trace list, so the list tells sessions apart)."""
+        if not self.charge_parameter_hooks or session.trace is self._hooked_trace:
+            return
+        record = next((r for r in session.trace if r.message == "ChargeParameterDiscovery"), None)
+        if record is None:
+            return
+        self._hooked_trace = session.trace
+        for hook in self.charge_parameter_hooks:
+            try:
+                hook(session, record)
+            except Exception:  # one bad listener must not stop the power stage
+                LOG.exception("ChargeParameterDiscovery hook failed")
 
     def _watch_insulation(self, session: DcSession) -> None:
         """The insulation monitor: a cable check (or a later exchange) that failed on an
