@@ -99,3 +99,26 @@ def test_a_sample_without_soc_is_named(tmp_path: Path):
     del samples[1][1]["soc_pct"]
     with pytest.raises(ValueError, match=r"sample 1 \(t=0\.5 s\) has no soc_pct"):
         dc_session_plot(tmp_path / "dc.png", "Step 7", samples)
+
+
+def test_a_dc_session_plot_appears_in_the_report(tmp_path: Path):
+    """The report renders ``plot`` evidence records (hil/report/build.py), so a DC session
+    plot recorded as one shows in the certification report: inlined in the HTML, copied
+    beside the Markdown."""
+    from hil.report.model import PlotEvidence
+    from hil.report.render_html import render_html
+    from hil.report.render_markdown import copy_plots, render_markdown
+    from tests.report.sample import sample_report
+
+    path = tmp_path / "plots" / "dc-step-6.png"
+    dc_session_plot(path, "Step 6: DC session", session())
+    report = sample_report(tmp_path)
+    report.plots.append(PlotEvidence("6", "Step 6: DC session", path))
+
+    page = render_html(report)
+    png = base64.b64encode(path.read_bytes()).decode("ascii")
+    assert f"data:image/png;base64,{png}" in page
+    markdown = render_markdown(report)
+    assert "report-plots/dc-step-6.png" in markdown
+    copy_plots(report, tmp_path / "out")
+    assert (tmp_path / "out" / "report-plots" / "dc-step-6.png").read_bytes() == path.read_bytes()
