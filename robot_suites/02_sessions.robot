@@ -119,7 +119,8 @@ Charging Session - Remote Start Transaction - Request First - Unlock Connector
 Hardware Related Notification / Error Condition
     [Documentation]    During a session the EV simulator shorts CP to PE (state E): Faulted with a
     ...    specific errorCode, energy stops; fault cleared → back to Charging with NoError and
-    ...    energy flows again.
+    ...    energy flows again. A DC station also reports an insulation fault on the DC cable
+    ...    as Faulted, charges no energy while it lasts and charges again once it is gone.
     [Tags]    step:16    requires:ev    requires:identification
     ${tag}=    Lab Tag    valid
     Plug In EV
@@ -132,5 +133,6 @@ Hardware Related Notification / Error Condition
     Clear Pilot Fault
     Connector Should Recover    Charging    1
     Energy Should Flow
+    Insulation Fault Should Be Reported    1
     Present Tag    ${tag}
     Transaction Should Stop    Local

@@ -22,6 +22,8 @@ class Deviation:
     also: tuple[str, ...] = ()
     #: a defect OCPP does not forbid: ``step`` passes with a remark naming it (no target)
     remark_only: bool = False
+    #: a DC station's defect: the virtual DC station shows it (dut.current_type DC)
+    dc: bool = False
 
     @property
     def targets(self) -> set[str]:
@@ -334,6 +336,35 @@ _CATALOGUE = [
     Deviation("ocmf_end_mismatch", "EI1", "signs an end value different from meterStop"),
     Deviation("ocmf_energy_off", "EI1", "signed energy is 5 % away from what really flowed"),
     Deviation("ocmf_status_not_ok", "EI1", "signs readings with meter status other than G"),
+    # DC stations (dut.current_type DC; tests/suites/test_dc_deviations.py)
+    Deviation(
+        "power_offered_ignores_profile",
+        "SC1",
+        "DC: reports its maximum power as Power.Offered whatever charging profile limits it",
+        also=("SC2", "SC3"),  # both verify a limit in the readings too
+        dc=True,
+    ),
+    Deviation(
+        "dc_current_above_ev_request",
+        "6",
+        "DC: delivers the current it offers even above what the EV asks for",
+        # every step that lets energy flow checks it
+        also=("7", "9", "11", "14", "16", "SC1", "SC2", "SC3", "EI1"),
+        dc=True,
+    ),
+    Deviation(
+        "soc_missing",
+        "6",
+        "DC: lists SoC in its sampled measurands but sends no SoC in its readings",
+        also=("7",),  # step 7 checks a periodic reading too
+        dc=True,
+    ),
+    Deviation(
+        "insulation_fault_not_reported",
+        "16",
+        "DC: stops charging on an insulation fault in the cable check but never reports Faulted",
+        dc=True,
+    ),
     # OCPP 2.0.1 smart charging (K01, K08, K10; the model's SC deviations act on 2.0.1 too)
     Deviation(
         "composite_wrong_evse",

@@ -38,6 +38,8 @@ class EvSide(abc.ABC):
     role: str
     #: what a human standing in for the instrument is asked to do, by action
     instructions: dict[str, str]
+    #: the station monitors the insulation of the cable to this EV (DC, IEC 61851-23)
+    insulation_monitored: bool = False
 
     def __init__(self, driver: Any) -> None:
         self.driver = driver
@@ -74,6 +76,15 @@ class EvSide(abc.ABC):
     @abc.abstractmethod
     def plugged(self) -> bool:
         """True while the EV is connected."""
+
+    def read_soc(self) -> float | None:
+        """The EV's state of charge (%) as it reports it (DC); None on AC."""
+        return None
+
+    def restart_session(self) -> None:
+        """The EV tries again after its session failed (DC); nothing to do on AC, where
+        the pilot simply carries on."""
+        return None
 
     def request_limit_a(self) -> float | None:
         """The most current the EV asks for (A), when it says (DC); None on AC, where the

@@ -25,6 +25,7 @@ EV_CURRENT_SHARE = 0.8
 
 class DcEvSide(EvSide):
     role = "dc_ev_emulator"
+    insulation_monitored = True
     instructions = {
         "plug_in": "Plug the DC EV emulator into the station's CCS connector",
         "request_charge": "Start the DC EV emulator's charging session",
@@ -106,6 +107,9 @@ class DcEvSide(EvSide):
             f"the station offers {offer.max_current_a:g} A / {offer.max_power_w:g} W in its "
             "CurrentDemand responses (EVSEMaximumCurrentLimit / EVSEMaximumPowerLimit)",
         )
+
+    def read_soc(self) -> float | None:
+        return float(self.driver.read_present().soc_pct)
 
     def plugged(self) -> bool:
         return self.driver.read_pilot_state() != "A"

@@ -23,6 +23,10 @@ if TYPE_CHECKING:
 
 LOG = logging.getLogger("hil.sim.station")
 
+#: what the pilot "offers" on a DC station: its duty is a constant 5 % (IEC 61851-1 Annex A:
+#: digital communication), read here as a nominal current that keeps the contactor logic
+DC_PILOT_CURRENT_A = 6.0
+
 #: OCPP errorCode and vendorErrorCode reported for each pilot fault.
 FAULT_CODES = {
     "E": ("EVCommunicationError", "CP shorted to PE (state E)"),
@@ -142,6 +146,10 @@ class Charging:
         s = self.sessions.get(connector)
         if s is None or s.transaction is None or s.fault is not None:
             return 0.0
+        if isinstance(self.power_stage, DcPowerStage):
+            # CCS: the pilot's 5 % duty only announces digital communication; the limit
+            # travels in the DC session (the power stage), with no 6 A minimum
+            return DC_PILOT_CURRENT_A
         limit = min(self.station.cfg.dut.max_current_a, self.physics.ev.cable_rating_a)
         smart = self.station.charging_limit_a(connector, at_pilot=at_pilot)
         if smart is not None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
@@ -145,6 +146,8 @@ class DcPowerStage:
         self.meter: VirtualLemDcbm | None = None
         self.limit_source: LimitSource = lambda: None
         self._energy_wh = 0.0
+        self._ticked = time.monotonic()  # when _energy_wh was last brought up to date
+        self._shown_wh = 0.0  # the most energy_wh() has returned (it never goes back)
         self._session_wh = 0.0  # the session's energy counted so far
         self._session_id = 0
         self.offered_w = 0.0
@@ -206,12 +209,13 @@ class DcPowerStage:
         present = session.present()
         self.current_a = present.current_a
         self.soc_pct = present.soc_pct if session.plugged else None
-        if id(session) != self._session_id or present.energy_wh < self._session_wh:
-            self._session_id, self._session_wh = id(session), 0.0  # a new session
+        if id(session.trace) != self._session_id:  # a new session starts a new trace
+            self._session_id, self._session_wh = id(session.trace), 0.0
         delta = present.energy_wh - self._session_wh
-        self._session_wh = present.energy_wh
+        self._session_wh = max(self._session_wh, present.energy_wh)
         if delta > 0:
             self._energy_wh += delta
+        self._ticked = time.monotonic()
         if self.meter is not None:
             if delta > 0:
                 self.meter.add_energy(delta, present.voltage_v, present.current_a)
@@ -260,7 +264,12 @@ class DcPowerStage:
     # -- what the meter reads ----------------------------------------------------------
 
     def energy_wh(self) -> float:
-        return self._energy_wh
+        """The energy delivered, up to now: the last tick's count and the present power
+        since (a register and an analyser read between ticks agree to the instant)."""
+        since = max(0.0, time.monotonic() - self._ticked)
+        now = self._energy_wh + self.power_w() * min(since, 2 * DC_TICK_S) / 3600.0
+        self._shown_wh = max(self._shown_wh, now)
+        return self._shown_wh
 
     def power_w(self) -> float:
         return self.voltage_v * self.current_a
