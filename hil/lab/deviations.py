@@ -22,6 +22,14 @@ class Deviation:
     also: tuple[str, ...] = ()
     #: a defect OCPP does not forbid: ``step`` passes with a remark naming it (no target)
     remark_only: bool = False
+    #: the stations that can show it (``dut.current_type``): None for both, ``"DC"`` for a
+    #: defect of DC stations only (e.g. of their signing DC meter); the lab config refuses
+    #: a deviation on a station it does not apply to
+    current_type: str | None = None
+
+    def applies_to(self, current_type: str) -> bool:
+        """Whether a station of ``current_type`` (AC or DC) can show this defect."""
+        return self.current_type is None or self.current_type == current_type
 
     @property
     def targets(self) -> set[str]:
@@ -334,6 +342,20 @@ _CATALOGUE = [
     Deviation("ocmf_end_mismatch", "EI1", "signs an end value different from meterStop"),
     Deviation("ocmf_energy_off", "EI1", "signed energy is 5 % away from what really flowed"),
     Deviation("ocmf_status_not_ok", "EI1", "signs readings with meter status other than G"),
+    # Eichrecht on a DC station: its signing DC meter (dc_meter) holds the legal record
+    Deviation(
+        "ocmf_rt_ac",
+        "EI1",
+        "DC: the station's OCMF says RT AC (its DC meter signs its readings as AC)",
+        current_type="DC",
+    ),
+    Deviation(
+        "ocmf_registers_disagree",
+        "EI1",
+        "DC: the OCMF the station forwards is not the DC meter's record of the transaction "
+        "(an earlier, empty legal transaction's), so its registers disagree with the meter's",
+        current_type="DC",
+    ),
     # OCPP 2.0.1 smart charging (K01, K08, K10; the model's SC deviations act on 2.0.1 too)
     Deviation(
         "composite_wrong_evse",
