@@ -70,7 +70,12 @@ DRIVERS: dict[str, dict[str, DriverSpec]] = {
     "power_analyser": {
         "wt300": DriverSpec(
             "drivers.power_analyser.wt300:Wt300",
-            {**SCPI_TIMEOUT, "element": SCPI_PLACEHOLDER, "phase_element": SCPI_PLACEHOLDER},
+            {
+                **SCPI_TIMEOUT,
+                "element": SCPI_PLACEHOLDER,
+                "phase_element": SCPI_PLACEHOLDER,
+                "mode": SCPI_PLACEHOLDER,  # RMS on AC, DC on a DC output
+            },
         ),
         "hmc8015": DriverSpec("drivers.power_analyser.hmc8015:Hmc8015", SCPI_TIMEOUT),
     },

@@ -13,7 +13,7 @@ Charging Session - Local - Plugin First
     ...    energy flows → MeterValues with the transaction id → the same tag stops it without a
     ...    new Authorize → StopTransaction (Local) → energy stops → Finishing → unplug → Available.
     ...    meterStop − meterStart, MeterValues, reference meter and analyser must agree.
-    [Tags]    step:6    requires:ev_simulator    requires:identification
+    [Tags]    step:6    requires:ev    requires:identification
     ${tag}=    Lab Tag    valid
     Plug In EV
     Status Notification Should Arrive    1    Preparing
@@ -36,7 +36,7 @@ Charging Session - Local - Identification First - Connection Loss
     ...    station keeps charging (the meter proves it) and ends the session offline. Port up →
     ...    it reconnects without a BootNotification and delivers the queued MeterValues and the
     ...    StopTransaction in chronological order, spaced by the sample interval, none missing.
-    [Tags]    step:7    requires:ev_simulator    requires:identification    requires:network_switch
+    [Tags]    step:7    requires:ev    requires:identification    requires:network_switch
     ${tag}=    Lab Tag    valid
     ${mark}=    Mark Journal
     Present Tag    ${tag}
@@ -73,7 +73,7 @@ Charging Session - Local - Unauthorized
     [Documentation]    An invalid, a blocked and an expired tag are each refused: Authorize is not
     ...    Accepted, no StartTransaction, the pilot offers no current, the meter and the analyser
     ...    stay at zero; unplugged, the connector is Available again.
-    [Tags]    step:13    requires:ev_simulator    requires:identification
+    [Tags]    step:13    requires:ev    requires:identification
     FOR    ${kind}    IN    invalid    blocked    expired
         Refused Tag Should Not Charge    ${kind}
     END
@@ -83,7 +83,7 @@ Charging Session - Remote Start And Stop Transaction - Cable First
     ...    AuthorizeRemoteTxRequests → StartTransaction with the same tag → Charging, energy flows →
     ...    RemoteStopTransaction → StopTransaction (Remote) → energy stops → Finishing → unplug →
     ...    Available. An unknown transaction id is Rejected.
-    [Tags]    step:14    requires:ev_simulator
+    [Tags]    step:14    requires:ev
     ${tag}=    Lab Tag    valid
     Plug In EV
     Status Notification Should Arrive    1    Preparing
@@ -103,7 +103,7 @@ Charging Session - Remote Start Transaction - Request First - Unlock Connector
     ...    ConnectionTimeOut → StartTransaction → Charging → UnlockConnector → Unlocked →
     ...    StopTransaction (UnlockCommand) → energy stops → Finishing → Available. N/A for a
     ...    tethered cable.
-    [Tags]    step:15    requires:socket_connector    requires:ev_simulator
+    [Tags]    step:15    requires:socket_connector    requires:ev
     ${tag}=    Lab Tag    valid
     Remote Start Transaction    ${tag}    1
     Status Notification Should Arrive    1    Preparing
@@ -120,7 +120,7 @@ Hardware Related Notification / Error Condition
     [Documentation]    During a session the EV simulator shorts CP to PE (state E): Faulted with a
     ...    specific errorCode, energy stops; fault cleared → back to Charging with NoError and
     ...    energy flows again.
-    [Tags]    step:16    requires:ev_simulator    requires:identification
+    [Tags]    step:16    requires:ev    requires:identification
     ${tag}=    Lab Tag    valid
     Plug In EV
     EV Requests Charge

@@ -12,7 +12,7 @@ Hard Reset - During Charging Session
     [Documentation]    Reset Hard while charging → Accepted → energy stops → reboot with the boot
     ...    sequence → one StopTransaction with reason HardReset (before the reboot, or queued and
     ...    sent after the new BootNotification is accepted).
-    [Tags]    step:9    requires:ev_simulator    requires:identification
+    [Tags]    step:9    requires:ev    requires:identification
     Start Charging Session
     Reset Station    Hard
     Energy Should Stop    after=the Hard reset
@@ -38,7 +38,7 @@ Hard Reset - No Charging Session
 Soft Reset - During Charging Session
     [Documentation]    Reset Soft while charging: the station stops the transaction gracefully,
     ...    StopTransaction with reason SoftReset comes before the restart; then as step 9.
-    [Tags]    step:11    requires:ev_simulator    requires:identification
+    [Tags]    step:11    requires:ev    requires:identification
     Start Charging Session
     Reset Station    Soft
     Energy Should Stop    after=the Soft reset

@@ -11,7 +11,7 @@ Resource            resources/sessions.resource
 Suite Setup         Prepare Station For Sessions
 Test Setup          Prepare Smart Charging Step
 Test Tags           profile:SmartCharging    requires:smart_charging
-...                 requires:ev_simulator    requires:identification
+...                 requires:ev    requires:identification
 
 *** Test Cases ***
 Send 2 Charging Profiles & Validate Metervalues

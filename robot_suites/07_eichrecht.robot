@@ -13,7 +13,7 @@ Signed Meter Values Verify And Match The Reference Meter
     ...    serial, consecutive pagination, the id tag, meter status G, begin = meterStart,
     ...    end = meterStop, signed energy = reference meter within tolerance. N/A when the DUT
     ...    does not sign its meter values.
-    [Tags]    step:EI1    requires:signed_meter_values    requires:ev_simulator    requires:identification
+    [Tags]    step:EI1    requires:signed_meter_values    requires:ev    requires:identification
     ...       requires:energy_meter
     ${session}=    Run Charging Session
     Signed Meter Values Should Verify    ${session}

@@ -90,6 +90,16 @@ class PresentValues:
 
 
 @dataclass(frozen=True)
+class EvseOffer:
+    """What the station offers the EV now: the maximum power and current of its last
+    response (ISO 15118-2 / DIN 70121 EVSEMaximumPowerLimit, EVSEMaximumCurrentLimit); the
+    DC counterpart of the AC pilot's duty cycle. Zero outside a session."""
+
+    max_power_w: float
+    max_current_a: float
+
+
+@dataclass(frozen=True)
 class SessionStatus:
     """The session's state (one of :data:`SESSION_STATES`) and the fault that ended it
     (one of :data:`FAULT_KINDS`, ``UNPLUGGED`` or ``PILOT``; None: none)."""
@@ -249,6 +259,10 @@ class DcEvEmulator(Instrument):
         """Voltage, current, power and SoC the session reports now (one snapshot)."""
         return self._read_present()
 
+    def read_offer(self) -> EvseOffer:
+        """The station's present maximum power and current, as the EV receives them."""
+        return self._read_offer()
+
     def read_status(self) -> SessionStatus:
         """The session state and, once stopped by a fault, which."""
         return self._read_status()
@@ -296,6 +310,10 @@ class DcEvEmulator(Instrument):
     @abc.abstractmethod
     def _read_present(self) -> PresentValues:
         """Read the present values."""
+
+    @abc.abstractmethod
+    def _read_offer(self) -> EvseOffer:
+        """Read the station's present maximum power and current."""
 
     @abc.abstractmethod
     def _read_status(self) -> SessionStatus:

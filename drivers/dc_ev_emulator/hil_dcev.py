@@ -18,6 +18,7 @@ from drivers.dc_ev_emulator.base import (
     PILOT_STATES,
     SESSION_STATES,
     DcEvEmulator,
+    EvseOffer,
     PresentValues,
     SessionStatus,
     TraceRecord,
@@ -127,6 +128,10 @@ class HilDcEv(ScpiOverVisa, DcEvEmulator):
     def _read_present(self) -> PresentValues:
         volts, amps, watts, soc = self._numbers("MEAS:ALL?", 4)
         return PresentValues(voltage_v=volts, current_a=amps, power_w=watts, soc_pct=soc)
+
+    def _read_offer(self) -> EvseOffer:
+        watts, amps = self._numbers("MEAS:OFF?", 2)
+        return EvseOffer(max_power_w=watts, max_current_a=amps)
 
     def _read_status(self) -> SessionStatus:
         answer = self._query("SESS:STAT?")

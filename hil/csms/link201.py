@@ -115,6 +115,14 @@ class CentralSystemLink201(OcppLink):
     def on_meter_values(self, **_: Any) -> call_result.MeterValues:
         return call_result.MeterValues()
 
+    # -- smart charging with ISO 15118 (K15, K17) ------------------------------------
+
+    @on(Action.notify_ev_charging_needs)
+    def on_notify_ev_charging_needs(self, **_: Any) -> call_result.NotifyEVChargingNeeds:
+        """K15: the EV's needs from a DC / ISO 15118 station. Accepted: the lab's back
+        office takes note (the frame is journaled) and sends no profile of its own."""
+        return call_result.NotifyEVChargingNeeds(status="Accepted")
+
     # -- firmware (L01), logs (N01), security, data transfer -------------------------
 
     @on(Action.firmware_status_notification)

@@ -70,6 +70,9 @@ class DcLimits(_Strict):
     #: The output voltage range (V DC): the EV's battery voltage must lie inside it.
     min_voltage_v: float = Field(150.0, gt=0)
     max_voltage_v: float = Field(920.0, gt=0, le=1000)
+    #: The DC voltage at which a limit in W and one in A are compared (a composite
+    #: schedule mixing both, a W limit read as a current): near the EV's battery voltage.
+    nominal_voltage_v: float = Field(400.0, gt=0, le=1000)
     connector: Literal["CCS2", "CCS1"] = "CCS2"
     #: The high-level protocols it speaks with the EV over the CCS power line.
     protocols: list[Literal["DIN70121", "ISO15118-2"]] = Field(
@@ -332,7 +335,9 @@ class SmartCharging(_Strict):
     the EV simulator) and in the current the meter and the analyser measure.
     """
 
-    #: Nominal voltage (phase to neutral) to convert A per phase and W total.
+    #: Nominal voltage (phase to neutral) to convert A per phase and W total. On a DC
+    #: station: the DC voltage at which the lab and the station compare a limit in W with
+    #: one in A in a composite schedule (set it near the EV's battery voltage, e.g. 400).
     voltage_v: float = Field(230.0, gt=0)
     #: How long after a limit changes the output may take to follow it.
     reaction_time_s: float = Field(60.0, gt=0)

@@ -52,7 +52,7 @@ class HilLab(DynamicCore):
                 MessageKeywords(self.ctx),
                 CoreKeywords(self.ctx),
                 MaintenanceKeywords(self.ctx),
-                CacheTriggerKeywords(self.ctx),
+                CacheTriggerKeywords(self.ctx, instruments),
                 EichrechtKeywords(self.ctx),
                 instruments,
                 SessionKeywords(self.ctx, instruments),

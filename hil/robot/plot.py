@@ -1,4 +1,5 @@
-"""Power-over-time plots for the Robot log: every source on one time axis.
+"""Power-over-time plots for the Robot log: every source on one time axis, and a DC
+session (power, voltage, current, SoC) as stacked panels on one time axis.
 
 matplotlib is imported lazily (it is slow to import) and drawn off-screen.
 """
@@ -6,8 +7,9 @@ matplotlib is imported lazily (it is slow to import) and drawn off-screen.
 from __future__ import annotations
 
 import base64
+import html
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 Series = tuple[str, Sequence[float], Sequence[float]]  # label, seconds, values
@@ -83,3 +85,94 @@ def power_plot(
     path.write_bytes(buf.getvalue())
     data = base64.b64encode(buf.getvalue()).decode("ascii")
     return f'<img src="data:image/png;base64,{data}" alt="{title}" width="800">'
+
+
+#: The DC session panels, top to bottom: sample key, axis label, divisor (W to kW).
+DC_PANELS: tuple[tuple[str, str, float], ...] = (
+    ("power_w", "power (kW)", 1000.0),
+    ("voltage_v", "voltage (V)", 1.0),
+    ("current_a", "current (A)", 1.0),
+    ("soc_pct", "SoC (%)", 1.0),
+)
+
+DcSample = tuple[float, Mapping[str, float]]  # seconds, {voltage_v, current_a, power_w, soc_pct}
+
+
+def dc_session_plot(
+    path: Path,
+    title: str,
+    samples: Sequence[DcSample],
+    marks: Sequence[tuple[float, str]] = (),
+    xlabel: str = "s since session start",
+) -> str:
+    """Draw a DC session as four stacked panels on one time axis (power in kW, voltage,
+    current, SoC); save a PNG at ``path``; return an <img> tag for the log, as
+    :func:`power_plot` does. One panel per quantity because their scales differ by orders
+    of magnitude (400 V, 125 A, 50 kW, 20-80 %): on one axis the current and SoC would
+    be flat lines. ``marks`` (seconds, text) are drawn on every panel, labelled on the
+    bottom one.
+
+    Raises ValueError for no samples (an empty plot would pass for a session with no
+    energy) or a sample lacking one of the four values.
+    """
+    if not samples:
+        raise ValueError(f"dc_session_plot {title!r}: no samples to plot")
+    xs = [float(t) for t, _ in samples]
+    columns: dict[str, list[float]] = {}
+    for key, _label, scale in DC_PANELS:
+        column = []
+        for i, (_t, values) in enumerate(samples):
+            if key not in values:
+                raise ValueError(
+                    f"dc_session_plot {title!r}: sample {i} (t={xs[i]:g} s) has no {key}; "
+                    f"each sample needs {', '.join(k for k, _, _ in DC_PANELS)}"
+                )
+            column.append(float(values[key]) / scale)
+        columns[key] = column
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    # power_plot's width and resolution; four of its panels' worth of height, less margins
+    fig, axes = plt.subplots(len(DC_PANELS), 1, figsize=(8, 7.2), dpi=100, sharex=True)
+    try:
+        style = "o" if len(xs) < 30 else "-"
+        for ax, (key, label, _scale) in zip(axes, DC_PANELS, strict=True):
+            ax.plot(
+                xs,
+                columns[key],
+                style,
+                markersize=3,
+                drawstyle="steps-post" if style == "-" else "default",
+            )
+            ax.set_ylabel(label, fontsize=8)
+            ax.grid(True, alpha=0.3)
+            for x, _text in marks:
+                ax.axvline(x, color="grey", linestyle=":", linewidth=1)
+        bottom = axes[-1]
+        for x, text in marks:
+            # as in power_plot: x in data, y in axes units, so the label stays inside
+            note = bottom.annotate(
+                text,
+                (x, 0.02),
+                xycoords=bottom.get_xaxis_transform(),
+                rotation=90,
+                fontsize=7,
+                va="bottom",
+                ha="right",
+            )
+            note.set_in_layout(False)
+        bottom.set_xlabel(xlabel)
+        axes[0].set_title(title, fontsize=9)
+        fig.tight_layout()
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png")
+    finally:
+        plt.close(fig)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(buf.getvalue())
+    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    alt = html.escape(title, quote=True)  # a test name may hold quotes
+    return f'<img src="data:image/png;base64,{data}" alt="{alt}" width="800">'

@@ -33,6 +33,7 @@ from hil.sim.instruments.snmp_pdu import VirtualPdu
 from hil.sim.instruments.snmp_switch import VirtualSwitch
 from hil.sim.network import BlackholeRelay
 from hil.sim.physics import BenchPhysics
+from hil.sim.station.power_stage import DcOutput, DcPowerStage
 from hil.sim.station.security import connect_options
 from hil.sim.station.station import VirtualStation
 
@@ -118,8 +119,9 @@ class VirtualBench:
             "energy_meter": lambda: VirtualEnergyMeter(
                 self.physics, hang_after_wh=hang.get("energy_meter")
             ),
+            # on a DC station the analyser's element 1 is across the DC output
             "power_analyser": lambda: VirtualPowerAnalyser(
-                self.physics, hang_after_wh=hang.get("power_analyser")
+                self._measured(), hang_after_wh=hang.get("power_analyser")
             ),
             "network_switch": lambda: VirtualSwitch({self._switch_port(): relay}),
             "identification": lambda: VirtualRfidReader(self.station.charging.present_tag),
@@ -145,6 +147,13 @@ class VirtualBench:
         self._station_task = asyncio.create_task(self.station.run(), name="virtual-station")
         self._stage_task = asyncio.create_task(stage.run(), name="virtual-power-stage")
         return self.addresses
+
+    def _measured(self) -> Any:
+        """What an analyser on the station's output measures: the AC physics, or the DC
+        output of a DC station's power stage."""
+        assert self.station is not None
+        stage = self.station.charging.power_stage
+        return DcOutput(stage) if isinstance(stage, DcPowerStage) else self.physics
 
     def _switch_port(self) -> int:
         switch = self.cfg.instruments.network_switch

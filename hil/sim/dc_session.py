@@ -186,6 +186,8 @@ class DcSession:
         self.plugged = False
         self.forced_pilot: str | None = None
         self.armed_fault: str | None = None
+        #: a station defect: the EVSE delivers what it offers, above the EV's request
+        self.evse_ignores_ev_request = False
         self._clear_session()
 
     def _clear_session(self) -> None:
@@ -265,6 +267,14 @@ class DcSession:
             raise SessionError("EVSE limits must be >= 0")
         self.evse_limits = EvseLimits(float(max_power_w), float(max_current_a))
         self._clamp()
+
+    def offered(self) -> tuple[float, float]:
+        """``(W, A)``: the EVSE's maximum power and current as its responses carry them
+        (EVSEMaximumPowerLimit / EVSEMaximumCurrentLimit of ChargeParameterDiscovery and
+        CurrentDemand); nothing outside a running session."""
+        if not self.running:
+            return 0.0, 0.0
+        return self.evse_limits.max_power_w, self.evse_limits.max_current_a
 
     def present(self) -> Present:
         return Present(
@@ -387,9 +397,12 @@ class DcSession:
     def current_limit_a(self, voltage_v: float | None = None) -> float:
         """The least of the EV's and the EVSE's current and power limits at ``voltage_v``."""
         volts = self.voltage_v if voltage_v is None else voltage_v
-        limits = [self.ev_limits.max_current_a, self.evse_limits.max_current_a]
+        ev = not self.evse_ignores_ev_request
+        limits = [self.evse_limits.max_current_a] + ([self.ev_limits.max_current_a] if ev else [])
         if volts > 0:
-            limits += [self.ev_limits.max_power_w / volts, self.evse_limits.max_power_w / volts]
+            limits.append(self.evse_limits.max_power_w / volts)
+            if ev:
+                limits.append(self.ev_limits.max_power_w / volts)
         return max(0.0, min(limits))
 
     # -- inside ------------------------------------------------------------------------

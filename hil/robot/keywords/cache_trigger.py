@@ -25,6 +25,7 @@ from hil.protocol.base import (
 )
 from hil.robot.context import LabContext, status_matcher
 from hil.robot.keywords.capabilities import require_capability
+from hil.robot.keywords.instruments import InstrumentKeywords
 
 #: A requestedMessage no OCPP 1.6 station knows, for the NotImplemented probe.
 UNKNOWN_MESSAGE = "HilUnknownMessage"
@@ -37,8 +38,9 @@ def _remark(text: str) -> None:
 
 
 class CacheTriggerKeywords:
-    def __init__(self, ctx: LabContext) -> None:
+    def __init__(self, ctx: LabContext, instruments: InstrumentKeywords) -> None:
         self.ctx = ctx
+        self.instruments = instruments
 
     def _get(self, key: str) -> str | None:
         return self.ctx.configuration_value(key)
@@ -71,8 +73,8 @@ class CacheTriggerKeywords:
         if connection_timeout is not None:
             self._set(timeout_setting, str(int(connection_timeout)))
         self.ctx.state["connection_timeout"] = int(self._get(timeout_setting) or 60)
-        ev = self.ctx.lab.instrument("ev_simulator")
-        if ev is not None and ev.read_pilot().state != "A":  # type: ignore[attr-defined]
+        ev = self.instruments.ev_side()
+        if ev is not None and ev.plugged():
             BuiltIn().run_keyword("Unplug EV")
             self.ctx.wait_current_status(1, "Available")
 

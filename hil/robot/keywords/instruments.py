@@ -31,6 +31,8 @@ from robot.api.deco import keyword
 from robot.libraries.BuiltIn import BuiltIn
 
 from hil.lab.bench import SAMPLED_ROLES
+from hil.lab.ev_side import ev_role, make_ev_side
+from hil.lab.ev_side.base import EvSide, Offer
 from hil.lab.evidence import now
 from hil.lab.sampler import InstrumentLost, Loss, Predicate, Sample, SamplerTimeout
 from hil.operator import HUMAN_ROLES, Outcome, Prompt
@@ -38,7 +40,10 @@ from hil.robot.context import LabContext
 from hil.verdict import LAB_ERROR_PREFIX, LabFault
 
 ROLE_NAMES = {
+    "ev": "an EV (the EV simulator on AC, the DC EV emulator on DC)",
     "ev_simulator": "an EV simulator",
+    "dc_ev_emulator": "a DC EV emulator",
+    "dc_meter": "the station's DC meter, read directly",
     "energy_meter": "a reference energy meter",
     "power_analyser": "a power analyser",
     "network_switch": "a managed network switch",
@@ -58,6 +63,7 @@ class InstrumentKeywords:
         self.ctx = ctx
         self._test_started: float | None = None  # monotonic start of the running test
         self._handled: set[str] = set()  # roles whose loss already failed a test
+        self._ev_side: EvSide | None = None
 
     # -- listener ----------------------------------------------------------------------
 
@@ -121,13 +127,13 @@ class InstrumentKeywords:
         is stopped through OCPP. Returns what was done, for the log and the failure."""
         done: list[str] = []
         lab = self.ctx.lab
-        ev = lab.instrument("ev_simulator")
+        ev = self.ev_side()
         if ev is not None:
             try:
-                ev.stop_charge_request()  # type: ignore[attr-defined]
-                done.append("EV set to state B (no charge request)")
+                ev.stop_charging()
+                done.append(f"EV: {ev.instructions['stop_charging']}")
             except Exception as exc:  # best effort: the OCPP stop may still work
-                done.append(f"could not set the EV to state B: {exc}")
+                done.append(f"could not stop the EV's charge request: {exc}")
         session = self.ctx.running_session()
         if session is not None:
             tx = session["transaction_id"]
@@ -163,11 +169,7 @@ class InstrumentKeywords:
         a configured role that was unreachable when the lab opened is a lab error."""
         self._fail_on_loss_in_this_test()
         lab = self.ctx.lab
-        for role in roles:
-            if role not in ROLE_NAMES:
-                raise ValueError(
-                    f"unknown instrument role {role!r}; known: {', '.join(ROLE_NAMES)}"
-                )
+        for role in map(self.role, roles):
             if role in lab.unreachable:
                 raise LabFault(f"This step needs {ROLE_NAMES[role]}, but {lab.unreachable[role]}")
             loss = lab.instrument_loss(role)
@@ -182,12 +184,20 @@ class InstrumentKeywords:
                     f"which the lab config {self.ctx.cfg.source} does not have"
                 )
 
+    def role(self, role: str) -> str:
+        """``role`` itself, or for ``ev`` the role that plays the EV on this bench (the EV
+        simulator on an AC station, the DC EV emulator on a DC one); not a keyword."""
+        if role not in ROLE_NAMES:
+            raise ValueError(f"unknown instrument role {role!r}; known: {', '.join(ROLE_NAMES)}")
+        return ev_role(self.ctx.cfg) if role == "ev" else role
+
     @keyword
     def bench_has_instruments(self, *roles: str) -> bool:
-        """True when the bench has every one of ``roles`` and each of them works (for
-        optional parts of a step): one unreachable or lost is a warning and False."""
+        """True when the bench has every one of ``roles`` (``ev``: the EV simulator on AC,
+        the DC EV emulator on DC) and each of them works (for optional parts of a step):
+        one unreachable or lost is a warning and False."""
         lab = self.ctx.lab
-        for role in roles:
+        for role in map(self.role, roles):
             problem = lab.instrument_problem(role)
             if problem is not None:
                 logger.warn(f"Not using {role}: {problem}")
@@ -252,10 +262,24 @@ class InstrumentKeywords:
             raise LabFault(prompt.timeout_message())
         logger.info(f"The operator did: {instruction}")
 
-    def _ev(self, action: str, instruction: str, *args: Any) -> None:
-        ev = self._driver("ev_simulator")
+    def ev_side(self) -> EvSide | None:
+        """The EV of this bench (:mod:`hil.lab.ev_side`: the EV simulator on AC, the DC EV
+        emulator on DC), or None when no instrument plays it (not a keyword)."""
+        driver = self.ctx.lab.instrument(ev_role(self.ctx.cfg))
+        if driver is None:
+            return None
+        if self._ev_side is None or self._ev_side.driver is not driver:
+            self._ev_side = make_ev_side(self.ctx.cfg, driver)
+        return self._ev_side
+
+    def _ev(self, action: str, *args: Any) -> None:
+        role = ev_role(self.ctx.cfg)
+        self._driver(role)  # a lost or unreachable EV is a lab error, named
+        ev = self.ev_side()
+        side = ev or make_ev_side(self.ctx.cfg, None)
+        instruction = side.instructions[action].format(kind=args[0] if args else "")
         if ev is None:
-            self._manual("ev_simulator", instruction)
+            self._manual(role, instruction)
         else:
             getattr(ev, action)(*args)
         logger.info(f"EV: {instruction}")
@@ -264,69 +288,73 @@ class InstrumentKeywords:
 
     @keyword
     def plug_in_ev(self) -> None:
-        """Connect the EV (pilot state B: connected, not yet asking for energy)."""
+        """Connect the EV (AC: pilot state B; DC: the DC EV emulator's CCS plug), not yet
+        asking for energy."""
         self.ctx.state["plug_mark"] = self.ctx.mark()
-        self._ev("plug_in", "Plug the EV into connector 1 (state B)")
+        self._ev("plug_in")
         self.ctx.state["ev_plugged"] = True
 
     @keyword
     def ev_requests_charge(self) -> None:
-        """The EV asks for energy (state C); it draws current once the pilot offers some."""
-        self._ev("request_charge", "Let the EV request charging (state C)")
+        """The EV asks for energy (AC: state C; DC: the EV starts its DIN 70121 / ISO
+        15118-2 session with the first of ``dut.dc.protocols``); it draws current once the
+        station offers some."""
+        self._ev("request_charge")
 
     @keyword
     def ev_pauses_charging(self) -> None:
-        """The EV stops asking for energy but stays connected (back to state B)."""
-        self._ev("stop_charge_request", "Let the EV pause charging (state B)")
+        """The EV stops asking for energy but stays connected (AC: back to state B; DC: the
+        EV ends its session)."""
+        self._ev("stop_charging")
 
     @keyword
     def unplug_ev(self) -> None:
         """Disconnect the EV (state A)."""
-        self._ev("unplug", "Unplug the EV (state A)")
+        self._ev("unplug")
         self.ctx.state["ev_plugged"] = False
 
     @keyword
     def inject_pilot_fault(self, kind: str = "E") -> None:
-        """Inject a pilot fault: ``E`` (CP shorted to PE), ``diode`` (diode fault) or ``F``."""
-        self._ev("inject_fault", f"Inject pilot fault {kind} on the EV side", kind)
+        """Inject a pilot fault: ``E`` (CP shorted to PE), ``diode`` (diode fault) or ``F``
+        (on DC the emulator forces the pilot; its session ends, as a real EV's does)."""
+        self._ev("inject_fault", kind)
 
     @keyword
     def clear_pilot_fault(self) -> None:
-        """Remove the injected pilot fault; the EV returns to the state it was in."""
-        self._ev("clear_fault", "Clear the pilot fault")
+        """Remove the injected pilot fault; the EV returns to the state it was in (on DC an
+        EV still asking for energy starts a new session: a new cable check)."""
+        self._ev("clear_fault")
 
     @keyword
     def pilot_should_offer(self, amps: float | None = None, tolerance: float = 0.5) -> float:
-        """The pilot's duty cycle (read by the EV simulator, IEC 61851-1) offers ``amps``
-        (any current when not given). Returns the offered current."""
-        reading = self._driver("ev_simulator").read_pilot()
-        logger.info(
-            f"Pilot: state {reading.state}, duty {reading.duty_percent} %, offers "
-            f"{reading.offered_current_a} A"
-        )
+        """The station offers current to the EV: ``amps`` (any current when not given).
+        AC: the pilot's duty cycle read by the EV simulator (IEC 61851-1 Annex A); DC: the
+        EVSEMaximumCurrentLimit of the station's CurrentDemand responses (DIN 70121 /
+        ISO 15118-2) read by the DC EV emulator. Returns the offered current."""
+        offer = self.offer_reading()
+        logger.info(f"EV: {offer.shown}")
         if amps is None:
-            if reading.offered_current_a <= 0:
-                raise AssertionError(f"The pilot offers no current (duty {reading.duty_percent})")
-        elif abs(reading.offered_current_a - float(amps)) > float(tolerance):
-            raise AssertionError(
-                f"The pilot offers {reading.offered_current_a} A (duty "
-                f"{reading.duty_percent} %), expected {amps} A"
-            )
-        return reading.offered_current_a
+            if offer.nothing:
+                raise AssertionError(f"The station offers nothing: {offer.shown}")
+        elif abs(offer.current_a - float(amps)) > float(tolerance):
+            raise AssertionError(f"Expected {amps} A to be offered, but {offer.shown}")
+        return offer.current_a
 
-    def pilot_reading(self) -> Any:
-        """The pilot as the EV simulator reads it now (not a keyword; for other libraries)."""
-        return self._driver("ev_simulator").read_pilot()
+    def offer_reading(self) -> Offer:
+        """What the station offers the EV now (not a keyword; for other libraries)."""
+        ev = self.ev_side()
+        if ev is None:
+            self._driver(ev_role(self.ctx.cfg))  # names the missing role
+            raise LabFault(f"The bench has no {ev_role(self.ctx.cfg)} to read the offer")
+        return ev.read_offer()
 
     @keyword
     def pilot_should_offer_no_current(self) -> None:
-        """No PWM, or a duty cycle that offers nothing: the station does not allow charging."""
-        reading = self._driver("ev_simulator").read_pilot()
-        if reading.offered_current_a > 0:
-            raise AssertionError(
-                f"The pilot offers {reading.offered_current_a} A (duty "
-                f"{reading.duty_percent} %) although it must offer nothing"
-            )
+        """The station does not allow charging: AC no PWM, or a duty cycle that offers
+        nothing; DC no current or power in its session's responses."""
+        offer = self.offer_reading()
+        if not offer.nothing:
+            raise AssertionError(f"The station must offer nothing, but {offer.shown}")
 
     # -- identification ----------------------------------------------------------------
 
@@ -407,7 +435,32 @@ class InstrumentKeywords:
             seen.append(f"{source} {sample.values['power_w']:.0f} W")
             powers.append(float(sample.values["power_w"]))
         logger.info("Energy flows: " + ", ".join(seen))
+        self._delivery_should_follow_the_ev()
         return powers[0]
+
+    def _delivery_should_follow_the_ev(self) -> None:
+        """DC: once the current has ramped up, the station delivers no more than the EV asks
+        for (DIN 70121 / ISO 15118-2 CurrentDemand: the EVSE follows EVTargetCurrent, MUST).
+        Watched on every working reference for ``smart_charging.reaction_time_s`` (at
+        most 5 s: the current ramps up within that)."""
+        ev = self.ev_side()
+        limit = ev.request_limit_a() if ev is not None else None
+        if ev is None or limit is None:
+            return
+        tol = self.ctx.cfg.smart_charging.current_tolerance_a
+        since = time.monotonic()
+        for source in self.power_sources():
+            try:
+                sample = self.wait_for_sample(
+                    source,
+                    lambda v: v.get("current_a", 0.0) > limit + tol,
+                    min(self.ctx.cfg.smart_charging.reaction_time_s, 5.0),
+                    since_mono=since,
+                )
+            except SamplerTimeout:
+                continue
+            problem = ev.delivery_problem(sample.values["current_a"], tol)
+            raise AssertionError(f"{source} at {sample.wall}: {problem}")
 
     @keyword
     def energy_should_stop(

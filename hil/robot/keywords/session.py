@@ -565,7 +565,7 @@ class SessionKeywords:
                 f"{protocol.start_label} (or another transaction event) naming the tag presented "
                 f"{waited:.1f} s before the plug (TxCtrlr.EVConnectionTimeOut {timeout:g} s)",
             )
-            if self.ctx.lab.instrument("ev_simulator") is not None:
+            if self.instruments.ev_side() is not None:
                 self.instruments.pilot_should_offer_no_current()
         finally:
             self.instruments.unplug_ev()
@@ -987,7 +987,7 @@ class SessionKeywords:
         charge until ``energy_wh`` (default: the lab's minimum session energy), present the
         tag again, unplug. Returns the session (transaction id, meterStart/Stop, journal
         positions, reference and analyser energy)."""
-        self.instruments.require_instrument("ev_simulator", "identification")
+        self.instruments.require_instrument("ev", "identification")
         tag = tag or self.ctx.cfg.tags.valid[0]
         self.ctx.wait_current_status(1, "Available")
         mark = self.ctx.mark()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,19 @@ def sampled_values(payload: dict[str, Any]) -> dict[str, float]:
     return out
 
 
+@dataclass(frozen=True)
+class OutputLimit:
+    """The limit the output must show: ``A`` per phase on AC; on DC ``A`` of DC current or
+    ``W`` of DC power, in the unit of the profile that sets it."""
+
+    value: float
+    unit: str
+    why: str
+
+    def __str__(self) -> str:
+        return f"{self.value:g} {self.unit}"
+
+
 def _numbers(text: str) -> list[float]:
     return [float(x) for x in str(text).replace(";", ",").split(",") if x.strip()]
 
@@ -129,7 +143,8 @@ class SmartChargingKeywords:
         return {c: t for c, t in starts.items() if t is not None}
 
     def _voltage(self) -> float:
-        return self.ctx.cfg.smart_charging.voltage_v
+        dc = self.ctx.cfg.dut.dc
+        return dc.nominal_voltage_v if dc is not None else self.ctx.cfg.smart_charging.voltage_v
 
     def _tolerance(self) -> float:
         return self.ctx.cfg.smart_charging.current_tolerance_a
@@ -378,10 +393,14 @@ class SmartChargingKeywords:
 
         expected = predict(LAB_READING)
         tol = self._tolerance()
-        if expected.unit == "W":
-            tol = tol * voltage * self.ctx.cfg.dut.phases
         unlimited = self.ctx.cfg.dut.max_current_a
-        if expected.unit == "W":
+        dc = self.ctx.cfg.dut.dc
+        if dc is not None:  # a DC station's maximum in the unit asked for
+            unlimited = dc.max_power_w if expected.unit == "W" else dc.max_current_a
+            if expected.unit == "W":
+                tol = tol * voltage
+        elif expected.unit == "W":
+            tol = tol * voltage * self.ctx.cfg.dut.phases
             unlimited *= voltage * self.ctx.cfg.dut.phases
         problems, remarks = compare_with_readings(
             predict,
@@ -409,29 +428,55 @@ class SmartChargingKeywords:
 
     # -- the limit on the output, three ways ----------------------------------------------
 
-    def _limit(self, connector: int, at: datetime) -> tuple[float, str]:
-        """The current (A per phase) the station must offer at ``at``: the limit in force
-        (a W limit converted with the period's numberPhases), its own maximum, and nothing
-        below 6 A. Returns (amps, why)."""
+    def _dc(self) -> bool:
+        return self.ctx.cfg.dut.current_type == "DC"
+
+    def _limit(self, connector: int, at: datetime) -> OutputLimit:
+        """The limit the output must show at ``at``. AC: the current per phase the station
+        must offer — the limit in force (a W limit converted with the period's
+        numberPhases), its own maximum, and nothing below 6 A. DC: the limit in force in
+        its own unit (W as DC power, A as DC current), capped by the station's maximum
+        and what the EV asks for."""
         applied = limit_at(
             self._sc()["store"],
             connector,
             at,
-            "A",
+            None if self._dc() else "A",
             self._tx_start(connector),
             self._voltage(),
             DEFAULT_PHASES,  # numberPhases where a period leaves it out (§7.14)
         )
+        if self._dc():
+            return self._offer_dc(applied.limit, applied.unit or "A", applied.describe())
         return self._offer(applied.limit, applied.describe())
 
-    def _offer(self, limit: float | None, why: str) -> tuple[float, str]:
+    def _offer(self, limit: float | None, why: str) -> OutputLimit:
         maximum = float(self.ctx.cfg.dut.max_current_a)
         if limit is None:
-            return maximum, f"no profile: the station's maximum {maximum:g} A"
+            return OutputLimit(maximum, "A", f"no profile: the station's maximum {maximum:g} A")
         amps = min(limit, maximum)
         if amps < MIN_PWM_CURRENT_A:
-            return 0.0, f"{why}: below 6 A, no current may be offered"
-        return amps, why
+            return OutputLimit(0.0, "A", f"{why}: below 6 A, no current may be offered")
+        return OutputLimit(amps, "A", why)
+
+    def _offer_dc(self, limit: float | None, unit: str, why: str) -> OutputLimit:
+        dc = self.ctx.cfg.dut.dc
+        assert dc is not None  # never None on a DC station
+        ev = self.instruments.ev_side()
+        asked = ev.request_limit_a() if ev is not None else None
+        amps = min(dc.max_current_a, asked) if asked is not None else dc.max_current_a
+        whose = (
+            "the EV's request"
+            if asked is not None and asked < dc.max_current_a
+            else ("the station's maximum")
+        )
+        if limit is None:
+            return OutputLimit(amps, "A", f"no profile: {whose} {amps:g} A")
+        if unit == "W":
+            return OutputLimit(min(limit, dc.max_power_w), "W", why)
+        if limit > amps:
+            return OutputLimit(amps, "A", f"{why}, above {whose} {amps:g} A")
+        return OutputLimit(limit, "A", why)
 
     def _next_change(self, connector: int, start: datetime) -> datetime | None:
         """When the limit in force at ``start`` next changes (None: not within a day)."""
@@ -448,47 +493,53 @@ class SmartChargingKeywords:
         later = [p for p in plan.periods if p.start_period > 0]
         return start + timedelta(seconds=later[0].start_period) if later else None
 
-    def _verify(self, connector: int, expected: float, why: str, until: datetime | None) -> None:
-        """The limit ``expected`` (A per phase) on the output before ``until``: measured
-        (meter per phase, analyser), at the pilot, and in the station's MeterValues."""
+    def _tolerance_in(self, unit: str) -> float:
+        """The lab's tolerance in ``unit``: A as configured, W at the conversion voltage."""
         tol = self._tolerance()
+        return tol * self._voltage() if unit == "W" else tol
+
+    def _verify(self, connector: int, expected: OutputLimit, until: datetime | None) -> None:
+        """The limit ``expected`` on the output before ``until``: measured (AC: meter per
+        phase, analyser; DC: the analyser's DC current or power), as the EV receives it
+        (AC the pilot, DC the station's CurrentDemand limits), and in the station's
+        readings."""
+        value, unit, why = expected.value, expected.unit, expected.why
+        tol = self._tolerance_in(unit)
         reaction = self._reaction()
         if until is not None:
             reaction = min(reaction, max(0.5, (until - datetime.now(UTC)).total_seconds()))
         since = time.monotonic()
-        for source, fields in self._current_readings():
+        readings = self._current_readings(unit)
+        for source, fields in readings:
             try:
                 sample = self.instruments.wait_for_sample(
                     source,
-                    lambda v, f=fields: all(abs(v.get(x, 0.0) - expected) <= tol for x in f),
+                    lambda v, f=fields: all(abs(v.get(x, 0.0) - value) <= tol for x in f),
                     reaction,
                     since_mono=since,
                 )
             except SamplerTimeout as exc:
                 raise AssertionError(
-                    f"The current measured by {source} did not come to the limit "
-                    f"{expected:g} A ± {tol:g} A within {reaction:g} s ({why}): {exc}"
+                    f"The {'power' if unit == 'W' else 'current'} measured by {source} did not "
+                    f"come to the limit {expected} ± {tol:g} {unit} within {reaction:g} s "
+                    f"({why}): {exc}"
                 ) from None
-            shown = ", ".join(f"{x} {sample.values[x]:.1f} A" for x in fields)
-            logger.info(f"{source}: {shown} (limit {expected:g} A)")
-        if not self._current_readings():
+            shown = ", ".join(f"{x} {sample.values[x]:.1f} {unit}" for x in fields)
+            logger.info(f"{source}: {shown} (limit {expected})")
+        if not readings:
             logger.info(
-                "No reference instrument: the limit is checked at the pilot and in MeterValues"
+                "No reference instrument: the limit is checked where the EV receives it and "
+                "in MeterValues"
             )
-        reading = self.instruments.pilot_reading()
-        offered = reading.offered_current_a
-        logger.info(
-            f"Pilot offers {offered:g} A (duty {reading.duty_percent} %); limit {expected:g} A"
-        )
-        if abs(offered - expected) > tol:
-            raise AssertionError(
-                f"The pilot offers {offered:g} A (duty {reading.duty_percent} %) but the limit "
-                f"in force is {expected:g} A ({why})"
-            )
-        self._meter_values_report(connector, expected, why, until)
+        offer = self.instruments.offer_reading()
+        offered = offer.power_w if unit == "W" else offer.current_a
+        logger.info(f"EV: {offer.shown}; limit {expected}")
+        if offered is None or abs(offered - value) > tol:
+            raise AssertionError(f"The limit in force is {expected} ({why}), but {offer.shown}")
+        self._meter_values_report(connector, expected, until)
 
     def _meter_values_report(
-        self, connector: int, expected: float, why: str, until: datetime | None
+        self, connector: int, expected: OutputLimit, until: datetime | None
     ) -> None:
         """The transaction's next readings (1.6 MeterValues; 2.0.1 TransactionEvent
         Updated with meterValue) report the limit."""
@@ -528,7 +579,10 @@ class SmartChargingKeywords:
                 )
                 return
             raise AssertionError(f"No {readings} to check the limit in: {exc}") from None
-        self._check_meter_values(frame, expected, why)
+        if self._dc():
+            self._check_dc_meter_values(frame, expected)
+        else:
+            self._check_meter_values(frame, expected.value, expected.why)
 
     def _check_meter_values(self, frame: Any, expected: float, why: str) -> None:
         tol = self._tolerance()
@@ -561,8 +615,63 @@ class SmartChargingKeywords:
             )
         logger.info(f"{readings} agree with the limit {expected:g} A: {frame.describe(300)}")
 
-    def _current_readings(self) -> list[tuple[str, tuple[str, ...]]]:
-        return [(s, CURRENT_FIELDS[s]) for s in self.instruments.power_sources()]
+    def _check_dc_meter_values(self, frame: Any, expected: OutputLimit) -> None:
+        """A DC station's readings report the limit (MUST: a limit in force is what the
+        station offers, OCPP 1.6 §3.13 / 2.0.1 K01): Current.Offered for a limit in A,
+        Power.Offered for one in W (absent: a remark, the sampled measurands are the
+        station's configuration), and neither the offered nor the measured current or
+        power above it (the other unit through the reading's own Voltage)."""
+        readings = self.ctx.protocol.update_label
+        values = sampled_values(frame.payload)
+        value, unit = expected.value, expected.unit
+        tol_a, tol_w = self._tolerance_in("A"), self._tolerance_in("W")
+        volts = values.get("Voltage")
+        offered_name, offered_unit = (
+            ("Power.Offered", "W") if unit == "W" else ("Current.Offered", "A")
+        )
+        problems = []
+        offered = values.get(offered_name)
+        tol = tol_w if unit == "W" else tol_a
+        if offered is None:
+            BuiltIn().run_keyword(
+                "Record Remark",
+                f"{readings} carry no {offered_name}: the limit {expected} is checked on the "
+                "measured values only",
+            )
+        elif abs(offered - value) > tol:
+            problems.append(
+                f"{offered_name} {offered:g} {offered_unit}, the limit in force is {expected}"
+            )
+        if unit == "W":
+            caps = {"Power.Active.Import": value + tol_w, "Power.Offered": value + tol_w}
+            if volts:
+                amps = (value + tol_w) / volts + tol_a
+                caps |= {"Current.Import": amps, "Current.Offered": amps}
+        else:
+            caps = {"Current.Import": value + tol_a, "Current.Offered": value + tol_a}
+            if volts:
+                watts = (value + tol_a) * volts + tol_w
+                caps |= {"Power.Active.Import": watts, "Power.Offered": watts}
+        for name, cap in caps.items():
+            seen = values.get(name)
+            if seen is not None and seen > cap and name != offered_name:
+                problems.append(f"{name} {seen:g} exceeds {cap:.0f} under the limit {expected}")
+        if problems:
+            raise AssertionError(
+                f"{readings} do not match the limit in force ({expected.why}): "
+                + "; ".join(problems)
+                + f" ({frame.describe(300)})"
+            )
+        logger.info(f"{readings} agree with the limit {expected}: {frame.describe(300)}")
+
+    def _current_readings(self, unit: str = "A") -> list[tuple[str, tuple[str, ...]]]:
+        """The sampled references and the fields that show a limit in ``unit``: the
+        current per phase on AC; on DC the DC current, or the DC power for W."""
+        sources = self.instruments.power_sources()
+        if self._dc():
+            field = "power_w" if unit == "W" else "current_a"
+            return [(s, (field,)) for s in sources]
+        return [(s, CURRENT_FIELDS[s]) for s in sources]
 
     @keyword
     def charging_limit_should_be_applied(self, connector: int = 1) -> None:
@@ -579,8 +688,7 @@ class SmartChargingKeywords:
         schedule is not followed while the EV asks for more."""
         connector = int(connector)
         now = datetime.now(UTC)
-        expected, why = self._limit(connector, now)
-        self._verify(connector, expected, why, self._next_change(connector, now))
+        self._verify(connector, self._limit(connector, now), self._next_change(connector, now))
 
     @keyword
     def charging_limit_should_follow_the_schedule(
@@ -625,9 +733,12 @@ class SmartChargingKeywords:
             if left < self._reaction():
                 logger.info(f"+{period.start_period} s: {left:.1f} s left, too short to judge")
                 continue
-            expected, why = self._offer(period.limit, f"{period.limit} A from the composite")
+            if self._dc():  # the limit in its own unit, in the middle of the period
+                expected = self._limit(connector, begin + (until - begin) / 2)
+            else:
+                expected = self._offer(period.limit, f"{period.limit} A from the composite")
             try:
-                self._verify(connector, expected, why, until)
+                self._verify(connector, expected, until)
             except AssertionError as exc:
                 raise AssertionError(f"Period from +{period.start_period} s: {exc}") from None
         self.plot_current_and_limit(connector)
@@ -677,9 +788,10 @@ class SmartChargingKeywords:
         now, wall_now = time.monotonic(), datetime.now(UTC)
         steps = int(max(1, (now - t0) * 2))
         moments = [t0 + i * (now - t0) / steps for i in range(steps + 1)]
-        limit = [
-            self._limit(int(connector), wall_now - timedelta(seconds=now - m))[0] for m in moments
+        limits = [
+            self._limit(int(connector), wall_now - timedelta(seconds=now - m)) for m in moments
         ]
+        limit = [x.value if x.unit == "A" else x.value / self._voltage() for x in limits]
         series.append(("limit (lab's prediction)", [m - t0 for m in moments], limit))
         marks = [(m - t0, what) for m, what in sc["changes"]]
         out = Path(BuiltIn().get_variable_value("${OUTPUT DIR}", "."))

@@ -59,7 +59,7 @@ class StepKeywords:
     @keyword
     def step_should_apply_to_this_bench(self) -> None:
         """SKIP (N/A) unless the DUT has every capability and the bench every instrument the
-        test's ``requires:<name>`` tags name (``requires:ev_simulator``,
+        test's ``requires:<name>`` tags name (``requires:ev``,
         ``requires:signed_meter_values``, ``requires:power_source`` for a reference meter or
         analyser). Runs before anything waits on the station, so an N/A step is N/A even
         when the bench is not idle."""
@@ -219,14 +219,14 @@ class StepKeywords:
         lab.policy.restore(self.ctx.run["policy_defaults"])
         lab.file_server.upload_quota_bytes = None
         switch = lab.instrument("network_switch")
-        ev = lab.instrument("ev_simulator")
+        ev = self.instruments.ev_side()
         self._attempt(problems, "reconnect the network", lambda: self._network_up(switch))
         if ev is not None:
-            self._attempt(problems, "clear the EV fault", ev.clear_fault)  # type: ignore[attr-defined]
+            self._attempt(problems, "clear the EV fault", ev.clear_fault)
         self._attempt(problems, "wait for the station", self._wait_connected)
         self._attempt(problems, "stop the transaction", self._stop_running_transaction)
         if ev is not None:
-            self._attempt(problems, "unplug the EV", ev.unplug)  # type: ignore[attr-defined]
+            self._attempt(problems, "unplug the EV", ev.release)
         self._attempt(problems, "clear charging profiles", self._clear_charging_profiles)
         self._attempt(problems, "restore availability", self._restore_availability)
         self._attempt(problems, "restore configuration", self._restore_configuration)

@@ -218,6 +218,7 @@ class VirtualDcEvEmulator(ScpiTcpServer):
             ("MEASure:POWer", True, s._no_param(lambda: self._measure()[2])),
             ("MEASure:SOC", True, s._no_param(lambda: self._measure()[3])),
             ("MEASure:ALL", True, s._no_param(lambda: ",".join(self._measure()))),
+            ("MEASure:OFFer", True, s._no_param(self._offer)),
             ("FAULt:INJect", False, self._inject),
             ("FAULt:INJect", True, s._no_param(lambda: self.session.armed_fault or "NONE")),
             ("FAULt:CLEar", False, s._no_param(lambda: self.session.clear_fault())),
@@ -276,6 +277,10 @@ class VirtualDcEvEmulator(ScpiTcpServer):
             f"{now.power_w:.1f}",
             f"{now.soc_pct:.3f}",
         ]
+
+    def _offer(self) -> str:
+        watts, amps = self.session.offered()
+        return f"{watts:.1f},{amps:.3f}"
 
     def _inject(self, params: str) -> None:
         self.session.inject_fault(_word(params, FAULTS))

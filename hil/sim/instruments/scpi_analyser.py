@@ -139,6 +139,7 @@ class VirtualPowerAnalyser(ScpiTcpServer):
         self.item_count = len(_DEFAULT_ITEMS)
         self.errors: deque[int] = deque()
         self.integration = "RESET"
+        self.input_mode = "RMS"
         self._integral_wh = 0.0
         self._integral_s = 0.0
         self._run_energy0 = 0.0
@@ -234,6 +235,8 @@ class VirtualPowerAnalyser(ScpiTcpServer):
             (":INTEGrate:MODE", lambda s, p: self._mode(p)),
             (":INTEGrate:MODE?", lambda s, p: self._setting("INTEGrate:MODE", "NORMAL")),
             (":INPut:WIRing?", lambda s, p: self._setting("INPut:WIRing", "P3W4")),
+            ("[:INPut]:MODE", lambda s, p: self._input_mode(p)),
+            ("[:INPut]:MODE?", lambda s, p: self._setting("INPut:MODE", self.input_mode)),
             (":STATus:ERRor?", lambda s, p: self._error()),
         ]
 
@@ -259,6 +262,14 @@ class VirtualPowerAnalyser(ScpiTcpServer):
 
     def _set_flag(self, name: str, param: str) -> None:
         setattr(self, name, self._flag(param))
+
+    def _input_mode(self, param: str) -> None:
+        """RMS, VMEan or DC (the WT300's measurement mode; a DC output is read in DC)."""
+        mode = param.strip().upper()
+        modes = {"RMS": "RMS", "VMEAN": "VMEAN", "VMEA": "VMEAN", "DC": "DC"}
+        if mode not in modes:
+            raise ScpiError(220)
+        self.input_mode = modes[mode]
 
     def _format(self, param: str) -> None:
         if param.upper() not in ("ASC", "ASCII"):

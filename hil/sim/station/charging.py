@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from hil.sim.physics import current_to_duty
 from hil.sim.station.meter import StationMeter
-from hil.sim.station.power_stage import make_power_stage
+from hil.sim.station.power_stage import DcPowerStage, make_power_stage
 
 if TYPE_CHECKING:
     from hil.sim.station.station import VirtualStation
@@ -28,6 +28,8 @@ FAULT_CODES = {
     "E": ("EVCommunicationError", "CP shorted to PE (state E)"),
     "diode": ("EVCommunicationError", "EV diode missing"),
     "F": ("EVCommunicationError", "pilot error (state F)"),
+    # a DC station's insulation monitor (IEC 61851-23 cable check) found a fault
+    "insulation": ("GroundFailure", "DC insulation fault (cable check)"),
 }
 
 
@@ -66,6 +68,8 @@ class Charging:
         #: AC or DC, as ``dut.current_type`` says; the meter reads what it delivers
         self.power_stage = make_power_stage(station.cfg, self.physics)
         self.power_stage.limit_source = lambda: station.charging_limit(self.ev_connector)
+        if isinstance(self.power_stage, DcPowerStage):
+            self.power_stage.insulation_listener = self._on_insulation
         self.meter = StationMeter(self.power_stage, skew=skew)
         self.ev_connector = 1
         self.sessions: dict[int, ConnectorSession] = {}
@@ -206,6 +210,17 @@ class Charging:
             self._clear_pending(s)
             self.start_transaction(s, tag)
             return
+        self._changed()
+
+    def _on_insulation(self, found: bool) -> None:
+        """The DC insulation monitor found a fault, or a later cable check passed."""
+        s = self.sessions.get(self.ev_connector)
+        if s is None or "insulation_fault_not_reported" in self.deviations:
+            return
+        if found:
+            s.fault = "insulation"
+        elif s.fault == "insulation":
+            s.fault = None
         self._changed()
 
     # -- authorization -----------------------------------------------------------------

@@ -21,10 +21,12 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
+from hil.sim.dc_session import DcSession, SessionState
 from hil.sim.physics import BenchPhysics
 
 if TYPE_CHECKING:
     from hil.lab.config import DcLimits, LabConfig
+    from hil.sim.dc_session import DcSession, TraceRecord
     from hil.sim.instruments.dc_ev_emulator import VirtualDcEvEmulator
     from hil.sim.instruments.lem_dcbm import VirtualLemDcbm
 
@@ -58,6 +60,10 @@ DC_TICK_S = 0.1
 
 #: the active charging limit: (limit, "W" or "A"), None without one
 LimitSource = Callable[[], "tuple[float, str] | None"]
+#: called once per EV session when its trace reaches ChargeParameterDiscovery, with the
+#: session (the EV's battery and limits) and that record (the EV's SoC then); a 2.0.1
+#: station sends NotifyEVChargingNeeds from it (OCPP 2.0.1 Part 2 K15)
+ChargeParameterHook = Callable[["DcSession", "TraceRecord"], None]
 
 
 class PowerStage(Protocol):
@@ -125,9 +131,16 @@ class DcPowerStage:
     measurands = DC_MEASURANDS
     default_sampled = DC_DEFAULT_SAMPLED
 
-    def __init__(self, limits: DcLimits, physics: BenchPhysics) -> None:
+    def __init__(
+        self, limits: DcLimits, physics: BenchPhysics, deviations: frozenset[str] = frozenset()
+    ) -> None:
         self.limits = limits
         self.physics = physics
+        self.deviations = deviations
+        #: told when the station's insulation monitor finds a fault (True) and when a
+        #: later cable check passes (False); the station reports it (charging.py)
+        self.insulation_listener: Callable[[bool], None] = lambda fault: None
+        self.insulation_fault = False
         self.emulator: VirtualDcEvEmulator | None = None
         self.meter: VirtualLemDcbm | None = None
         self.limit_source: LimitSource = lambda: None
@@ -139,6 +152,8 @@ class DcPowerStage:
         self.voltage_v = 0.0
         self.current_a = 0.0
         self.soc_pct: float | None = None
+        self.charge_parameter_hooks: list[ChargeParameterHook] = []
+        self._hooked_trace: list[TraceRecord] | None = None  # the session already told
 
     def attach(
         self, emulator: VirtualDcEvEmulator | None = None, meter: VirtualLemDcbm | None = None
@@ -175,10 +190,15 @@ class DcPowerStage:
         if self.emulator is None:
             return
         session = self.emulator.sync()
+        session.evse_ignores_ev_request = "dc_current_above_ev_request" in self.deviations
         pilot = session.pilot()
         ev_state = pilot if pilot in ("A", "B", "C") else "B"
+        fault = pilot if pilot in ("E", "F") else None
+        if self.physics.fault != fault:
+            self.physics.set_fault(fault)  # a pilot fault: the station sees state E / F
         if self.physics.ev_state != ev_state:
             self.physics.set_ev_state(ev_state)  # the station's charging logic follows
+        self._watch_insulation(session)
         present = session.present()
         self.voltage_v = present.voltage_v
         self.offered_w, self.offered_a = self.offer(present.voltage_v or session.battery_voltage())
@@ -197,6 +217,37 @@ class DcPowerStage:
                 self.meter.add_energy(delta, present.voltage_v, present.current_a)
             else:
                 self.meter.set_present(present.voltage_v, present.current_a)
+        self._charge_parameters_reached(session)
+
+    def _charge_parameters_reached(self, session: DcSession) -> None:
+        """Call each hook once per session, when its trace holds ChargeParameterDiscovery
+        (a new session has a new trace list, so the list tells sessions apart)."""
+        if not self.charge_parameter_hooks or session.trace is self._hooked_trace:
+            return
+        record = next((r for r in session.trace if r.message == "ChargeParameterDiscovery"), None)
+        if record is None:
+            return
+        self._hooked_trace = session.trace
+        for hook in self.charge_parameter_hooks:
+            try:
+                hook(session, record)
+            except Exception:  # one bad listener must not stop the power stage
+                LOG.exception("ChargeParameterDiscovery hook failed")
+
+    def _watch_insulation(self, session: DcSession) -> None:
+        """The insulation monitor: a cable check (or a later exchange) that failed on an
+        insulation fault is a fault until a cable check passes or the EV is unplugged."""
+        found = self.insulation_fault
+        if session.state is SessionState.STOPPED and session.fault == "INSULATION":
+            found = True
+        elif session.state in (SessionState.PRE_CHARGE, SessionState.CHARGING):
+            found = False
+        if not session.plugged:
+            found = False
+        if found != self.insulation_fault:
+            self.insulation_fault = found
+            LOG.info("DC insulation fault %s", "found" if found else "cleared")
+            self.insulation_listener(found)
 
     async def run(self) -> None:
         while True:
@@ -222,12 +273,15 @@ class DcPowerStage:
             if m == "Current.Offered":
                 out.append((m, self.offered_a, "A", None, "Outlet"))
             elif m == "Power.Offered":
-                out.append((m, self.offered_w, "W", None, "Outlet"))
+                shown = self.offered_w
+                if "power_offered_ignores_profile" in self.deviations:
+                    shown = float(self.limits.max_power_w) if self.offered_w > 0 else 0.0
+                out.append((m, shown, "W", None, "Outlet"))
             elif m == "Current.Import":
                 out.append((m, self.current_a, "A", None, "Outlet"))
             elif m == "Voltage":
                 out.append((m, self.voltage_v, "V", None, "Outlet"))
-            elif m == "SoC" and self.soc_pct is not None:
+            elif m == "SoC" and self.soc_pct is not None and "soc_missing" not in self.deviations:
                 out.append((m, self.soc_pct, "Percent", None, "EV"))
         return out
 
@@ -240,5 +294,28 @@ def stage_class(cfg: LabConfig) -> type[AcPowerStage] | type[DcPowerStage]:
 def make_power_stage(cfg: LabConfig, physics: BenchPhysics) -> AcPowerStage | DcPowerStage:
     if stage_class(cfg) is DcPowerStage:
         assert cfg.dut.dc is not None  # never None on a DC station (hil.lab.config)
-        return DcPowerStage(cfg.dut.dc, physics)
+        return DcPowerStage(cfg.dut.dc, physics, frozenset(cfg.virtual.deviations))
     return AcPowerStage(physics)
+
+
+class DcOutput:
+    """The DC output as an instrument across DC+/DC- measures it: what the virtual power
+    analyser reads (the bench physics' interface, one element, DC)."""
+
+    def __init__(self, stage: DcPowerStage) -> None:
+        self.stage = stage
+
+    def phase_voltages_v(self) -> tuple[float, float, float]:
+        return (self.stage.voltage_v, 0.0, 0.0)
+
+    def phase_currents_a(self) -> tuple[float, float, float]:
+        return (self.stage.current_a, 0.0, 0.0)
+
+    def phases_in_use(self) -> int:
+        return 1
+
+    def energy_wh(self) -> float:
+        return self.stage.energy_wh()
+
+    def power_w(self) -> float:
+        return self.stage.power_w()

@@ -172,7 +172,8 @@ class SmartCharging(StationExtension):
 
     @property
     def voltage_v(self) -> float:
-        return self.station.cfg.smart_charging.voltage_v
+        dc = self.station.cfg.dut.dc
+        return dc.nominal_voltage_v if dc is not None else self.station.cfg.smart_charging.voltage_v
 
     def _has(self, deviation: str) -> bool:
         return deviation in self.station.deviations

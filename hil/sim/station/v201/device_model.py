@@ -306,9 +306,14 @@ def build_device_model(
     phases: int,
     max_current_a: float,
     security_profile: int,
+    connector_type: str = "cType2",
+    max_power_w: float | None = None,
 ) -> DeviceModel:
     """The Core profile's components and variables for a station with ``evses`` EVSEs of one
-    connector each. ``availability(evse, connector)`` gives the live AvailabilityState."""
+    connector each. ``availability(evse, connector)`` gives the live AvailabilityState.
+    ``max_power_w`` (a DC station's rating) is EVSE.Power's MaxSet and maxLimit; without
+    it MaxSet is the AC rating 230 V x phases x ``max_current_a`` (see
+    :mod:`hil.sim.station.v201.dc_device_model` for what a DC station passes)."""
     dm = DeviceModel(config)
     ro = READ_ONLY
 
@@ -330,6 +335,7 @@ def build_device_model(
     dm.add(cs, "Problem", "false", mutability=ro, data_type="boolean")
     fw = ComponentKey("Controller")
     dm.add(fw, "FirmwareVersion", mutability=ro, getter=firmware)
+    evse_max_w = 230 * phases * max_current_a if max_power_w is None else max_power_w
     for e in range(1, evses + 1):
         evse = ComponentKey("EVSE", evse=e)
         dm.add(
@@ -349,9 +355,8 @@ def build_device_model(
             data_type="decimal",
             required=True,
             unit="W",
-            extra={
-                "MaxSet": Attribute(str(round(230 * phases * max_current_a)), ro, constant=True)
-            },
+            extra={"MaxSet": Attribute(str(round(evse_max_w)), ro, constant=True)},
+            max_limit=max_power_w,  # appendix: maxLimit is the EVSE's most power
         )
         dm.add(evse, "SupplyPhases", str(phases), mutability=ro, data_type="integer", required=True)
         conn = ComponentKey("Connector", evse=e, connector=1)
@@ -364,7 +369,7 @@ def build_device_model(
             values_list="Available,Occupied,Reserved,Unavailable,Faulted",
         )
         dm.add(conn, "Available", "true", mutability=ro, data_type="boolean", required=True)
-        dm.add(conn, "ConnectorType", "cType2", mutability=ro, required=True)
+        dm.add(conn, "ConnectorType", connector_type, mutability=ro, required=True)
         dm.add(conn, "SupplyPhases", str(phases), mutability=ro, data_type="integer", required=True)
 
     auth = ComponentKey("AuthCtrlr")

@@ -12,7 +12,10 @@ goes on the wire as OCPP 2.0.1 Part 2 describes it:
 - G01/G03/G04: connector statuses Available / Occupied / Reserved / Unavailable / Faulted;
   ChangeAvailability on the station, an EVSE or a connector (Scheduled during a session).
 - B05–B08: the device model (:mod:`hil.sim.station.v201.device_model`), GetVariables,
-  SetVariables, GetBaseReport → NotifyReport pages.
+  SetVariables, GetBaseReport → NotifyReport pages; a DC station's EVSEs, connectors and
+  ISO15118Ctrlr as :mod:`hil.sim.station.v201.dc_device_model` says.
+- K15: a DC station sends NotifyEVChargingNeeds when the EV's session reaches
+  ChargeParameterDiscovery (:mod:`hil.sim.station.v201.ev_charging_needs`).
 
 Each EVSE has one connector (connectorId 1); EVSE *n* is the station model's connector *n*.
 """
@@ -33,7 +36,8 @@ from hil.sim.station.firmware import FirmwareUpdater
 from hil.sim.station.maintenance import cannot_send
 from hil.sim.station.smart_charging import SmartCharging
 from hil.sim.station.station import POWER_LOSS, Nvram, VirtualStation, utc_now
-from hil.sim.station.v201 import transactions
+from hil.sim.station.v201 import ev_charging_needs, transactions
+from hil.sim.station.v201.dc_device_model import add_iso15118, evse_options
 from hil.sim.station.v201.device_model import (
     READ_ONLY,
     ComponentKey,
@@ -93,6 +97,7 @@ ACTIONS_201 = frozenset(
         "TransactionEvent",
         "MeterValues",
         "NotifyEvent",
+        "NotifyEVChargingNeeds",  # DC stations (K15: ev_charging_needs.py)
     }
 )
 #: 1.6 diagnostics statuses as 2.0.1 UploadLogStatusEnumType (N01)
@@ -196,10 +201,16 @@ class VirtualStation201(VirtualStation):
             model=cfg.dut.model,
             serial=cfg.dut.serial,
             firmware=lambda: self.nv.firmware,
-            phases=cfg.dut.phases,
-            max_current_a=cfg.dut.max_current_a,
             security_profile=cfg.back_office.security.profile,
+            **evse_options(cfg),  # AC or DC: phases, connector type, EVSE power
         )
+        if cfg.dut.current_type == "DC":  # a CCS station speaks ISO 15118 / DIN 70121
+            add_iso15118(
+                nv["device_model"],
+                evses=self.n_connectors,
+                station_id=cfg.dut.station_id,
+                organization=cfg.dut.vendor,
+            )
         # K01: 2.0.1's rules for accepting and replacing profiles
         nv["charging_profiles"] = ProfileStore201(self.n_connectors)
         if cfg.dut.capabilities.smart_charging:
@@ -220,6 +231,8 @@ class VirtualStation201(VirtualStation):
         self._plugged: dict[int, bool] = {}
         self._event_id = 0
         self._pending_sends: set[asyncio.Task[None]] = set()
+        # K15: a DC station tells the CSMS the EV's needs at ChargeParameterDiscovery
+        ev_charging_needs.attach(self)
 
     @property
     def tx_events(self) -> TransactionEvents:
