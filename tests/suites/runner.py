@@ -25,9 +25,15 @@ class TestOutcome:
     tags: list[str]
 
 
-def write_lab(tmp: Path, deviations: list[str] | None = None, **overrides: dict[str, Any]) -> Path:
-    """A copy of the virtual lab config with deviations switched on and sections changed."""
-    data = yaml.safe_load(VIRTUAL_LAB.read_text())
+def write_lab(
+    tmp: Path,
+    deviations: list[str] | None = None,
+    base: Path = VIRTUAL_LAB,
+    **overrides: dict[str, Any],
+) -> Path:
+    """A copy of a virtual lab config (``base``: the AC one unless told, e.g. a DC one)
+    with deviations switched on and sections changed."""
+    data = yaml.safe_load(base.read_text())
     data.setdefault("virtual", {})["deviations"] = list(deviations or [])
     for section, values in overrides.items():
         data.setdefault(section, {}).update(values)
@@ -72,11 +78,17 @@ def run_steps(
 
 
 def assert_step_fails(
-    tmp: Path, deviation: str, step: str, violation: str, **overrides: dict[str, Any]
+    tmp: Path,
+    deviation: str,
+    step: str,
+    violation: str,
+    base: Path = VIRTUAL_LAB,
+    **overrides: dict[str, Any],
 ) -> TestOutcome:
-    """Run ``step`` against a virtual station showing ``deviation``: the step must FAIL
-    with a message that matches ``violation`` (it names what went wrong)."""
-    outcome = run_steps(tmp, write_lab(tmp, [deviation], **overrides), [step])[step]
+    """Run ``step`` against a virtual station (lab config ``base``) showing ``deviation``:
+    the step must FAIL with a message that matches ``violation`` (it names what went
+    wrong)."""
+    outcome = run_steps(tmp, write_lab(tmp, [deviation], base, **overrides), [step])[step]
     assert outcome.status == "FAIL", f"step {step} passed despite {deviation}"
     assert re.search(violation, outcome.message, re.S), outcome.message
     return outcome

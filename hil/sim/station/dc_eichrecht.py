@@ -74,9 +74,15 @@ class DcEichrechtMeter(EichrechtMeter):
         return getattr(self.station.charging.power_stage, "meter", None)
 
     def register_wh(self) -> float | None:
-        """The meter's import register in whole Wh (what it shows and signs)."""
+        """The meter's import register in whole Wh (what it shows and signs), counted up to
+        now (the power stage counts per tick; a meter counts continuously)."""
         meter = self.meter()
-        return None if meter is None else float(int(meter.energy_import_wh))
+        if meter is None:
+            return None
+        settle = getattr(self.station.charging.power_stage, "settle", None)
+        if settle is not None:
+            settle()
+        return float(int(meter.energy_import_wh))
 
     # -- hooks -----------------------------------------------------------------------
 
