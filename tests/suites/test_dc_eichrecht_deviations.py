@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pytest
 
+from hil.verdict import LAB_ERROR_TAG
 from tests.suites.runner import REPO, assert_step_fails, run_steps, write_lab
 
 pytestmark = pytest.mark.robot
@@ -49,3 +50,19 @@ def test_a_dc_eichrecht_defect_fails_ei1(tmp_path, deviation, violation, version
         tmp_path, deviation, "EI1", violation, base=DC_LABS[version], energy=SHORT
     )
     assert outcome.message.startswith("Signed meter values of transaction"), outcome.message
+
+
+def test_an_unreachable_dc_meter_is_a_lab_error_naming_it(tmp_path):
+    """The DC meter is the lab's window on the station's legal record: when it cannot be
+    read, EI1 is a lab error naming role and address, never the station's N."""
+    address = "http://127.0.0.1:9"
+    lab = write_lab(
+        tmp_path,
+        base=DC_LABS["1.6"],
+        energy=SHORT,
+        instruments={"dc_meter": {"driver": "lem-dcbm", "address": address}},
+    )
+    outcome = run_steps(tmp_path, lab, ["EI1"])["EI1"]
+    assert outcome.status == "FAIL" and LAB_ERROR_TAG in outcome.tags, outcome.message
+    assert outcome.message.startswith("Lab error: "), outcome.message
+    assert "dc_meter" in outcome.message and "127.0.0.1:9" in outcome.message, outcome.message
