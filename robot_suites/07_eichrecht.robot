@@ -14,6 +14,6 @@ Signed Meter Values Verify And Match The Reference Meter
     ...    end = meterStop, signed energy = reference meter within tolerance. N/A when the DUT
     ...    does not sign its meter values.
     [Tags]    step:EI1    requires:signed_meter_values    requires:ev    requires:identification
-    ...       requires:energy_meter
+    ...       requires:power_source
     ${session}=    Run Charging Session
     Signed Meter Values Should Verify    ${session}

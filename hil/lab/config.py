@@ -711,6 +711,26 @@ class LabConfig(_Strict):
             raise ValidationError.from_exception_data(type(self).__name__, [problem])
         return self
 
+    @model_validator(mode="after")
+    def _deviations_fit_the_station(self) -> LabConfig:
+        """A deviation of DC stations only (``Deviation.current_type``) switched on for an
+        AC station is refused: the virtual station could not show it, so a step would pass
+        with the defect said to be on."""
+        from hil.lab.deviations import KNOWN_DEVIATIONS
+
+        kind = self.dut.current_type
+        for i, name in enumerate(self.virtual.deviations):
+            deviation = KNOWN_DEVIATIONS[name]
+            if not deviation.applies_to(kind):
+                msg = (
+                    f"deviation {name!r} applies to {deviation.current_type} stations only; "
+                    f"this station is dut.current_type: {kind}"
+                )
+                where = ("virtual", "deviations", i)
+                problem = _problem(where, "deviation_not_for_station", msg, name)
+                raise ValidationError.from_exception_data(type(self).__name__, [problem])
+        return self
+
     def passwords(self) -> dict[str, str]:
         """back_office.security.basic_auth as station id -> password (a single password is
         the DUT's)."""

@@ -22,8 +22,14 @@ class Deviation:
     also: tuple[str, ...] = ()
     #: a defect OCPP does not forbid: ``step`` passes with a remark naming it (no target)
     remark_only: bool = False
-    #: a DC station's defect: the virtual DC station shows it (dut.current_type DC)
-    dc: bool = False
+    #: the stations that can show it (``dut.current_type``): None for both, ``"DC"`` for a
+    #: defect of DC stations only (e.g. of their signing DC meter); the lab config refuses
+    #: a deviation on a station it does not apply to
+    current_type: str | None = None
+
+    def applies_to(self, current_type: str) -> bool:
+        """Whether a station of ``current_type`` (AC or DC) can show this defect."""
+        return self.current_type is None or self.current_type == current_type
 
     @property
     def targets(self) -> set[str]:
@@ -342,7 +348,7 @@ _CATALOGUE = [
         "SC1",
         "DC: reports its maximum power as Power.Offered whatever charging profile limits it",
         also=("SC2", "SC3"),  # both verify a limit in the readings too
-        dc=True,
+        current_type="DC",
     ),
     Deviation(
         "dc_current_above_ev_request",
@@ -350,20 +356,34 @@ _CATALOGUE = [
         "DC: delivers the current it offers even above what the EV asks for",
         # every step that lets energy flow checks it
         also=("7", "9", "11", "14", "16", "SC1", "SC2", "SC3", "EI1"),
-        dc=True,
+        current_type="DC",
     ),
     Deviation(
         "soc_missing",
         "6",
         "DC: lists SoC in its sampled measurands but sends no SoC in its readings",
         also=("7",),  # step 7 checks a periodic reading too
-        dc=True,
+        current_type="DC",
     ),
     Deviation(
         "insulation_fault_not_reported",
         "16",
         "DC: stops charging on an insulation fault in the cable check but never reports Faulted",
-        dc=True,
+        current_type="DC",
+    ),
+    # Eichrecht on a DC station: its signing DC meter (dc_meter) holds the legal record
+    Deviation(
+        "ocmf_rt_ac",
+        "EI1",
+        "DC: the station's OCMF says RT AC (its DC meter signs its readings as AC)",
+        current_type="DC",
+    ),
+    Deviation(
+        "ocmf_registers_disagree",
+        "EI1",
+        "DC: the OCMF the station forwards is not the DC meter's record of the transaction "
+        "(an earlier, empty legal transaction's), so its registers disagree with the meter's",
+        current_type="DC",
     ),
     # OCPP 2.0.1 smart charging (K01, K08, K10; the model's SC deviations act on 2.0.1 too)
     Deviation(

@@ -34,9 +34,9 @@ WAIT_S = 10.0
 class DcRig:
     """Back office + virtual DC bench on one background loop; the DC drivers, opened."""
 
-    def __init__(self, tmp: Path, lab_file: str) -> None:
+    def __init__(self, tmp: Path, lab_file: str, deviations: list[str] | None = None) -> None:
         data = yaml.safe_load((REPO / "lab_configs" / lab_file).read_text())
-        data["virtual"].update(boot_delay_s=0)
+        data["virtual"].update(boot_delay_s=0, deviations=list(deviations or []))
         data["timings"]["meter_sample_interval_s"] = 1
         self.cfg = parse_lab_config(data, lab_file)
         self.v201 = self.cfg.dut.ocpp == "2.0.1"

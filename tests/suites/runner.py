@@ -33,8 +33,8 @@ def write_lab(
     base: Path = VIRTUAL_LAB,
     **overrides: dict[str, Any],
 ) -> Path:
-    """A copy of the virtual lab config ``base`` with deviations switched on and sections
-    changed."""
+    """A copy of a virtual lab config (``base``: the AC one unless told, e.g. a DC one)
+    with deviations switched on and sections changed."""
     data = yaml.safe_load(base.read_text())
     data.setdefault("virtual", {})["deviations"] = list(deviations or [])
     for section, values in overrides.items():

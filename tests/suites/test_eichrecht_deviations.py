@@ -64,10 +64,23 @@ def test_ei1_is_na_when_the_dut_does_not_sign(tmp_path):
     assert "signed_meter_values: false" in outcome.message
 
 
-def test_without_a_reference_meter_ei1_is_na(tmp_path):
-    """EI1 matches the signed energy against the reference meter: a bench without one
-    cannot do the step (N/A naming the missing instrument, not a silent pass)."""
-    lab = write_lab(tmp_path, energy=SHORT, instruments={"energy_meter": None})
+def test_without_a_reference_ei1_is_na(tmp_path):
+    """EI1 matches the signed energy against a reference (the energy meter, else the power
+    analyser): a bench with neither cannot do the step (N/A naming the missing
+    instruments, not a silent pass)."""
+    lab = write_lab(
+        tmp_path, energy=SHORT, instruments={"energy_meter": None, "power_analyser": None}
+    )
     outcome = run_steps(tmp_path, lab, ["EI1"])["EI1"]
     assert outcome.status == "SKIP", outcome.message
-    assert "instruments.energy_meter" in outcome.message
+    assert "instruments.energy_meter / power_analyser" in outcome.message
+
+
+def test_with_the_analyser_alone_ei1_takes_it_as_the_reference(tmp_path):
+    """A bench without an energy meter (every DC bench) verifies the signed energy against
+    the power analyser; the energy check still fails a station whose signed energy is off
+    (harm: a bench without the AC meter would otherwise pass any signed energy)."""
+    lab = write_lab(tmp_path, ["ocmf_energy_off"], instruments={"energy_meter": None})
+    outcome = run_steps(tmp_path, lab, ["EI1"])["EI1"]
+    assert outcome.status == "FAIL", outcome.message
+    assert "energy vs reference meter: signed" in outcome.message, outcome.message

@@ -17,6 +17,8 @@ Each meter's public key is the read-only configuration key ``MeterPublicKey[<con
 lives as long as the station: it survives reboots, as a meter's own counter does.
 
 The ``ocmf_*`` deviations of step EI1 change what the meter signs, each one defect.
+A DC station with a DC meter signs nothing itself: its meter does
+(:mod:`hil.sim.station.dc_eichrecht`).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from hil.verify.ocmf import (
 )
 
 if TYPE_CHECKING:
+    from hil.lab.config import LabConfig
     from hil.sim.station.charging import Transaction
     from hil.sim.station.station import VirtualStation
 
@@ -66,6 +69,11 @@ class SigningMeter:
         return self.pagination
 
 
+def signs_on_dc_meter(cfg: LabConfig) -> bool:
+    """A DC station whose bench has a DC meter: that meter signs, not the station."""
+    return cfg.dut.current_type == "DC" and cfg.instruments.dc_meter is not None
+
+
 def load_private_key(text: str, curve: str = "secp256r1") -> ec.EllipticCurvePrivateKey:
     """A private key from hex: a bare scalar, or DER (PKCS#8 or SEC1)."""
     compact = "".join(text.split()).removeprefix("0x")
@@ -84,7 +92,8 @@ class EichrechtMeter(StationExtension):
     def __init__(self, station: VirtualStation) -> None:
         super().__init__(station)
         cfg = station.cfg
-        self.enabled = cfg.dut.capabilities.signed_meter_values
+        # a DC station with a DC meter: the meter signs (hil.sim.station.dc_eichrecht)
+        self.enabled = cfg.dut.capabilities.signed_meter_values and not signs_on_dc_meter(cfg)
         options = cfg.virtual.deviation_options
         self.transport = str(options.get("ocmf_transport", "json")).lower()
         if self.transport not in TRANSPORTS:
@@ -179,3 +188,6 @@ def _when(stamp: str) -> datetime:
 
 if EichrechtMeter not in EXTENSIONS:
     EXTENSIONS.append(EichrechtMeter)
+
+# the DC station's Eichrecht meter, a subclass: registers itself once this module is done
+from hil.sim.station import dc_eichrecht  # noqa: E402, F401

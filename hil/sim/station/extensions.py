@@ -55,5 +55,6 @@ EXTENSIONS: list[type[StationExtension]] = []
 
 # Built-in extensions append themselves to EXTENSIONS when imported (they subclass
 # StationExtension, so they are imported after it; either import order works).
-# EichrechtMeter (step EI1), SmartCharging (steps SC1-SC3):
+# EichrechtMeter and DcEichrechtMeter (step EI1), SmartCharging (steps SC1-SC3):
+# (eichrecht imports DcEichrechtMeter, its subclass, once it is defined)
 from hil.sim.station import eichrecht, smart_charging  # noqa: E402, F401

@@ -7,9 +7,13 @@ from the station's power stage (:mod:`hil.sim.station.power_stage`): AC or DC.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from hil.sim.station.power_stage import REGISTER, PowerStage
+
+#: a legal (Eichrecht) meter's register in Wh; None while it cannot be read
+LegalRegister = Callable[[], "float | None"]
 
 
 class StationMeter:
@@ -17,8 +21,14 @@ class StationMeter:
         self.stage = stage
         self.start_wh = start_wh
         self.skew = skew
+        #: the register of a legal meter the station reads its register from (a DC
+        #: station's signing DC meter, hil.sim.station.dc_eichrecht); None: its own
+        self.legal_register: LegalRegister | None = None
 
     def register_wh(self) -> float:
+        legal = self.legal_register() if self.legal_register is not None else None
+        if legal is not None:  # a skewed register (deviation) still runs fast
+            return legal + self.stage.energy_wh() * (self.skew - 1)
         return self.start_wh + self.stage.energy_wh() * self.skew
 
     def sampled_values(

@@ -157,6 +157,9 @@ class DcPowerStage:
         self.soc_pct: float | None = None
         self.charge_parameter_hooks: list[ChargeParameterHook] = []
         self._hooked_trace: list[TraceRecord] | None = None  # the session already told
+        self._settling = False
+        self._output_closed = physics.contactor_closed
+        physics.subscribe(self._on_physics)
 
     def attach(
         self, emulator: VirtualDcEvEmulator | None = None, meter: VirtualLemDcbm | None = None
@@ -252,6 +255,30 @@ class DcPowerStage:
             self.insulation_fault = found
             LOG.info("DC insulation fault %s", "found" if found else "cleared")
             self.insulation_listener(found)
+
+    def settle(self) -> None:
+        """Play the session forward to now, between ticks.
+
+        The model counts energy per tick (:data:`DC_TICK_S`); a real output's meter counts
+        continuously and its current stops when its contactor opens. Called when the
+        station reads its legal register (a DC station's meterStart/meterStop are its DC
+        meter's) and when the contactor opens, so that no energy is counted on the wrong
+        side of a transaction's end."""
+        if self._settling:
+            return
+        self._settling = True
+        try:
+            self.tick()
+        except Exception:  # as in run(): a bad step must not break the caller
+            LOG.exception("DC power stage: settling failed")
+        finally:
+            self._settling = False
+
+    def _on_physics(self) -> None:
+        closed = self.physics.contactor_closed
+        opened, self._output_closed = self._output_closed and not closed, closed
+        if opened:
+            self.settle()  # the output opened: its current stops now, not at the next tick
 
     async def run(self) -> None:
         while True:

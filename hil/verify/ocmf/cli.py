@@ -48,6 +48,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reference-wh", type=_decimal_arg, help="reference meter energy in Wh")
     parser.add_argument("--tolerance-percent", type=_decimal_arg, default=Decimal("1"))
     parser.add_argument("--tolerance-wh", type=_decimal_arg, default=Decimal("2"))
+    parser.add_argument(
+        "--current-type",
+        choices=("AC", "DC"),
+        help="the station's current type: every reading's RT must say it",
+    )
     parser.add_argument("--transaction", help="journal: only this transactionId")
     parser.add_argument("--station", help="journal: only this station")
 
@@ -78,6 +83,7 @@ _DEFAULTS = {
     "reference_wh": None,
     "tolerance_percent": Decimal("1"),
     "tolerance_wh": Decimal("2"),
+    "current_type": None,
     "transaction": None,
     "station": None,
 }
@@ -208,6 +214,7 @@ def _run_records(
             reference_wh=args.reference_wh,
             tolerance_percent=args.tolerance_percent,
             tolerance_wh=args.tolerance_wh,
+            current_type=args.current_type,
             title=f"OCMF session ({len(records)} record(s))",
         )
         print(verdict.render(), file=out)
@@ -310,6 +317,7 @@ def _check_journal_session(
         reference_wh=reference,
         tolerance_percent=args.tolerance_percent,
         tolerance_wh=args.tolerance_wh,
+        current_type=args.current_type,
         title=f"OCMF session: {session.label}",
     )
     print(verdict.render(), file=out)

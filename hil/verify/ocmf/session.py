@@ -35,11 +35,12 @@ TIME_SYNC = "time synchronised"
 BEGIN_VS_START = "signed begin = meterStart"
 END_VS_STOP = "signed end = meterStop"
 ENERGY_VS_REFERENCE = "energy vs reference meter"
+CURRENT_TYPE = "reading current type (RT)"
 
 CHECK_NAMES = (
     RECORDS_READABLE, SIGNATURES, BEGIN_END, SAME_SERIAL, SAME_REGISTER, PAGINATION,
-    IDENTIFICATION, METER_STATUS, ERROR_FLAGS, TIME_SYNC, BEGIN_VS_START, END_VS_STOP,
-    ENERGY_VS_REFERENCE,
+    IDENTIFICATION, METER_STATUS, ERROR_FLAGS, TIME_SYNC, CURRENT_TYPE, BEGIN_VS_START,
+    END_VS_STOP, ENERGY_VS_REFERENCE,
 )  # fmt: skip
 
 
@@ -118,6 +119,7 @@ def verify_session(
     reference_wh: int | float | Decimal | None = None,
     tolerance_percent: int | float | Decimal = Decimal("1"),
     tolerance_wh: int | float | Decimal = Decimal("2"),
+    current_type: str | None = None,
     title: str = "OCMF session",
 ) -> SessionVerdict:
     """Run every session check; never raises for bad records or keys.
@@ -127,7 +129,9 @@ def verify_session(
     again in StopTransaction -- count once). ``meter_start_wh``/``meter_stop_wh`` are
     the OCPP integers; ``reference_wh`` is the reference meter's energy over the same
     session, compared with the signed difference within ``tolerance_percent`` of the
-    reference plus ``tolerance_wh``. An absent figure makes its check a REMARK.
+    reference plus ``tolerance_wh``. ``current_type`` is the station's (``AC``/``DC``):
+    every reading's ``RT`` must say it (see :func:`_current_type`). An absent figure makes
+    its check a REMARK.
     """
     checks: list[CheckResult] = []
     verdict = SessionVerdict(checks, title=title)
@@ -159,6 +163,7 @@ def verify_session(
     checks.append(_per_end(METER_STATUS, begin, end, _status_rule))
     checks.append(_per_end(ERROR_FLAGS, begin, end, _flags_rule))
     checks.append(_time_sync(begin, end))
+    checks.append(_current_type(parsed, current_type))
     checks.append(_against_ocpp(BEGIN_VS_START, "meterStart", begin, meter_start_wh))
     checks.append(_against_ocpp(END_VS_STOP, "meterStop", end, meter_stop_wh))
 
@@ -413,6 +418,42 @@ def _time_sync(begin: OcmfReading | None, end: OcmfReading | None) -> CheckResul
     if begin.time_status == "S" and end.time_status == "S":
         return CheckResult(TIME_SYNC, CheckStatus.PASS, detail)
     return CheckResult(TIME_SYNC, CheckStatus.REMARK, f"{detail}: not synchronised (S)")
+
+
+def _current_type(records: list[OcmfRecord], station: str | None) -> CheckResult:
+    """Every reading's ``RT`` says the station's current type.
+
+    The OCMF spec's reading field ``RT`` (Reading Current Type, AC or DC) says what current
+    the meter measured; under Eichrecht (PTB-A 50.7) a DC charge is billed only from a
+    meter approved and installed for DC, so a DC station's reading that says AC (or an AC
+    station's that says DC) is not a reading of the energy delivered: MUST, FAIL. Readings
+    of one session with different ``RT`` fail for the same reason. ``RT`` is optional in
+    OCMF: a reading without it cannot show it was taken on the station's current type, a
+    REMARK when the station's type is known. Without the station's type, consistency alone.
+    """
+    readings = [r for rec in records for r in rec.readings]
+    if not readings:
+        return CheckResult(CURRENT_TYPE, CheckStatus.FAIL, "no readings")
+    stated = [r.current_type for r in readings if r.current_type is not None]
+    shown = ", ".join(f"RT={t}" for t in sorted(set(stated))) or "no RT"
+    missing = len(readings) - len(stated)
+    if missing:
+        shown += f" ({missing} of {len(readings)} reading(s) without RT)"
+    if len(set(stated)) > 1:
+        return CheckResult(CURRENT_TYPE, CheckStatus.FAIL, f"{shown}: mixed in one session")
+    if station is None:
+        return CheckResult(CURRENT_TYPE, CheckStatus.PASS, f"{shown} (station's type not given)")
+    where = f"on {'an' if station[:1] in 'AEIOU' else 'a'} {station} station"
+    wrong = [t for t in stated if t != station]
+    if wrong:
+        return CheckResult(
+            CURRENT_TYPE,
+            CheckStatus.FAIL,
+            f"{shown} {where}: the readings do not say the {station} energy delivered",
+        )
+    if missing:
+        return CheckResult(CURRENT_TYPE, CheckStatus.REMARK, f"{shown} {where}")
+    return CheckResult(CURRENT_TYPE, CheckStatus.PASS, f"{shown} {where}")
 
 
 def _against_ocpp(
