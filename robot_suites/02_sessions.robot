@@ -12,7 +12,9 @@ Charging Session - Local - Plugin First
     [Documentation]    Plug in → Preparing → tag → Authorize → StartTransaction and Charging →
     ...    energy flows → MeterValues with the transaction id → the same tag stops it without a
     ...    new Authorize → StopTransaction (Local) → energy stops → Finishing → unplug → Available.
-    ...    meterStop − meterStart, MeterValues, reference meter and analyser must agree.
+    ...    meterStop − meterStart, MeterValues, reference meter and analyser must agree. On a DC
+    ...    station also a session the EV ends at its target SoC: the energy stops, and the
+    ...    transaction ends with a fitting reason or waits, SuspendedEV, for the tag.
     [Tags]    step:6    requires:ev    requires:identification
     ${tag}=    Lab Tag    valid
     Plug In EV
@@ -30,6 +32,7 @@ Charging Session - Local - Plugin First
     Unplug EV
     Status Notification Should Arrive    1    Available
     Verify Session Energy
+    Session The EV Ends Should Stop The Energy
 
 Charging Session - Local - Identification First - Connection Loss
     [Documentation]    Tag first → plug → charging. The switch takes the station's port down; the

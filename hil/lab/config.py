@@ -460,6 +460,10 @@ class StationSettings(_Strict):
     #: once the EV is plugged in and authorized (as 1.6). EVConnected: at the plug, with no
     #: idToken; the authorization comes in a later TransactionEvent of the same transaction.
     tx_start_point: Literal["PowerPathClosed", "EVConnected"] = "PowerPathClosed"
+    #: DC: when the EV ends its charging session (SessionStop at its target SoC) while
+    #: still plugged, end the transaction at once (1.6 reason Other, 2.0.1 StoppedByEV)
+    #: instead of keeping it, SuspendedEV, until the user stops it or unplugs.
+    stop_transaction_when_ev_ends: bool = False
 
 
 class InstrumentFault(_Strict):

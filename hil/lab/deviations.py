@@ -366,6 +366,12 @@ _CATALOGUE = [
         current_type="DC",
     ),
     Deviation(
+        "energy_after_ev_stop",
+        "6",
+        "DC: keeps delivering its current for 6 s after the EV ended its session",
+        current_type="DC",
+    ),
+    Deviation(
         "insulation_fault_not_reported",
         "16",
         "DC: stops charging on an insulation fault in the cable check but never reports Faulted",

@@ -13,7 +13,8 @@ from robot.api import logger
 from robot.api.deco import keyword
 from robot.libraries.BuiltIn import BuiltIn
 
-from hil.csms.journal import CALL, EVENT, RX, Frame, WaitTimeout
+from hil.csms.journal import CALL, EVENT, RX, Frame, WaitTimeout, message_matcher
+from hil.lab.sampler import SamplerTimeout
 from hil.protocol.base import (
     AUTHORIZE_REMOTE_START,
     CONNECTION_TIMEOUT,
@@ -519,6 +520,96 @@ class SessionKeywords:
         self.instruments.ev_action("clear_fault")
         self.connector_should_recover("Charging", connector)
         self.instruments.energy_should_flow()
+
+    @keyword
+    def session_the_ev_ends_should_stop_the_energy(self, connector: int = 1) -> None:
+        """DC: a session the EV ends by itself. With a valid tag the EV charges until its
+        target SoC and ends its session (PowerDelivery stop, SessionStop); the energy must
+        stop within ``timings.energy_stop_s`` and stay off (MUST: DIN 70121 / ISO 15118-2
+        PowerDelivery(Stop): the EVSE ends the energy transfer; IEC 61851-23 EV-initiated
+        shutdown). The transaction then either ends (OCPP 1.6 §4.10 StopTransaction —
+        1.6 has no reason for the EV's own end, so Other passes and Local or EVDisconnected
+        pass with a remark; 2.0.1 E06 stoppedReason StoppedByEV, Other or Local with a
+        remark; any other reason fails) or stays, SuspendedEV (1.6 §4.9; 2.0.1 E02
+        chargingState), until the tag ends it (Local): OCPP allows both. AC EVs do not end
+        sessions: nothing to check."""
+        ev = self.instruments.ev_side()
+        if ev is None or not ev.ends_its_session:
+            logger.info("The EV does not end its sessions itself (AC): nothing to check")
+            return
+        self.instruments.require_instrument("ev", "identification")
+        connector = int(connector)
+        tag = self.ctx.cfg.tags.valid[0]
+        self.ctx.wait_current_status(connector, "Available")
+        mark = self.ctx.mark()
+        target = ev.prepare_short_session(self.ctx.cfg.energy.min_session_wh / 4)
+        try:
+            self.instruments.plug_in_ev()
+            self.instruments.ev_requests_charge()
+            self.instruments.present_tag(tag)
+            session = self.transaction_should_start(tag, connector, after=mark)
+            self.instruments.energy_should_flow()
+            charging = self.ctx.mark()
+            self._wait_for_the_evs_end(target)
+            self.instruments.energy_should_stop(after="the EV ended its session")
+            self._transaction_after_the_evs_end(session, tag, charging, connector)
+        finally:
+            ev.restore_battery()
+        self.instruments.unplug_ev()
+        self.ctx.wait_current_status(connector, "Available")
+
+    def _wait_for_the_evs_end(self, target: float) -> None:
+        """Until the EV reports its target SoC (the DC EV emulator's samples)."""
+        wait = self.ctx.cfg.energy.min_session_wh * 3.6 + self.ctx.cfg.timings.message_timeout_s
+        try:
+            sample = self.instruments.wait_for_sample(
+                "dc_ev_emulator", lambda v: v.get("soc_pct", 0.0) >= target - 1e-6, wait
+            )
+        except SamplerTimeout as exc:
+            raise AssertionError(
+                f"The EV did not reach its target SoC {target:g} %: {exc}"
+            ) from None
+        logger.info(f"The EV reached its target SoC {target:g} % at {sample.wall} and ends")
+
+    def _transaction_after_the_evs_end(
+        self, session: dict[str, Any], tag: str, charging: int, connector: int
+    ) -> None:
+        """The transaction's end (since its start) or SuspendedEV (since the lab saw it
+        charging, mark ``charging``), whichever the station sends."""
+        protocol = self.ctx.protocol
+        ends = transaction_matcher(
+            protocol,
+            lambda t: t.event == "ended" and t.transaction_id == session["transaction_id"],
+        )
+        cue = protocol.state_cue(connector, "SuspendedEV")
+        assert cue is not None
+        suspended = message_matcher(cue[0], fields=cue[1])
+        frame = self.ctx.journal.wait_for(
+            lambda f: ends(f) or (f.seq > charging and suspended(f)),
+            session["start_seq"],
+            self.ctx.cfg.timings.message_timeout_s,
+            f"{protocol.end_label} or SuspendedEV after the EV ended its session",
+        )
+        if not ends(frame):  # the transaction stays, SuspendedEV: the tag ends it
+            logger.info(f"The transaction stays, SuspendedEV: {frame.describe(300)}")
+            self.ctx.advance(frame)
+            self.instruments.present_tag(tag)
+            self.transaction_should_stop("Local")
+            return
+        facts = self._facts(frame)
+        assert facts is not None
+        reason = facts.reason or "Local"
+        allowed = protocol.ev_stop_reasons
+        if reason not in allowed:
+            raise AssertionError(
+                f"The station ended the transaction the EV ended with reason {reason}; "
+                f"expected {' or '.join(allowed)} ({frame.describe(300)})"
+            )
+        if allowed[reason]:
+            BuiltIn().run_keyword("Record Remark", f"{allowed[reason]} ({frame.describe(200)})")
+        session.update(meter_stop=facts.meter_wh, stop_seq=frame.seq, stop_mono=frame.mono)
+        self.ctx.advance(frame)
+        logger.info(f"The station ended the transaction with {reason}: {frame.describe(300)}")
 
     # -- connection timeout -------------------------------------------------------------
 

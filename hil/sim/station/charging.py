@@ -74,6 +74,7 @@ class Charging:
         self.power_stage.limit_source = lambda: station.charging_limit(self.ev_connector)
         if isinstance(self.power_stage, DcPowerStage):
             self.power_stage.insulation_listener = self._on_insulation
+            self.power_stage.ev_end_listener = self._on_ev_end
         self.meter = StationMeter(self.power_stage, skew=skew)
         self.ev_connector = 1
         self.sessions: dict[int, ConnectorSession] = {}
@@ -219,6 +220,15 @@ class Charging:
             self.start_transaction(s, tag)
             return
         self._changed()
+
+    def _on_ev_end(self) -> None:
+        """The EV ended its charging session, still plugged: the transaction stays
+        (SuspendedEV, the pilot is back in B) unless the station ends it then."""
+        s = self.sessions.get(self.ev_connector)
+        if s is None or s.transaction is None:
+            return
+        if self.station.settings.stop_transaction_when_ev_ends:
+            self.stop_transaction(s, self.station.EV_STOP_REASON)
 
     def _on_insulation(self, found: bool) -> None:
         """The DC insulation monitor found a fault, or a later cable check passed."""
