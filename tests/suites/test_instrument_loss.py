@@ -90,9 +90,10 @@ def test_meter_lost_mid_session(tmp_path: Path) -> None:
 
     # later steps: decided from the analyser, never from the dead meter
     assert status["14"] == "PASS", outcomes["14"].message
-    # EI1 compares the signed energy with the reference meter (requires:energy_meter)
-    assert status["EI1"] == "SKIP", outcomes["EI1"].message
-    assert "instrument lost" in outcomes["EI1"].message
+    # EI1 compares the signed energy with a reference (requires:power_source): the analyser
+    assert status["EI1"] == "PASS", outcomes["EI1"].message
+    assert "compared with the power analyser" in outcomes["EI1"].message
+    assert "energy_meter" in outcomes["EI1"].message
 
 
 def test_meter_unreachable_at_start(tmp_path: Path) -> None:
@@ -109,8 +110,8 @@ def test_meter_unreachable_at_start(tmp_path: Path) -> None:
     # says so in a remark
     assert outcomes["6"].status == "PASS", outcomes["6"].message
     assert "Energy reconciled without the energy_meter" in outcomes["6"].message
-    # EI1 needs the reference meter: it fails, naming the meter and its address
-    assert outcomes["EI1"].status == "FAIL", outcomes["EI1"].message
+    # EI1 takes the analyser as its reference, and says the meter cannot be used
+    assert outcomes["EI1"].status == "PASS", outcomes["EI1"].message
     assert "energy_meter" in outcomes["EI1"].message and dead in outcomes["EI1"].message
     samples = records(tmp_path / "out" / "samples.jsonl")
     assert {r["source"] for r in samples} == {"power_analyser"}

@@ -73,12 +73,13 @@ def test_an_unreachable_instrument_is_a_lab_error_in_robot_report_and_history(
         dead = f"modbus-tcp://127.0.0.1:{sock.getsockname()[1]}"
     data = yaml.safe_load(write_lab(tmp_path, []).read_text())
     data["instruments"]["energy_meter"]["address"] = dead
+    data["instruments"]["power_analyser"]["address"] = "TCPIP0::127.0.0.1::9::SOCKET"  # closed
     lab = tmp_path / "lab.yaml"
     lab.write_text(yaml.safe_dump(data))
     db = tmp_path / "history.sqlite"
     outcomes = run_steps(tmp_path, lab, ["EI1"], variables=[f"HIL_HISTORY:sqlite:///{db}"])
 
-    ei1 = outcomes["EI1"]  # EI1 needs the reference meter (requires:energy_meter)
+    ei1 = outcomes["EI1"]  # EI1 needs a reference (requires:power_source): none answers
     assert ei1.status == "FAIL" and LAB_ERROR_TAG in ei1.tags, ei1.message
     assert "energy_meter" in ei1.message and dead in ei1.message
 

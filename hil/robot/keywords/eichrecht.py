@@ -176,6 +176,13 @@ class EichrechtKeywords:
             ],
         )
         self._remarks(verdict, reference, key, transport_keys)
+        problem = self.ctx.lab.instrument_problem("energy_meter")
+        if problem is not None and reference_source == "power_analyser":
+            BuiltIn().run_keyword(
+                "Record Remark",
+                "EI1: the signed energy was compared with the power analyser; the energy "
+                f"meter cannot be used: {problem}",
+            )
         if key_source == TRANSPORT_KEY:
             BuiltIn().run_keyword(
                 "Record Remark",
