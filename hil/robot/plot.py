@@ -11,6 +11,7 @@ import html
 import io
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 Series = tuple[str, Sequence[float], Sequence[float]]  # label, seconds, values
 
@@ -47,18 +48,7 @@ def power_plot(
                 )
         for x, text in markers:
             ax.axvline(x, color="grey", linestyle=":", linewidth=1)
-            # x in data, y in axes units: the label stands at the bottom of the plot even
-            # when the values never come near zero (a current limit of 6 A to 32 A)
-            note = ax.annotate(
-                text,
-                (x, 0.02),
-                xycoords=ax.get_xaxis_transform(),
-                rotation=90,
-                fontsize=7,
-                va="bottom",
-                ha="right",
-            )
-            note.set_in_layout(False)  # it sits inside the axes, not in a margin
+            _label_mark(ax, x, text)
         ax.set_xlabel(xlabel)
         ax.set_ylabel(quantity)
         if limits is not None and limits[1]:
@@ -153,17 +143,7 @@ def dc_session_plot(
                 ax.axvline(x, color="grey", linestyle=":", linewidth=1)
         bottom = axes[-1]
         for x, text in marks:
-            # as in power_plot: x in data, y in axes units, so the label stays inside
-            note = bottom.annotate(
-                text,
-                (x, 0.02),
-                xycoords=bottom.get_xaxis_transform(),
-                rotation=90,
-                fontsize=7,
-                va="bottom",
-                ha="right",
-            )
-            note.set_in_layout(False)
+            _label_mark(bottom, x, text)
         bottom.set_xlabel(xlabel)
         axes[0].set_title(title, fontsize=9)
         fig.tight_layout()
@@ -176,3 +156,19 @@ def dc_session_plot(
     data = base64.b64encode(buf.getvalue()).decode("ascii")
     alt = html.escape(title, quote=True)  # a test name may hold quotes
     return f'<img src="data:image/png;base64,{data}" alt="{alt}" width="800">'
+
+
+def _label_mark(ax: Any, x: float, text: str) -> None:
+    """Write a mark's label at ``x``: x in data, y in axes units, so the label stands at the
+    bottom of the plot even when the values never come near zero (a current limit of 6 A
+    to 32 A); it sits inside the axes, not in a margin."""
+    note = ax.annotate(
+        text,
+        (x, 0.02),
+        xycoords=ax.get_xaxis_transform(),
+        rotation=90,
+        fontsize=7,
+        va="bottom",
+        ha="right",
+    )
+    note.set_in_layout(False)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 import socket
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -39,15 +38,6 @@ from hil.verify.ocmf.session import SIGNATURES
 CLIENT = "04A1B2C3"
 
 
-@pytest.fixture
-def sim() -> Iterator[VirtualLemDcbm]:
-    meter = VirtualLemDcbm().start()
-    try:
-        yield meter
-    finally:
-        meter.stop()
-
-
 def driver_for(meter: VirtualLemDcbm, **options: object) -> LemDcbm:
     driver = LemDcbm(meter.address, timeout_s=2.0, **options)  # type: ignore[arg-type]
     driver.open()
@@ -68,23 +58,23 @@ def free_port() -> int:
 # -- reading the meter ----------------------------------------------------------------------
 
 
-def test_status_identity_and_time_sync(sim: VirtualLemDcbm) -> None:
+def test_status_identity_and_time_sync(virtual_dcbm: VirtualLemDcbm) -> None:
     """The lab identifies the meter it certifies against and sees whether its clock is set:
     a signed reading from an unsynchronised meter must not pass as synchronised."""
-    meter = driver_for(sim)
-    assert meter.identify() == f"LEM DCBM 400/600 {sim.meter_id} fw 1.1.0.0"
+    meter = driver_for(virtual_dcbm)
+    assert meter.identify() == f"LEM DCBM 400/600 {virtual_dcbm.meter_id} fw 1.1.0.0"
     status = meter.read_status()
     assert (status.transaction_ongoing, status.time_synchronised) == (False, False)
-    assert meter.read_public_key() == sim.public_key_hex
+    assert meter.read_public_key() == virtual_dcbm.public_key_hex
     meter.set_time(datetime.now(UTC))
     assert meter.read_status().time_synchronised is True
 
 
-def test_live_measurement_is_in_v_a_w_and_wh(sim: VirtualLemDcbm) -> None:
+def test_live_measurement_is_in_v_a_w_and_wh(virtual_dcbm: VirtualLemDcbm) -> None:
     """LEM reports power in kW and energy in kWh; the lab compares W and Wh. A driver that
     passed kWh through would understate the station's energy a thousandfold."""
-    sim.add_energy(12345.6, voltage_v=800.0, current_a=125.5)
-    m = driver_for(sim).read_measurement()
+    virtual_dcbm.add_energy(12345.6, voltage_v=800.0, current_a=125.5)
+    m = driver_for(virtual_dcbm).read_measurement()
     assert (m.voltage_v, m.current_a) == (800.0, 125.5)
     assert m.power_w == pytest.approx(100_400.0)
     assert m.energy_import_wh == Decimal(12345)  # whole Wh: what the meter signs
@@ -94,14 +84,14 @@ def test_live_measurement_is_in_v_a_w_and_wh(sim: VirtualLemDcbm) -> None:
 
 
 def test_legal_transaction_ocmf_verifies_is_dc_and_matches_livemeasure(
-    sim: VirtualLemDcbm,
+    virtual_dcbm: VirtualLemDcbm,
 ) -> None:
     """The meter's own OCMF for a transaction verifies with the project's verifier, is a DC
     record, and signs exactly the registers the meter showed at start and stop: the figures
     the lab later holds against the station's OCPP meterStart/meterStop. The meter names
     the running and last transaction, the key to fetch its OCMF by."""
-    sim.add_energy(50_000, 0, 0)
-    meter = driver_for(sim)
+    virtual_dcbm.add_energy(50_000, 0, 0)
+    meter = driver_for(virtual_dcbm)
     meter.set_time(datetime.now(UTC))
     at_start = meter.read_measurement().energy_import_wh
     assert meter.read_last_transaction().transaction_id == ""
@@ -109,7 +99,7 @@ def test_legal_transaction_ocmf_verifies_is_dc_and_matches_livemeasure(
     assert started.running and meter.read_status().transaction_ongoing
     assert meter.read_last_transaction() == DcTransactionState("tx-1", running=True)
     for _ in range(5):
-        sim.add_energy(1234.5, voltage_v=750.0, current_a=200.0)
+        virtual_dcbm.add_energy(1234.5, voltage_v=750.0, current_a=200.0)
     at_stop = meter.read_measurement().energy_import_wh
     stopped = meter.stop_transaction("tx-1")
     assert (stopped.energy_import_start_wh, stopped.energy_import_stop_wh) == (at_start, at_stop)
@@ -188,49 +178,49 @@ def test_silent_meter_times_out() -> None:
             LemDcbm(address, timeout_s=0.2).open()
 
 
-def test_malformed_json_is_a_clear_error(sim: VirtualLemDcbm) -> None:
+def test_malformed_json_is_a_clear_error(virtual_dcbm: VirtualLemDcbm) -> None:
     """A reply that is not JSON is reported as such, with what the meter sent."""
-    sim.malformed_json = True
+    virtual_dcbm.malformed_json = True
     with pytest.raises(InstrumentError) as caught:
-        driver_for(sim)
+        driver_for(virtual_dcbm)
     text = str(caught.value)
     assert "GET /v1/status: reply is not JSON" in text
     assert 'body \'{"status"' in text
 
 
-def test_reply_missing_a_field_names_it(sim: VirtualLemDcbm) -> None:
+def test_reply_missing_a_field_names_it(virtual_dcbm: VirtualLemDcbm) -> None:
     """A firmware that renames or drops a field must fail loudly, not read as zero energy."""
-    meter = driver_for(sim)
-    sim.omit_fields = {"energyImportTotal"}
+    meter = driver_for(virtual_dcbm)
+    virtual_dcbm.omit_fields = {"energyImportTotal"}
     with pytest.raises(InstrumentError, match=r"livemeasure: reply lacks energyImportTotal: body"):
         meter.read_measurement()
 
 
-def test_http_error_status_shows_the_body(sim: VirtualLemDcbm) -> None:
+def test_http_error_status_shows_the_body(virtual_dcbm: VirtualLemDcbm) -> None:
     """A non-2xx answer is an error whose message carries the meter's own explanation."""
-    meter = driver_for(sim)
-    sim.http_status = 500
+    meter = driver_for(virtual_dcbm)
+    virtual_dcbm.http_status = 500
     with pytest.raises(InstrumentError, match=r"HTTP 500 .*virtual meter told to fail"):
         meter.read_measurement()
 
 
-def test_ocmf_that_does_not_parse_is_a_clear_error(sim: VirtualLemDcbm) -> None:
+def test_ocmf_that_does_not_parse_is_a_clear_error(virtual_dcbm: VirtualLemDcbm) -> None:
     """What the meter hands out as its signed record must be one; otherwise the lab says
     so at the source instead of failing a verification later for an unclear reason."""
-    meter = driver_for(sim)
+    meter = driver_for(virtual_dcbm)
     meter.start_transaction(request())
     meter.stop_transaction("tx-1")
-    sim.ocmf_garbage = True
+    virtual_dcbm.ocmf_garbage = True
     with pytest.raises(InstrumentError) as caught:
         meter.read_ocmf("tx-1")
     assert "GET /v1/ocmf?transactionId=tx-1: not an OCMF record" in str(caught.value)
     assert "this is no OCMF record" in str(caught.value)
 
 
-def test_meter_refusing_the_time_mid_transaction(sim: VirtualLemDcbm) -> None:
+def test_meter_refusing_the_time_mid_transaction(virtual_dcbm: VirtualLemDcbm) -> None:
     """The meter refuses a clock change during a legal transaction (result 0): the lab
     must know its time sync did not happen."""
-    meter = driver_for(sim)
+    meter = driver_for(virtual_dcbm)
     meter.start_transaction(request())
     with pytest.raises(InstrumentError, match="refused the time"):
         meter.set_time(datetime.now(UTC))
@@ -245,12 +235,12 @@ def test_client_id_longer_than_the_meter_takes_is_refused() -> None:
 # -- what the lab does with the record ------------------------------------------------------
 
 
-def test_tampered_ocmf_fails_verification(sim: VirtualLemDcbm) -> None:
+def test_tampered_ocmf_fails_verification(virtual_dcbm: VirtualLemDcbm) -> None:
     """An energy value changed after signing (or a damaged signature) fails the project's
     verifier: the meter's record is evidence only while its signature holds."""
-    meter = driver_for(sim)
+    meter = driver_for(virtual_dcbm)
     meter.start_transaction(request())
-    sim.add_energy(10_000, 800.0, 100.0)
+    virtual_dcbm.add_energy(10_000, 800.0, 100.0)
     meter.stop_transaction("tx-1")
     signed = meter.read_ocmf("tx-1")
     key = meter.read_public_key()
@@ -265,11 +255,13 @@ def test_tampered_ocmf_fails_verification(sim: VirtualLemDcbm) -> None:
         assert verify_session([forged], key).check(SIGNATURES).status is CheckStatus.FAIL
 
 
-def test_an_ac_reading_from_the_dc_meter_is_passed_on_not_hidden(sim: VirtualLemDcbm) -> None:
+def test_an_ac_reading_from_the_dc_meter_is_passed_on_not_hidden(
+    virtual_dcbm: VirtualLemDcbm,
+) -> None:
     """The driver hands out what the meter signed: a record with RT AC from a DC meter
     reaches the lab as such (its signature is valid), so the lab's check can fail it."""
-    sim.current_type = "AC"
-    meter = driver_for(sim)
+    virtual_dcbm.current_type = "AC"
+    meter = driver_for(virtual_dcbm)
     meter.start_transaction(request())
     meter.stop_transaction("tx-1")
     signed = meter.read_ocmf("tx-1")

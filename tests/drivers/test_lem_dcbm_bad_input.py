@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -27,22 +26,13 @@ ROLE = "dc_meter"
 
 
 @pytest.fixture
-def sim() -> Iterator[VirtualLemDcbm]:
-    meter = VirtualLemDcbm().start()
-    try:
-        yield meter
-    finally:
-        meter.stop()
-
-
-@pytest.fixture
-def meter(sim: VirtualLemDcbm) -> LemDcbm:
+def meter(virtual_dcbm: VirtualLemDcbm) -> LemDcbm:
     """The driver, opened on a meter that answered well, with one finished transaction."""
-    driver = LemDcbm(sim.address, timeout_s=2.0)
+    driver = LemDcbm(virtual_dcbm.address, timeout_s=2.0)
     driver.open()
     request = DcTransactionRequest(evse_id="DE*HIL*E1", transaction_id="tx-1", client_id="C1")
     driver.start_transaction(request)
-    sim.add_energy(5_000, 400.0, 125.0)
+    virtual_dcbm.add_energy(5_000, 400.0, 125.0)
     driver.stop_transaction("tx-1")
     return driver
 
@@ -60,17 +50,17 @@ def named(err: InstrumentError, address: str) -> str:
     return str(err)
 
 
-def test_malformed_json_mid_session_names_the_request(sim: VirtualLemDcbm, meter: LemDcbm):
+def test_malformed_json_mid_session_names_the_request(virtual_dcbm: VirtualLemDcbm, meter: LemDcbm):
     """Harm prevented: a livemeasure reply cut off mid-object read as no power (energy
     "stopped") or as a JSONDecodeError without the instrument. It names role, address,
     the request and the body."""
     second = DcTransactionRequest(evse_id="DE*HIL*E1", transaction_id="tx-2", client_id="C1")
     meter.start_transaction(second)
-    sim.malformed_json = True
-    text = named(caught(meter.read_measurement), sim.address)
+    virtual_dcbm.malformed_json = True
+    text = named(caught(meter.read_measurement), virtual_dcbm.address)
     assert "GET /v1/livemeasure: reply is not JSON (" in text
     assert 'body \'{"voltage"' in text
-    text = named(caught(lambda: meter.stop_transaction("tx-2")), sim.address)
+    text = named(caught(lambda: meter.stop_transaction("tx-2")), virtual_dcbm.address)
     assert "PUT /v1/legal?transactionId=tx-2: reply is not JSON" in text
 
 
@@ -84,21 +74,25 @@ def test_malformed_json_mid_session_names_the_request(sim: VirtualLemDcbm, meter
     ids=["cut-off-payload", "empty", "payload-not-an-object"],
 )
 def test_a_malformed_ocmf_names_role_address_and_what(
-    sim: VirtualLemDcbm, meter: LemDcbm, monkeypatch: pytest.MonkeyPatch, served: str, why: str
+    virtual_dcbm: VirtualLemDcbm,
+    meter: LemDcbm,
+    monkeypatch: pytest.MonkeyPatch,
+    served: str,
+    why: str,
 ):
     """Harm prevented: the meter's own record is the reference for the station's; one cut
     off in transfer, empty, or with a payload that is not an OCMF object must fail where it
     was read, naming the meter and the transaction, not later as a failed signature."""
-    monkeypatch.setattr(sim, "ocmf", lambda transaction_id: served)
-    text = named(caught(lambda: meter.read_ocmf("tx-1")), sim.address)
+    monkeypatch.setattr(virtual_dcbm, "ocmf", lambda transaction_id: served)
+    text = named(caught(lambda: meter.read_ocmf("tx-1")), virtual_dcbm.address)
     assert f"GET /v1/ocmf?transactionId=tx-1: {why}" in text
     assert ("(empty body)" if not served else f"body {served[:20]!r}"[:-1]) in text
 
 
-def test_an_ocmf_that_is_not_text_is_named(sim: VirtualLemDcbm):
+def test_an_ocmf_that_is_not_text_is_named(virtual_dcbm: VirtualLemDcbm):
     """Bytes that are not UTF-8 (a binary blob from a firmware fault) are said to be so,
     with the request. The virtual meter only sends text, so a canned server stands in."""
-    status = json.dumps(sim.status()).encode()
+    status = json.dumps(virtual_dcbm.status()).encode()
     replies = {"/v1/status": status, "/v1/ocmf?transactionId=tx-1": b"OCMF|\xff\xfe|{}"}
 
     class Canned(BaseHTTPRequestHandler):
@@ -127,30 +121,34 @@ def test_an_ocmf_that_is_not_text_is_named(sim: VirtualLemDcbm):
         thread.join(5)
 
 
-def test_unknown_transaction_ocmf_shows_the_meters_answer(sim: VirtualLemDcbm, meter: LemDcbm):
+def test_unknown_transaction_ocmf_shows_the_meters_answer(
+    virtual_dcbm: VirtualLemDcbm, meter: LemDcbm
+):
     """A transaction id the meter does not know (the station's id instead of the meter's)
     is an HTTP error with the meter's own words, not an empty record."""
-    text = named(caught(lambda: meter.read_ocmf("ocpp-42")), sim.address)
+    text = named(caught(lambda: meter.read_ocmf("ocpp-42")), virtual_dcbm.address)
     assert "GET /v1/ocmf?transactionId=ocpp-42: HTTP 404" in text
     assert "no stopped transaction" in text
 
 
 def test_a_value_of_the_wrong_type_is_named(
-    sim: VirtualLemDcbm, meter: LemDcbm, monkeypatch: pytest.MonkeyPatch
+    virtual_dcbm: VirtualLemDcbm, meter: LemDcbm, monkeypatch: pytest.MonkeyPatch
 ):
     """A register sent as text ("801.2") is refused naming the field, not read as 0."""
-    good = sim.livemeasure()
-    monkeypatch.setattr(sim, "livemeasure", lambda: {**good, "energyImportTotal": "5.0"})
-    text = named(caught(meter.read_measurement), sim.address)
+    good = virtual_dcbm.livemeasure()
+    monkeypatch.setattr(virtual_dcbm, "livemeasure", lambda: {**good, "energyImportTotal": "5.0"})
+    text = named(caught(meter.read_measurement), virtual_dcbm.address)
     assert "GET /v1/livemeasure: energyImportTotal is '5.0', not a number" in text
 
 
-def test_a_meter_gone_mid_session_names_role_and_address(sim: VirtualLemDcbm, meter: LemDcbm):
+def test_a_meter_gone_mid_session_names_role_and_address(
+    virtual_dcbm: VirtualLemDcbm, meter: LemDcbm
+):
     """Harm prevented: the station's meter powered down or its network cut during the
     session. Every later read says which instrument could not be reached, and where."""
     assert meter.read_measurement().energy_import_wh > 0
-    sim.stop()
+    virtual_dcbm.stop()
     for call in (meter.read_measurement, meter.read_status, lambda: meter.read_ocmf("tx-1")):
-        text = named(caught(call), sim.address)
+        text = named(caught(call), virtual_dcbm.address)
         assert ": cannot connect to 127.0.0.1:" in text, text
     meter.close()  # closing a meter that went away does not raise

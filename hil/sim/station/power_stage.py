@@ -22,12 +22,13 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
+from hil.lab.config import DC_MEASURANDS as DEFAULT_DC_MEASURANDS
 from hil.sim.dc_session import DcSession, SessionState
 from hil.sim.physics import BenchPhysics
 
 if TYPE_CHECKING:
     from hil.lab.config import DcLimits, LabConfig
-    from hil.sim.dc_session import DcSession, TraceRecord
+    from hil.sim.dc_session import TraceRecord
     from hil.sim.instruments.dc_ev_emulator import VirtualDcEvEmulator
     from hil.sim.instruments.lem_dcbm import VirtualLemDcbm
 
@@ -43,16 +44,9 @@ AC_MEASURANDS = (
     "Current.Offered",
     "Voltage",
 )
-#: the measurands a DC station can sample (SoC is the EV's, read over ISO 15118 / DIN 70121)
-DC_MEASURANDS = (
-    REGISTER,
-    "Power.Active.Import",
-    "Power.Offered",
-    "Current.Import",
-    "Current.Offered",
-    "Voltage",
-    "SoC",
-)
+#: the measurands a DC station can sample (SoC is the EV's, read over ISO 15118 / DIN
+#: 70121): the ones the lab asks a DC station for
+DC_MEASURANDS = DEFAULT_DC_MEASURANDS
 #: a DC station samples all of them by default (MeterValuesSampledData)
 DC_DEFAULT_SAMPLED = DC_MEASURANDS
 
