@@ -17,7 +17,7 @@ import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
@@ -74,7 +74,7 @@ DRIVERS: dict[str, dict[str, DriverSpec]] = {
                 **SCPI_TIMEOUT,
                 "element": SCPI_PLACEHOLDER,
                 "phase_element": SCPI_PLACEHOLDER,
-                "mode": SCPI_PLACEHOLDER,  # RMS on AC, DC on a DC output
+                "mode": Literal["RMS", "VMEAN", "DC"],  # RMS on AC, DC on a DC output
             },
         ),
         "hmc8015": DriverSpec("drivers.power_analyser.hmc8015:Hmc8015", SCPI_TIMEOUT),

@@ -12,7 +12,9 @@ Charging Session - Local - Plugin First
     [Documentation]    Plug in → Preparing → tag → Authorize → StartTransaction and Charging →
     ...    energy flows → MeterValues with the transaction id → the same tag stops it without a
     ...    new Authorize → StopTransaction (Local) → energy stops → Finishing → unplug → Available.
-    ...    meterStop − meterStart, MeterValues, reference meter and analyser must agree.
+    ...    meterStop − meterStart, MeterValues, reference meter and analyser must agree. On a DC
+    ...    station also a session the EV ends at its target SoC: the energy stops, and the
+    ...    transaction ends with a fitting reason or waits, SuspendedEV, for the tag.
     [Tags]    step:6    requires:ev    requires:identification
     ${tag}=    Lab Tag    valid
     Plug In EV
@@ -30,6 +32,7 @@ Charging Session - Local - Plugin First
     Unplug EV
     Status Notification Should Arrive    1    Available
     Verify Session Energy
+    Session The EV Ends Should Stop The Energy
 
 Charging Session - Local - Identification First - Connection Loss
     [Documentation]    Tag first → plug → charging. The switch takes the station's port down; the
@@ -119,7 +122,8 @@ Charging Session - Remote Start Transaction - Request First - Unlock Connector
 Hardware Related Notification / Error Condition
     [Documentation]    During a session the EV simulator shorts CP to PE (state E): Faulted with a
     ...    specific errorCode, energy stops; fault cleared → back to Charging with NoError and
-    ...    energy flows again.
+    ...    energy flows again. A DC station also reports an insulation fault on the DC cable
+    ...    as Faulted, charges no energy while it lasts and charges again once it is gone.
     [Tags]    step:16    requires:ev    requires:identification
     ${tag}=    Lab Tag    valid
     Plug In EV
@@ -132,5 +136,6 @@ Hardware Related Notification / Error Condition
     Clear Pilot Fault
     Connector Should Recover    Charging    1
     Energy Should Flow
+    Insulation Fault Should Be Reported    1
     Present Tag    ${tag}
     Transaction Should Stop    Local

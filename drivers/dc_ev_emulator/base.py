@@ -259,6 +259,16 @@ class DcEvEmulator(Instrument):
         """Voltage, current, power and SoC the session reports now (one snapshot)."""
         return self._read_present()
 
+    def read_sample(self) -> dict[str, float]:
+        """What the lab samples through a session: the session's present values."""
+        now = self.read_present()
+        return {
+            "voltage_v": now.voltage_v,
+            "current_a": now.current_a,
+            "power_w": now.power_w,
+            "soc_pct": now.soc_pct,
+        }
+
     def read_offer(self) -> EvseOffer:
         """The station's present maximum power and current, as the EV receives them."""
         return self._read_offer()

@@ -32,6 +32,8 @@ LOG = logging.getLogger("hil.lab")
 
 #: The instruments sampled for the whole run (evidence, energy flow, loss detection).
 SAMPLED_ROLES = ("energy_meter", "power_analyser")
+#: sampled for the evidence (plots, SoC), never taken as a reference for energy
+CONTEXT_ROLES = ("dc_ev_emulator",)
 
 
 def make_policy(cfg: LabConfig) -> ResponsePolicy:
@@ -226,7 +228,9 @@ class Bench:
             except InstrumentError as exc:
                 self._set_unreachable("power_analyser", analyser, exc)
         sources = {
-            role: self.instruments[role] for role in SAMPLED_ROLES if role in self.instruments
+            role: self.instruments[role]
+            for role in (*SAMPLED_ROLES, *CONTEXT_ROLES)
+            if role in self.instruments
         }
         if not sources:
             return

@@ -52,6 +52,10 @@ DC_CONNECTORS = ("CCS2", "CCS1")
 DC_PROTOCOLS = ("DIN70121", "ISO15118-2")
 
 
+#: a 400 V-class EV battery: where the lab compares DC limits in W and in A
+NOMINAL_DC_VOLTAGE_V = 400.0
+
+
 class DcLimits(_Strict):
     """A DC station's rating, read as ``cfg.dut.dc`` (docs/lab-config.md, "DC stations").
 
@@ -70,9 +74,6 @@ class DcLimits(_Strict):
     #: The output voltage range (V DC): the EV's battery voltage must lie inside it.
     min_voltage_v: float = Field(150.0, gt=0)
     max_voltage_v: float = Field(920.0, gt=0, le=1000)
-    #: The DC voltage at which a limit in W and one in A are compared (a composite
-    #: schedule mixing both, a W limit read as a current): near the EV's battery voltage.
-    nominal_voltage_v: float = Field(400.0, gt=0, le=1000)
     connector: Literal["CCS2", "CCS1"] = "CCS2"
     #: The high-level protocols it speaks with the EV over the CCS power line.
     protocols: list[Literal["DIN70121", "ISO15118-2"]] = Field(
@@ -80,6 +81,13 @@ class DcLimits(_Strict):
     )
     #: How many EVSEs (outputs that can charge an EV at the same time) it has.
     evses: int = Field(1, ge=1, le=2)
+
+    @property
+    def nominal_voltage_v(self) -> float:
+        """The DC voltage at which a limit in W and one in A are compared (a composite
+        schedule mixing both): 400 V, the usual battery of a 400 V-class EV, or the nearer
+        end of the station's output range when 400 V lies outside it."""
+        return min(max(NOMINAL_DC_VOLTAGE_V, self.min_voltage_v), self.max_voltage_v)
 
     @field_validator("connector", mode="before")
     @classmethod
@@ -144,6 +152,17 @@ def _problem(loc: tuple[str | int, ...], kind: str, msg: str, value: Any) -> Ini
     return InitErrorDetails(type=error, loc=loc, input=value)
 
 
+#: What the lab asks a DC station to sample unless ``dut.measurands`` says otherwise.
+DC_MEASURANDS = (
+    "Energy.Active.Import.Register",
+    "Power.Active.Import",
+    "Power.Offered",
+    "Current.Import",
+    "Current.Offered",
+    "Voltage",
+    "SoC",
+)
+
 #: The ``dut`` fields that describe an AC station only: what a DC station is told.
 AC_ONLY_DUT_FIELDS = {
     "phases": (
@@ -178,7 +197,8 @@ class Dut(_Strict):
     ocpp: Literal["1.6", "2.0.1"] = "1.6"
     capabilities: Capabilities = Capabilities()
     meter: StationMeter = StationMeter()
-    #: Measurands the lab asks for in MeterValuesSampledData (step 4).
+    #: Measurands the lab asks for in MeterValuesSampledData (step 4); a DC station's
+    #: default adds what DC steps check: the offered power, the voltage and the EV's SoC.
     measurands: list[str] = [
         "Energy.Active.Import.Register",
         "Power.Active.Import",
@@ -211,7 +231,7 @@ class Dut(_Strict):
                     "is no socket to unlock; leave dut.cable out or give tethered"
                 )
                 problems.append(_problem(("cable",), "socket_on_dc", msg, data["cable"]))
-            data = {"cable": "tethered", **data}
+            data = {"cable": "tethered", "measurands": list(DC_MEASURANDS), **data}
             if data.get("dc") is None:
                 data["dc"] = {}
         elif kind == "AC" and data.get("dc") is not None:
@@ -440,6 +460,10 @@ class StationSettings(_Strict):
     #: once the EV is plugged in and authorized (as 1.6). EVConnected: at the plug, with no
     #: idToken; the authorization comes in a later TransactionEvent of the same transaction.
     tx_start_point: Literal["PowerPathClosed", "EVConnected"] = "PowerPathClosed"
+    #: DC: when the EV ends its charging session (SessionStop at its target SoC) while
+    #: still plugged, end the transaction at once (1.6 reason Other, 2.0.1 StoppedByEV)
+    #: instead of keeping it, SuspendedEV, until the user stops it or unplugs.
+    stop_transaction_when_ev_ends: bool = False
 
 
 class InstrumentFault(_Strict):

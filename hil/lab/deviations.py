@@ -342,6 +342,41 @@ _CATALOGUE = [
     Deviation("ocmf_end_mismatch", "EI1", "signs an end value different from meterStop"),
     Deviation("ocmf_energy_off", "EI1", "signed energy is 5 % away from what really flowed"),
     Deviation("ocmf_status_not_ok", "EI1", "signs readings with meter status other than G"),
+    # DC stations (dut.current_type DC; tests/suites/test_dc_deviations.py)
+    Deviation(
+        "power_offered_ignores_profile",
+        "SC1",
+        "DC: reports its maximum power as Power.Offered whatever charging profile limits it",
+        also=("SC2", "SC3"),  # both verify a limit in the readings too
+        current_type="DC",
+    ),
+    Deviation(
+        "dc_current_above_ev_request",
+        "6",
+        "DC: delivers the current it offers even above what the EV asks for",
+        # every step that lets energy flow checks it
+        also=("7", "9", "11", "14", "16", "SC1", "SC2", "SC3", "EI1"),
+        current_type="DC",
+    ),
+    Deviation(
+        "soc_missing",
+        "6",
+        "DC: lists SoC in its sampled measurands but sends no SoC in its readings",
+        also=("7",),  # step 7 checks a periodic reading too
+        current_type="DC",
+    ),
+    Deviation(
+        "energy_after_ev_stop",
+        "6",
+        "DC: keeps delivering its current for 6 s after the EV ended its session",
+        current_type="DC",
+    ),
+    Deviation(
+        "insulation_fault_not_reported",
+        "16",
+        "DC: stops charging on an insulation fault in the cable check but never reports Faulted",
+        current_type="DC",
+    ),
     # Eichrecht on a DC station: its signing DC meter (dc_meter) holds the legal record
     Deviation(
         "ocmf_rt_ac",

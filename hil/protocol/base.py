@@ -511,6 +511,16 @@ class ProtocolAdapter(ABC):
     #: Started at the plug, the idToken in a later event)
     start_may_precede_tag = False
 
+    #: A transaction the station ends because the EV ended its charging session (DC: the
+    #: EV's SessionStop at its target SoC): the reasons that pass, with the remark each
+    #: earns (None: none). 1.6 (§7.38 Reason) has no reason for it: Other fits; Local and
+    #: EVDisconnected describe the user or the cable, so they pass with a remark.
+    ev_stop_reasons: dict[str, str | None] = {
+        "Other": None,
+        "Local": "Local means the user stopped it at the station; the EV ended it",
+        "EVDisconnected": "EVDisconnected means the cable was unplugged; it was still plugged",
+    }
+
     #: the boot reason a station gives after a reset the back office asked for (None:
     #: the version has no boot reason)
     remote_reset_boot_reason: str | None = None

@@ -412,6 +412,13 @@ class Ocpp201(ProtocolAdapter):
 
     start_may_precede_tag = True
 
+    #: 2.0.1 ReasonEnumType has StoppedByEV ("the transaction was stopped by the EV")
+    ev_stop_reasons: dict[str, str | None] = {
+        "StoppedByEV": None,
+        "Other": "2.0.1 has stoppedReason StoppedByEV for a transaction the EV ended",
+        "Local": "Local means the user stopped it at the station; StoppedByEV says the EV did",
+    }
+
     def offline_flag_problems(
         self, frames: list[Any], down: datetime, up: datetime, tolerance_s: float
     ) -> list[str]:

@@ -277,13 +277,19 @@ class DcSession:
         return self.evse_limits.max_power_w, self.evse_limits.max_current_a
 
     def present(self) -> Present:
+        """The present values; the energy up to ``now``, not just to the last exchange
+        (the current between two exchanges is the one the last exchange set)."""
+        energy = self.energy_wh
+        if self.state is SessionState.CHARGING:
+            last = self._start + self._ticks * self.timing.message_interval_s
+            energy += self.voltage_v * self.current_a * max(0.0, self.now - last) / 3600.0
         return Present(
             state=self.state,
             voltage_v=self.voltage_v,
             current_a=self.current_a,
             power_w=self.voltage_v * self.current_a,
             soc_pct=self.soc_pct,
-            energy_wh=self.energy_wh,
+            energy_wh=energy,
             fault=self.fault,
         )
 

@@ -159,3 +159,17 @@ def delivery_problems(
                 f"of {interval_s:g} s missing"
             )
     return problems
+
+
+def sampled_soc(payload: dict[str, Any]) -> float | None:
+    """The last ``SoC`` sampled value (%) of a readings payload (1.6 MeterValues, 2.0.1
+    TransactionEvent or MeterValues), None when it carries none or an unreadable one."""
+    found = None
+    for mv in payload.get("meterValue") or []:
+        for sv in mv.get("sampledValue") or []:
+            if sv.get("measurand") == "SoC":
+                try:
+                    found = float(sv["value"])
+                except (KeyError, TypeError, ValueError):
+                    continue
+    return found

@@ -269,7 +269,10 @@ def test_a_loss_during_a_wait_stops_the_energy_and_fails_the_step(lab: Any) -> N
         "Lab error: energy_meter at modbus-tcp://10.0.0.9:502: instrument lost: "
     )
     assert "last good reading" in message and "last error at " in message
-    assert "EV set to state B" in message and "RemoteStopTransaction(7) -> Accepted" in message
+    assert (
+        "EV pause charging (state B)" in message
+        and "RemoteStopTransaction(7) -> Accepted" in message
+    )
     assert parts["ev"].calls == ["B"]
     assert parts["calls"] == [("RemoteStopTransaction", {"transactionId": 7})]
     # afterwards: decided from the analyser alone, and a step needing the meter is N/A

@@ -241,10 +241,11 @@ def test_full_inventory_reports_iso15118ctrlr_and_no_ac_phases(rig: DcRig) -> No
         if name == "SupplyPhases"
         for item in items
     ]
-    assert phases == ["0", "0", "0"]  # ChargingStation, EVSE 1, its connector
-    (power,) = by_name[("EVSE", "Power")]
-    assert power["variableCharacteristics"]["maxLimit"] == 50_000
-    assert power["variableCharacteristics"]["unit"] == "W"
+    # ChargingStation, then each EVSE and its connector: no AC phases anywhere
+    assert phases == ["0"] * (1 + 2 * rig.cfg.dut.connectors), phases
+    powers = by_name[("EVSE", "Power")]
+    assert [p["variableCharacteristics"]["maxLimit"] for p in powers] == [50_000] * len(powers)
+    assert {p["variableCharacteristics"]["unit"] for p in powers} == {"W"}
 
 
 # -- without a bench: the hook, AC and 1.6 stations --------------------------------------

@@ -15,6 +15,8 @@ from robot.api import ExecutionResult
 REPO = Path(__file__).resolve().parents[2]
 SUITES = REPO / "robot_suites"
 VIRTUAL_LAB = REPO / "lab_configs" / "virtual.yaml"
+VIRTUAL_DC_LAB = REPO / "lab_configs" / "virtual-dc.yaml"
+VIRTUAL_DC_201_LAB = REPO / "lab_configs" / "virtual-dc-201.yaml"
 
 
 @dataclass

@@ -38,6 +38,11 @@ class EvSide(abc.ABC):
     role: str
     #: what a human standing in for the instrument is asked to do, by action
     instructions: dict[str, str]
+    #: the station monitors the insulation of the cable to this EV (DC, IEC 61851-23)
+    insulation_monitored: bool = False
+    #: the EV ends its charging session itself at its target SoC (DC high-level
+    #: communication); an AC EV just stops drawing
+    ends_its_session: bool = False
 
     def __init__(self, driver: Any) -> None:
         self.driver = driver
@@ -74,6 +79,24 @@ class EvSide(abc.ABC):
     @abc.abstractmethod
     def plugged(self) -> bool:
         """True while the EV is connected."""
+
+    def prepare_short_session(self, wh: float) -> float:
+        """Make the next session one the EV ends by itself after about ``wh`` (its target
+        SoC that close); returns the target SoC (%). Only an EV that ends its sessions."""
+        raise NotImplementedError(f"{type(self).__name__} does not end its sessions itself")
+
+    def restore_battery(self) -> None:
+        """Back to the battery the lab's sessions normally start from."""
+        return None
+
+    def read_soc(self) -> float | None:
+        """The EV's state of charge (%) as it reports it (DC); None on AC."""
+        return None
+
+    def restart_session(self) -> None:
+        """The EV tries again after its session failed (DC); nothing to do on AC, where
+        the pilot simply carries on."""
+        return None
 
     def request_limit_a(self) -> float | None:
         """The most current the EV asks for (A), when it says (DC); None on AC, where the

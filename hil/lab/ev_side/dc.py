@@ -23,8 +23,17 @@ RUNNING = ("setup", "cable_check", "pre_charge", "charging")
 EV_CURRENT_SHARE = 0.8
 
 
+#: the battery of the lab's sessions (the emulator's power-up battery): they never reach
+#: the target SoC
+BATTERY = {"capacity_wh": 50_000.0, "initial_soc_pct": 20.0, "target_soc_pct": 80.0}
+#: a session the EV ends: this many SoC points from the start to the target
+SHORT_SESSION_SOC_PCT = 1.0
+
+
 class DcEvSide(EvSide):
     role = "dc_ev_emulator"
+    insulation_monitored = True
+    ends_its_session = True
     instructions = {
         "plug_in": "Plug the DC EV emulator into the station's CCS connector",
         "request_charge": "Start the DC EV emulator's charging session",
@@ -107,6 +116,22 @@ class DcEvSide(EvSide):
             "CurrentDemand responses (EVSEMaximumCurrentLimit / EVSEMaximumPowerLimit)",
         )
 
+    def prepare_short_session(self, wh: float) -> float:
+        target = BATTERY["target_soc_pct"]
+        self.driver.set_battery(
+            capacity_wh=max(1.0, float(wh) * 100.0 / SHORT_SESSION_SOC_PCT),
+            initial_soc_pct=target - SHORT_SESSION_SOC_PCT,
+            target_soc_pct=target,
+        )
+        return target
+
+    def restore_battery(self) -> None:
+        if self.driver.read_status().state not in RUNNING:
+            self.driver.set_battery(**BATTERY)
+
+    def read_soc(self) -> float | None:
+        return float(self.driver.read_present().soc_pct)
+
     def plugged(self) -> bool:
         return self.driver.read_pilot_state() != "A"
 
@@ -115,3 +140,4 @@ class DcEvSide(EvSide):
         self.driver.clear_fault()
         self.driver.set_pilot_state(None)
         self.driver.unplug()
+        self.restore_battery()

@@ -272,6 +272,11 @@ class InstrumentKeywords:
             self._ev_side = make_ev_side(self.ctx.cfg, driver)
         return self._ev_side
 
+    def ev_action(self, action: str, *args: Any) -> None:
+        """Have the EV (or the operator standing in for it) do ``action`` of
+        :class:`~hil.lab.ev_side.base.EvSide` (not a keyword; for other libraries)."""
+        self._ev(action, *args)
+
     def _ev(self, action: str, *args: Any) -> None:
         role = ev_role(self.ctx.cfg)
         self._driver(role)  # a lost or unreachable EV is a lab error, named

@@ -13,19 +13,27 @@ from robot.api import logger
 from robot.api.deco import keyword
 from robot.libraries.BuiltIn import BuiltIn
 
-from hil.csms.journal import CALL, EVENT, RX, Frame, WaitTimeout
+from hil.csms.journal import CALL, EVENT, RX, Frame, WaitTimeout, message_matcher
+from hil.lab.sampler import SamplerTimeout
 from hil.protocol.base import (
     AUTHORIZE_REMOTE_START,
     CONNECTION_TIMEOUT,
     METER_SAMPLE_INTERVAL,
+    SAMPLED_MEASURANDS,
     ProtocolAdapter,
     TransactionFacts,
 )
 from hil.robot.context import LabContext, answered
 from hil.robot.keywords.instruments import POWER_FLOWING_W, InstrumentKeywords
-from hil.robot.plot import power_plot
+from hil.robot.plot import dc_session_plot, power_plot
 from hil.verify.energy import EnergyFigure, compare, decimals_resolution, interpolate
-from hil.verify.meter_values import delivery_problems, parse_time, readings, register_problems
+from hil.verify.meter_values import (
+    delivery_problems,
+    parse_time,
+    readings,
+    register_problems,
+    sampled_soc,
+)
 
 #: ConnectionTimeOut values tried, in order, when a station refuses the lab's value.
 CONNECTION_TIMEOUT_LADDER = (10, 15, 20, 30, 45, 60, 90, 120, 180, 300)
@@ -322,6 +330,41 @@ class SessionKeywords:
             f"{len(frames)} MeterValues every {interval} s: "
             + ", ".join(f"{r.register_text} Wh" for r in series)
         )
+        self._soc_should_match_the_ev(frames)
+
+    def _soc_should_match_the_ev(self, frames: list[Frame]) -> None:
+        """DC: the periodic readings carry the EV's SoC when the station samples it
+        (1.6 MeterValuesSampledData, 2.0.1 SampledDataCtrlr.TxUpdatedMeasurands lists
+        ``SoC``: MUST, §9.1 / J01 — the listed measurands are the ones sent), it never
+        falls while charging, and the last one is within 2 %-points of the SoC the EV
+        reports over ISO 15118 / DIN 70121 (read by the DC EV emulator). A station that
+        does not sample SoC gets a remark: which measurands are sampled is configuration."""
+        ev = self.instruments.ev_side()
+        if ev is None or not ev.insulation_monitored:  # an AC EV reports no SoC
+            return
+        sampled = self.ctx.configuration_value(SAMPLED_MEASURANDS) or ""
+        socs = [v for v in (sampled_soc(f.payload or {}) for f in frames) if v is not None]
+        if "SoC" not in [m.strip() for m in sampled.split(",")]:
+            BuiltIn().run_keyword(
+                "Record Remark",
+                f"The station does not sample SoC ({sampled or 'no sampled measurands'}): the "
+                "EV's state of charge is not checked in its readings",
+            )
+            return
+        if len(socs) < len(frames):
+            raise AssertionError(
+                f"SoC is among the sampled measurands ({sampled}) but {len(frames) - len(socs)} "
+                f"of {len(frames)} readings carry none ({frames[-1].describe(300)})"
+            )
+        if any(b < a for a, b in zip(socs, socs[1:], strict=False)):
+            raise AssertionError(f"The SoC falls while charging: {socs}")
+        ev_soc = ev.read_soc()
+        if ev_soc is not None and abs(socs[-1] - ev_soc) > 2.0:
+            raise AssertionError(
+                f"The station reports SoC {socs[-1]:g} %, the EV {ev_soc:.1f} % "
+                f"({frames[-1].describe(300)})"
+            )
+        logger.info(f"SoC in the readings: {socs} %; the EV reports {ev_soc} %")
 
     # -- remote control ------------------------------------------------------------------
 
@@ -453,6 +496,120 @@ class SessionKeywords:
         mark = self.ctx.cursor
         for action, fields in self.ctx.protocol.recovery_cues(int(connector), status):
             self.ctx.wait_message(action, fields, after=mark, advance=False)
+
+    @keyword
+    def insulation_fault_should_be_reported(self, connector: int = 1) -> None:
+        """DC: an insulation fault on the DC cable during the session (the DC EV emulator
+        switches a resistor to PE) is found by the station's insulation monitor, the
+        session stops, and the connector reports Faulted as for any fault (MUST: IEC
+        61851-23 insulation monitoring and cable check; OCPP 1.6 §4.9 StatusNotification
+        Faulted with an errorCode, 2.0.1 G01), the energy stops; the EV's next try fails
+        its cable check while the fault lasts (no energy); once the fault is gone, the EV's
+        next session passes the cable check and the connector is back to Charging. AC
+        stations have no DC cable to monitor: nothing to check."""
+        ev = self.instruments.ev_side()
+        if ev is None or not ev.insulation_monitored:
+            logger.info("No DC insulation monitoring on this station: nothing to check")
+            return
+        connector = int(connector)
+        self.instruments.ev_action("inject_fault", "insulation")
+        self.connector_should_report_fault(connector)
+        self.instruments.energy_should_stop(after="the insulation fault")
+        ev.restart_session()  # the EV tries again: its cable check must fail
+        self.instruments.energy_should_not_flow()
+        self.instruments.ev_action("clear_fault")
+        self.connector_should_recover("Charging", connector)
+        self.instruments.energy_should_flow()
+
+    @keyword
+    def session_the_ev_ends_should_stop_the_energy(self, connector: int = 1) -> None:
+        """DC: a session the EV ends by itself. With a valid tag the EV charges until its
+        target SoC and ends its session (PowerDelivery stop, SessionStop); the energy must
+        stop within ``timings.energy_stop_s`` and stay off (MUST: DIN 70121 / ISO 15118-2
+        PowerDelivery(Stop): the EVSE ends the energy transfer; IEC 61851-23 EV-initiated
+        shutdown). The transaction then either ends (OCPP 1.6 §4.10 StopTransaction —
+        1.6 has no reason for the EV's own end, so Other passes and Local or EVDisconnected
+        pass with a remark; 2.0.1 E06 stoppedReason StoppedByEV, Other or Local with a
+        remark; any other reason fails) or stays, SuspendedEV (1.6 §4.9; 2.0.1 E02
+        chargingState), until the tag ends it (Local): OCPP allows both. AC EVs do not end
+        sessions: nothing to check."""
+        ev = self.instruments.ev_side()
+        if ev is None or not ev.ends_its_session:
+            logger.info("The EV does not end its sessions itself (AC): nothing to check")
+            return
+        self.instruments.require_instrument("ev", "identification")
+        connector = int(connector)
+        tag = self.ctx.cfg.tags.valid[0]
+        self.ctx.wait_current_status(connector, "Available")
+        mark = self.ctx.mark()
+        target = ev.prepare_short_session(self.ctx.cfg.energy.min_session_wh / 4)
+        try:
+            self.instruments.plug_in_ev()
+            self.instruments.ev_requests_charge()
+            self.instruments.present_tag(tag)
+            session = self.transaction_should_start(tag, connector, after=mark)
+            self.instruments.energy_should_flow()
+            charging = self.ctx.mark()
+            self._wait_for_the_evs_end(target)
+            self.instruments.energy_should_stop(after="the EV ended its session")
+            self._transaction_after_the_evs_end(session, tag, charging, connector)
+        finally:
+            ev.restore_battery()
+        self.instruments.unplug_ev()
+        self.ctx.wait_current_status(connector, "Available")
+
+    def _wait_for_the_evs_end(self, target: float) -> None:
+        """Until the EV reports its target SoC (the DC EV emulator's samples)."""
+        wait = self.ctx.cfg.energy.min_session_wh * 3.6 + self.ctx.cfg.timings.message_timeout_s
+        try:
+            sample = self.instruments.wait_for_sample(
+                "dc_ev_emulator", lambda v: v.get("soc_pct", 0.0) >= target - 1e-6, wait
+            )
+        except SamplerTimeout as exc:
+            raise AssertionError(
+                f"The EV did not reach its target SoC {target:g} %: {exc}"
+            ) from None
+        logger.info(f"The EV reached its target SoC {target:g} % at {sample.wall} and ends")
+
+    def _transaction_after_the_evs_end(
+        self, session: dict[str, Any], tag: str, charging: int, connector: int
+    ) -> None:
+        """The transaction's end (since its start) or SuspendedEV (since the lab saw it
+        charging, mark ``charging``), whichever the station sends."""
+        protocol = self.ctx.protocol
+        ends = transaction_matcher(
+            protocol,
+            lambda t: t.event == "ended" and t.transaction_id == session["transaction_id"],
+        )
+        cue = protocol.state_cue(connector, "SuspendedEV")
+        assert cue is not None
+        suspended = message_matcher(cue[0], fields=cue[1])
+        frame = self.ctx.journal.wait_for(
+            lambda f: ends(f) or (f.seq > charging and suspended(f)),
+            session["start_seq"],
+            self.ctx.cfg.timings.message_timeout_s,
+            f"{protocol.end_label} or SuspendedEV after the EV ended its session",
+        )
+        if not ends(frame):  # the transaction stays, SuspendedEV: the tag ends it
+            logger.info(f"The transaction stays, SuspendedEV: {frame.describe(300)}")
+            self.ctx.advance(frame)
+            self.instruments.present_tag(tag)
+            self.transaction_should_stop("Local")
+            return
+        facts = self._facts(frame)
+        assert facts is not None
+        reason = facts.reason or "Local"
+        allowed = protocol.ev_stop_reasons
+        if reason not in allowed:
+            raise AssertionError(
+                f"The station ended the transaction the EV ended with reason {reason}; "
+                f"expected {' or '.join(allowed)} ({frame.describe(300)})"
+            )
+        if allowed[reason]:
+            BuiltIn().run_keyword("Record Remark", f"{allowed[reason]} ({frame.describe(200)})")
+        session.update(meter_stop=facts.meter_wh, stop_seq=frame.seq, stop_mono=frame.mono)
+        self.ctx.advance(frame)
+        logger.info(f"The station ended the transaction with {reason}: {frame.describe(300)}")
 
     # -- connection timeout -------------------------------------------------------------
 
@@ -975,7 +1132,33 @@ class SessionKeywords:
             [(0.0, "StartTransaction"), (t1 - t0, "StopTransaction")],
         )
         logger.info(img, html=True)
+        self._dc_plot(s, out)
         return f"plots/{name}"
+
+    def _dc_plot(self, s: dict[str, Any], out: Path) -> None:
+        """DC: the session as the EV saw it (power, voltage, current, SoC from the DC EV
+        emulator's samples), logged and recorded as plot evidence for the report."""
+        sampler = self.ctx.lab.sampler
+        if sampler is None or "dc_ev_emulator" not in sampler.sources:
+            return
+        t0, t1 = s["start_mono"], s["stop_mono"]
+        points = [
+            (x.mono - t0, x.values)
+            for x in sampler.samples("dc_ev_emulator")
+            if t0 - 3 <= x.mono <= t1 + 3 and x.values
+        ]
+        if not points:
+            return
+        name = f"dc-session-tx{s['transaction_id']}.png"
+        title = f"Transaction {s['transaction_id']}: DC session as the EV saw it"
+        img = dc_session_plot(
+            out / "plots" / name,
+            title,
+            points,
+            [(0.0, "StartTransaction"), (t1 - t0, "StopTransaction")],
+        )
+        logger.info(img, html=True)
+        self.ctx.record_evidence("plot", title=title, plot=f"plots/{name}")
 
     # -- a whole session -----------------------------------------------------------------
 

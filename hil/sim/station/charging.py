@@ -23,6 +23,10 @@ if TYPE_CHECKING:
 
 LOG = logging.getLogger("hil.sim.station")
 
+#: what the pilot "offers" on a DC station: its duty is a constant 5 % (IEC 61851-1 Annex A:
+#: digital communication), read here as a nominal current that keeps the contactor logic
+DC_PILOT_CURRENT_A = 6.0
+
 #: OCPP errorCode and vendorErrorCode reported for each pilot fault.
 FAULT_CODES = {
     "E": ("EVCommunicationError", "CP shorted to PE (state E)"),
@@ -70,6 +74,7 @@ class Charging:
         self.power_stage.limit_source = lambda: station.charging_limit(self.ev_connector)
         if isinstance(self.power_stage, DcPowerStage):
             self.power_stage.insulation_listener = self._on_insulation
+            self.power_stage.ev_end_listener = self._on_ev_end
         self.meter = StationMeter(self.power_stage, skew=skew)
         self.ev_connector = 1
         self.sessions: dict[int, ConnectorSession] = {}
@@ -142,6 +147,10 @@ class Charging:
         s = self.sessions.get(connector)
         if s is None or s.transaction is None or s.fault is not None:
             return 0.0
+        if isinstance(self.power_stage, DcPowerStage):
+            # CCS: the pilot's 5 % duty only announces digital communication; the limit
+            # travels in the DC session (the power stage), with no 6 A minimum
+            return DC_PILOT_CURRENT_A
         limit = min(self.station.cfg.dut.max_current_a, self.physics.ev.cable_rating_a)
         smart = self.station.charging_limit_a(connector, at_pilot=at_pilot)
         if smart is not None:
@@ -211,6 +220,15 @@ class Charging:
             self.start_transaction(s, tag)
             return
         self._changed()
+
+    def _on_ev_end(self) -> None:
+        """The EV ended its charging session, still plugged: the transaction stays
+        (SuspendedEV, the pilot is back in B) unless the station ends it then."""
+        s = self.sessions.get(self.ev_connector)
+        if s is None or s.transaction is None:
+            return
+        if self.station.settings.stop_transaction_when_ev_ends:
+            self.stop_transaction(s, self.station.EV_STOP_REASON)
 
     def _on_insulation(self, found: bool) -> None:
         """The DC insulation monitor found a fault, or a later cable check passed."""

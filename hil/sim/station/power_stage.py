@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
@@ -57,6 +58,8 @@ DC_DEFAULT_SAMPLED = DC_MEASURANDS
 
 #: how often the DC stage plays the session forward and counts its energy (s)
 DC_TICK_S = 0.1
+#: how long a station with ``energy_after_ev_stop`` keeps its current after the EV's stop
+EV_STOP_OVERRUN_S = 6.0
 
 #: the active charging limit: (limit, "W" or "A"), None without one
 LimitSource = Callable[[], "tuple[float, str] | None"]
@@ -141,10 +144,19 @@ class DcPowerStage:
         #: later cable check passes (False); the station reports it (charging.py)
         self.insulation_listener: Callable[[bool], None] = lambda fault: None
         self.insulation_fault = False
+        #: told once per session when the EV ended it normally (PowerDelivery stop at its
+        #: target SoC or on its own), while still plugged
+        self.ev_end_listener: Callable[[], None] = lambda: None
+        self._charged_trace: list[object] | None = None  # the session seen charging
+        self._overrun: tuple[float, float, float] | None = None  # (until, V, A): a defect
+        self._overrun_at = 0.0
+        self._last_flow = (0.0, 0.0)  # (V, A) while the last session charged
         self.emulator: VirtualDcEvEmulator | None = None
         self.meter: VirtualLemDcbm | None = None
         self.limit_source: LimitSource = lambda: None
         self._energy_wh = 0.0
+        self._ticked = time.monotonic()  # when _energy_wh was last brought up to date
+        self._shown_wh = 0.0  # the most energy_wh() has returned (it never goes back)
         self._session_wh = 0.0  # the session's energy counted so far
         self._session_id = 0
         self.offered_w = 0.0
@@ -202,6 +214,7 @@ class DcPowerStage:
         if self.physics.ev_state != ev_state:
             self.physics.set_ev_state(ev_state)  # the station's charging logic follows
         self._watch_insulation(session)
+        self._watch_ev_end(session)
         present = session.present()
         self.voltage_v = present.voltage_v
         self.offered_w, self.offered_a = self.offer(present.voltage_v or session.battery_voltage())
@@ -209,12 +222,14 @@ class DcPowerStage:
         present = session.present()
         self.current_a = present.current_a
         self.soc_pct = present.soc_pct if session.plugged else None
-        if id(session) != self._session_id or present.energy_wh < self._session_wh:
-            self._session_id, self._session_wh = id(session), 0.0  # a new session
+        if id(session.trace) != self._session_id:  # a new session starts a new trace
+            self._session_id, self._session_wh = id(session.trace), 0.0
         delta = present.energy_wh - self._session_wh
-        self._session_wh = present.energy_wh
+        self._session_wh = max(self._session_wh, present.energy_wh)
         if delta > 0:
             self._energy_wh += delta
+        delta += self._overrun_energy()
+        self._ticked = time.monotonic()
         if self.meter is not None:
             if delta > 0:
                 self.meter.add_energy(delta, present.voltage_v, present.current_a)
@@ -252,6 +267,42 @@ class DcPowerStage:
             LOG.info("DC insulation fault %s", "found" if found else "cleared")
             self.insulation_listener(found)
 
+    def _watch_ev_end(self, session: DcSession) -> None:
+        """The EV ended a session that charged (its own PowerDelivery stop): tell the
+        station once. With ``energy_after_ev_stop`` the output keeps its last current for
+        ``EV_STOP_OVERRUN_S`` (the defect: it ignores the EV's stop)."""
+        if session.state is SessionState.CHARGING:
+            if self._charged_trace is not session.trace:
+                self._charged_trace = session.trace
+            self._last_flow = (self.voltage_v, self.current_a)
+            return
+        if self._charged_trace is not session.trace or session.fault is not None:
+            return
+        if session.state not in (SessionState.WELDING_DETECTION, SessionState.STOPPED):
+            return
+        self._charged_trace = None  # told once
+        if "energy_after_ev_stop" in self.deviations:
+            volts, amps = self._last_flow
+            now = time.monotonic()
+            self._overrun, self._overrun_at = (now + EV_STOP_OVERRUN_S, volts, amps), now
+        if session.plugged:
+            self.ev_end_listener()
+
+    def _overrun_energy(self) -> float:
+        """The defect's energy since the last tick (Wh); it also shows on the output."""
+        if self._overrun is None:
+            return 0.0
+        until, volts, amps = self._overrun
+        now = min(time.monotonic(), until)
+        wh = volts * amps * max(0.0, now - self._overrun_at) / 3600.0
+        self._overrun_at = now
+        if now >= until:
+            self._overrun = None
+        else:
+            self.voltage_v, self.current_a = volts, amps
+        self._energy_wh += wh
+        return wh
+
     def settle(self) -> None:
         """Play the session forward to now, between ticks.
 
@@ -287,7 +338,12 @@ class DcPowerStage:
     # -- what the meter reads ----------------------------------------------------------
 
     def energy_wh(self) -> float:
-        return self._energy_wh
+        """The energy delivered, up to now: the last tick's count and the present power
+        since (a register and an analyser read between ticks agree to the instant)."""
+        since = max(0.0, time.monotonic() - self._ticked)
+        now = self._energy_wh + self.power_w() * min(since, 2 * DC_TICK_S) / 3600.0
+        self._shown_wh = max(self._shown_wh, now)
+        return self._shown_wh
 
     def power_w(self) -> float:
         return self.voltage_v * self.current_a

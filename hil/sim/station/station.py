@@ -133,6 +133,9 @@ class VirtualStation:
     SUBPROTOCOL = "ocpp1.6"
     #: the message that carries a transaction's readings (the offline-queue defects act on it)
     READINGS_ACTION = "MeterValues"
+    #: the reason of a transaction ended because the EV ended its session (1.6 §7.38 has
+    #: none of its own; the 2.0.1 front-end says StoppedByEV)
+    EV_STOP_REASON = "Other"
 
     def __init__(
         self,

@@ -171,6 +171,7 @@ class Nvram201(Nvram):
 class VirtualStation201(VirtualStation):
     SUBPROTOCOL = "ocpp2.0.1"
     READINGS_ACTION = "TransactionEvent"
+    EV_STOP_REASON = "StoppedByEV"
 
     def __init__(
         self,

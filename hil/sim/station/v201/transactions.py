@@ -41,6 +41,7 @@ STOP_REASONS = {
     "PowerLoss": ("PowerLoss", "AbnormalCondition"),
     "UnlockCommand": ("Other", "UnlockCommand"),
     "Other": ("Other", "AbnormalCondition"),
+    "StoppedByEV": ("StoppedByEV", "ChargingStateChanged"),
 }
 
 
