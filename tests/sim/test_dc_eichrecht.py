@@ -14,8 +14,14 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+import yaml
 
 from hil.csms.journal import CALL, RX, Frame
+from hil.lab.config import parse_lab_config
+from hil.sim.physics import BenchPhysics
+from hil.sim.station.dc_eichrecht import DcEichrechtMeter
+from hil.sim.station.eichrecht import EichrechtMeter
+from hil.sim.station.station import VirtualStation
 from hil.verify.ocmf import (
     load_public_key,
     meter_public_keys,
@@ -25,7 +31,7 @@ from hil.verify.ocmf import (
     verify_session,
 )
 from hil.verify.ocmf.session import CURRENT_TYPE
-from tests.sim.test_virtual_dc_bench import DcRig, start_dc_session
+from tests.sim.test_virtual_dc_bench import REPO, DcRig, start_dc_session
 
 
 @pytest.fixture
@@ -166,3 +172,23 @@ def test_ocmf_registers_disagree_forwards_an_earlier_record(rig):
     end = next(r for r in forwarded.readings if r.is_end)
     assert end.value_wh != own.end.value_wh
     assert own.end.value_wh == Decimal(s["meter_stop"])  # the meter is right; the record not
+
+
+@pytest.mark.parametrize(
+    ("dc_meter", "deviations"), [(True, []), (False, []), (False, ["ocmf_rt_ac"])]
+)
+def test_who_signs_on_a_dc_station(dc_meter, deviations):
+    """With a DC meter on the bench the meter signs (the station's own signer is off); a
+    DC station whose meter the lab cannot reach signs itself, with RT DC (RT AC only as
+    the ocmf_rt_ac defect): a DC station's readings never claim AC by accident."""
+    data = yaml.safe_load((REPO / "lab_configs" / "virtual-dc.yaml").read_text())
+    data["virtual"]["deviations"] = deviations
+    if not dc_meter:
+        data["instruments"]["dc_meter"] = None
+    station = VirtualStation(parse_lab_config(data, "test"), BenchPhysics(), "ws://127.0.0.1:1")
+    own = next(e for e in station.extensions if type(e) is EichrechtMeter)
+    dc = next(e for e in station.extensions if isinstance(e, DcEichrechtMeter))
+    assert (own.enabled, dc.enabled) == (not dc_meter, dc_meter)
+    if not dc_meter:
+        expected = "AC" if deviations else "DC"
+        assert {m.signer.current_type for m in own.meters.values()} == {expected}

@@ -12,14 +12,17 @@ from __future__ import annotations
 import pytest
 
 from hil.verdict import LAB_ERROR_TAG
-from tests.suites.runner import REPO, assert_step_fails, run_steps, write_lab
+from tests.suites.runner import (
+    VIRTUAL_DC_201_LAB,
+    VIRTUAL_DC_LAB,
+    assert_step_fails,
+    run_steps,
+    write_lab,
+)
 
 pytestmark = pytest.mark.robot
 
-DC_LABS = {
-    "1.6": REPO / "lab_configs" / "virtual-dc.yaml",
-    "2.0.1": REPO / "lab_configs" / "virtual-dc-201.yaml",
-}
+DC_LABS = {"1.6": VIRTUAL_DC_LAB, "2.0.1": VIRTUAL_DC_201_LAB}
 #: A shorter session: the defects do not depend on the energy delivered.
 SHORT = {"min_session_wh": 40}
 

@@ -107,6 +107,8 @@ class EichrechtMeter(StationExtension):
         curve = str(options.get("ocmf_curve", "secp256r1"))
         fixed = options.get("ocmf_private_key_hex")
         base_serial = cfg.dut.serial or cfg.dut.station_id
+        # RT: the current the station delivers (ocmf_rt_ac: a DC station's meter says AC)
+        current_type = "AC" if "ocmf_rt_ac" in station.deviations else cfg.dut.current_type
         for connector in range(1, station.n_connectors + 1):
             key = load_private_key(str(fixed), curve) if fixed else generate_private_key(curve)
             signer = OcmfSigner(
@@ -115,6 +117,7 @@ class EichrechtMeter(StationExtension):
                 gateway_id=cfg.dut.station_id,
                 gateway_serial=cfg.dut.serial,
                 gateway_version=cfg.dut.firmware,
+                current_type=current_type,
             )
             self.meters[connector] = SigningMeter(connector, signer)
             station.nv.config.add_key(

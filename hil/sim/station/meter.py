@@ -26,10 +26,15 @@ class StationMeter:
         self.legal_register: LegalRegister | None = None
 
     def register_wh(self) -> float:
+        return self._register()[0]
+
+    def _register(self) -> tuple[float, int]:
+        """The register (Wh) and the decimals MeterValues give it: a legal meter's register
+        is whole Wh (what it shows and signs), the station's own has a tenth."""
         legal = self.legal_register() if self.legal_register is not None else None
         if legal is not None:  # a skewed register (deviation) still runs fast
-            return legal + self.stage.energy_wh() * (self.skew - 1)
-        return self.start_wh + self.stage.energy_wh() * self.skew
+            return legal + self.stage.energy_wh() * (self.skew - 1), 0
+        return self.start_wh + self.stage.energy_wh() * self.skew, 1
 
     def sampled_values(
         self, measurands: list[str], context: str, offered_a: float
@@ -38,7 +43,8 @@ class StationMeter:
         out: list[dict[str, Any]] = []
         for m in measurands:
             if m == REGISTER:
-                out.append(_sv(f"{self.register_wh():.1f}", context, m, "Wh"))
+                wh, digits = self._register()
+                out.append(_sv(f"{wh:.{digits}f}", context, m, "Wh"))
             elif m == "Power.Active.Import":
                 out.append(_sv(f"{self.stage.power_w() * self.skew:.1f}", context, m, "W"))
             else:
