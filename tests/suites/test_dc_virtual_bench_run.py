@@ -23,8 +23,10 @@ def _readings(journal: Path) -> set[str]:
     seen: set[str] = set()
     for line in journal.read_text().splitlines():
         frame = json.loads(line)
-        payload = frame.get("payload") if isinstance(frame.get("payload"), dict) else {}
-        for mv in (payload or {}).get("meterValue") or []:
+        if frame.get("dir") != "rx" or frame.get("kind") != "CALL":
+            continue
+        payload = json.loads(frame["raw"])[3]  # [2, id, action, payload]
+        for mv in payload.get("meterValue") or []:
             seen |= {sv.get("measurand", "") for sv in mv.get("sampledValue") or []}
     return seen
 
