@@ -39,8 +39,8 @@ from hil.operator import HUMAN_ROLES, Outcome, Prompt
 from hil.robot.context import LabContext
 from hil.verdict import LAB_ERROR_PREFIX, LabFault
 
+#: the lab config's instrument roles, as a step's failure names them
 ROLE_NAMES = {
-    "ev": "an EV (the EV simulator on AC, the DC EV emulator on DC)",
     "ev_simulator": "an EV simulator",
     "dc_ev_emulator": "a DC EV emulator",
     "dc_meter": "the station's DC meter, read directly",
@@ -50,6 +50,9 @@ ROLE_NAMES = {
     "identification": "an automated tag reader",
     "power_relay": "a power relay",
 }
+#: a role a step may name for whichever instrument plays it on the bench
+EV_ALIAS = "ev"  # the EV simulator on an AC station, the DC EV emulator on a DC one
+
 #: Below this the EV is taken to draw nothing (standby, measurement noise).
 POWER_FLOWING_W = 100.0
 
@@ -187,9 +190,12 @@ class InstrumentKeywords:
     def role(self, role: str) -> str:
         """``role`` itself, or for ``ev`` the role that plays the EV on this bench (the EV
         simulator on an AC station, the DC EV emulator on a DC one); not a keyword."""
+        if role == EV_ALIAS:
+            return ev_role(self.ctx.cfg)
         if role not in ROLE_NAMES:
-            raise ValueError(f"unknown instrument role {role!r}; known: {', '.join(ROLE_NAMES)}")
-        return ev_role(self.ctx.cfg) if role == "ev" else role
+            known = ", ".join([EV_ALIAS, *ROLE_NAMES])
+            raise ValueError(f"unknown instrument role {role!r}; known: {known}")
+        return role
 
     @keyword
     def bench_has_instruments(self, *roles: str) -> bool:

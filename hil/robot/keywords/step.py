@@ -21,7 +21,7 @@ from robot.libraries.BuiltIn import BuiltIn
 from hil.csms.journal import CALL, EVENT, RX, Frame, WaitTimeout
 from hil.robot.context import LabContext
 from hil.robot.keywords.capabilities import CAPABILITIES, require_capability
-from hil.robot.keywords.instruments import ROLE_NAMES, InstrumentKeywords
+from hil.robot.keywords.instruments import EV_ALIAS, ROLE_NAMES, InstrumentKeywords
 from hil.robot.keywords.lab import accepted_boot
 
 #: A requirement tag: ``requires:<capability or instrument role>``.
@@ -73,13 +73,13 @@ class StepKeywords:
                 self.require_capability(need)
             elif need == "power_source":
                 self.instruments.require_power_source()
-            elif need in ROLE_NAMES:
+            elif need in ROLE_NAMES or need == EV_ALIAS:
                 self.instruments.require_instrument(need)
             else:
                 raise ValueError(
                     f"unknown requirement tag {REQUIRES}{need}; use a capability "
                     f"({', '.join(CAPABILITIES)}), an instrument role "
-                    f"({', '.join(ROLE_NAMES)}) or power_source"
+                    f"({', '.join([EV_ALIAS, *ROLE_NAMES])}) or power_source"
                 )
 
     def _step_should_exist_in_the_station_version(self, tags: list[str]) -> None:
