@@ -226,6 +226,7 @@ def test_callable_from_inside_a_running_event_loop(bench: tuple[Any, ...]) -> No
 def _manager(url: str, community: str, job: Any) -> Any:
     """Run ``await job(api, send)`` with a fresh pysnmp manager; ``send(cmd, *binds)``."""
     from pysnmp.hlapi.v3arch import asyncio as api  # the submodule itself: imported here
+
     host, port = url.removeprefix("snmp://").split(":")
 
     async def go() -> Any:
