@@ -36,7 +36,15 @@ PROBES: dict[str, Callable[[Any], str]] = {
     ),
     # read the outlet / coil only: switching it would power the station off
     "power_relay": lambda d: f"station supply {'on' if d.is_on() else 'OFF'}",
+    "dc_ev_emulator": lambda d: (
+        f"pilot state {d.read_pilot_state()}, session {d.read_status().state}"
+    ),
+    "dc_meter": lambda d: _dc_meter(d.read_measurement()),
 }
+
+
+def _dc_meter(reading: Any) -> str:
+    return f"{reading.energy_import_wh} Wh imported, {reading.voltage_v:.0f} V"
 
 
 def _pilot(reading: Any) -> str:

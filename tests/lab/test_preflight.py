@@ -8,7 +8,7 @@ import socket
 import yaml
 
 from hil.cli import main
-from tests.suites.runner import VIRTUAL_LAB
+from tests.suites.runner import VIRTUAL_DC_LAB, VIRTUAL_LAB
 
 
 def test_virtual_bench_instruments_all_ok(capsys):
@@ -27,6 +27,17 @@ def test_virtual_bench_instruments_all_ok(capsys):
     # the relay is only read, never switched: the station stays powered
     relay = next(line for line in out.splitlines() if line.startswith("power_relay"))
     assert relay.endswith("station supply on"), relay
+
+
+def test_virtual_dc_bench_instruments_answer_with_a_reading(capsys):
+    """The DC roles are probed with a reading of their own, not just an identity: the
+    emulator's pilot and session, the DC meter's register and voltage."""
+    assert main(["lab", "check", "--lab", str(VIRTUAL_DC_LAB)]) == 0
+    out = capsys.readouterr().out
+    lines = {line.split()[0]: line for line in out.splitlines() if line.strip()}
+    assert "pilot state A, session idle" in lines["dc_ev_emulator"], out
+    assert "Wh imported, 0 V" in lines["dc_meter"], out
+    assert " OK " in lines["power_analyser"], out
 
 
 def test_unreachable_instrument_is_named_with_its_address(tmp_path, capsys):
