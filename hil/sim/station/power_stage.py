@@ -222,6 +222,8 @@ class DcPowerStage:
         self._session_wh = max(self._session_wh, present.energy_wh)
         if delta > 0:
             self._energy_wh += delta
+        if not session.plugged:
+            self._overrun = None  # no EV, no load: nothing can flow
         delta += self._overrun_energy()
         self._ticked = time.monotonic()
         if self.meter is not None:
