@@ -66,15 +66,9 @@ def power_plot(
         ax.set_title(title, fontsize=9)
         ax.legend(loc="upper left", fontsize=7)
         ax.grid(True, alpha=0.3)
-        fig.tight_layout()
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png")
+        return _save(fig, path, title)
     finally:
         plt.close(fig)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(buf.getvalue())
-    data = base64.b64encode(buf.getvalue()).decode("ascii")
-    return f'<img src="data:image/png;base64,{data}" alt="{title}" width="800">'
 
 
 #: The DC session panels, top to bottom: sample key, axis label, divisor (W to kW).
@@ -146,16 +140,9 @@ def dc_session_plot(
             _label_mark(bottom, x, text)
         bottom.set_xlabel(xlabel)
         axes[0].set_title(title, fontsize=9)
-        fig.tight_layout()
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png")
+        return _save(fig, path, title)
     finally:
         plt.close(fig)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(buf.getvalue())
-    data = base64.b64encode(buf.getvalue()).decode("ascii")
-    alt = html.escape(title, quote=True)  # a test name may hold quotes
-    return f'<img src="data:image/png;base64,{data}" alt="{alt}" width="800">'
 
 
 def _label_mark(ax: Any, x: float, text: str) -> None:
@@ -172,3 +159,16 @@ def _label_mark(ax: Any, x: float, text: str) -> None:
         ha="right",
     )
     note.set_in_layout(False)
+
+
+def _save(fig: Any, path: Path, title: str) -> str:
+    """Lay out ``fig``, write it as PNG to ``path`` and return an <img> tag embedding it
+    for the Robot log (``alt`` escaped: a test name may hold quotes)."""
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(buf.getvalue())
+    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    alt = html.escape(title, quote=True)
+    return f'<img src="data:image/png;base64,{data}" alt="{alt}" width="800">'
