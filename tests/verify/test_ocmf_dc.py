@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from hil.verify.ocmf import CheckStatus, ReadingSpec, verify_session
+from hil.verify.ocmf import CheckStatus, ReadingSpec, SessionVerdict, verify_session
 from hil.verify.ocmf.cli import add_arguments, run
 from hil.verify.ocmf.meter_record import (
     METER_RECORD,
@@ -31,8 +31,9 @@ def _dc_record(begin: int, end: int, page: int = 1, current_type: str | None = "
     )
 
 
-def _rt(record: str, station: str | None) -> tuple[CheckStatus, str]:
-    verdict = verify_session(
+def _verify(record: str, station: str | None) -> SessionVerdict:
+    """One record of a 1000 Wh to 1500 Wh session, on a station of ``station`` type."""
+    return verify_session(
         [record],
         signer().public_key_hex,
         id_tag=TAG,
@@ -41,21 +42,15 @@ def _rt(record: str, station: str | None) -> tuple[CheckStatus, str]:
         reference_wh=500,
         current_type=station,
     )
-    check = verdict.check(CURRENT_TYPE)
+
+
+def _rt(record: str, station: str | None) -> tuple[CheckStatus, str]:
+    check = _verify(record, station).check(CURRENT_TYPE)
     return check.status, check.detail
 
 
 def test_a_dc_record_on_a_dc_station_passes_with_one_record_and_no_remark():
-    record = _dc_record(1000, 1500)
-    verdict = verify_session(
-        [record],
-        signer().public_key_hex,
-        id_tag=TAG,
-        meter_start_wh=1000,
-        meter_stop_wh=1500,
-        reference_wh=500,
-        current_type="DC",
-    )
+    verdict = _verify(_dc_record(1000, 1500), "DC")
     assert verdict.passed and not verdict.remarks, verdict.render()
 
 

@@ -342,7 +342,11 @@ class SessionKeywords:
         ev = self.instruments.ev_side()
         if ev is None or not ev.insulation_monitored:  # an AC EV reports no SoC
             return
-        sampled = self.ctx.configuration_value(SAMPLED_MEASURANDS) or ""
+        # what Configure Sampled Measurands set and kept for the run, else the station's
+        kept = self.ctx.run.get("measurands")
+        sampled = (
+            ",".join(kept) if kept is not None else self.ctx.configuration_value(SAMPLED_MEASURANDS)
+        ) or ""
         socs = [v for v in (sampled_soc(f.payload or {}) for f in frames) if v is not None]
         if "SoC" not in [m.strip() for m in sampled.split(",")]:
             BuiltIn().run_keyword(

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
-from hil.lab.config import DC_MEASURANDS as DEFAULT_DC_MEASURANDS
+from hil.lab.config import DC_MEASURANDS
 from hil.sim.dc_session import DcSession, SessionState
 from hil.sim.physics import BenchPhysics
 
@@ -44,11 +44,6 @@ AC_MEASURANDS = (
     "Current.Offered",
     "Voltage",
 )
-#: the measurands a DC station can sample (SoC is the EV's, read over ISO 15118 / DIN
-#: 70121): the ones the lab asks a DC station for
-DC_MEASURANDS = DEFAULT_DC_MEASURANDS
-#: a DC station samples all of them by default (MeterValuesSampledData)
-DC_DEFAULT_SAMPLED = DC_MEASURANDS
 
 #: how often the DC stage plays the session forward and counts its energy (s)
 DC_TICK_S = 0.1
@@ -125,8 +120,10 @@ class AcPowerStage:
 class DcPowerStage:
     """A DC output through the virtual DC EV emulator's session (see the module doc)."""
 
+    #: what a DC station can sample (SoC is the EV's, over ISO 15118 / DIN 70121): the
+    #: lab config's DC measurands, all sampled by default
     measurands = DC_MEASURANDS
-    default_sampled = DC_DEFAULT_SAMPLED
+    default_sampled = DC_MEASURANDS
 
     def __init__(
         self, limits: DcLimits, physics: BenchPhysics, deviations: frozenset[str] = frozenset()
@@ -152,7 +149,7 @@ class DcPowerStage:
         self._ticked = time.monotonic()  # when _energy_wh was last brought up to date
         self._shown_wh = 0.0  # the most energy_wh() has returned (it never goes back)
         self._session_wh = 0.0  # the session's energy counted so far
-        self._session_id = 0
+        self._session_trace: list[TraceRecord] | None = None  # the session counted
         self.offered_w = 0.0
         self.offered_a = 0.0
         self.voltage_v = 0.0
@@ -216,8 +213,8 @@ class DcPowerStage:
         present = session.present()
         self.current_a = present.current_a
         self.soc_pct = present.soc_pct if session.plugged else None
-        if id(session.trace) != self._session_id:  # a new session starts a new trace
-            self._session_id, self._session_wh = id(session.trace), 0.0
+        if session.trace is not self._session_trace:  # a new session starts a new trace
+            self._session_trace, self._session_wh = session.trace, 0.0
         delta = present.energy_wh - self._session_wh
         self._session_wh = max(self._session_wh, present.energy_wh)
         if delta > 0:
